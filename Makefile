@@ -1,0 +1,47 @@
+# Targets only call tools; see README.md.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PORT    ?= 5000
+FLASK   := $(BIN)/flask --app wsgi
+
+.PHONY: run test lint fmt db-upgrade db-migrate setup clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) setup
+
+run: setup
+	@echo "Serving Reviews on http://127.0.0.1:$(PORT)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The suite runs on SQLite; with TEST_DATABASE_URL set it runs again on PostgreSQL.
+test: $(STAMP)
+	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL =="; \
+		$(BIN)/pytest $(PYTEST_ARGS); \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+db-upgrade: $(STAMP)
+	$(FLASK) db upgrade
+
+db-migrate: $(STAMP)
+	$(FLASK) db migrate -m "$(m)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

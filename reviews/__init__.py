@@ -1,0 +1,74 @@
+"""Reviews: performance reviews and growth plans for engineering organisations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from reviews.config import build_config
+
+    instance = Path(os.environ.get("REVIEWS_INSTANCE_PATH") or ROOT / "instance")
+    if test_config and "INSTANCE_PATH" in test_config:
+        instance = Path(test_config["INSTANCE_PATH"])
+    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"))
+    app.config.update(build_config(instance, test_config))
+    register_extensions(app)
+    register_models()
+    register_blueprints(app)
+    register_web(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from reviews.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from reviews.auth.views import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def register_models() -> None:
+    import reviews.audit.models
+    import reviews.auth.models
+    import reviews.framework.models
+    import reviews.people.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from reviews.auth.views import bp as auth_bp
+    from reviews.framework.views import bp as framework_bp
+    from reviews.home import bp as home_bp
+    from reviews.people.views import bp as people_bp
+
+    for bp in (home_bp, auth_bp, people_bp, framework_bp):
+        app.register_blueprint(bp)
+
+
+def register_web(app: Flask) -> None:
+    from reviews.web import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from reviews.cli import register
+
+    register(app)

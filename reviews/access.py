@@ -1,0 +1,69 @@
+"""Every permission rule, in one place.
+
+Views declare the rule that guards them with one of the decorators below;
+the authorization test walks the URL map and fails on any view without one.
+Templates use the same predicates to show only permitted actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from reviews.people.models import Person, Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_hr(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role == Role.HR
+
+
+def can_manage_people(user: Any) -> bool:
+    return is_hr(user)
+
+
+def can_edit_framework(user: Any) -> bool:
+    return is_hr(user)
+
+
+def can_view_directory(user: Any) -> bool:
+    """Everyone signed in sees the directory and org chart (names, roles, lines)."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def can_see_account_details(user: Any, person: Person) -> bool:
+    """Sign-in state, role and audit trail of an account: HR, or the person."""
+    return is_hr(user) or (getattr(user, "id", None) == person.id)
+
+
+def _mark(view: Any, rule: str) -> None:
+    view.access_rule = rule
+
+
+def public(view: F) -> F:
+    """Reachable without signing in (sign-in page, health check)."""
+    _mark(view, "public")
+    return view
+
+
+def signed_in(view: F) -> F:
+    wrapped = login_required(view)
+    _mark(wrapped, "signed_in")
+    return wrapped  # type: ignore[no-any-return]
+
+
+def hr_only(view: F) -> F:
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not is_hr(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped = login_required(guarded)
+    _mark(wrapped, "hr")
+    return wrapped  # type: ignore[no-any-return]

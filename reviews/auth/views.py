@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from reviews import access
+from reviews.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
+from reviews.auth.operations import (
+    SignInFailed,
+    SignInThrottled,
+    authenticate,
+    find_password_link,
+    password_problem,
+    redeem_password_link,
+    set_password,
+    sign_out_everywhere,
+)
+from reviews.extensions import db
+from reviews.people.models import Person
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def load_user(user_id: str) -> Person | None:
+    person_id, _, version = user_id.partition(":")
+    if not person_id.isdigit() or not version.isdigit():
+        return None
+    person = db.session.get(Person, int(person_id))
+    if person is None or not person.active or person.session_version != int(version):
+        return None
+    return person
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never another host, scheme or a protocol-relative URL."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ch in target for ch in "\\\r\n\t") or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access.public
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+    form = LoginForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            person = authenticate(form.email.data or "", form.password.data or "",
+                                  request.remote_addr or "unknown")
+        except SignInThrottled as exc:
+            minutes = max(1, round(exc.seconds / 60))
+            form.form_errors.append(
+                f"Too many failed sign-ins for this account. Try again in about {minutes} "
+                f"minute{'s' if minutes != 1 else ''}, or ask HR for a password reset link."
+            )
+            status = 429
+        except SignInFailed:
+            db.session.commit()  # the failure counts towards throttling
+            form.password.errors = ["The email or the password is wrong."]
+            status = 401
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(person)
+            session.permanent = True
+            return redirect(safe_next(form.next.data) or url_for("home.index"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@access.signed_in
+def logout() -> Any:
+    # Bumping the session version also kills copies of this session cookie.
+    sign_out_everywhere(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@access.signed_in
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    me: Person = current_user
+    if form.validate_on_submit():
+        if not me.password_hash or not check_password_hash(me.password_hash, form.current.data or ""):
+            form.current.errors = ["This is not your current password."]
+        elif problem := password_problem(form.password.data or "", me):
+            form.password.errors = [problem]
+        else:
+            set_password(me, form.password.data or "", actor=me)
+            db.session.commit()
+            login_user(me)  # the session version changed; keep this session
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@access.public
+def set_password_with_link(token: str) -> Any:
+    link = find_password_link(token)
+    if link is None:
+        return render_template("auth/link_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        if problem := password_problem(form.password.data or "", link.person):
+            form.password.errors = [problem]
+        else:
+            person = redeem_password_link(link, form.password.data or "")
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash("Your password is set. Sign in with it now.", "success")
+            return redirect(url_for("auth.login", email=person.email))
+    return render_template("auth/set_password.html", form=form, person=link.person), (
+        400 if form.errors else 200
+    )

@@ -1,0 +1,181 @@
+"""Thin click commands: parse, call an operation, commit once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from reviews.auth.models import LinkPurpose
+from reviews.auth.operations import issue_password_link, set_password
+from reviews.demo import DEMO_PASSWORD, DemoError, build_synthetic_org, load_demo_org
+from reviews.extensions import db
+from reviews.framework.models import Level
+from reviews.framework.operations import ensure_default_framework
+from reviews.people import operations as people_ops
+from reviews.people.models import Person, Role
+
+
+def fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _person(email: str) -> Person:
+    person = db.session.scalar(select(Person).where(Person.email == email.strip().lower()))
+    if person is None:
+        fail(f"nobody has the email {email}")
+    assert person is not None  # for the type checker; fail() exits  # noqa: S101
+    return person
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(setup_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(org_cli)
+    app.cli.add_command(users_cli)
+
+
+@click.command("setup")
+def setup_command() -> None:
+    """Load the default framework on first run and the demo org into an empty database."""
+    loaded = ensure_default_framework()
+    if loaded:
+        click.echo("Loaded the default competency framework and career ladder.")
+    people = db.session.scalar(select(db.func.count()).select_from(Person)) or 0
+    if not people:
+        count = load_demo_org()
+        click.echo(f"Loaded the demo organisation ({count} people).")
+    db.session.commit()
+    if db.session.scalar(select(Person).where(Person.email == "hr@example.com")):
+        click.echo(f"Demo sign-in: hr@example.com, em@example.com or dev@example.com "
+                   f"with password {DEMO_PASSWORD}")
+
+
+@click.command("demo")
+@click.option("--people", "people", type=click.IntRange(10, 200_000), default=None,
+              help="Build a synthetic organisation of this many people instead of the demo org.")
+def demo_command(people: int | None) -> None:
+    """Load the demo organisation (or a synthetic one) into an empty database."""
+    try:
+        count = build_synthetic_org(people) if people else load_demo_org()
+    except DemoError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"Loaded {count} people. Sign in as hr@example.com, em@example.com or "
+               f"dev@example.com with password {DEMO_PASSWORD}")
+
+
+org_cli = AppGroup("org", help="The org chart.")
+
+
+@org_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show the changes; write nothing.")
+def org_import(file: Path, dry_run: bool) -> None:
+    """Import the whole org from a CSV file; nothing changes when it has any error."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    if not db.session.scalar(select(Level.id).limit(1)):
+        ensure_default_framework()
+    check = people_ops.check_org_file(data)
+    if check.errors:
+        db.session.rollback()
+        for error in check.errors:
+            click.echo(f"{file}: {error}", err=True)
+        sys.exit(1)
+    assert check.plan is not None  # noqa: S101
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run, nothing written: {check.plan.summary()}")
+        return
+    plan = people_ops.apply_import(check, None)
+    db.session.commit()
+    click.echo(f"Imported {file}: {plan.summary()}")
+
+
+users_cli = AppGroup("users", help="People's accounts.")
+
+
+@users_cli.command("list")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=None)
+def users_list(role: str | None) -> None:
+    """List people with their role and whether they can sign in."""
+    stmt = select(Person).order_by(Person.email)
+    if role:
+        stmt = stmt.where(Person.role == Role(role))
+    for p in db.session.scalars(stmt):
+        state = "active" if p.active else "inactive"
+        sign_in = "password set" if p.has_password else "no password"
+        click.echo(f"{p.email}\t{p.name}\t{p.role.value}\t{state}\t{sign_in}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="employee")
+@click.option("--department", default=None)
+@click.option("--level", "level_key", default=None, help="Level key or name, e.g. senior-engineer.")
+@click.option("--manager", "manager_email", default=None)
+def users_create(email: str, name: str, role: str, department: str | None,
+                 level_key: str | None, manager_email: str | None) -> None:
+    """Create a person and print a one-time link to set their password."""
+    ensure_default_framework()
+    level = None
+    if level_key:
+        key = people_ops.level_lookup().get(level_key.lower())
+        if key is None:
+            fail(f"unknown level {level_key!r}")
+        level = db.session.scalar(select(Level).where(Level.key == key))
+    manager = _person(manager_email) if manager_email else None
+    if "@" not in email or len(email) > 254 or not name.strip() or len(name) > 200:
+        fail("give a valid email and a name of at most 200 characters")
+    try:
+        person = people_ops.create_person(None, email=email, name=name, department=department,
+                                          level=level, manager=manager, role=Role(role))
+        token = issue_password_link(None, person, LinkPurpose.INVITE)
+    except (people_ops.PeopleError, ValueError) as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"Created {person.email}. Set-password link (valid "
+               f"{current_app.config['PASSWORD_LINK_HOURS']} hours):")
+    click.echo(_link(token))
+
+
+@users_cli.command("reset-password")
+@click.argument("email")
+def users_reset(email: str) -> None:
+    """Print a one-time link for this person to set a new password."""
+    person = _person(email)
+    try:
+        token = issue_password_link(None, person, LinkPurpose.RESET)
+    except ValueError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(_link(token))
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option("--password", prompt="New password", help="Read from a prompt when omitted.")
+def users_set_password(email: str, password: str) -> None:
+    """Set a person's password directly (signs them out everywhere)."""
+    person = _person(email)
+    try:
+        set_password(person, password, actor=None)
+    except ValueError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"Password set for {person.email}.")
+
+
+def _link(token: str) -> str:
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/auth/set-password/{token}"

@@ -1,0 +1,80 @@
+"""Configuration: defaults here, then instance/config.py, then the environment.
+
+REVIEWS_ENV chooses the profile: ``development`` (default, what ``make run``
+uses), ``production`` or ``testing``.  Outside development a missing
+SECRET_KEY stops start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message is one line for the operator."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Let people paste the URLs their hosting gives them; we speak psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance_path: Path) -> str:
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    overrides = overrides or {}
+    env = overrides.get("REVIEWS_ENV") or os.environ.get("REVIEWS_ENV", "development")
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"REVIEWS_ENV must be development, production or testing, not {env!r}")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'reviews.db'}"
+    config: dict[str, Any] = {
+        "REVIEWS_ENV": env,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "LOGIN_MAX_FAILURES_PER_IP": 50,
+        "PASSWORD_LINK_HOURS": 72,
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+    }
+    if env == "testing":
+        config["TESTING"] = True
+    config_file = instance_path / "config.py"
+    if config_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(config_file.read_text(), str(config_file), "exec"), namespace)  # noqa: S102  # operator's own file
+        config.update({k: v for k, v in namespace.items() if k.isupper()})
+    secret = os.environ.get("SECRET_KEY") or overrides.get("SECRET_KEY") or config.get("SECRET_KEY")
+    if not secret:
+        if env == "production":
+            raise ConfigError("SECRET_KEY is not set: set it in the environment to start Reviews in production")
+        secret = _development_secret(instance_path)
+    config["SECRET_KEY"] = secret
+    config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    return config

@@ -1,0 +1,201 @@
+"""Demo organisation (SPEC 12) and synthetic organisations for benchmarks."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+
+from sqlalchemy import func, insert, select, update
+
+from reviews.audit.operations import record
+from reviews.auth.operations import hash_password
+from reviews.db import utcnow
+from reviews.extensions import db
+from reviews.framework.models import Level
+from reviews.framework.operations import ensure_default_framework
+from reviews.people.models import Department, Person, Role
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105  # published demo credential (SPEC 12)
+
+# (email, name, department, level key or None, manager email or None, role)
+DEMO_PEOPLE: list[tuple[str, str, str, str | None, str | None, str]] = [
+    ("hr@example.com", "Hannah Reyes", "People Operations", None, None, "hr"),
+    ("priya.nair@example.com", "Priya Nair", "People Operations", None, "hr@example.com", "hr"),
+    ("jordan.avery@example.com", "Jordan Avery", "People Operations", None, "hr@example.com", "employee"),
+    ("amara.okafor@example.com", "Amara Okafor", "Product Engineering", "director-of-engineering", None, "manager"),
+    # Product Engineering, web team
+    ("em@example.com", "Elena Marsh", "Product Engineering", "engineering-manager", "amara.okafor@example.com", "manager"),
+    ("dev@example.com", "Devon Clarke", "Product Engineering", "engineer", "em@example.com", "employee"),
+    ("sofia.alvarez@example.com", "Sofía Álvarez", "Product Engineering", "senior-engineer", "em@example.com", "employee"),
+    ("kenji.watanabe@example.com", "Kenji Watanabe", "Product Engineering", "tech-lead", "em@example.com", "employee"),
+    ("aisha.bello@example.com", "Aisha Bello", "Product Engineering", "junior-engineer", "em@example.com", "employee"),
+    ("tomas.herrera@example.com", "Tomás Herrera", "Product Engineering", "engineer", "em@example.com", "employee"),
+    ("grace.liu@example.com", "Grace Liu", "Product Engineering", "engineer", "em@example.com", "employee"),
+    ("oliver.brandt@example.com", "Oliver Brandt", "Product Engineering", "senior-engineer", "em@example.com", "employee"),
+    # Product Engineering, mobile team
+    ("chloe.dubois@example.com", "Chloé Dubois", "Product Engineering", "engineering-manager", "amara.okafor@example.com", "manager"),
+    ("mateo.rossi@example.com", "Mateo Rossi", "Product Engineering", "senior-engineer", "chloe.dubois@example.com", "employee"),
+    ("hana.kim@example.com", "Hana Kim", "Product Engineering", "engineer", "chloe.dubois@example.com", "employee"),
+    ("lucas.martin@example.com", "Lucas Martin", "Product Engineering", "junior-engineer", "chloe.dubois@example.com", "employee"),
+    ("zara.ahmed@example.com", "Zara Ahmed", "Product Engineering", "engineer", "chloe.dubois@example.com", "employee"),
+    ("ethan.brooks@example.com", "Ethan Brooks", "Product Engineering", "tech-lead", "chloe.dubois@example.com", "employee"),
+    ("ines.costa@example.com", "Inês Costa", "Product Engineering", "engineer", "chloe.dubois@example.com", "employee"),
+    ("yusuf.demir@example.com", "Yusuf Demir", "Product Engineering", "junior-engineer", "chloe.dubois@example.com", "employee"),
+    # Platform
+    ("marcus.lindqvist@example.com", "Marcus Lindqvist", "Platform", "senior-engineering-manager", "amara.okafor@example.com", "manager"),
+    ("nadia.haddad@example.com", "Nadia Haddad", "Platform", "tech-lead", "marcus.lindqvist@example.com", "employee"),
+    ("rahul.mehta@example.com", "Rahul Mehta", "Platform", "engineering-manager", "marcus.lindqvist@example.com", "manager"),
+    ("freya.nielsen@example.com", "Freya Nielsen", "Platform", "senior-engineer", "rahul.mehta@example.com", "employee"),
+    ("daniel.cohen@example.com", "Daniel Cohen", "Platform", "engineer", "rahul.mehta@example.com", "employee"),
+    ("mei.chen@example.com", "Mei Chen", "Platform", "engineer", "rahul.mehta@example.com", "employee"),
+    ("kwame.mensah@example.com", "Kwame Mensah", "Platform", "junior-engineer", "rahul.mehta@example.com", "employee"),
+    ("laura.fischer@example.com", "Laura Fischer", "Platform", "senior-engineer", "rahul.mehta@example.com", "employee"),
+    ("arjun.iyer@example.com", "Arjun Iyer", "Platform", "engineer", "rahul.mehta@example.com", "employee"),
+    ("ingrid.solberg@example.com", "Ingrid Solberg", "Platform", "engineering-manager", "marcus.lindqvist@example.com", "manager"),
+    ("pablo.navarro@example.com", "Pablo Navarro", "Platform", "senior-engineer", "ingrid.solberg@example.com", "employee"),
+    ("emily.walsh@example.com", "Emily Walsh", "Platform", "engineer", "ingrid.solberg@example.com", "employee"),
+    ("jonas.weber@example.com", "Jonas Weber", "Platform", "junior-engineer", "ingrid.solberg@example.com", "employee"),
+    ("fatima.zahra@example.com", "Fatima Zahra", "Platform", "engineer", "ingrid.solberg@example.com", "employee"),
+    ("noah.petersen@example.com", "Noah Petersen", "Platform", "tech-lead", "ingrid.solberg@example.com", "employee"),
+    # Data
+    ("samuel.osei@example.com", "Samuel Osei", "Data", "engineering-manager", "amara.okafor@example.com", "manager"),
+    ("anna.kowalska@example.com", "Anna Kowalska", "Data", "tech-lead", "samuel.osei@example.com", "employee"),
+    ("ravi.sharma@example.com", "Ravi Sharma", "Data", "senior-engineer", "samuel.osei@example.com", "employee"),
+    ("julia.santos@example.com", "Júlia Santos", "Data", "engineer", "samuel.osei@example.com", "employee"),
+    ("omar.khalil@example.com", "Omar Khalil", "Data", "engineer", "samuel.osei@example.com", "employee"),
+    ("sara.lindgren@example.com", "Sara Lindgren", "Data", "junior-engineer", "samuel.osei@example.com", "employee"),
+    ("wei.zhang@example.com", "Wei Zhang", "Data", "senior-engineer", "samuel.osei@example.com", "employee"),
+    ("chidi.eze@example.com", "Chidi Eze", "Data", "engineer", "samuel.osei@example.com", "employee"),
+]
+
+FIRST = ["Ada", "Ahmed", "Akira", "Alice", "Amir", "Ana", "Ben", "Bianca", "Carlos", "Chen", "Dana",
+         "David", "Elif", "Emma", "Farah", "Felix", "Gita", "Hugo", "Ivan", "Jana", "Joao", "Kai",
+         "Lena", "Leo", "Maya", "Mohammed", "Nia", "Nikos", "Olga", "Omar", "Paula", "Quinn", "Rosa",
+         "Sam", "Sana", "Tariq", "Uma", "Victor", "Wen", "Yara", "Zoe"]
+LAST = ["Adeyemi", "Bauer", "Costa", "Dimitrov", "Eriksen", "Fernandes", "Garcia", "Hoang", "Ibrahim",
+        "Jansen", "Kaur", "Larsen", "Moreau", "Nakamura", "Ortiz", "Popescu", "Qureshi", "Rahman",
+        "Schmidt", "Tanaka", "Usman", "Varga", "Wong", "Xu", "Yilmaz", "Zielinski"]
+SYNTHETIC_DEPARTMENTS = ["Platform", "Product Engineering", "Data", "Mobile", "Infrastructure",
+                         "Security", "Developer Experience", "Payments"]
+IC_LEVELS = ["junior-engineer", "engineer", "engineer", "senior-engineer", "senior-engineer", "tech-lead"]
+FANOUT = 7
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def _require_empty() -> None:
+    existing = db.session.scalar(select(func.count()).select_from(Person)) or 0
+    if existing:
+        raise DemoError(f"the database already holds {existing} people; "
+                        "demo data is only loaded into an empty database")
+
+
+def _department_ids(names: list[str]) -> dict[str, int]:
+    have = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+    missing = [n for n in names if n not in have]
+    if missing:
+        db.session.execute(insert(Department), [{"name": n} for n in missing])
+        have = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+    return have
+
+
+def _insert_people(rows: list[dict[str, object]], managers: list[str | None]) -> None:
+    """Insert people, then point each at their manager (by email), in two statements."""
+    ids = dict(
+        db.session.execute(
+            insert(Person).returning(Person.email, Person.id, sort_by_parameter_order=True), rows
+        ).tuples().all()
+    )
+    pairs = [{"id": ids[str(r["email"])], "manager_id": ids[m]}
+             for r, m in zip(rows, managers, strict=True) if m]
+    if pairs:
+        db.session.execute(update(Person), pairs)
+
+
+def load_demo_org() -> int:
+    """The demo organisation of SPEC 12; returns how many people it holds."""
+    _require_empty()
+    ensure_default_framework()
+    departments = _department_ids(sorted({p[2] for p in DEMO_PEOPLE}))
+    levels = dict(db.session.execute(select(Level.key, Level.id)).tuples().all())
+    password = hash_password(DEMO_PASSWORD)
+    now = utcnow()
+    rows: list[dict[str, object]] = [
+        {"email": email, "name": name, "department_id": departments[dept],
+         "level_id": levels[level] if level else None, "role": Role(role), "active": True,
+         "password_hash": password, "session_version": 1, "created_at": now}
+        for email, name, dept, level, _manager, role in DEMO_PEOPLE
+    ]
+    _insert_people(rows, [p[4] for p in DEMO_PEOPLE])
+    record("demo.loaded", actor=None, people=len(rows))
+    db.session.flush()
+    return len(rows)
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def build_synthetic_org(people: int, seed: int = 7) -> int:
+    """A tree of `people` people (7 reports per manager) holding the demo accounts.
+
+    Index 0 is the director, 1 is em@example.com, 8 (em's first report) is
+    dev@example.com; hr@example.com heads People Operations.
+    """
+    if people < 10:
+        raise DemoError("a synthetic organisation needs at least 10 people")
+    _require_empty()
+    ensure_default_framework()
+    rng = random.Random(seed)
+    departments = _department_ids([*SYNTHETIC_DEPARTMENTS, "People Operations"])
+    levels = dict(db.session.execute(select(Level.key, Level.id)).tuples().all())
+    password = hash_password(DEMO_PASSWORD)
+    now = utcnow()
+    engineers = people - 1  # hr@example.com is outside the engineering tree
+    rows: list[dict[str, object]] = []
+    managers: list[str | None] = []
+    emails: list[str] = []
+    for i in range(engineers):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        if i == 1:
+            email, name = "em@example.com", "Elena Marsh"
+        elif i == FANOUT + 1:
+            email, name = "dev@example.com", "Devon Clarke"
+        else:
+            email, name = f"{_ascii(first)}.{_ascii(last)}.{i}@example.com", f"{first} {last}"
+        has_reports = i * FANOUT + 1 < engineers
+        if i == 0:
+            level = "director-of-engineering"
+        elif has_reports and i <= FANOUT:
+            level = "senior-engineering-manager" if i != 1 else "engineering-manager"
+        elif has_reports:
+            level = "engineering-manager"
+        else:
+            level = rng.choice(IC_LEVELS)
+        if i == FANOUT + 1:
+            level = "engineer"
+        branch = i if i <= FANOUT else _top_branch(i)
+        department = SYNTHETIC_DEPARTMENTS[(branch - 1) % len(SYNTHETIC_DEPARTMENTS)] if i else "Product Engineering"
+        emails.append(email)
+        rows.append({"email": email, "name": name, "department_id": departments[department],
+                     "level_id": levels[level], "role": Role.MANAGER if has_reports else Role.EMPLOYEE,
+                     "active": True, "password_hash": password, "session_version": 1,
+                     "created_at": now})
+        managers.append(emails[(i - 1) // FANOUT] if i else None)
+    rows.append({"email": "hr@example.com", "name": "Hannah Reyes",
+                 "department_id": departments["People Operations"], "level_id": None,
+                 "role": Role.HR, "active": True, "password_hash": password,
+                 "session_version": 1, "created_at": now})
+    managers.append(None)
+    _insert_people(rows, managers)
+    record("demo.synthetic_loaded", actor=None, people=len(rows))
+    db.session.flush()
+    return len(rows)
+
+
+def _top_branch(i: int) -> int:
+    while i > FANOUT:
+        i = (i - 1) // FANOUT
+    return i

@@ -1,0 +1,44 @@
+"""The home page: what each person needs to know and do first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from reviews import access
+from reviews.extensions import db
+from reviews.framework.queries import ladder
+from reviews.people.models import Department, Person
+from reviews.people.queries import direct_reports
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@access.signed_in
+def index() -> Any:
+    me: Person = current_user
+    framework = ladder()
+    by_id = {lv.id: lv for lv in framework.levels}
+    level = by_id.get(me.level_id) if me.level_id else None
+    next_level = by_id.get(level.next_level_id) if level and level.next_level_id else None
+    team = direct_reports([me.id])[me.id]
+    org: dict[str, int] | None = None
+    if access.is_hr(me):
+        active = Person.active.is_(True)
+        org = {
+            "people": db.session.scalar(select(func.count()).where(active)) or 0,
+            "departments": db.session.scalar(select(func.count()).select_from(Department)) or 0,
+            "no_password": db.session.scalar(
+                select(func.count()).where(active, Person.password_hash.is_(None))) or 0,
+            "no_level": db.session.scalar(
+                select(func.count()).where(active, Person.level_id.is_(None))) or 0,
+            "inactive": db.session.scalar(select(func.count()).where(Person.active.is_(False))) or 0,
+        }
+    return render_template(
+        "home/index.html", framework=framework, level=level, next_level=next_level,
+        team=team, org=org,
+    )

@@ -1,0 +1,76 @@
+"""Departments and people: the org chart every review hangs from."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reviews.db import Base, UTCDateTime, utcnow
+from reviews.framework.models import Level
+
+
+class Role(enum.StrEnum):
+    EMPLOYEE = "employee"
+    MANAGER = "manager"
+    HR = "hr"
+
+
+class Department(Base):
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Person(UserMixin, Base):
+    __tablename__ = "person"
+    __table_args__ = (
+        CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        Index("ix_person_active_name", "active", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id"))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, name="role", native_enum=False, create_constraint=True, length=20,
+             values_callable=lambda e: [m.value for m in e]),
+        default=Role.EMPLOYEE,
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Part of the session id: bumping it signs the person out everywhere.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department | None] = relationship()
+    level: Mapped[Level | None] = relationship()
+    manager: Mapped[Person | None] = relationship(remote_side=[id])
+
+    # Flask-Login
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_hr(self) -> bool:
+        return self.role == Role.HR
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    def __repr__(self) -> str:
+        return f"<Person {self.email}>"

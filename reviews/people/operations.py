@@ -1,0 +1,246 @@
+"""The only code that changes people and departments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import aliased
+
+from reviews.audit.operations import record, record_many
+from reviews.db import utcnow
+from reviews.extensions import db
+from reviews.framework.models import Level
+from reviews.people.models import Department, Person, Role
+from reviews.people.orgimport import (
+    ExistingPerson,
+    ImportPlan,
+    OrgRow,
+    RowError,
+    parse_org_csv,
+    plan_import,
+)
+from reviews.people.queries import is_below
+
+
+class PeopleError(ValueError):
+    """A change that is refused; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class ImportCheck:
+    rows: list[OrgRow]
+    errors: list[RowError]
+    plan: ImportPlan | None
+
+
+def level_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for key, name in db.session.execute(select(Level.key, Level.name)):
+        lookup[key.lower()] = key
+        lookup[name.lower()] = key
+    return lookup
+
+
+def _existing_people() -> dict[str, ExistingPerson]:
+    manager = aliased(Person)
+    rows = db.session.execute(
+        select(Person.email, Person.name, manager.email, Department.name, Level.key,
+               Person.role, Person.active)
+        .outerjoin(manager, Person.manager_id == manager.id)
+        .outerjoin(Department, Person.department_id == Department.id)
+        .outerjoin(Level, Person.level_id == Level.id)
+    ).all()
+    return {
+        r[0]: ExistingPerson(r[0], r[1], r[2], r[3], r[4], Role(r[5]).value, r[6]) for r in rows
+    }
+
+
+def check_org_file(data: bytes, actor: Person | None = None) -> ImportCheck:
+    """Validate the whole file against the framework and plan the changes."""
+    rows, errors = parse_org_csv(data, level_lookup())
+    if errors:
+        return ImportCheck(rows, errors, None)
+    plan = plan_import(rows, _existing_people())
+    if actor is not None and actor.email in plan.deactivate:
+        errors = [RowError(1, f"{actor.email} (you) is not in the file: importing it "
+                              "would deactivate your own account")]
+        return ImportCheck(rows, errors, None)
+    if actor is not None:
+        me = next(r for r in rows if r.email == actor.email)
+        if me.role != Role.HR.value:
+            return ImportCheck(rows, [RowError(me.line, f"{actor.email} (you) would lose the HR "
+                                                        "role; keep role hr for yourself")], None)
+    return ImportCheck(rows, [], plan)
+
+
+def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
+    """Apply a checked, error-free import. Flushes; the caller commits."""
+    if check.errors or check.plan is None:
+        raise PeopleError("an org file with errors cannot be imported")
+    plan = check.plan
+    now = utcnow()
+
+    wanted_departments = {r.department for r in check.rows if r.department}
+    departments = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+    missing = sorted(wanted_departments - departments.keys())
+    if missing:
+        db.session.execute(insert(Department), [{"name": n} for n in missing])
+        departments = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+    level_ids = dict(db.session.execute(select(Level.key, Level.id)).tuples().all())
+
+    def fields(row: OrgRow) -> dict[str, object]:
+        return {
+            "name": row.name,
+            "department_id": departments[row.department] if row.department else None,
+            "level_id": level_ids[row.level_key] if row.level_key else None,
+            "role": Role(row.role),
+            "active": True,
+            "deactivated_at": None,
+        }
+
+    if plan.create:
+        db.session.execute(
+            insert(Person),
+            [{"email": r.email, "created_at": now, "session_version": 1, **fields(r)}
+             for r in plan.create],
+        )
+    ids = dict(db.session.execute(select(Person.email, Person.id)).tuples().all())
+    touched = [r for r, _ in plan.update] + plan.create
+    if touched:
+        db.session.execute(
+            update(Person),
+            [{"id": ids[r.email], **fields(r),
+              "manager_id": ids[r.manager_email] if r.manager_email else None} for r in touched],
+        )
+    deactivated_ids = [ids[e] for e in plan.deactivate]
+    for start in range(0, len(deactivated_ids), 500):
+        chunk = deactivated_ids[start : start + 500]
+        db.session.execute(
+            update(Person).where(Person.id.in_(chunk))
+            .values(active=False, deactivated_at=now,
+                    session_version=Person.session_version + 1),
+            execution_options={"synchronize_session": False},
+        )
+    db.session.expire_all()
+    source = {"source": "org import"}
+    record_many("person.created", actor=actor,
+                subjects=[(ids[r.email], source) for r in plan.create])
+    record_many("person.updated", actor=actor,
+                subjects=[(ids[r.email], {**source, "fields": changed}) for r, changed in plan.update])
+    record_many("person.deactivated", actor=actor, subjects=[(i, source) for i in deactivated_ids])
+    record("org.imported", actor=actor, summary=plan.summary(), people=len(check.rows))
+    db.session.flush()
+    return plan
+
+
+def department_by_name(name: str | None) -> Department | None:
+    if not name:
+        return None
+    name = name.strip()
+    found = db.session.scalar(select(Department).where(func.lower(Department.name) == name.lower()))
+    if found is None:
+        found = Department(name=name)
+        db.session.add(found)
+    return found
+
+
+def _check_email_free(email: str, person: Person | None) -> None:
+    clash = db.session.scalar(select(Person).where(Person.email == email))
+    if clash is not None and clash is not person:
+        raise PeopleError(f"{email} already belongs to {clash.name}", field="email")
+
+
+def _check_manager(person: Person | None, manager: Person | None) -> None:
+    if manager is None:
+        return
+    if not manager.active:
+        raise PeopleError(f"{manager.name} is deactivated and cannot manage anyone", field="manager")
+    if person is not None and person.id is not None:
+        if manager.id == person.id:
+            raise PeopleError("nobody can be their own manager", field="manager")
+        if is_below(manager.id, person.id):
+            raise PeopleError(f"{manager.name} reports to {person.name}: that would make a loop",
+                              field="manager")
+
+
+def create_person(
+    actor: Person | None, *, email: str, name: str, department: str | None,
+    level: Level | None, manager: Person | None, role: Role,
+) -> Person:
+    email = email.strip().lower()
+    _check_email_free(email, None)
+    _check_manager(None, manager)
+    person = Person(email=email, name=name.strip(), department=department_by_name(department),
+                    level=level, manager=manager, role=role)
+    db.session.add(person)
+    db.session.flush()
+    record("person.created", actor=actor, subject=person, source="form")
+    return person
+
+
+def update_person(
+    actor: Person, person: Person, *, email: str, name: str, department: str | None,
+    level: Level | None, manager: Person | None, role: Role,
+) -> list[str]:
+    email = email.strip().lower()
+    _check_email_free(email, person)
+    _check_manager(person, manager)
+    if person.id == actor.id and role != Role.HR:
+        raise PeopleError("you cannot take the HR role away from yourself", field="role")
+    new = {"email": email, "name": name.strip(), "department": department_by_name(department),
+           "level": level, "manager": manager, "role": role}
+    changed = [k for k, v in new.items() if getattr(person, k) is not v and getattr(person, k) != v]
+    for key, value in new.items():
+        setattr(person, key, value)
+    if "email" in changed or "role" in changed:
+        person.session_version += 1  # sign-in identity or rights changed: sign out
+    db.session.flush()
+    if changed:
+        record("person.updated", actor=actor, subject=person, fields=changed, source="form")
+    return changed
+
+
+def deactivate_person(actor: Person, person: Person) -> None:
+    if person.id == actor.id:
+        raise PeopleError("you cannot deactivate your own account")
+    if not person.active:
+        raise PeopleError(f"{person.name} is already deactivated")
+    reports = db.session.scalar(
+        select(func.count()).where(Person.manager_id == person.id, Person.active.is_(True))
+    )
+    if reports:
+        raise PeopleError(f"{person.name} still manages {reports} active people: "
+                          "give them another manager first")
+    person.active = False
+    person.deactivated_at = utcnow()
+    person.session_version += 1
+    db.session.flush()
+    record("person.deactivated", actor=actor, subject=person)
+
+
+def reactivate_person(actor: Person, person: Person) -> None:
+    if person.active:
+        raise PeopleError(f"{person.name} is already active")
+    if person.manager is not None and not person.manager.active:
+        raise PeopleError(f"{person.name}'s manager {person.manager.name} is deactivated: "
+                          "choose another manager first")
+    person.active = True
+    person.deactivated_at = None
+    db.session.flush()
+    record("person.reactivated", actor=actor, subject=person)
+
+
+def find_person(text: str) -> Person | None:
+    """Look someone up by exact email or exact name (for manager fields)."""
+    text = text.strip()
+    if not text:
+        return None
+    matches = db.session.scalars(
+        select(Person).where(or_(Person.email == text.lower(), func.lower(Person.name) == text.lower()))
+    ).all()
+    return matches[0] if len(matches) == 1 else None

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from reviews import access
+from reviews.audit.models import AuditEvent
+from reviews.auth.models import LinkPurpose
+from reviews.auth.operations import issue_password_link
+from reviews.extensions import db
+from reviews.framework.models import Level
+from reviews.people import operations as ops
+from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm, PersonForm
+from reviews.people.models import Department, Person, Role
+from reviews.people.queries import (
+    departments,
+    direct_reports,
+    management_chain,
+    org_size_below,
+    report_counts,
+    search_people,
+)
+
+bp = Blueprint("people", __name__)
+PER_PAGE = 50
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else default
+
+
+@bp.get("/people")
+@access.signed_in
+def directory() -> Any:
+    q = request.args.get("q", "")[:200]
+    department_id = _int_arg("department", 0) or None
+    include_inactive = access.is_hr(current_user) and request.args.get("inactive") == "1"
+    page = _int_arg("page", 1)
+    people, total = search_people(q, department_id, include_inactive, page, PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template(
+        "people/directory.html", people=people, total=total, q=q, page=page, pages=pages,
+        department_id=department_id, include_inactive=include_inactive, departments=departments(),
+    )
+
+
+def _person_or_404(person_id: int) -> Person:
+    person = db.session.scalar(
+        select(Person).where(Person.id == person_id)
+        .options(joinedload(Person.level), joinedload(Person.department),
+                 joinedload(Person.manager))
+    )
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.get("/people/<int:person_id>")
+@access.signed_in
+def profile(person_id: int) -> Any:
+    person = _person_or_404(person_id)
+    if not person.active and not access.is_hr(current_user):
+        abort(404)
+    events: list[AuditEvent] = []
+    if access.can_see_account_details(current_user, person) and access.is_hr(current_user):
+        events = list(db.session.scalars(
+            select(AuditEvent).where(AuditEvent.subject_id == person.id)
+            .options(joinedload(AuditEvent.actor))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(20)
+        ))
+    return render_template(
+        "people/profile.html", person=person, chain=management_chain(person),
+        reports=direct_reports([person.id])[person.id], org_size=org_size_below(person.id),
+        events=events, confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/org")
+@bp.get("/org/<int:person_id>")
+@access.signed_in
+def org_chart(person_id: int | None = None) -> Any:
+    """One manager's slice of the chart: their chain, them, and their reports."""
+    if person_id is None:
+        tops = list(db.session.scalars(
+            select(Person).where(Person.manager_id.is_(None), Person.active.is_(True))
+            .options(joinedload(Person.level), joinedload(Person.department))
+            .order_by(Person.name)
+        ))
+        focus, chain = None, []
+        members = tops
+    else:
+        focus = _person_or_404(person_id)
+        if not focus.active:
+            abort(404)
+        chain = management_chain(focus)
+        members = direct_reports([focus.id])[focus.id]
+    counts = report_counts([p.id for p in members])
+    return render_template(
+        "people/org_chart.html", focus=focus, chain=list(reversed(chain)), members=members,
+        counts=counts, org_size=org_size_below(focus.id) if focus else None,
+    )
+
+
+def _levels() -> list[Level]:
+    return list(db.session.scalars(select(Level).order_by(Level.rank)))
+
+
+def _fill_choices(form: PersonForm) -> list[Level]:
+    levels = _levels()
+    form.level.choices = [("", "No level")] + [(str(lv.id), lv.name) for lv in levels]
+    return levels
+
+
+def _apply_person_form(form: PersonForm, person: Person | None) -> Person | None:
+    """Validate the form's references and save; None (with field errors) when refused."""
+    levels = {str(lv.id): lv for lv in _levels()}
+    level = levels.get(form.level.data or "")
+    manager = None
+    manager_text = (form.manager.data or "").strip().lower()
+    if manager_text:
+        manager = db.session.scalar(select(Person).where(Person.email == manager_text))
+        if manager is None:
+            form.manager.errors = [f"Nobody has the email {manager_text}."]
+            return None
+    fields = {"email": form.email.data or "", "name": form.name.data or "",
+              "department": form.department.data or None, "level": level,
+              "manager": manager, "role": Role(form.role.data)}
+    try:
+        if person is None:
+            return ops.create_person(current_user, **fields)  # type: ignore[arg-type]
+        ops.update_person(current_user, person, **fields)  # type: ignore[arg-type]
+        return person
+    except ops.PeopleError as exc:
+        db.session.rollback()
+        target = getattr(form, exc.field or "", None)
+        if target is not None:
+            target.errors = [str(exc)]
+        else:
+            form.form_errors.append(str(exc))
+        return None
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@access.hr_only
+def create() -> Any:
+    form = PersonForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        person = _apply_person_form(form, None)
+        if person is not None:
+            db.session.commit()
+            flash(f"{person.name} is added. Send them a sign-in link from their page.", "success")
+            return redirect(url_for("people.profile", person_id=person.id))
+    return render_template("people/edit.html", form=form, person=None,
+                           departments=departments()), 400 if form.errors else 200
+
+
+@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@access.hr_only
+def edit(person_id: int) -> Any:
+    person = _person_or_404(person_id)
+    form = PersonForm(obj=None if request.method == "POST" else person)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.department.data = person.department.name if person.department else ""
+        form.level.data = str(person.level_id or "")
+        form.manager.data = person.manager.email if person.manager else ""
+        form.role.data = person.role.value
+    if form.validate_on_submit() and _apply_person_form(form, person) is not None:
+        db.session.commit()
+        flash(f"{person.name}'s details are saved.", "success")
+        return redirect(url_for("people.profile", person_id=person.id))
+    return render_template("people/edit.html", form=form, person=person,
+                           departments=departments()), 400 if form.errors else 200
+
+
+@bp.post("/people/<int:person_id>/password-link")
+@access.hr_only
+def password_link(person_id: int) -> Any:
+    person = _person_or_404(person_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    purpose = LinkPurpose.RESET if person.has_password else LinkPurpose.INVITE
+    try:
+        token = issue_password_link(current_user, person, purpose)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("people.profile", person_id=person.id))
+    db.session.commit()
+    link = url_for("auth.set_password_with_link", token=token, _external=True)
+    return render_template("people/password_link.html", person=person, link=link, purpose=purpose)
+
+
+@bp.post("/people/<int:person_id>/deactivate")
+@access.hr_only
+def deactivate(person_id: int) -> Any:
+    return _toggle_active(person_id, ops.deactivate_person, "{} is deactivated and signed out.")
+
+
+@bp.post("/people/<int:person_id>/reactivate")
+@access.hr_only
+def reactivate(person_id: int) -> Any:
+    return _toggle_active(person_id, ops.reactivate_person, "{} is active again.")
+
+
+def _toggle_active(person_id: int, operation: Any, message: str) -> Any:
+    person = _person_or_404(person_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        operation(current_user, person)
+    except ops.PeopleError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(message.format(person.name), "success")
+    return redirect(url_for("people.profile", person_id=person_id))
+
+
+@bp.route("/people/import", methods=["GET", "POST"])
+@access.hr_only
+def import_org() -> Any:
+    form = ImportUploadForm()
+    check = None
+    content = ""
+    status = 200
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        check = ops.check_org_file(data, current_user)
+        if check.errors:
+            status = 422
+        else:
+            content = data.decode("utf-8-sig")
+    elif request.method == "POST":
+        status = 400
+    return render_template("people/import.html", form=form, check=check,
+                           apply_form=ImportApplyForm(content=content)), status
+
+
+@bp.post("/people/import/apply")
+@access.hr_only
+def import_apply() -> Any:
+    form = ImportApplyForm()
+    if not form.validate_on_submit():
+        flash("The import form was incomplete; upload the file again.", "error")
+        return redirect(url_for("people.import_org"))
+    check = ops.check_org_file((form.content.data or "").encode("utf-8"), current_user)
+    if check.errors:
+        # The org changed between preview and apply; show what is wrong now.
+        return render_template("people/import.html", form=ImportUploadForm(), check=check,
+                               apply_form=ImportApplyForm()), 422
+    plan = ops.apply_import(check, current_user)
+    db.session.commit()
+    flash(f"Org chart imported: {plan.summary()}.", "success")
+    return redirect(url_for("people.directory"))
+
+
+@bp.get("/departments")
+@access.signed_in
+def department_list() -> Any:
+    from sqlalchemy import func
+
+    rows = db.session.execute(
+        select(Department, func.count(Person.id))
+        .outerjoin(Person, (Person.department_id == Department.id) & Person.active.is_(True))
+        .group_by(Department.id).order_by(Department.name)
+    ).all()
+    return render_template("people/departments.html", rows=rows)

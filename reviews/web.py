@@ -1,0 +1,94 @@
+"""What every page shares: security headers, error pages, health, template helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from reviews import access
+from reviews.extensions import db
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+ERROR_TEXT = {
+    400: ("Bad request", "The request could not be understood. Go back and try again."),
+    403: ("Not allowed", "You do not have access to this page. If you think you should, ask HR."),
+    404: ("Not found", "There is nothing at this address. It may have moved or never existed."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    409: ("Conflict", "Someone else changed this at the same time. Reload and try again."),
+    413: ("Too large", "That upload is larger than Reviews accepts (5 MB)."),
+    429: ("Too many requests", "Slow down a little and try again in a minute."),
+    500: ("Something went wrong", "The error has been logged. Try again; if it keeps happening, tell your administrator."),
+}
+
+
+def register(app: Flask) -> None:
+    app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["REVIEWS_ENV"] == "production":
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static":
+            # People data must not linger in shared caches or the back button of a kiosk.
+            h.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return render_template(
+            "errors/error.html", code=400, title="Form expired",
+            message="This form was open too long or came from elsewhere. Reload the page and submit it again.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        code = exc.code or 500
+        if code >= 500:
+            db.session.rollback()
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            return jsonify(error={"code": exc.name.lower().replace(" ", "_"),
+                                  "message": exc.description, "fields": {}}), code
+        title, message = ERROR_TEXT.get(code, (exc.name, exc.description))
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.get("/healthz")
+    @access.public
+    def healthz() -> Any:
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # any failure of the database means unhealthy
+            app.logger.exception("health check failed")
+            return jsonify(status="error", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        return {"access": access, "me": current_user}
+
+    @app.template_filter("date")
+    def format_date(value: Any) -> str:
+        return value.strftime("%-d %b %Y") if value else ""
