@@ -93,11 +93,11 @@ def _require_empty() -> None:
 
 
 def _department_ids(names: list[str]) -> dict[str, int]:
-    have = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+    have = dict(db.session.execute(select(Department.name, Department.id)).all())
     missing = [n for n in names if n not in have]
     if missing:
         db.session.execute(insert(Department), [{"name": n} for n in missing])
-        have = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+        have = dict(db.session.execute(select(Department.name, Department.id)).all())
     return have
 
 
@@ -106,7 +106,7 @@ def _insert_people(rows: list[dict[str, object]], managers: list[str | None]) ->
     ids = dict(
         db.session.execute(
             insert(Person).returning(Person.email, Person.id, sort_by_parameter_order=True), rows
-        ).tuples().all()
+        ).all()
     )
     pairs = [{"id": ids[str(r["email"])], "manager_id": ids[m]}
              for r, m in zip(rows, managers, strict=True) if m]
@@ -119,7 +119,7 @@ def load_demo_org() -> int:
     _require_empty()
     ensure_default_framework()
     departments = _department_ids(sorted({p[2] for p in DEMO_PEOPLE}))
-    levels = dict(db.session.execute(select(Level.key, Level.id)).tuples().all())
+    levels = dict(db.session.execute(select(Level.key, Level.id)).all())
     password = hash_password(DEMO_PASSWORD)
     now = utcnow()
     rows: list[dict[str, object]] = [
@@ -150,7 +150,7 @@ def build_synthetic_org(people: int, seed: int = 7) -> int:
     ensure_default_framework()
     rng = random.Random(seed)
     departments = _department_ids([*SYNTHETIC_DEPARTMENTS, "People Operations"])
-    levels = dict(db.session.execute(select(Level.key, Level.id)).tuples().all())
+    levels = dict(db.session.execute(select(Level.key, Level.id)).all())
     password = hash_password(DEMO_PASSWORD)
     now = utcnow()
     engineers = people - 1  # hr@example.com is outside the engineering tree

@@ -6,6 +6,7 @@ from wtforms import (
     Field,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -15,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from reviews.framework.models import Level
 
-SCALE_CHOICES = [(str(v), str(v)) for v in range(1, 6)]
+SCALE_CHOICES = [SelectChoice(str(v), str(v)) for v in range(1, 6)]
 
 
 class LevelForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
 
 from reviews import access
 from reviews.extensions import db
@@ -177,8 +178,8 @@ def opportunities() -> Any:
 def _opportunity_form(opportunity: Opportunity | None) -> tuple[OpportunityForm, Any]:
     lad = ladder()
     form = OpportunityForm(obj=opportunity) if request.method == "GET" else OpportunityForm()
-    form.competencies.choices = [(c.id, c.name) for c in lad.competencies()]
-    form.levels.choices = [(lv.id, lv.name) for lv in lad.levels]
+    form.competencies.choices = [SelectChoice(c.id, c.name) for c in lad.competencies()]
+    form.levels.choices = [SelectChoice(lv.id, lv.name) for lv in lad.levels]
     if request.method == "GET" and opportunity is not None:
         form.competencies.data = [c.id for c in opportunity.competencies]
         form.levels.data = [lv.id for lv in opportunity.levels]

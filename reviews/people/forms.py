@@ -1,12 +1,12 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms import EmailField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from reviews.people.models import Role
 
-ROLE_CHOICES = [(Role.EMPLOYEE.value, "Employee"), (Role.MANAGER.value, "Manager"),
-                (Role.HR.value, "HR admin")]
+ROLE_CHOICES = [SelectChoice(Role.EMPLOYEE.value, "Employee"),
+                SelectChoice(Role.MANAGER.value, "Manager"), SelectChoice(Role.HR.value, "HR admin")]
 
 
 class PersonForm(FlaskForm):

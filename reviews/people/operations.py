@@ -86,12 +86,12 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
     now = utcnow()
 
     wanted_departments = {r.department for r in check.rows if r.department}
-    departments = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
+    departments = dict(db.session.execute(select(Department.name, Department.id)).all())
     missing = sorted(wanted_departments - departments.keys())
     if missing:
         db.session.execute(insert(Department), [{"name": n} for n in missing])
-        departments = dict(db.session.execute(select(Department.name, Department.id)).tuples().all())
-    level_ids = dict(db.session.execute(select(Level.key, Level.id)).tuples().all())
+        departments = dict(db.session.execute(select(Department.name, Department.id)).all())
+    level_ids = dict(db.session.execute(select(Level.key, Level.id)).all())
 
     def fields(row: OrgRow) -> dict[str, object]:
         return {
@@ -109,7 +109,7 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
             [{"email": r.email, "created_at": now, "session_version": 1, **fields(r)}
              for r in plan.create],
         )
-    ids = dict(db.session.execute(select(Person.email, Person.id)).tuples().all())
+    ids = dict(db.session.execute(select(Person.email, Person.id)).all())
     touched = [r for r, _ in plan.update] + plan.create
     if touched:
         db.session.execute(

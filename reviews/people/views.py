@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
 
 from reviews import access
 from reviews.audit.models import AuditEvent
@@ -112,7 +113,8 @@ def _levels() -> list[Level]:
 
 def _fill_choices(form: PersonForm) -> list[Level]:
     levels = _levels()
-    form.level.choices = [("", "No level")] + [(str(lv.id), lv.name) for lv in levels]
+    form.level.choices = [SelectChoice("", "No level")] + [
+        SelectChoice(str(lv.id), lv.name) for lv in levels]
     return levels
 
 

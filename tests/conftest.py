@@ -1,0 +1,217 @@
+"""Fixtures: one fresh database per test, on SQLite or (TEST_DATABASE_URL) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, select, text
+
+from reviews import create_app
+from reviews.extensions import db
+from reviews.framework.models import Level
+from reviews.framework.operations import ensure_default_framework
+from reviews.people.models import Person, Role
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+
+
+def _pg_url() -> str:
+    assert PG_URL
+    return PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith(
+        "postgresql://") else PG_URL
+
+
+def base_config(tmp: Path) -> dict[str, Any]:
+    return {
+        "REVIEWS_ENV": "testing",
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp),
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SERVER_NAME": None,
+    }
+
+
+class Database:
+    """Hands every test a clean database holding the default framework."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.schema = f"t_{uuid.uuid4().hex[:12]}" if PG_URL else None
+        if self.schema:
+            engine = create_engine(_pg_url())
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            engine.dispose()
+        self.template = tmp / "template.db"
+        app = create_app(self.config(self.template))
+        with app.app_context():
+            db.create_all()
+            ensure_default_framework()
+            db.session.commit()
+            db.engine.dispose()
+
+    def config(self, sqlite_file: Path) -> dict[str, Any]:
+        config = base_config(self.tmp)
+        if self.schema:
+            config["SQLALCHEMY_DATABASE_URI"] = _pg_url()
+            config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                "connect_args": {"options": f"-csearch_path={self.schema}"}}
+        else:
+            config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{sqlite_file}"
+        return config
+
+    def fresh(self, tmp_path: Path) -> dict[str, Any]:
+        if self.schema is None:
+            target = tmp_path / "test.db"
+            shutil.copyfile(self.template, target)
+            return self.config(target)
+        config = self.config(self.template)
+        app = create_app(config)
+        with app.app_context():
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            ensure_default_framework()
+            db.session.commit()
+            db.engine.dispose()
+        return config
+
+    def drop(self) -> None:
+        if self.schema:
+            engine = create_engine(_pg_url())
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(tmp_path_factory.mktemp("db"))
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def app_config(database: Database, tmp_path: Path) -> dict[str, Any]:
+    return database.fresh(tmp_path)
+
+
+class Client(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The test's own session ends its transaction first (on SQLite it would hold
+    the write lock) and sees the request's changes afterwards.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    app.test_client_class = Client
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+def level(key: str) -> Level:
+    found = db.session.scalar(select(Level).where(Level.key == key))
+    assert found is not None, key
+    return found
+
+
+@pytest.fixture
+def make_person(app: Flask) -> Callable[..., Person]:
+    from reviews.auth.operations import hash_password
+
+    counter = iter(range(1, 1_000_000))
+    hashed = hash_password(PASSWORD)
+
+    def make(
+        name: str | None = None, *, email: str | None = None, manager: Person | None = None,
+        level_key: str | None = "engineer", role: Role = Role.EMPLOYEE, password: bool = True,
+        active: bool = True,
+    ) -> Person:
+        n = next(counter)
+        person = Person(
+            name=name or f"Person {n}", email=email or f"person{n}@example.com", manager=manager,
+            level=level(level_key) if level_key else None, role=role,
+            password_hash=hashed if password else None, active=active,
+        )
+        db.session.add(person)
+        db.session.commit()
+        return person
+
+    return make
+
+
+TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str = "/auth/login") -> str:
+    page = client.get(url)
+    match = TOKEN.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    token = csrf_token(client)
+    return client.post("/auth/login", data={"email": email, "password": password,
+                                            "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[[Person], FlaskClient]:
+    def login(person: Person) -> FlaskClient:
+        response = sign_in(client, person.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.csrf = csrf_token(client, "/")  # type: ignore[attr-defined]
+        return client
+
+    return login
+
+
+def post(client: FlaskClient, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    """POST a form with the signed-in client's CSRF token."""
+    return client.post(url, data={**(data or {}), "csrf_token": client.csrf}, **kw)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith(("BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
