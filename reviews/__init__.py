@@ -31,8 +31,9 @@ def register_extensions(app: Flask) -> None:
     from reviews.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

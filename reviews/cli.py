@@ -53,13 +53,20 @@ def setup_command() -> None:
         click.echo(f"Loaded the demo organisation ({count} people).")
     db.session.commit()
     if db.session.scalar(select(Person).where(Person.email == "hr@example.com")):
-        click.echo(f"Demo sign-in: hr@example.com, em@example.com or dev@example.com "
-                   f"with password {DEMO_PASSWORD}")
+        click.echo(
+            f"Demo sign-in: hr@example.com, em@example.com or dev@example.com "
+            f"with password {DEMO_PASSWORD}"
+        )
 
 
 @click.command("demo")
-@click.option("--people", "people", type=click.IntRange(10, 200_000), default=None,
-              help="Build a synthetic organisation of this many people instead of the demo org.")
+@click.option(
+    "--people",
+    "people",
+    type=click.IntRange(10, 200_000),
+    default=None,
+    help="Build a synthetic organisation of this many people instead of the demo org.",
+)
 def demo_command(people: int | None) -> None:
     """Load the demo organisation (or a synthetic one) into an empty database."""
     try:
@@ -67,8 +74,10 @@ def demo_command(people: int | None) -> None:
     except DemoError as exc:
         fail(str(exc))
     db.session.commit()
-    click.echo(f"Loaded {count} people. Sign in as hr@example.com, em@example.com or "
-               f"dev@example.com with password {DEMO_PASSWORD}")
+    click.echo(
+        f"Loaded {count} people. Sign in as hr@example.com, em@example.com or "
+        f"dev@example.com with password {DEMO_PASSWORD}"
+    )
 
 
 org_cli = AppGroup("org", help="The org chart.")
@@ -124,8 +133,14 @@ def users_list(role: str | None) -> None:
 @click.option("--department", default=None)
 @click.option("--level", "level_key", default=None, help="Level key or name, e.g. senior-engineer.")
 @click.option("--manager", "manager_email", default=None)
-def users_create(email: str, name: str, role: str, department: str | None,
-                 level_key: str | None, manager_email: str | None) -> None:
+def users_create(
+    email: str,
+    name: str,
+    role: str,
+    department: str | None,
+    level_key: str | None,
+    manager_email: str | None,
+) -> None:
     """Create a person and print a one-time link to set their password."""
     ensure_default_framework()
     level = None
@@ -138,14 +153,23 @@ def users_create(email: str, name: str, role: str, department: str | None,
     if "@" not in email or len(email) > 254 or not name.strip() or len(name) > 200:
         fail("give a valid email and a name of at most 200 characters")
     try:
-        person = people_ops.create_person(None, email=email, name=name, department=department,
-                                          level=level, manager=manager, role=Role(role))
+        person = people_ops.create_person(
+            None,
+            email=email,
+            name=name,
+            department=department,
+            level=level,
+            manager=manager,
+            role=Role(role),
+        )
         token = issue_password_link(None, person, LinkPurpose.INVITE)
     except (people_ops.PeopleError, ValueError) as exc:
         fail(str(exc))
     db.session.commit()
-    click.echo(f"Created {person.email}. Set-password link (valid "
-               f"{current_app.config['PASSWORD_LINK_HOURS']} hours):")
+    click.echo(
+        f"Created {person.email}. Set-password link (valid "
+        f"{current_app.config['PASSWORD_LINK_HOURS']} hours):"
+    )
     click.echo(_link(token))
 
 

@@ -72,7 +72,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     secret = os.environ.get("SECRET_KEY") or overrides.get("SECRET_KEY") or config.get("SECRET_KEY")
     if not secret:
         if env == "production":
-            raise ConfigError("SECRET_KEY is not set: set it in the environment to start Reviews in production")
+            raise ConfigError(
+                "SECRET_KEY is not set: set it in the environment to start Reviews in production"
+            )
         secret = _development_secret(instance_path)
     config["SECRET_KEY"] = secret
     config.update(overrides)

@@ -21,63 +21,422 @@ DEMO_PASSWORD = "demo-password"  # noqa: S105  # published demo credential (SPEC
 DEMO_PEOPLE: list[tuple[str, str, str, str | None, str | None, str]] = [
     ("hr@example.com", "Hannah Reyes", "People Operations", None, None, "hr"),
     ("priya.nair@example.com", "Priya Nair", "People Operations", None, "hr@example.com", "hr"),
-    ("jordan.avery@example.com", "Jordan Avery", "People Operations", None, "hr@example.com", "employee"),
-    ("amara.okafor@example.com", "Amara Okafor", "Product Engineering", "director-of-engineering", None, "manager"),
+    ("jordan.avery@example.com", "Jordan Avery", "People Operations", None, "hr@example.com", "hr"),
+    (
+        "amara.okafor@example.com",
+        "Amara Okafor",
+        "Product Engineering",
+        "director-of-engineering",
+        None,
+        "manager",
+    ),
     # Product Engineering, web team
-    ("em@example.com", "Elena Marsh", "Product Engineering", "engineering-manager", "amara.okafor@example.com", "manager"),
-    ("dev@example.com", "Devon Clarke", "Product Engineering", "engineer", "em@example.com", "employee"),
-    ("sofia.alvarez@example.com", "Sofía Álvarez", "Product Engineering", "senior-engineer", "em@example.com", "employee"),
-    ("kenji.watanabe@example.com", "Kenji Watanabe", "Product Engineering", "tech-lead", "em@example.com", "employee"),
-    ("aisha.bello@example.com", "Aisha Bello", "Product Engineering", "junior-engineer", "em@example.com", "employee"),
-    ("tomas.herrera@example.com", "Tomás Herrera", "Product Engineering", "engineer", "em@example.com", "employee"),
-    ("grace.liu@example.com", "Grace Liu", "Product Engineering", "engineer", "em@example.com", "employee"),
-    ("oliver.brandt@example.com", "Oliver Brandt", "Product Engineering", "senior-engineer", "em@example.com", "employee"),
+    (
+        "em@example.com",
+        "Elena Marsh",
+        "Product Engineering",
+        "engineering-manager",
+        "amara.okafor@example.com",
+        "manager",
+    ),
+    (
+        "dev@example.com",
+        "Devon Clarke",
+        "Product Engineering",
+        "engineer",
+        "em@example.com",
+        "employee",
+    ),
+    (
+        "sofia.alvarez@example.com",
+        "Sofía Álvarez",
+        "Product Engineering",
+        "senior-engineer",
+        "em@example.com",
+        "employee",
+    ),
+    (
+        "kenji.watanabe@example.com",
+        "Kenji Watanabe",
+        "Product Engineering",
+        "tech-lead",
+        "em@example.com",
+        "employee",
+    ),
+    (
+        "aisha.bello@example.com",
+        "Aisha Bello",
+        "Product Engineering",
+        "junior-engineer",
+        "em@example.com",
+        "employee",
+    ),
+    (
+        "tomas.herrera@example.com",
+        "Tomás Herrera",
+        "Product Engineering",
+        "engineer",
+        "em@example.com",
+        "employee",
+    ),
+    (
+        "grace.liu@example.com",
+        "Grace Liu",
+        "Product Engineering",
+        "engineer",
+        "em@example.com",
+        "employee",
+    ),
+    (
+        "oliver.brandt@example.com",
+        "Oliver Brandt",
+        "Product Engineering",
+        "senior-engineer",
+        "em@example.com",
+        "employee",
+    ),
     # Product Engineering, mobile team
-    ("chloe.dubois@example.com", "Chloé Dubois", "Product Engineering", "engineering-manager", "amara.okafor@example.com", "manager"),
-    ("mateo.rossi@example.com", "Mateo Rossi", "Product Engineering", "senior-engineer", "chloe.dubois@example.com", "employee"),
-    ("hana.kim@example.com", "Hana Kim", "Product Engineering", "engineer", "chloe.dubois@example.com", "employee"),
-    ("lucas.martin@example.com", "Lucas Martin", "Product Engineering", "junior-engineer", "chloe.dubois@example.com", "employee"),
-    ("zara.ahmed@example.com", "Zara Ahmed", "Product Engineering", "engineer", "chloe.dubois@example.com", "employee"),
-    ("ethan.brooks@example.com", "Ethan Brooks", "Product Engineering", "tech-lead", "chloe.dubois@example.com", "employee"),
-    ("ines.costa@example.com", "Inês Costa", "Product Engineering", "engineer", "chloe.dubois@example.com", "employee"),
-    ("yusuf.demir@example.com", "Yusuf Demir", "Product Engineering", "junior-engineer", "chloe.dubois@example.com", "employee"),
+    (
+        "chloe.dubois@example.com",
+        "Chloé Dubois",
+        "Product Engineering",
+        "engineering-manager",
+        "amara.okafor@example.com",
+        "manager",
+    ),
+    (
+        "mateo.rossi@example.com",
+        "Mateo Rossi",
+        "Product Engineering",
+        "senior-engineer",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
+    (
+        "hana.kim@example.com",
+        "Hana Kim",
+        "Product Engineering",
+        "engineer",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
+    (
+        "lucas.martin@example.com",
+        "Lucas Martin",
+        "Product Engineering",
+        "junior-engineer",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
+    (
+        "zara.ahmed@example.com",
+        "Zara Ahmed",
+        "Product Engineering",
+        "engineer",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
+    (
+        "ethan.brooks@example.com",
+        "Ethan Brooks",
+        "Product Engineering",
+        "tech-lead",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
+    (
+        "ines.costa@example.com",
+        "Inês Costa",
+        "Product Engineering",
+        "engineer",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
+    (
+        "yusuf.demir@example.com",
+        "Yusuf Demir",
+        "Product Engineering",
+        "junior-engineer",
+        "chloe.dubois@example.com",
+        "employee",
+    ),
     # Platform
-    ("marcus.lindqvist@example.com", "Marcus Lindqvist", "Platform", "senior-engineering-manager", "amara.okafor@example.com", "manager"),
-    ("nadia.haddad@example.com", "Nadia Haddad", "Platform", "tech-lead", "marcus.lindqvist@example.com", "employee"),
-    ("rahul.mehta@example.com", "Rahul Mehta", "Platform", "engineering-manager", "marcus.lindqvist@example.com", "manager"),
-    ("freya.nielsen@example.com", "Freya Nielsen", "Platform", "senior-engineer", "rahul.mehta@example.com", "employee"),
-    ("daniel.cohen@example.com", "Daniel Cohen", "Platform", "engineer", "rahul.mehta@example.com", "employee"),
-    ("mei.chen@example.com", "Mei Chen", "Platform", "engineer", "rahul.mehta@example.com", "employee"),
-    ("kwame.mensah@example.com", "Kwame Mensah", "Platform", "junior-engineer", "rahul.mehta@example.com", "employee"),
-    ("laura.fischer@example.com", "Laura Fischer", "Platform", "senior-engineer", "rahul.mehta@example.com", "employee"),
-    ("arjun.iyer@example.com", "Arjun Iyer", "Platform", "engineer", "rahul.mehta@example.com", "employee"),
-    ("ingrid.solberg@example.com", "Ingrid Solberg", "Platform", "engineering-manager", "marcus.lindqvist@example.com", "manager"),
-    ("pablo.navarro@example.com", "Pablo Navarro", "Platform", "senior-engineer", "ingrid.solberg@example.com", "employee"),
-    ("emily.walsh@example.com", "Emily Walsh", "Platform", "engineer", "ingrid.solberg@example.com", "employee"),
-    ("jonas.weber@example.com", "Jonas Weber", "Platform", "junior-engineer", "ingrid.solberg@example.com", "employee"),
-    ("fatima.zahra@example.com", "Fatima Zahra", "Platform", "engineer", "ingrid.solberg@example.com", "employee"),
-    ("noah.petersen@example.com", "Noah Petersen", "Platform", "tech-lead", "ingrid.solberg@example.com", "employee"),
+    (
+        "marcus.lindqvist@example.com",
+        "Marcus Lindqvist",
+        "Platform",
+        "senior-engineering-manager",
+        "amara.okafor@example.com",
+        "manager",
+    ),
+    (
+        "nadia.haddad@example.com",
+        "Nadia Haddad",
+        "Platform",
+        "tech-lead",
+        "marcus.lindqvist@example.com",
+        "employee",
+    ),
+    (
+        "rahul.mehta@example.com",
+        "Rahul Mehta",
+        "Platform",
+        "engineering-manager",
+        "marcus.lindqvist@example.com",
+        "manager",
+    ),
+    (
+        "freya.nielsen@example.com",
+        "Freya Nielsen",
+        "Platform",
+        "senior-engineer",
+        "rahul.mehta@example.com",
+        "employee",
+    ),
+    (
+        "daniel.cohen@example.com",
+        "Daniel Cohen",
+        "Platform",
+        "engineer",
+        "rahul.mehta@example.com",
+        "employee",
+    ),
+    (
+        "mei.chen@example.com",
+        "Mei Chen",
+        "Platform",
+        "engineer",
+        "rahul.mehta@example.com",
+        "employee",
+    ),
+    (
+        "kwame.mensah@example.com",
+        "Kwame Mensah",
+        "Platform",
+        "junior-engineer",
+        "rahul.mehta@example.com",
+        "employee",
+    ),
+    (
+        "laura.fischer@example.com",
+        "Laura Fischer",
+        "Platform",
+        "senior-engineer",
+        "rahul.mehta@example.com",
+        "employee",
+    ),
+    (
+        "arjun.iyer@example.com",
+        "Arjun Iyer",
+        "Platform",
+        "engineer",
+        "rahul.mehta@example.com",
+        "employee",
+    ),
+    (
+        "ingrid.solberg@example.com",
+        "Ingrid Solberg",
+        "Platform",
+        "engineering-manager",
+        "marcus.lindqvist@example.com",
+        "manager",
+    ),
+    (
+        "pablo.navarro@example.com",
+        "Pablo Navarro",
+        "Platform",
+        "senior-engineer",
+        "ingrid.solberg@example.com",
+        "employee",
+    ),
+    (
+        "emily.walsh@example.com",
+        "Emily Walsh",
+        "Platform",
+        "engineer",
+        "ingrid.solberg@example.com",
+        "employee",
+    ),
+    (
+        "jonas.weber@example.com",
+        "Jonas Weber",
+        "Platform",
+        "junior-engineer",
+        "ingrid.solberg@example.com",
+        "employee",
+    ),
+    (
+        "fatima.zahra@example.com",
+        "Fatima Zahra",
+        "Platform",
+        "engineer",
+        "ingrid.solberg@example.com",
+        "employee",
+    ),
+    (
+        "noah.petersen@example.com",
+        "Noah Petersen",
+        "Platform",
+        "tech-lead",
+        "ingrid.solberg@example.com",
+        "employee",
+    ),
     # Data
-    ("samuel.osei@example.com", "Samuel Osei", "Data", "engineering-manager", "amara.okafor@example.com", "manager"),
-    ("anna.kowalska@example.com", "Anna Kowalska", "Data", "tech-lead", "samuel.osei@example.com", "employee"),
-    ("ravi.sharma@example.com", "Ravi Sharma", "Data", "senior-engineer", "samuel.osei@example.com", "employee"),
-    ("julia.santos@example.com", "Júlia Santos", "Data", "engineer", "samuel.osei@example.com", "employee"),
-    ("omar.khalil@example.com", "Omar Khalil", "Data", "engineer", "samuel.osei@example.com", "employee"),
-    ("sara.lindgren@example.com", "Sara Lindgren", "Data", "junior-engineer", "samuel.osei@example.com", "employee"),
-    ("wei.zhang@example.com", "Wei Zhang", "Data", "senior-engineer", "samuel.osei@example.com", "employee"),
-    ("chidi.eze@example.com", "Chidi Eze", "Data", "engineer", "samuel.osei@example.com", "employee"),
+    (
+        "samuel.osei@example.com",
+        "Samuel Osei",
+        "Data",
+        "engineering-manager",
+        "amara.okafor@example.com",
+        "manager",
+    ),
+    (
+        "anna.kowalska@example.com",
+        "Anna Kowalska",
+        "Data",
+        "tech-lead",
+        "samuel.osei@example.com",
+        "employee",
+    ),
+    (
+        "ravi.sharma@example.com",
+        "Ravi Sharma",
+        "Data",
+        "senior-engineer",
+        "samuel.osei@example.com",
+        "employee",
+    ),
+    (
+        "julia.santos@example.com",
+        "Júlia Santos",
+        "Data",
+        "engineer",
+        "samuel.osei@example.com",
+        "employee",
+    ),
+    (
+        "omar.khalil@example.com",
+        "Omar Khalil",
+        "Data",
+        "engineer",
+        "samuel.osei@example.com",
+        "employee",
+    ),
+    (
+        "sara.lindgren@example.com",
+        "Sara Lindgren",
+        "Data",
+        "junior-engineer",
+        "samuel.osei@example.com",
+        "employee",
+    ),
+    (
+        "wei.zhang@example.com",
+        "Wei Zhang",
+        "Data",
+        "senior-engineer",
+        "samuel.osei@example.com",
+        "employee",
+    ),
+    (
+        "chidi.eze@example.com",
+        "Chidi Eze",
+        "Data",
+        "engineer",
+        "samuel.osei@example.com",
+        "employee",
+    ),
 ]
 
-FIRST = ["Ada", "Ahmed", "Akira", "Alice", "Amir", "Ana", "Ben", "Bianca", "Carlos", "Chen", "Dana",
-         "David", "Elif", "Emma", "Farah", "Felix", "Gita", "Hugo", "Ivan", "Jana", "Joao", "Kai",
-         "Lena", "Leo", "Maya", "Mohammed", "Nia", "Nikos", "Olga", "Omar", "Paula", "Quinn", "Rosa",
-         "Sam", "Sana", "Tariq", "Uma", "Victor", "Wen", "Yara", "Zoe"]
-LAST = ["Adeyemi", "Bauer", "Costa", "Dimitrov", "Eriksen", "Fernandes", "Garcia", "Hoang", "Ibrahim",
-        "Jansen", "Kaur", "Larsen", "Moreau", "Nakamura", "Ortiz", "Popescu", "Qureshi", "Rahman",
-        "Schmidt", "Tanaka", "Usman", "Varga", "Wong", "Xu", "Yilmaz", "Zielinski"]
-SYNTHETIC_DEPARTMENTS = ["Platform", "Product Engineering", "Data", "Mobile", "Infrastructure",
-                         "Security", "Developer Experience", "Payments"]
-IC_LEVELS = ["junior-engineer", "engineer", "engineer", "senior-engineer", "senior-engineer", "tech-lead"]
+FIRST = [
+    "Ada",
+    "Ahmed",
+    "Akira",
+    "Alice",
+    "Amir",
+    "Ana",
+    "Ben",
+    "Bianca",
+    "Carlos",
+    "Chen",
+    "Dana",
+    "David",
+    "Elif",
+    "Emma",
+    "Farah",
+    "Felix",
+    "Gita",
+    "Hugo",
+    "Ivan",
+    "Jana",
+    "Joao",
+    "Kai",
+    "Lena",
+    "Leo",
+    "Maya",
+    "Mohammed",
+    "Nia",
+    "Nikos",
+    "Olga",
+    "Omar",
+    "Paula",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Sana",
+    "Tariq",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Adeyemi",
+    "Bauer",
+    "Costa",
+    "Dimitrov",
+    "Eriksen",
+    "Fernandes",
+    "Garcia",
+    "Hoang",
+    "Ibrahim",
+    "Jansen",
+    "Kaur",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Ortiz",
+    "Popescu",
+    "Qureshi",
+    "Rahman",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Wong",
+    "Xu",
+    "Yilmaz",
+    "Zielinski",
+]
+SYNTHETIC_DEPARTMENTS = [
+    "Platform",
+    "Product Engineering",
+    "Data",
+    "Mobile",
+    "Infrastructure",
+    "Security",
+    "Developer Experience",
+    "Payments",
+]
+IC_LEVELS = [
+    "junior-engineer",
+    "engineer",
+    "engineer",
+    "senior-engineer",
+    "senior-engineer",
+    "tech-lead",
+]
 FANOUT = 7
 
 
@@ -88,8 +447,10 @@ class DemoError(RuntimeError):
 def _require_empty() -> None:
     existing = db.session.scalar(select(func.count()).select_from(Person)) or 0
     if existing:
-        raise DemoError(f"the database already holds {existing} people; "
-                        "demo data is only loaded into an empty database")
+        raise DemoError(
+            f"the database already holds {existing} people; "
+            "demo data is only loaded into an empty database"
+        )
 
 
 def _department_ids(names: list[str]) -> dict[str, int]:
@@ -108,8 +469,11 @@ def _insert_people(rows: list[dict[str, object]], managers: list[str | None]) ->
             insert(Person).returning(Person.email, Person.id, sort_by_parameter_order=True), rows
         ).all()
     )
-    pairs = [{"id": ids[str(r["email"])], "manager_id": ids[m]}
-             for r, m in zip(rows, managers, strict=True) if m]
+    pairs = [
+        {"id": ids[str(r["email"])], "manager_id": ids[m]}
+        for r, m in zip(rows, managers, strict=True)
+        if m
+    ]
     if pairs:
         db.session.execute(update(Person), pairs)
 
@@ -123,9 +487,17 @@ def load_demo_org() -> int:
     password = hash_password(DEMO_PASSWORD)
     now = utcnow()
     rows: list[dict[str, object]] = [
-        {"email": email, "name": name, "department_id": departments[dept],
-         "level_id": levels[level] if level else None, "role": Role(role), "active": True,
-         "password_hash": password, "session_version": 1, "created_at": now}
+        {
+            "email": email,
+            "name": name,
+            "department_id": departments[dept],
+            "level_id": levels[level] if level else None,
+            "role": Role(role),
+            "active": True,
+            "password_hash": password,
+            "session_version": 1,
+            "created_at": now,
+        }
         for email, name, dept, level, _manager, role in DEMO_PEOPLE
     ]
     _insert_people(rows, [p[4] for p in DEMO_PEOPLE])
@@ -177,17 +549,39 @@ def build_synthetic_org(people: int, seed: int = 7) -> int:
         if i == FANOUT + 1:
             level = "engineer"
         branch = i if i <= FANOUT else _top_branch(i)
-        department = SYNTHETIC_DEPARTMENTS[(branch - 1) % len(SYNTHETIC_DEPARTMENTS)] if i else "Product Engineering"
+        department = (
+            SYNTHETIC_DEPARTMENTS[(branch - 1) % len(SYNTHETIC_DEPARTMENTS)]
+            if i
+            else "Product Engineering"
+        )
         emails.append(email)
-        rows.append({"email": email, "name": name, "department_id": departments[department],
-                     "level_id": levels[level], "role": Role.MANAGER if has_reports else Role.EMPLOYEE,
-                     "active": True, "password_hash": password, "session_version": 1,
-                     "created_at": now})
+        rows.append(
+            {
+                "email": email,
+                "name": name,
+                "department_id": departments[department],
+                "level_id": levels[level],
+                "role": Role.MANAGER if has_reports else Role.EMPLOYEE,
+                "active": True,
+                "password_hash": password,
+                "session_version": 1,
+                "created_at": now,
+            }
+        )
         managers.append(emails[(i - 1) // FANOUT] if i else None)
-    rows.append({"email": "hr@example.com", "name": "Hannah Reyes",
-                 "department_id": departments["People Operations"], "level_id": None,
-                 "role": Role.HR, "active": True, "password_hash": password,
-                 "session_version": 1, "created_at": now})
+    rows.append(
+        {
+            "email": "hr@example.com",
+            "name": "Hannah Reyes",
+            "department_id": departments["People Operations"],
+            "level_id": None,
+            "role": Role.HR,
+            "active": True,
+            "password_hash": password,
+            "session_version": 1,
+            "created_at": now,
+        }
+    )
     managers.append(None)
     _insert_people(rows, managers)
     record("demo.synthetic_loaded", actor=None, people=len(rows))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from reviews import access
 from reviews.extensions import db
 from reviews.framework.queries import ladder
-from reviews.people.models import Department, Person
+from reviews.people.models import Department, Person, Role
 from reviews.people.queries import direct_reports
 
 bp = Blueprint("home", __name__)
@@ -33,12 +33,23 @@ def index() -> Any:
             "people": db.session.scalar(select(func.count()).where(active)) or 0,
             "departments": db.session.scalar(select(func.count()).select_from(Department)) or 0,
             "no_password": db.session.scalar(
-                select(func.count()).where(active, Person.password_hash.is_(None))) or 0,
+                select(func.count()).where(active, Person.password_hash.is_(None))
+            )
+            or 0,
             "no_level": db.session.scalar(
-                select(func.count()).where(active, Person.level_id.is_(None))) or 0,
-            "inactive": db.session.scalar(select(func.count()).where(Person.active.is_(False))) or 0,
+                select(func.count()).where(
+                    active, Person.level_id.is_(None), Person.role != Role.HR
+                )
+            )
+            or 0,
+            "inactive": db.session.scalar(select(func.count()).where(Person.active.is_(False)))
+            or 0,
         }
     return render_template(
-        "home/index.html", framework=framework, level=level, next_level=next_level,
-        team=team, org=org,
+        "home/index.html",
+        framework=framework,
+        level=level,
+        next_level=next_level,
+        team=team,
+        org=org,
     )

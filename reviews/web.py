@@ -13,18 +13,20 @@ from werkzeug.exceptions import HTTPException
 from reviews import access
 from reviews.extensions import db
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 ERROR_TEXT = {
     400: ("Bad request", "The request could not be understood. Go back and try again."),
@@ -34,7 +36,10 @@ ERROR_TEXT = {
     409: ("Conflict", "Someone else changed this at the same time. Reload and try again."),
     413: ("Too large", "That upload is larger than Reviews accepts (5 MB)."),
     429: ("Too many requests", "Slow down a little and try again in a minute."),
-    500: ("Something went wrong", "The error has been logged. Try again; if it keeps happening, tell your administrator."),
+    500: (
+        "Something went wrong",
+        "The error has been logged. Try again; if it keeps happening, tell your administrator.",
+    ),
 }
 
 
@@ -60,8 +65,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:
         return render_template(
-            "errors/error.html", code=400, title="Form expired",
-            message="This form was open too long or came from elsewhere. Reload the page and submit it again.",
+            "errors/error.html",
+            code=400,
+            title="Form expired",
+            message=(
+                "This form was open too long or came from elsewhere. "
+                "Reload the page and submit it again."
+            ),
         ), 400
 
     @app.errorhandler(HTTPException)
@@ -70,8 +80,13 @@ def register(app: Flask) -> None:
         if code >= 500:
             db.session.rollback()
         if request.path.startswith("/api/") or request.path == "/healthz":
-            return jsonify(error={"code": exc.name.lower().replace(" ", "_"),
-                                  "message": exc.description, "fields": {}}), code
+            return jsonify(
+                error={
+                    "code": exc.name.lower().replace(" ", "_"),
+                    "message": exc.description,
+                    "fields": {},
+                }
+            ), code
         title, message = ERROR_TEXT.get(code, (exc.name, exc.description))
         return render_template("errors/error.html", code=code, title=title, message=message), code
 

@@ -28,8 +28,11 @@ PASSWORD = "correct horse battery"
 
 def _pg_url() -> str:
     assert PG_URL
-    return PG_URL.replace("postgresql://", "postgresql+psycopg://", 1) if PG_URL.startswith(
-        "postgresql://") else PG_URL
+    return (
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        if PG_URL.startswith("postgresql://")
+        else PG_URL
+    )
 
 
 def base_config(tmp: Path) -> dict[str, Any]:
@@ -66,7 +69,8 @@ class Database:
         if self.schema:
             config["SQLALCHEMY_DATABASE_URI"] = _pg_url()
             config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-                "connect_args": {"options": f"-csearch_path={self.schema}"}}
+                "connect_args": {"options": f"-csearch_path={self.schema}"}
+            }
         else:
             config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{sqlite_file}"
         return config
@@ -153,15 +157,24 @@ def make_person(app: Flask) -> Callable[..., Person]:
     hashed = hash_password(PASSWORD)
 
     def make(
-        name: str | None = None, *, email: str | None = None, manager: Person | None = None,
-        level_key: str | None = "engineer", role: Role = Role.EMPLOYEE, password: bool = True,
+        name: str | None = None,
+        *,
+        email: str | None = None,
+        manager: Person | None = None,
+        level_key: str | None = "engineer",
+        role: Role = Role.EMPLOYEE,
+        password: bool = True,
         active: bool = True,
     ) -> Person:
         n = next(counter)
         person = Person(
-            name=name or f"Person {n}", email=email or f"person{n}@example.com", manager=manager,
-            level=level(level_key) if level_key else None, role=role,
-            password_hash=hashed if password else None, active=active,
+            name=name or f"Person {n}",
+            email=email or f"person{n}@example.com",
+            manager=manager,
+            level=level(level_key) if level_key else None,
+            role=role,
+            password_hash=hashed if password else None,
+            active=active,
         )
         db.session.add(person)
         db.session.commit()
@@ -182,8 +195,9 @@ def csrf_token(client: FlaskClient, url: str = "/auth/login") -> str:
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
     token = csrf_token(client)
-    return client.post("/auth/login", data={"email": email, "password": password,
-                                            "csrf_token": token})
+    return client.post(
+        "/auth/login", data={"email": email, "password": password, "csrf_token": token}
+    )
 
 
 @pytest.fixture

@@ -14,29 +14,38 @@ PUBLIC = {"auth.login", "auth.set_password_with_link", "healthz", "static"}
 
 def _concrete(rule) -> str:
     """A URL for the rule with plausible values filled in."""
-    values = {"person_id": "1", "opportunity_id": "1", "key": "engineer", "token": "x" * 43,
-              "filename": "app.css"}
+    values = {
+        "person_id": "1",
+        "opportunity_id": "1",
+        "key": "engineer",
+        "token": "x" * 43,
+        "filename": "app.css",
+    }
     url = rule.rule
     for arg in rule.arguments:
-        url = re.sub(r"<(?:[^:<>]+:)?%s>" % arg, values.get(arg, "1"), url)
+        url = re.sub(rf"<(?:[^:<>]+:)?{arg}>", values.get(arg, "1"), url)
     if "competencies/engineer" in url:
         url = url.replace("competencies/engineer", "competencies/technical-fluency")
     return url
 
 
 def _rules(app):
-    return [r for r in app.url_map.iter_rules()]
+    return list(app.url_map.iter_rules())
 
 
 def test_every_view_declares_an_access_rule(app):
-    missing = [r.endpoint for r in _rules(app)
-               if getattr(app.view_functions[r.endpoint], "access_rule", None) is None]
+    missing = [
+        r.endpoint
+        for r in _rules(app)
+        if getattr(app.view_functions[r.endpoint], "access_rule", None) is None
+    ]
     assert missing == [], f"views without an access rule: {missing}"
 
 
 def test_public_views_are_exactly_the_expected_ones(app):
-    public = {r.endpoint for r in _rules(app)
-              if app.view_functions[r.endpoint].access_rule == "public"}
+    public = {
+        r.endpoint for r in _rules(app) if app.view_functions[r.endpoint].access_rule == "public"
+    }
     assert public == PUBLIC
 
 
@@ -71,7 +80,8 @@ def test_hr_only_pages_refuse_other_roles(app, make_person, login_as, role):
             assert response.status_code == 403, (method, url)
             checked += 1
     assert checked >= 15
-    assert hr.active and someone.active  # nothing was deactivated on the way
+    assert hr.active  # nothing was deactivated on the way
+    assert someone.active
 
 
 def test_signed_in_pages_open_for_every_role(app, make_person, login_as):
@@ -83,6 +93,9 @@ def test_signed_in_pages_open_for_every_role(app, make_person, login_as):
             continue
         if "GET" not in rule.methods:
             continue
-        url = _concrete(rule).replace("/people/1", f"/people/{boss.id}").replace(
-            "/org/1", f"/org/{boss.id}")
+        url = (
+            _concrete(rule)
+            .replace("/people/1", f"/people/{boss.id}")
+            .replace("/org/1", f"/org/{boss.id}")
+        )
         assert client.get(url).status_code == 200, url

@@ -24,7 +24,9 @@ def _migrated_app(tmp_path):
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
         config["SQLALCHEMY_DATABASE_URI"] = _pg_url()
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"options": f"-csearch_path={schema}"}
+        }
     else:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'migrated.db'}"
     return create_app(config), schema

@@ -14,13 +14,23 @@ def _grow(extra: int) -> None:
     """Add `extra` people, spread under the existing managers."""
     managers = db.session.scalars(select(Person.id).where(Person.role == Role.MANAGER)).all()
     template = db.session.scalar(select(Person).where(Person.email == "dev@example.com"))
-    db.session.execute(insert(Person), [
-        {"email": f"grown{i}@example.com", "name": f"Grown {i}", "manager_id": managers[i % len(managers)],
-         "department_id": template.department_id, "level_id": template.level_id,
-         "role": Role.EMPLOYEE, "active": True, "password_hash": template.password_hash,
-         "session_version": 1}
-        for i in range(extra)
-    ])
+    db.session.execute(
+        insert(Person),
+        [
+            {
+                "email": f"grown{i}@example.com",
+                "name": f"Grown {i}",
+                "manager_id": managers[i % len(managers)],
+                "department_id": template.department_id,
+                "level_id": template.level_id,
+                "role": Role.EMPLOYEE,
+                "active": True,
+                "password_hash": template.password_hash,
+                "session_version": 1,
+            }
+            for i in range(extra)
+        ],
+    )
     db.session.commit()
 
 
@@ -42,14 +52,25 @@ def test_pages_do_not_grow_queries_with_the_org(app):
     build_synthetic_org(60)
     db.session.commit()
     em = db.session.scalar(select(Person).where(Person.email == "em@example.com"))
-    director = db.session.scalar(select(Person).where(Person.manager_id.is_(None),
-                                                      Person.role == Role.MANAGER))
+    director = db.session.scalar(
+        select(Person).where(Person.manager_id.is_(None), Person.role == Role.MANAGER)
+    )
     pages = {
-        "hr@example.com": ["/", "/people", "/people?q=a", "/people?page=2", "/org",
-                           f"/org/{director.id}", f"/org/{em.id}", f"/people/{em.id}",
-                           "/departments", "/framework/", "/framework/opportunities",
-                           "/framework/levels/engineer",
-                           "/framework/competencies/technical-fluency/edit"],
+        "hr@example.com": [
+            "/",
+            "/people",
+            "/people?q=a",
+            "/people?page=2",
+            "/org",
+            f"/org/{director.id}",
+            f"/org/{em.id}",
+            f"/people/{em.id}",
+            "/departments",
+            "/framework/",
+            "/framework/opportunities",
+            "/framework/levels/engineer",
+            "/framework/competencies/technical-fluency/edit",
+        ],
         "em@example.com": ["/", f"/people/{em.id}", f"/org/{em.id}"],
         "dev@example.com": ["/"],
     }

@@ -39,8 +39,14 @@ class PasswordLink(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[LinkPurpose] = mapped_column(
-        Enum(LinkPurpose, name="purpose", native_enum=False, create_constraint=True, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            LinkPurpose,
+            name="purpose",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

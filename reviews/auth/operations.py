@@ -34,8 +34,9 @@ class SignInThrottled(Exception):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD",
-                                                                          "scrypt"))
+    return generate_password_hash(
+        password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    )
 
 
 def password_problem(password: str, person: Person) -> str | None:
@@ -123,8 +124,15 @@ def issue_password_link(actor: Person | None, person: Person, purpose: LinkPurpo
     )
     token = secrets.token_urlsafe(32)
     hours = current_app.config["PASSWORD_LINK_HOURS"]
-    db.session.add(PasswordLink(person_id=person.id, token_hash=_token_hash(token), purpose=purpose,
-                                created_at=now, expires_at=now + timedelta(hours=hours)))
+    db.session.add(
+        PasswordLink(
+            person_id=person.id,
+            token_hash=_token_hash(token),
+            purpose=purpose,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
     db.session.flush()
     record(f"auth.{purpose.value}_link_issued", actor=actor, subject=person)
     return token
@@ -134,7 +142,9 @@ def find_password_link(token: str) -> PasswordLink | None:
     """The link for this token while it is unused, unexpired and its person active."""
     if not token or len(token) > 100:
         return None
-    link = db.session.scalar(select(PasswordLink).where(PasswordLink.token_hash == _token_hash(token)))
+    link = db.session.scalar(
+        select(PasswordLink).where(PasswordLink.token_hash == _token_hash(token))
+    )
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         return None
     if not link.person.active:

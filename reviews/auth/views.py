@@ -56,8 +56,9 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         try:
-            person = authenticate(form.email.data or "", form.password.data or "",
-                                  request.remote_addr or "unknown")
+            person = authenticate(
+                form.email.data or "", form.password.data or "", request.remote_addr or "unknown"
+            )
         except SignInThrottled as exc:
             minutes = max(1, round(exc.seconds / 60))
             form.form_errors.append(
@@ -98,7 +99,9 @@ def change_password() -> Any:
     form = ChangePasswordForm()
     me: Person = current_user
     if form.validate_on_submit():
-        if not me.password_hash or not check_password_hash(me.password_hash, form.current.data or ""):
+        if not me.password_hash or not check_password_hash(
+            me.password_hash, form.current.data or ""
+        ):
             form.current.errors = ["This is not your current password."]
         elif problem := password_problem(form.password.data or "", me):
             form.password.errors = [problem]

@@ -26,7 +26,7 @@ class LevelForm(FlaskForm):
 
 
 class CompetencyForm(FlaskForm):
-    """Name, description and anchors; expectation fields per level are added by `competency_form`."""
+    """Name, description and anchors; `competency_form` adds the fields per level."""
 
     version = HiddenField()
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
@@ -35,11 +35,16 @@ class CompetencyForm(FlaskForm):
     anchor_2 = TextAreaField("2 · Developing", validators=[DataRequired(), Length(max=2000)])
     anchor_3 = TextAreaField("3 · Proficient", validators=[DataRequired(), Length(max=2000)])
     anchor_4 = TextAreaField("4 · Advanced", validators=[DataRequired(), Length(max=2000)])
-    anchor_5 = TextAreaField("5 · Expert / role model", validators=[DataRequired(), Length(max=2000)])
+    anchor_5 = TextAreaField(
+        "5 · Expert / role model", validators=[DataRequired(), Length(max=2000)]
+    )
 
     def level_fields(self, level: Level) -> tuple[Field, Field, Field]:
-        return (self[f"expected_{level.id}"], self[f"weight_{level.id}"],
-                self[f"behaviour_{level.id}"])
+        return (
+            self[f"expected_{level.id}"],
+            self[f"weight_{level.id}"],
+            self[f"behaviour_{level.id}"],
+        )
 
 
 def competency_form(levels: list[Level]) -> type[CompetencyForm]:
@@ -49,25 +54,46 @@ def competency_form(levels: list[Level]) -> type[CompetencyForm]:
         pass
 
     for level in levels:
-        setattr(Form, f"expected_{level.id}", SelectField(
-            f"Expected at {level.name}", choices=SCALE_CHOICES, validators=[InputRequired()]))
-        setattr(Form, f"weight_{level.id}", DecimalField(
-            f"Weight at {level.name}", places=2,
-            validators=[InputRequired("Enter a weight from 0 to 10."), NumberRange(0, 10)]))
-        setattr(Form, f"behaviour_{level.id}", TextAreaField(
-            f"What it looks like at {level.name}", validators=[Length(max=2000)]))
+        setattr(
+            Form,
+            f"expected_{level.id}",
+            SelectField(
+                f"Expected at {level.name}", choices=SCALE_CHOICES, validators=[InputRequired()]
+            ),
+        )
+        setattr(
+            Form,
+            f"weight_{level.id}",
+            DecimalField(
+                f"Weight at {level.name}",
+                places=2,
+                validators=[InputRequired("Enter a weight from 0 to 10."), NumberRange(0, 10)],
+            ),
+        )
+        setattr(
+            Form,
+            f"behaviour_{level.id}",
+            TextAreaField(f"What it looks like at {level.name}", validators=[Length(max=2000)]),
+        )
     return Form
 
 
 class OpportunityForm(FlaskForm):
     version = HiddenField()
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField("What to do and what good looks like",
-                                validators=[DataRequired(), Length(max=4000)])
-    duration_weeks = IntegerField("Duration in weeks", default=6,
-                                  validators=[InputRequired("Enter a number of weeks from 1 to 52."),
-                                              NumberRange(1, 52)])
-    competencies = SelectMultipleField("Competencies it grows", coerce=int,
-                                       validators=[DataRequired("Choose at least one competency.")])
-    levels = SelectMultipleField("Levels it suits", coerce=int,
-                                 validators=[DataRequired("Choose at least one level.")])
+    description = TextAreaField(
+        "What to do and what good looks like", validators=[DataRequired(), Length(max=4000)]
+    )
+    duration_weeks = IntegerField(
+        "Duration in weeks",
+        default=6,
+        validators=[InputRequired("Enter a number of weeks from 1 to 52."), NumberRange(1, 52)],
+    )
+    competencies = SelectMultipleField(
+        "Competencies it grows",
+        coerce=int,
+        validators=[DataRequired("Choose at least one competency.")],
+    )
+    levels = SelectMultipleField(
+        "Levels it suits", coerce=int, validators=[DataRequired("Choose at least one level.")]
+    )

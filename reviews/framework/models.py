@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, Column, Enum, Float, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Enum,
+    Float,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base
@@ -21,8 +31,14 @@ class Scale(enum.StrEnum):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Level(Base):

@@ -27,14 +27,24 @@ def framework_loaded() -> bool:
 
 def load_framework(doc: FrameworkDoc) -> None:
     """Write a validated framework document into an empty framework."""
-    for scale, steps in ((Scale.PROFICIENCY, doc.proficiency_scale),
-                         (Scale.PERFORMANCE, doc.performance_scale)):
+    for scale, steps in (
+        (Scale.PROFICIENCY, doc.proficiency_scale),
+        (Scale.PERFORMANCE, doc.performance_scale),
+    ):
         for step in steps:
-            db.session.add(ScaleStep(scale=scale, value=step.value, label=step.label,
-                                     description=step.description))
+            db.session.add(
+                ScaleStep(
+                    scale=scale, value=step.value, label=step.label, description=step.description
+                )
+            )
     levels = {
-        lv.key: Level(key=lv.key, name=lv.name, track=Track(lv.track), rank=lv.rank,
-                      description=lv.description)
+        lv.key: Level(
+            key=lv.key,
+            name=lv.name,
+            track=Track(lv.track),
+            rank=lv.rank,
+            description=lv.description,
+        )
         for lv in doc.levels
     }
     db.session.add_all(levels.values())
@@ -43,28 +53,43 @@ def load_framework(doc: FrameworkDoc) -> None:
             levels[lv.key].next_level = levels[lv.next]
     groups = {}
     for position, g in enumerate(doc.groups):
-        groups[g.key] = CompetencyGroup(key=g.key, name=g.name, description=g.description,
-                                        position=position)
+        groups[g.key] = CompetencyGroup(
+            key=g.key, name=g.name, description=g.description, position=position
+        )
     db.session.add_all(groups.values())
     competencies = {}
     for position, c in enumerate(doc.competencies):
         competencies[c.key] = Competency(
-            key=c.key, name=c.name, description=c.description, position=position,
+            key=c.key,
+            name=c.name,
+            description=c.description,
+            position=position,
             group=groups[c.group],
             anchors=[CompetencyAnchor(value=v, text=t) for v, t in sorted(c.anchors.items())],
         )
     db.session.add_all(competencies.values())
     for e in doc.expectations:
-        db.session.add(Expectation(level=levels[e.level], competency=competencies[e.competency],
-                                   expected=e.expected, weight=e.weight,
-                                   description=e.description))
+        db.session.add(
+            Expectation(
+                level=levels[e.level],
+                competency=competencies[e.competency],
+                expected=e.expected,
+                weight=e.weight,
+                description=e.description,
+            )
+        )
     for o in doc.opportunities:
-        db.session.add(Opportunity(
-            key=o.key, title=o.title, description=o.description,
-            duration_weeks=o.duration_weeks, source=o.source,
-            competencies=[competencies[k] for k in o.competencies],
-            levels=[levels[k] for k in o.levels],
-        ))
+        db.session.add(
+            Opportunity(
+                key=o.key,
+                title=o.title,
+                description=o.description,
+                duration_weeks=o.duration_weeks,
+                source=o.source,
+                competencies=[competencies[k] for k in o.competencies],
+                levels=[levels[k] for k in o.levels],
+            )
+        )
     db.session.flush()
 
 
@@ -78,8 +103,9 @@ def ensure_default_framework() -> bool:
 
 
 def update_level(actor: Person, level: Level, *, name: str, description: str) -> None:
-    changes = {k: v for k, v in (("name", name), ("description", description))
-               if getattr(level, k) != v}
+    changes = {
+        k: v for k, v in (("name", name), ("description", description)) if getattr(level, k) != v
+    }
     level.name, level.description = name, description
     db.session.flush()
     record("framework.level_updated", actor=actor, level=level.key, fields=sorted(changes))
@@ -131,16 +157,22 @@ def save_opportunity(
     opportunity.competencies = competencies
     opportunity.levels = levels
     db.session.flush()
-    record("framework.opportunity_created" if created else "framework.opportunity_updated",
-           actor=actor, opportunity=opportunity.key)
+    record(
+        "framework.opportunity_created" if created else "framework.opportunity_updated",
+        actor=actor,
+        opportunity=opportunity.key,
+    )
     return opportunity
 
 
 def set_opportunity_active(actor: Person, opportunity: Opportunity, active: bool) -> None:
     opportunity.active = active
     db.session.flush()
-    record("framework.opportunity_" + ("restored" if active else "retired"), actor=actor,
-           opportunity=opportunity.key)
+    record(
+        "framework.opportunity_" + ("restored" if active else "retired"),
+        actor=actor,
+        opportunity=opportunity.key,
+    )
 
 
 def _unique_key(title: str) -> str:

@@ -32,10 +32,13 @@ class Ladder:
 def ladder() -> Ladder:
     """The whole framework in three statements."""
     levels = list(db.session.scalars(select(Level).order_by(Level.rank)))
-    groups = list(db.session.scalars(
-        select(CompetencyGroup).order_by(CompetencyGroup.position)
-        .options(selectinload(CompetencyGroup.competencies))
-    ))
+    groups = list(
+        db.session.scalars(
+            select(CompetencyGroup)
+            .order_by(CompetencyGroup.position)
+            .options(selectinload(CompetencyGroup.competencies))
+        )
+    )
     expectations = {
         (e.level_id, e.competency_id): e for e in db.session.scalars(select(Expectation))
     }
@@ -43,6 +46,8 @@ def ladder() -> Ladder:
 
 
 def scale(which: Scale) -> list[ScaleStep]:
-    return list(db.session.scalars(
-        select(ScaleStep).where(ScaleStep.scale == which).order_by(ScaleStep.value)
-    ))
+    return list(
+        db.session.scalars(
+            select(ScaleStep).where(ScaleStep.scale == which).order_by(ScaleStep.value)
+        )
+    )

@@ -224,7 +224,9 @@ def parse_framework(doc: Any) -> FrameworkDoc:
     for lv in levels:
         for comp in competencies:
             if (lv.key, comp.key) not in seen:
-                r.problems.append(f"expectations: none for level {lv.key} and competency {comp.key}")
+                r.problems.append(
+                    f"expectations: none for level {lv.key} and competency {comp.key}"
+                )
 
     opportunities = []
     for i, o in enumerate(r.items(doc, "opportunities")):
@@ -268,5 +270,7 @@ def _unique(r: _Reader, where: str, values: list[str], what: str) -> None:
 
 
 def load_default() -> FrameworkDoc:
-    text = resources.files("reviews.framework").joinpath("default_framework.json").read_text("utf-8")
+    text = (
+        resources.files("reviews.framework").joinpath("default_framework.json").read_text("utf-8")
+    )
     return parse_framework(json.loads(text))

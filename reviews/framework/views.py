@@ -19,16 +19,21 @@ from reviews.people.forms import ConfirmForm
 
 bp = Blueprint("framework", __name__, url_prefix="/framework")
 
-CONFLICT = ("Someone else saved this while you were editing. Their version is shown now; "
-            "make your change again and save.")
+CONFLICT = (
+    "Someone else saved this while you were editing. Their version is shown now; "
+    "make your change again and save."
+)
 
 
 @bp.get("/")
 @access.signed_in
 def overview() -> Any:
-    return render_template("framework/overview.html", ladder=ladder(),
-                           proficiency=scale(Scale.PROFICIENCY),
-                           performance=scale(Scale.PERFORMANCE))
+    return render_template(
+        "framework/overview.html",
+        ladder=ladder(),
+        proficiency=scale(Scale.PROFICIENCY),
+        performance=scale(Scale.PERFORMANCE),
+    )
 
 
 def _level_or_404(key: str) -> Level:
@@ -51,25 +56,36 @@ def _competency_or_404(key: str) -> Competency:
 @access.signed_in
 def level(key: str) -> Any:
     lv = _level_or_404(key)
-    opportunities = list(db.session.scalars(
-        select(Opportunity).where(Opportunity.active.is_(True), Opportunity.levels.any(Level.id == lv.id))
-        .options(selectinload(Opportunity.competencies)).order_by(Opportunity.title)
-    ))
-    return render_template("framework/level.html", level=lv, ladder=ladder(),
-                           opportunities=opportunities)
+    opportunities = list(
+        db.session.scalars(
+            select(Opportunity)
+            .where(Opportunity.active.is_(True), Opportunity.levels.any(Level.id == lv.id))
+            .options(selectinload(Opportunity.competencies))
+            .order_by(Opportunity.title)
+        )
+    )
+    return render_template(
+        "framework/level.html", level=lv, ladder=ladder(), opportunities=opportunities
+    )
 
 
 @bp.get("/competencies/<key>")
 @access.signed_in
 def competency(key: str) -> Any:
     comp = _competency_or_404(key)
-    opportunities = list(db.session.scalars(
-        select(Opportunity)
-        .where(Opportunity.active.is_(True), Opportunity.competencies.any(Competency.id == comp.id))
-        .options(selectinload(Opportunity.levels)).order_by(Opportunity.title)
-    ))
-    return render_template("framework/competency.html", competency=comp, ladder=ladder(),
-                           opportunities=opportunities)
+    opportunities = list(
+        db.session.scalars(
+            select(Opportunity)
+            .where(
+                Opportunity.active.is_(True), Opportunity.competencies.any(Competency.id == comp.id)
+            )
+            .options(selectinload(Opportunity.levels))
+            .order_by(Opportunity.title)
+        )
+    )
+    return render_template(
+        "framework/competency.html", competency=comp, ladder=ladder(), opportunities=opportunities
+    )
 
 
 @bp.route("/levels/<key>/edit", methods=["GET", "POST"])
@@ -81,12 +97,18 @@ def edit_level(key: str) -> Any:
         if form.version.data != str(lv.version):
             form = LevelForm(formdata=None, obj=lv)
             form.form_errors.append(CONFLICT)
-        elif db.session.scalar(select(Level.id).where(Level.name == form.name.data, Level.id != lv.id)):
+        elif db.session.scalar(
+            select(Level.id).where(Level.name == form.name.data, Level.id != lv.id)
+        ):
             form.name.errors = ["Another level already has this name."]
         else:
             try:
-                ops.update_level(current_user, lv, name=form.name.data or "",
-                                 description=form.description.data or "")
+                ops.update_level(
+                    current_user,
+                    lv,
+                    name=form.name.data or "",
+                    description=form.description.data or "",
+                )
                 db.session.commit()
             except StaleDataError:
                 db.session.rollback()
@@ -96,7 +118,8 @@ def edit_level(key: str) -> Any:
                 flash(f"{lv.name} is saved.", "success")
                 return redirect(url_for("framework.level", key=lv.key))
     return render_template("framework/edit_level.html", form=form, level=lv), (
-        409 if CONFLICT in form.form_errors else 400 if form.errors else 200)
+        409 if CONFLICT in form.form_errors else 400 if form.errors else 200
+    )
 
 
 def _fill_competency_form(form: Any, comp: Competency, lad: Any) -> None:
@@ -109,7 +132,11 @@ def _fill_competency_form(form: Any, comp: Competency, lad: Any) -> None:
         exp = lad.expectations.get((lv.id, comp.id))
         if exp is not None:
             expected, weight, behaviour = form.level_fields(lv)
-            expected.data, weight.data, behaviour.data = str(exp.expected), exp.weight, exp.description
+            expected.data, weight.data, behaviour.data = (
+                str(exp.expected),
+                exp.weight,
+                exp.description,
+            )
 
 
 @bp.route("/competencies/<key>/edit", methods=["GET", "POST"])
@@ -124,7 +151,8 @@ def edit_competency(key: str) -> Any:
         _fill_competency_form(form, comp, lad)
     elif form.validate_on_submit():
         clash = db.session.scalar(
-            select(Competency.id).where(Competency.name == form.name.data, Competency.id != comp.id))
+            select(Competency.id).where(Competency.name == form.name.data, Competency.id != comp.id)
+        )
         if form.version.data != str(comp.version):
             conflict = True
         elif clash:
@@ -136,7 +164,9 @@ def edit_competency(key: str) -> Any:
                 expectations[lv.id] = (int(expected.data), float(weight.data), behaviour.data or "")
             try:
                 ops.update_competency(
-                    current_user, comp, name=form.name.data or "",
+                    current_user,
+                    comp,
+                    name=form.name.data or "",
                     description=form.description.data or "",
                     anchors={v: form[f"anchor_{v}"].data for v in range(1, 6)},
                     expectations=expectations,
@@ -155,24 +185,33 @@ def edit_competency(key: str) -> Any:
         _fill_competency_form(form, comp, lad)
         form.form_errors.append(CONFLICT)
     status = 409 if conflict else 400 if form.errors else 200
-    return render_template("framework/edit_competency.html", form=form, competency=comp,
-                           ladder=lad), status
+    return render_template(
+        "framework/edit_competency.html", form=form, competency=comp, ladder=lad
+    ), status
 
 
 @bp.get("/opportunities")
 @access.signed_in
 def opportunities() -> Any:
     show_retired = access.is_hr(current_user) and request.args.get("retired") == "1"
-    stmt = select(Opportunity).options(selectinload(Opportunity.competencies),
-                                       selectinload(Opportunity.levels)).order_by(Opportunity.title)
+    stmt = (
+        select(Opportunity)
+        .options(selectinload(Opportunity.competencies), selectinload(Opportunity.levels))
+        .order_by(Opportunity.title)
+    )
     if not show_retired:
         stmt = stmt.where(Opportunity.active.is_(True))
     competency_key = request.args.get("competency", "")
     if competency_key:
         stmt = stmt.where(Opportunity.competencies.any(Competency.key == competency_key))
-    return render_template("framework/opportunities.html", opportunities=list(db.session.scalars(stmt)),
-                           ladder=ladder(), competency_key=competency_key,
-                           show_retired=show_retired, confirm=ConfirmForm())
+    return render_template(
+        "framework/opportunities.html",
+        opportunities=list(db.session.scalars(stmt)),
+        ladder=ladder(),
+        competency_key=competency_key,
+        show_retired=show_retired,
+        confirm=ConfirmForm(),
+    )
 
 
 def _opportunity_form(opportunity: Opportunity | None) -> tuple[OpportunityForm, Any]:
@@ -199,7 +238,9 @@ def _save_opportunity(opportunity: Opportunity | None) -> Any:
             levels = {lv.id: lv for lv in lad.levels}
             try:
                 saved = ops.save_opportunity(
-                    current_user, opportunity, title=form.title.data or "",
+                    current_user,
+                    opportunity,
+                    title=form.title.data or "",
                     description=form.description.data or "",
                     duration_weeks=form.duration_weeks.data or 1,
                     competencies=[comps[i] for i in form.competencies.data or []],
@@ -215,8 +256,9 @@ def _save_opportunity(opportunity: Opportunity | None) -> Any:
                 return redirect(url_for("framework.opportunities"))
     elif request.method == "POST":
         status = 400
-    return render_template("framework/edit_opportunity.html", form=form,
-                           opportunity=opportunity), status
+    return render_template(
+        "framework/edit_opportunity.html", form=form, opportunity=opportunity
+    ), status
 
 
 @bp.route("/opportunities/new", methods=["GET", "POST"])
@@ -249,5 +291,8 @@ def _set_active(opportunity_id: int, active: bool) -> Any:
         abort(400)
     ops.set_opportunity_active(current_user, opportunity, active)
     db.session.commit()
-    flash(f"“{opportunity.title}” is {'back in' if active else 'retired from'} the catalogue.", "success")
+    flash(
+        f"“{opportunity.title}” is {'back in' if active else 'retired from'} the catalogue.",
+        "success",
+    )
     return redirect(url_for("framework.opportunities"))

@@ -5,31 +5,52 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from reviews.people.models import Role
 
-ROLE_CHOICES = [SelectChoice(Role.EMPLOYEE.value, "Employee"),
-                SelectChoice(Role.MANAGER.value, "Manager"), SelectChoice(Role.HR.value, "HR admin")]
+ROLE_CHOICES = [
+    SelectChoice(Role.EMPLOYEE.value, "Employee"),
+    SelectChoice(Role.MANAGER.value, "Manager"),
+    SelectChoice(Role.HR.value, "HR admin"),
+]
 
 
 class PersonForm(FlaskForm):
     """HR's form for one person. Every field here is meant to be written."""
 
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Work email", validators=[DataRequired(), Length(max=254),
-                                                 Email("Enter an email address like name@company.com.",
-                                                       check_deliverability=False)])
-    department = StringField("Department", validators=[Optional(), Length(max=100)],
-                             description="Type a new name to create a department.",
-                             render_kw={"list": "departments"})
+    email = EmailField(
+        "Work email",
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Email("Enter an email address like name@company.com.", check_deliverability=False),
+        ],
+    )
+    department = StringField(
+        "Department",
+        validators=[Optional(), Length(max=100)],
+        description="Type a new name to create a department.",
+        render_kw={"list": "departments"},
+    )
     level = SelectField("Level", validators=[Optional()], choices=[])
-    manager = StringField("Manager's email", validators=[Optional(), Length(max=254)],
-                          description="Leave empty for someone at the top of the org.")
-    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.EMPLOYEE.value,
-                       description="Managers see their reports' reviews; HR admins run cycles.")
+    manager = StringField(
+        "Manager's email",
+        validators=[Optional(), Length(max=254)],
+        description="Leave empty for someone at the top of the org.",
+    )
+    role = SelectField(
+        "Role",
+        choices=ROLE_CHOICES,
+        default=Role.EMPLOYEE.value,
+        description="Managers see their reports' reviews; HR admins run cycles.",
+    )
 
 
 class ImportUploadForm(FlaskForm):
-    file = FileField("Org chart CSV", validators=[FileRequired("Choose a CSV file to upload.")],
-                     description="Columns: email, name, manager_email, department, level, role. "
-                                 "UTF-8, up to 5 MB. People missing from the file are deactivated.")
+    file = FileField(
+        "Org chart CSV",
+        validators=[FileRequired("Choose a CSV file to upload.")],
+        description="Columns: email, name, manager_email, department, level, role. "
+        "UTF-8, up to 5 MB. People missing from the file are deactivated.",
+    )
 
 
 class ImportApplyForm(FlaskForm):

@@ -41,8 +41,14 @@ class Person(UserMixin, Base):
     level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id"))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, name="role", native_enum=False, create_constraint=True, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            Role,
+            name="role",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
         default=Role.EMPLOYEE,
     )
     active: Mapped[bool] = mapped_column(default=True)

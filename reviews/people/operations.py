@@ -49,8 +49,15 @@ def level_lookup() -> dict[str, str]:
 def _existing_people() -> dict[str, ExistingPerson]:
     manager = aliased(Person)
     rows = db.session.execute(
-        select(Person.email, Person.name, manager.email, Department.name, Level.key,
-               Person.role, Person.active)
+        select(
+            Person.email,
+            Person.name,
+            manager.email,
+            Department.name,
+            Level.key,
+            Person.role,
+            Person.active,
+        )
         .outerjoin(manager, Person.manager_id == manager.id)
         .outerjoin(Department, Person.department_id == Department.id)
         .outerjoin(Level, Person.level_id == Level.id)
@@ -67,14 +74,27 @@ def check_org_file(data: bytes, actor: Person | None = None) -> ImportCheck:
         return ImportCheck(rows, errors, None)
     plan = plan_import(rows, _existing_people())
     if actor is not None and actor.email in plan.deactivate:
-        errors = [RowError(1, f"{actor.email} (you) is not in the file: importing it "
-                              "would deactivate your own account")]
+        errors = [
+            RowError(
+                1,
+                f"{actor.email} (you) is not in the file: importing it "
+                "would deactivate your own account",
+            )
+        ]
         return ImportCheck(rows, errors, None)
     if actor is not None:
         me = next(r for r in rows if r.email == actor.email)
         if me.role != Role.HR.value:
-            return ImportCheck(rows, [RowError(me.line, f"{actor.email} (you) would lose the HR "
-                                                        "role; keep role hr for yourself")], None)
+            return ImportCheck(
+                rows,
+                [
+                    RowError(
+                        me.line,
+                        f"{actor.email} (you) would lose the HR role; keep role hr for yourself",
+                    )
+                ],
+                None,
+            )
     return ImportCheck(rows, [], plan)
 
 
@@ -106,32 +126,44 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
     if plan.create:
         db.session.execute(
             insert(Person),
-            [{"email": r.email, "created_at": now, "session_version": 1, **fields(r)}
-             for r in plan.create],
+            [
+                {"email": r.email, "created_at": now, "session_version": 1, **fields(r)}
+                for r in plan.create
+            ],
         )
     ids = dict(db.session.execute(select(Person.email, Person.id)).all())
     touched = [r for r, _ in plan.update] + plan.create
     if touched:
         db.session.execute(
             update(Person),
-            [{"id": ids[r.email], **fields(r),
-              "manager_id": ids[r.manager_email] if r.manager_email else None} for r in touched],
+            [
+                {
+                    "id": ids[r.email],
+                    **fields(r),
+                    "manager_id": ids[r.manager_email] if r.manager_email else None,
+                }
+                for r in touched
+            ],
         )
     deactivated_ids = [ids[e] for e in plan.deactivate]
     for start in range(0, len(deactivated_ids), 500):
         chunk = deactivated_ids[start : start + 500]
         db.session.execute(
-            update(Person).where(Person.id.in_(chunk))
-            .values(active=False, deactivated_at=now,
-                    session_version=Person.session_version + 1),
+            update(Person)
+            .where(Person.id.in_(chunk))
+            .values(active=False, deactivated_at=now, session_version=Person.session_version + 1),
             execution_options={"synchronize_session": False},
         )
     db.session.expire_all()
     source = {"source": "org import"}
-    record_many("person.created", actor=actor,
-                subjects=[(ids[r.email], source) for r in plan.create])
-    record_many("person.updated", actor=actor,
-                subjects=[(ids[r.email], {**source, "fields": changed}) for r, changed in plan.update])
+    record_many(
+        "person.created", actor=actor, subjects=[(ids[r.email], source) for r in plan.create]
+    )
+    record_many(
+        "person.updated",
+        actor=actor,
+        subjects=[(ids[r.email], {**source, "fields": changed}) for r, changed in plan.update],
+    )
     record_many("person.deactivated", actor=actor, subjects=[(i, source) for i in deactivated_ids])
     record("org.imported", actor=actor, summary=plan.summary(), people=len(check.rows))
     db.session.flush()
@@ -159,24 +191,39 @@ def _check_manager(person: Person | None, manager: Person | None) -> None:
     if manager is None:
         return
     if not manager.active:
-        raise PeopleError(f"{manager.name} is deactivated and cannot manage anyone", field="manager")
+        raise PeopleError(
+            f"{manager.name} is deactivated and cannot manage anyone", field="manager"
+        )
     if person is not None and person.id is not None:
         if manager.id == person.id:
             raise PeopleError("nobody can be their own manager", field="manager")
         if is_below(manager.id, person.id):
-            raise PeopleError(f"{manager.name} reports to {person.name}: that would make a loop",
-                              field="manager")
+            raise PeopleError(
+                f"{manager.name} reports to {person.name}: that would make a loop", field="manager"
+            )
 
 
 def create_person(
-    actor: Person | None, *, email: str, name: str, department: str | None,
-    level: Level | None, manager: Person | None, role: Role,
+    actor: Person | None,
+    *,
+    email: str,
+    name: str,
+    department: str | None,
+    level: Level | None,
+    manager: Person | None,
+    role: Role,
 ) -> Person:
     email = email.strip().lower()
     _check_email_free(email, None)
     _check_manager(None, manager)
-    person = Person(email=email, name=name.strip(), department=department_by_name(department),
-                    level=level, manager=manager, role=role)
+    person = Person(
+        email=email,
+        name=name.strip(),
+        department=department_by_name(department),
+        level=level,
+        manager=manager,
+        role=role,
+    )
     db.session.add(person)
     db.session.flush()
     record("person.created", actor=actor, subject=person, source="form")
@@ -184,16 +231,29 @@ def create_person(
 
 
 def update_person(
-    actor: Person, person: Person, *, email: str, name: str, department: str | None,
-    level: Level | None, manager: Person | None, role: Role,
+    actor: Person,
+    person: Person,
+    *,
+    email: str,
+    name: str,
+    department: str | None,
+    level: Level | None,
+    manager: Person | None,
+    role: Role,
 ) -> list[str]:
     email = email.strip().lower()
     _check_email_free(email, person)
     _check_manager(person, manager)
     if person.id == actor.id and role != Role.HR:
         raise PeopleError("you cannot take the HR role away from yourself", field="role")
-    new = {"email": email, "name": name.strip(), "department": department_by_name(department),
-           "level": level, "manager": manager, "role": role}
+    new = {
+        "email": email,
+        "name": name.strip(),
+        "department": department_by_name(department),
+        "level": level,
+        "manager": manager,
+        "role": role,
+    }
     changed = [k for k, v in new.items() if getattr(person, k) is not v and getattr(person, k) != v]
     for key, value in new.items():
         setattr(person, key, value)
@@ -214,8 +274,9 @@ def deactivate_person(actor: Person, person: Person) -> None:
         select(func.count()).where(Person.manager_id == person.id, Person.active.is_(True))
     )
     if reports:
-        raise PeopleError(f"{person.name} still manages {reports} active people: "
-                          "give them another manager first")
+        raise PeopleError(
+            f"{person.name} still manages {reports} active people: give them another manager first"
+        )
     person.active = False
     person.deactivated_at = utcnow()
     person.session_version += 1
@@ -227,8 +288,10 @@ def reactivate_person(actor: Person, person: Person) -> None:
     if person.active:
         raise PeopleError(f"{person.name} is already active")
     if person.manager is not None and not person.manager.active:
-        raise PeopleError(f"{person.name}'s manager {person.manager.name} is deactivated: "
-                          "choose another manager first")
+        raise PeopleError(
+            f"{person.name}'s manager {person.manager.name} is deactivated: "
+            "choose another manager first"
+        )
     person.active = True
     person.deactivated_at = None
     db.session.flush()
@@ -241,6 +304,8 @@ def find_person(text: str) -> Person | None:
     if not text:
         return None
     matches = db.session.scalars(
-        select(Person).where(or_(Person.email == text.lower(), func.lower(Person.name) == text.lower()))
+        select(Person).where(
+            or_(Person.email == text.lower(), func.lower(Person.name) == text.lower())
+        )
     ).all()
     return matches[0] if len(matches) == 1 else None

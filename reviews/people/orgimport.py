@@ -82,7 +82,7 @@ def _decode(data: bytes) -> tuple[str | None, RowError | None]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, RowError(
-            line, "the file is not UTF-8 text; save it as \"CSV UTF-8\" and try again"
+            line, 'the file is not UTF-8 text; save it as "CSV UTF-8" and try again'
         )
 
 
@@ -103,8 +103,13 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
     columns = [c.strip().lower() for c in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        return [], [RowError(1, f"missing column(s): {', '.join(missing)}; "
-                                f"the header must name {', '.join(REQUIRED_COLUMNS)}")]
+        return [], [
+            RowError(
+                1,
+                f"missing column(s): {', '.join(missing)}; "
+                f"the header must name {', '.join(REQUIRED_COLUMNS)}",
+            )
+        ]
     duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicated:
         return [], [RowError(1, f"column(s) named twice: {', '.join(duplicated)}")]
@@ -125,7 +130,9 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(columns):
-            errors.append(RowError(line, f"has {len(cells)} fields where the header has {len(columns)}"))
+            errors.append(
+                RowError(line, f"has {len(cells)} fields where the header has {len(columns)}")
+            )
             continue
         if len(rows) >= MAX_PEOPLE:
             errors.append(RowError(line, f"the file has more than {MAX_PEOPLE} people"))
@@ -166,7 +173,9 @@ def _parse_row(
             errors.append(RowError(line, f"unknown level {cell['level']!r}"))
     role = cell["role"].lower() or "employee"
     if role not in ROLES:
-        errors.append(RowError(line, f"unknown role {cell['role']!r}; use one of {', '.join(ROLES)}"))
+        errors.append(
+            RowError(line, f"unknown role {cell['role']!r}; use one of {', '.join(ROLES)}")
+        )
     if email and manager == email:
         errors.append(RowError(line, f"{email} cannot be their own manager"))
     if errors:
@@ -180,12 +189,16 @@ def _check_references(rows: list[OrgRow]) -> list[RowError]:
     for row in rows:
         first = by_email.get(row.email)
         if first is not None:
-            errors.append(RowError(row.line, f"duplicate email {row.email} (first on line {first.line})"))
+            errors.append(
+                RowError(row.line, f"duplicate email {row.email} (first on line {first.line})")
+            )
         else:
             by_email[row.email] = row
     for row in rows:
         if row.manager_email and row.manager_email not in by_email:
-            errors.append(RowError(row.line, f"unknown manager {row.manager_email} (not in this file)"))
+            errors.append(
+                RowError(row.line, f"unknown manager {row.manager_email} (not in this file)")
+            )
     errors.extend(_manager_loops(by_email))
     return errors
 

@@ -45,7 +45,9 @@ def is_below(person_id: int, manager_id: int) -> bool:
         .join(chain, Person.id == chain.c.id)
         .where(chain.c.depth < 100)
     )
-    found = db.session.scalar(select(func.count()).select_from(chain).where(chain.c.id == manager_id))
+    found = db.session.scalar(
+        select(func.count()).select_from(chain).where(chain.c.id == manager_id)
+    )
     return bool(found)
 
 
@@ -54,10 +56,15 @@ def org_size_below(person_id: int) -> int:
     below = select(Person.id).where(Person.manager_id == person_id).cte("below", recursive=True)
     child = aliased(Person)
     below = below.union(select(child.id).join(below, child.manager_id == below.c.id))
-    return db.session.scalar(
-        select(func.count()).select_from(Person).join(below, Person.id == below.c.id)
-        .where(Person.active.is_(True))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Person)
+            .join(below, Person.id == below.c.id)
+            .where(Person.active.is_(True))
+        )
+        or 0
+    )
 
 
 def direct_reports(manager_ids: list[int]) -> dict[int, list[Person]]:
@@ -84,7 +91,7 @@ def report_counts(person_ids: list[int]) -> dict[int, int]:
         .where(Person.manager_id.in_(person_ids), Person.active.is_(True))
         .group_by(Person.manager_id)
     ).all()
-    return {mid: n for mid, n in rows}
+    return {mid: n for mid, n in rows if mid is not None}
 
 
 def search_people(
@@ -99,13 +106,20 @@ def search_people(
     q = q.strip()
     if q:
         like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(func.lower(Person.name).like(like, escape="\\"),
-                              Person.email.like(like, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                func.lower(Person.name).like(like, escape="\\"),
+                Person.email.like(like, escape="\\"),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     manager = aliased(Person)
     people = db.session.scalars(
-        stmt.options(joinedload(Person.level), joinedload(Person.department),
-                     joinedload(Person.manager.of_type(manager)))
+        stmt.options(
+            joinedload(Person.level),
+            joinedload(Person.department),
+            joinedload(Person.manager.of_type(manager)),
+        )
         .order_by(Person.name, Person.id)
         .limit(per_page)
         .offset((page - 1) * per_page)

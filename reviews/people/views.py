@@ -45,16 +45,25 @@ def directory() -> Any:
     people, total = search_people(q, department_id, include_inactive, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template(
-        "people/directory.html", people=people, total=total, q=q, page=page, pages=pages,
-        department_id=department_id, include_inactive=include_inactive, departments=departments(),
+        "people/directory.html",
+        people=people,
+        total=total,
+        q=q,
+        page=page,
+        pages=pages,
+        department_id=department_id,
+        include_inactive=include_inactive,
+        departments=departments(),
     )
 
 
 def _person_or_404(person_id: int) -> Person:
     person = db.session.scalar(
-        select(Person).where(Person.id == person_id)
-        .options(joinedload(Person.level), joinedload(Person.department),
-                 joinedload(Person.manager))
+        select(Person)
+        .where(Person.id == person_id)
+        .options(
+            joinedload(Person.level), joinedload(Person.department), joinedload(Person.manager)
+        )
     )
     if person is None:
         abort(404)
@@ -69,15 +78,23 @@ def profile(person_id: int) -> Any:
         abort(404)
     events: list[AuditEvent] = []
     if access.can_see_account_details(current_user, person) and access.is_hr(current_user):
-        events = list(db.session.scalars(
-            select(AuditEvent).where(AuditEvent.subject_id == person.id)
-            .options(joinedload(AuditEvent.actor))
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(20)
-        ))
+        events = list(
+            db.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.subject_id == person.id)
+                .options(joinedload(AuditEvent.actor))
+                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+                .limit(20)
+            )
+        )
     return render_template(
-        "people/profile.html", person=person, chain=management_chain(person),
-        reports=direct_reports([person.id])[person.id], org_size=org_size_below(person.id),
-        events=events, confirm=ConfirmForm(),
+        "people/profile.html",
+        person=person,
+        chain=management_chain(person),
+        reports=direct_reports([person.id])[person.id],
+        org_size=org_size_below(person.id),
+        events=events,
+        confirm=ConfirmForm(),
     )
 
 
@@ -87,11 +104,14 @@ def profile(person_id: int) -> Any:
 def org_chart(person_id: int | None = None) -> Any:
     """One manager's slice of the chart: their chain, them, and their reports."""
     if person_id is None:
-        tops = list(db.session.scalars(
-            select(Person).where(Person.manager_id.is_(None), Person.active.is_(True))
-            .options(joinedload(Person.level), joinedload(Person.department))
-            .order_by(Person.name)
-        ))
+        tops = list(
+            db.session.scalars(
+                select(Person)
+                .where(Person.manager_id.is_(None), Person.active.is_(True))
+                .options(joinedload(Person.level), joinedload(Person.department))
+                .order_by(Person.name)
+            )
+        )
         focus, chain = None, []
         members = tops
     else:
@@ -102,8 +122,12 @@ def org_chart(person_id: int | None = None) -> Any:
         members = direct_reports([focus.id])[focus.id]
     counts = report_counts([p.id for p in members])
     return render_template(
-        "people/org_chart.html", focus=focus, chain=list(reversed(chain)), members=members,
-        counts=counts, org_size=org_size_below(focus.id) if focus else None,
+        "people/org_chart.html",
+        focus=focus,
+        chain=list(reversed(chain)),
+        members=members,
+        counts=counts,
+        org_size=org_size_below(focus.id) if focus else None,
     )
 
 
@@ -114,7 +138,8 @@ def _levels() -> list[Level]:
 def _fill_choices(form: PersonForm) -> list[Level]:
     levels = _levels()
     form.level.choices = [SelectChoice("", "No level")] + [
-        SelectChoice(str(lv.id), lv.name) for lv in levels]
+        SelectChoice(str(lv.id), lv.name) for lv in levels
+    ]
     return levels
 
 
@@ -129,9 +154,14 @@ def _apply_person_form(form: PersonForm, person: Person | None) -> Person | None
         if manager is None:
             form.manager.errors = [f"Nobody has the email {manager_text}."]
             return None
-    fields = {"email": form.email.data or "", "name": form.name.data or "",
-              "department": form.department.data or None, "level": level,
-              "manager": manager, "role": Role(form.role.data)}
+    fields = {
+        "email": form.email.data or "",
+        "name": form.name.data or "",
+        "department": form.department.data or None,
+        "level": level,
+        "manager": manager,
+        "role": Role(form.role.data),
+    }
     try:
         if person is None:
             return ops.create_person(current_user, **fields)  # type: ignore[arg-type]
@@ -158,8 +188,9 @@ def create() -> Any:
             db.session.commit()
             flash(f"{person.name} is added. Send them a sign-in link from their page.", "success")
             return redirect(url_for("people.profile", person_id=person.id))
-    return render_template("people/edit.html", form=form, person=None,
-                           departments=departments()), 400 if form.errors else 200
+    return render_template(
+        "people/edit.html", form=form, person=None, departments=departments()
+    ), 400 if form.errors else 200
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -177,8 +208,9 @@ def edit(person_id: int) -> Any:
         db.session.commit()
         flash(f"{person.name}'s details are saved.", "success")
         return redirect(url_for("people.profile", person_id=person.id))
-    return render_template("people/edit.html", form=form, person=person,
-                           departments=departments()), 400 if form.errors else 200
+    return render_template(
+        "people/edit.html", form=form, person=person, departments=departments()
+    ), 400 if form.errors else 200
 
 
 @bp.post("/people/<int:person_id>/password-link")
@@ -241,8 +273,9 @@ def import_org() -> Any:
             content = data.decode("utf-8-sig")
     elif request.method == "POST":
         status = 400
-    return render_template("people/import.html", form=form, check=check,
-                           apply_form=ImportApplyForm(content=content)), status
+    return render_template(
+        "people/import.html", form=form, check=check, apply_form=ImportApplyForm(content=content)
+    ), status
 
 
 @bp.post("/people/import/apply")
@@ -255,8 +288,9 @@ def import_apply() -> Any:
     check = ops.check_org_file((form.content.data or "").encode("utf-8"), current_user)
     if check.errors:
         # The org changed between preview and apply; show what is wrong now.
-        return render_template("people/import.html", form=ImportUploadForm(), check=check,
-                               apply_form=ImportApplyForm()), 422
+        return render_template(
+            "people/import.html", form=ImportUploadForm(), check=check, apply_form=ImportApplyForm()
+        ), 422
     plan = ops.apply_import(check, current_user)
     db.session.commit()
     flash(f"Org chart imported: {plan.summary()}.", "success")
@@ -271,6 +305,7 @@ def department_list() -> Any:
     rows = db.session.execute(
         select(Department, func.count(Person.id))
         .outerjoin(Person, (Person.department_id == Department.id) & Person.active.is_(True))
-        .group_by(Department.id).order_by(Department.name)
+        .group_by(Department.id)
+        .order_by(Department.name)
     ).all()
     return render_template("people/departments.html", rows=rows)
