@@ -7,8 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in URLs: ids past what the databases hold simply match no page."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -19,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance = Path(test_config["INSTANCE_PATH"])
     app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"))
     app.config.update(build_config(instance, test_config))
+    app.url_map.converters["int"] = DatabaseId
     register_extensions(app)
     register_models()
     register_blueprints(app)

@@ -62,7 +62,8 @@ def assert_on_site(location: str) -> None:
     assert not location.startswith("//"), location
     assert "\\" not in location, location
     parts = urlsplit(location)
-    assert not parts.scheme and not parts.netloc, location
+    assert not parts.scheme, location
+    assert not parts.netloc, location
 
 
 def failures_for(email: str) -> int:
@@ -139,8 +140,16 @@ def test_deactivated_people_and_people_without_password_cannot_sign_in(client, m
         {"email": "ada@example.com", "password": "\x00" * 20},
         {"email": "ada@example.com'--", "password": "' OR 1=1 --"},
     ],
-    ids=["empty", "blank", "no-password", "long-email", "long-password", "nul-email",
-         "nul-password", "injection"],
+    ids=[
+        "empty",
+        "blank",
+        "no-password",
+        "long-email",
+        "long-password",
+        "nul-email",
+        "nul-password",
+        "injection",
+    ],
 )
 def test_malformed_sign_in_is_refused_without_a_server_error(client, make_person, data):
     make_person(email="ada@example.com")
@@ -263,8 +272,12 @@ def test_next_cannot_send_anyone_to_another_site(client, make_person, target):
     token = csrf_token(client)
     response = client.post(
         "/auth/login",
-        data={"email": "ada@example.com", "password": PASSWORD, "next": target,
-              "csrf_token": token},
+        data={
+            "email": "ada@example.com",
+            "password": PASSWORD,
+            "next": target,
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
     location = response.headers["Location"]
@@ -284,8 +297,12 @@ def test_next_on_this_site_is_honoured(client, make_person):
     token = csrf_token(client, "/auth/login?next=%2Fpeople%3Fq%3Dada")
     response = client.post(
         "/auth/login",
-        data={"email": "ada@example.com", "password": PASSWORD, "next": "/people?q=ada",
-              "csrf_token": token},
+        data={
+            "email": "ada@example.com",
+            "password": PASSWORD,
+            "next": "/people?q=ada",
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/people?q=ada"
@@ -337,7 +354,11 @@ def test_password_change_without_csrf_token_is_refused(make_person, login_as):
     client = login_as(ada)
     response = client.post(
         "/auth/password",
-        data={"current": PASSWORD, "password": "a brand new phrase", "confirm": "a brand new phrase"},
+        data={
+            "current": PASSWORD,
+            "password": "a brand new phrase",
+            "confirm": "a brand new phrase",
+        },
     )
     assert response.status_code == 400
     db.session.refresh(ada)
@@ -355,10 +376,13 @@ def test_hr_forms_without_csrf_token_are_refused(make_person, login_as):
     assert response.status_code == 400
     assert client.post(f"/people/{target.id}/deactivate").status_code == 400
     assert client.post(f"/people/{target.id}/password-link").status_code == 400
-    assert client.post(
-        f"/people/{target.id}/edit",
-        data={"name": "Renamed", "email": target.email, "role": "employee"},
-    ).status_code == 400
+    assert (
+        client.post(
+            f"/people/{target.id}/edit",
+            data={"name": "Renamed", "email": target.email, "role": "employee"},
+        ).status_code
+        == 400
+    )
     assert db.session.scalar(select(func.count()).select_from(Person)) == count
     db.session.refresh(target)
     assert target.active
@@ -395,8 +419,11 @@ def test_sign_out_kills_every_copy_of_the_session_cookie(app, make_person, login
 
 
 def change(client, current: str, new: str, confirm: str | None = None):
-    return post(client, "/auth/password",
-                {"current": current, "password": new, "confirm": new if confirm is None else confirm})
+    return post(
+        client,
+        "/auth/password",
+        {"current": current, "password": new, "confirm": new if confirm is None else confirm},
+    )
 
 
 def test_change_password_with_the_wrong_current_password(make_person, login_as):
@@ -420,8 +447,9 @@ def test_change_password_with_the_wrong_current_password(make_person, login_as):
     ],
     ids=["too-short", "own-email", "mismatch", "too-long"],
 )
-def test_change_password_refuses_bad_new_passwords(make_person, login_as, new, confirm, field,
-                                                   message):
+def test_change_password_refuses_bad_new_passwords(
+    make_person, login_as, new, confirm, field, message
+):
     ada = make_person(email="ada@example.com")
     before = ada.password_hash
     client = login_as(ada)
@@ -464,9 +492,14 @@ def issue_link(hr_client, person: Person) -> str:
 
 def set_with_link(client, path: str, password: str, confirm: str | None = None):
     token = csrf_token(client, path)
-    return client.post(path, data={"password": password,
-                                   "confirm": password if confirm is None else confirm,
-                                   "csrf_token": token})
+    return client.post(
+        path,
+        data={
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+            "csrf_token": token,
+        },
+    )
 
 
 @pytest.fixture
@@ -482,7 +515,7 @@ def test_hr_invites_a_person_without_password(app, make_person, hr_client):
     link = urlsplit(unescape(LINK.search(response.get_data(as_text=True)).group(1))).path
     stored = db.session.scalar(select(PasswordLink).where(PasswordLink.person_id == newbie.id))
     assert stored.purpose == LinkPurpose.INVITE
-    assert link.rsplit("/", 1)[1] not in stored.token_hash  # only a hash is kept
+    assert stored.token_hash != link.rsplit("/", 1)[1]  # only a hash is kept
 
     anonymous = app.test_client()
     page = anonymous.get(link)
@@ -549,7 +582,8 @@ def test_an_expired_link_does_not_work(app, make_person, hr_client):
     ada = make_person(password=False)
     link = issue_link(hr_client, ada)
     db.session.execute(
-        update(PasswordLink).where(PasswordLink.person_id == ada.id)
+        update(PasswordLink)
+        .where(PasswordLink.person_id == ada.id)
         .values(expires_at=utcnow() - timedelta(minutes=1)),
         execution_options={"synchronize_session": False},
     )
@@ -563,7 +597,8 @@ def test_an_expired_link_does_not_work(app, make_person, hr_client):
 
 
 @pytest.mark.parametrize(
-    "token", ["nope", "x" * 300, "%00", "..%2F..%2Fetc", "' OR 1=1 --"],
+    "token",
+    ["nope", "x" * 300, "%00", "..%2F..%2Fetc", "' OR 1=1 --"],
     ids=["short", "long", "nul", "dots", "quote"],
 )
 def test_made_up_links_are_not_found(client, token):
@@ -579,9 +614,12 @@ def test_links_stop_working_when_the_person_is_deactivated(app, make_person, hr_
     response = post(hr_client, f"/people/{ada.id}/password-link", follow_redirects=True)
     assert response.status_code == 200
     assert "is deactivated; reactivate them first" in text(response)
-    assert db.session.scalar(
-        select(func.count()).select_from(PasswordLink).where(PasswordLink.person_id == ada.id)
-    ) == 1  # only the first, dead link
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(PasswordLink).where(PasswordLink.person_id == ada.id)
+        )
+        == 1
+    )  # only the first, dead link
 
 
 # --- headers, cookies, error pages ------------------------------------------------------
@@ -597,8 +635,11 @@ def check_security_headers(response) -> None:
     assert "'unsafe-eval'" not in script
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Referrer-Policy"] in {"same-origin", "no-referrer",
-                                                   "strict-origin-when-cross-origin"}
+    assert response.headers["Referrer-Policy"] in {
+        "same-origin",
+        "no-referrer",
+        "strict-origin-when-cross-origin",
+    }
     assert "Strict-Transport-Security" not in response.headers  # not in testing, over http
     # The pages themselves must work under that policy: no inline script or handlers.
     html = response.get_data(as_text=True)

@@ -40,8 +40,12 @@ def hr_client(hr, login_as):
 def upload(client, data: bytes | str, filename: str = "org.csv"):
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return post(client, "/people/import", {"file": (io.BytesIO(data), filename)},
-                content_type="multipart/form-data")
+    return post(
+        client,
+        "/people/import",
+        {"file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def text_of(response) -> str:
@@ -70,8 +74,9 @@ def snapshot() -> list[tuple]:
         tuple(getattr(p, c.key) for c in Person.__table__.columns)
         for p in db.session.scalars(select(Person).order_by(Person.id))
     ]
-    departments = db.session.execute(select(Department.id, Department.name)
-                                     .order_by(Department.id)).all()
+    departments = db.session.execute(
+        select(Department.id, Department.name).order_by(Department.id)
+    ).all()
     return [*people, *departments]
 
 
@@ -81,6 +86,7 @@ def people_by_email() -> dict[str, Person]:
 
 
 def test_upload_previews_and_apply_writes_the_org(hr, hr_client):
+    hr_password = hr.password_hash
     before = snapshot()
     preview = upload(hr_client, ORG)
     assert preview.status_code == 200
@@ -97,10 +103,20 @@ def test_upload_previews_and_apply_writes_the_org(hr, hr_client):
     assert response.headers["Location"].endswith("/people")
 
     people = people_by_email()
-    assert set(people) == {"hr@example.com", "amara@example.com", "em@example.com",
-                           "dev@example.com", "sofia@example.com", "kwame@example.com"}
+    assert set(people) == {
+        "hr@example.com",
+        "amara@example.com",
+        "em@example.com",
+        "dev@example.com",
+        "sofia@example.com",
+        "kwame@example.com",
+    }
     assert all(p.active for p in people.values())
-    dev, sofia, em = people["dev@example.com"], people["sofia@example.com"], people["em@example.com"]
+    dev, sofia, em = (
+        people["dev@example.com"],
+        people["sofia@example.com"],
+        people["em@example.com"],
+    )
     assert dev.name == "Devon Clarke"
     assert dev.manager is em
     assert em.manager is people["amara@example.com"]
@@ -113,10 +129,14 @@ def test_upload_previews_and_apply_writes_the_org(hr, hr_client):
     assert em.level.key == "engineering-manager"
     assert people["amara@example.com"].level.key == "director-of-engineering"
     assert people["kwame@example.com"].level is None
-    assert (dev.role, em.role, people["hr@example.com"].role) == (Role.EMPLOYEE, Role.MANAGER,
-                                                                  Role.HR)
+    assert (dev.role, em.role, people["hr@example.com"].role) == (
+        Role.EMPLOYEE,
+        Role.MANAGER,
+        Role.HR,
+    )
     assert dev.password_hash is None  # imported people are invited separately
     assert people["hr@example.com"].id == hr.id  # matched by email, not re-created
+    assert people["hr@example.com"].password_hash == hr_password
 
     directory = text_of(hr_client.get("/people"))
     assert "Org chart imported: 5 new, 1 updated (0 reactivated), 0 deactivated" in directory
@@ -151,8 +171,9 @@ def test_person_missing_from_the_file_is_deactivated_not_deleted(hr_client):
     assert apply(hr_client, ORG).status_code == 302
     sofia = people_by_email()["sofia@example.com"]
     sofia_id, version = sofia.id, sofia.session_version
-    without_sofia = "".join(line for line in ORG.splitlines(keepends=True)
-                            if not line.startswith("sofia@"))
+    without_sofia = "".join(
+        line for line in ORG.splitlines(keepends=True) if not line.startswith("sofia@")
+    )
 
     preview = upload(hr_client, without_sofia)
     assert counts(preview) == {"New": 0, "Updated": 0, "Deactivated": 1, "Unchanged": 5}
@@ -180,8 +201,10 @@ def test_person_missing_from_the_file_is_deactivated_not_deleted(hr_client):
 def test_changed_rows_are_updated_in_place(hr_client):
     assert apply(hr_client, ORG).status_code == 302
     ids = {e: p.id for e, p in people_by_email().items()}
-    changed = (ORG.replace("Devon Clarke,em@example.com,Engineering,Engineer,employee",
-                           "Devon Clarke,amara@example.com,Data,Tech Lead,manager"))
+    changed = ORG.replace(
+        "Devon Clarke,em@example.com,Engineering,Engineer,employee",
+        "Devon Clarke,amara@example.com,Data,Tech Lead,manager",
+    )
     preview = upload(hr_client, changed)
     assert counts(preview) == {"New": 0, "Updated": 1, "Deactivated": 0, "Unchanged": 5}
     assert "Devon Clarke (dev@example.com): manager, department, level, role" in text_of(preview)
@@ -191,7 +214,11 @@ def test_changed_rows_are_updated_in_place(hr_client):
     assert {e: p.id for e, p in people.items()} == ids
     dev = people["dev@example.com"]
     assert (dev.manager.email, dev.department.name, dev.level.key, dev.role) == (
-        "amara@example.com", "Data", "tech-lead", Role.MANAGER)
+        "amara@example.com",
+        "Data",
+        "tech-lead",
+        Role.MANAGER,
+    )
 
 
 @pytest.mark.parametrize(("data", "expected"), BAD_FILES.values(), ids=BAD_FILES.keys())
@@ -238,11 +265,13 @@ def test_empty_content_posted_to_apply_sends_back_to_upload(hr_client):
 
 
 def test_several_errors_are_all_listed_in_line_order(hr_client):
-    data = ("email,name,manager_email,department,level,role\n"
-            "hr@example.com,Hannah Reyes,,People,,hr\n"
-            "ann@example.com,Ann,nobody@example.com,Eng,,employee\n"
-            "bob@example.com,Bob,,Eng,Wizard,employee\n"
-            "ann@example.com,Ann Again,,Eng,,employee\n")
+    data = (
+        "email,name,manager_email,department,level,role\n"
+        "hr@example.com,Hannah Reyes,,People,,hr\n"
+        "ann@example.com,Ann,nobody@example.com,Eng,,employee\n"
+        "bob@example.com,Bob,,Eng,Wizard,employee\n"
+        "ann@example.com,Ann Again,,Eng,,employee\n"
+    )
     before = snapshot()
     response = upload(hr_client, data)
     assert response.status_code == 422
@@ -254,8 +283,9 @@ def test_several_errors_are_all_listed_in_line_order(hr_client):
 
 
 def test_hr_cannot_import_a_file_that_leaves_them_out(hr_client):
-    without_me = "".join(line for line in ORG.splitlines(keepends=True)
-                         if not line.startswith("hr@"))
+    without_me = "".join(
+        line for line in ORG.splitlines(keepends=True) if not line.startswith("hr@")
+    )
     before = snapshot()
     response = upload(hr_client, without_me)
     assert response.status_code == 422
@@ -293,8 +323,11 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
 
 def test_posts_without_csrf_token_are_refused(hr_client):
     before = snapshot()
-    response = hr_client.post("/people/import", data={"file": (io.BytesIO(ORG.encode()), "org.csv")},
-                              content_type="multipart/form-data")
+    response = hr_client.post(
+        "/people/import",
+        data={"file": (io.BytesIO(ORG.encode()), "org.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     response = hr_client.post("/people/import/apply", data={"content": ORG})
     assert response.status_code == 400
@@ -311,3 +344,11 @@ def test_import_page_shows_the_upload_form(hr_client):
     page = hr_client.get("/people/import")
     assert page.status_code == 200
     assert 'type="file"' in page.get_data(as_text=True)
+
+
+def test_unit_test_level_table_matches_the_default_framework(app):
+    from test_orgimport import LEVELS
+
+    from reviews.people.operations import level_lookup
+
+    assert level_lookup() == LEVELS

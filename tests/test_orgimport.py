@@ -16,10 +16,18 @@ HEADER = "email,name,manager_email,department,level,role\n"
 
 # What operations.level_lookup() builds from the default framework: lower-cased key or name.
 LEVELS = {
-    **{key: key for key in (
-        "junior-engineer", "engineer", "senior-engineer", "tech-lead", "engineering-manager",
-        "senior-engineering-manager", "director-of-engineering",
-    )},
+    **{
+        key: key
+        for key in (
+            "junior-engineer",
+            "engineer",
+            "senior-engineer",
+            "tech-lead",
+            "engineering-manager",
+            "senior-engineering-manager",
+            "director-of-engineering",
+        )
+    },
     "junior engineer": "junior-engineer",
     "engineer": "engineer",
     "senior engineer": "senior-engineer",
@@ -80,7 +88,7 @@ BAD_FILES: dict[str, tuple[bytes, list[tuple[int, str]]]] = {
 
 @pytest.mark.parametrize(("data", "expected"), BAD_FILES.values(), ids=BAD_FILES.keys())
 def test_each_kind_of_bad_file_is_reported_on_its_line(data, expected):
-    rows, errors = parse_org_csv(data, LEVELS)
+    _, errors = parse_org_csv(data, LEVELS)
     assert [e.line for e in errors] == [line for line, _ in expected]
     for error, (_, fragment) in zip(errors, expected, strict=True):
         assert fragment in error.message
@@ -91,12 +99,33 @@ def test_good_file_parses_every_row():
     rows, errors = parse_org_csv(csv_bytes(*GOOD_LINES), LEVELS)
     assert errors == []
     assert rows == [
-        OrgRow(2, "amara@example.com", "Amara Okafor", None, "Engineering",
-               "director-of-engineering", "manager"),
-        OrgRow(3, "devon@example.com", "Devon Clarke", "amara@example.com", "Engineering",
-               "engineer", "employee"),
-        OrgRow(4, "sofia@example.com", "Sofía Álvarez", "amara@example.com", "Engineering",
-               "senior-engineer", "employee"),
+        OrgRow(
+            2,
+            "amara@example.com",
+            "Amara Okafor",
+            None,
+            "Engineering",
+            "director-of-engineering",
+            "manager",
+        ),
+        OrgRow(
+            3,
+            "devon@example.com",
+            "Devon Clarke",
+            "amara@example.com",
+            "Engineering",
+            "engineer",
+            "employee",
+        ),
+        OrgRow(
+            4,
+            "sofia@example.com",
+            "Sofía Álvarez",
+            "amara@example.com",
+            "Engineering",
+            "senior-engineer",
+            "employee",
+        ),
     ]
 
 
@@ -139,8 +168,9 @@ def test_invalid_email_is_reported(email):
 
 
 def test_empty_email_and_empty_name_are_reported():
-    _, errors = parse_org_csv(csv_bytes(GOOD_LINES[0], ",Ann,,Eng,,", "ann@example.com,,,Eng,,"),
-                              LEVELS)
+    _, errors = parse_org_csv(
+        csv_bytes(GOOD_LINES[0], ",Ann,,Eng,,", "ann@example.com,,,Eng,,"), LEVELS
+    )
     assert [(e.line, e.message) for e in errors] == [(3, "email is empty"), (4, "name is empty")]
 
 
@@ -151,7 +181,8 @@ def test_unknown_role_is_reported():
 
 
 @pytest.mark.parametrize(
-    ("cell", "role"), [("", "employee"), ("HR", "hr"), (" Manager ", "manager")],
+    ("cell", "role"),
+    [("", "employee"), ("HR", "hr"), (" Manager ", "manager")],
     ids=["blank-is-employee", "upper-case", "padded"],
 )
 def test_role_is_case_insensitive_and_defaults_to_employee(cell, role):
@@ -187,7 +218,11 @@ def test_blank_optional_cells_become_none():
 def test_utf8_bom_from_excel_is_accepted():
     rows, errors = parse_org_csv(b"\xef\xbb\xbf" + csv_bytes(*GOOD_LINES), LEVELS)
     assert errors == []
-    assert [r.email for r in rows] == ["amara@example.com", "devon@example.com", "sofia@example.com"]
+    assert [r.email for r in rows] == [
+        "amara@example.com",
+        "devon@example.com",
+        "sofia@example.com",
+    ]
 
 
 def test_header_is_case_and_space_insensitive_in_any_order_with_extra_columns():
@@ -246,10 +281,10 @@ def test_wrong_field_count_is_reported(line, fields):
 
 def test_line_numbers_count_blank_lines_and_multi_line_quoted_cells():
     data = csv_bytes(
-        GOOD_LINES[0],                                             # line 2
-        "",                                                        # line 3
-        'ann@example.com,"Ann\nSmith",,"Eng",,employee',           # lines 4-5
-        "bob@example.com,Bob,,Eng,Wizard,employee",                # line 6
+        GOOD_LINES[0],  # line 2
+        "",  # line 3
+        'ann@example.com,"Ann\nSmith",,"Eng",,employee',  # lines 4-5
+        "bob@example.com,Bob,,Eng,Wizard,employee",  # line 6
     )
     rows, errors = parse_org_csv(data, LEVELS)
     assert [(e.line, e.message) for e in errors] == [(6, "unknown level 'Wizard'")]
@@ -282,20 +317,20 @@ def test_overlong_cells_are_reported(line, message):
 
 def test_every_error_in_the_file_is_reported_sorted_by_line():
     data = csv_bytes(
-        "a@example.com,Ann,b@example.com,Eng,,employee",           # 2: loop with line 8
-        "amara@example.com,Amara,,Eng,,manager",                   # 3
-        "bad-email,Bad,,Eng,,employee",                            # 4
-        "dan@example.com,Dan,nobody@example.com,Eng,,employee",    # 5
-        "eve@example.com,Eve,,Eng,Wizard,employee",                # 6
-        "AMARA@example.com,Amara Again,,Eng,,manager",             # 7
-        "b@example.com,Ben,a@example.com,Eng,,employee",           # 8
-        "fay@example.com,Fay,,Eng,,chief",                         # 9
-        "too,few,fields",                                          # 10
-        "gus@example.com,Gus,gus@example.com,Eng,,",               # 11
+        "a@example.com,Ann,b@example.com,Eng,,employee",  # 2: loop with line 8
+        "amara@example.com,Amara,,Eng,,manager",  # 3
+        "bad-email,Bad,,Eng,,employee",  # 4
+        "dan@example.com,Dan,nobody@example.com,Eng,,employee",  # 5
+        "eve@example.com,Eve,,Eng,Wizard,employee",  # 6
+        "AMARA@example.com,Amara Again,,Eng,,manager",  # 7
+        "b@example.com,Ben,a@example.com,Eng,,employee",  # 8
+        "fay@example.com,Fay,,Eng,,chief",  # 9
+        "too,few,fields",  # 10
+        "gus@example.com,Gus,gus@example.com,Eng,,",  # 11
     )
     _, errors = parse_org_csv(data, LEVELS)
     assert [e.line for e in errors] == [2, 4, 5, 6, 7, 9, 10, 11]
-    messages = dict((e.line, e.message) for e in errors)
+    messages = {e.line: e.message for e in errors}
     assert messages[2].startswith("manager loop")
     assert "not an email address" in messages[4]
     assert "unknown manager nobody@example.com" in messages[5]
@@ -309,8 +344,10 @@ def test_every_error_in_the_file_is_reported_sorted_by_line():
 def test_a_row_with_several_problems_reports_each_of_them():
     """'Every error reported with its line': a bad level does not hide a bad manager."""
     _, errors = parse_org_csv(
-        csv_bytes("amara@example.com,Amara,,Eng,,manager",
-                  "dan@example.com,Dan,nobody@example.com,Eng,Wizard,employee"),
+        csv_bytes(
+            "amara@example.com,Amara,,Eng,,manager",
+            "dan@example.com,Dan,nobody@example.com,Eng,Wizard,employee",
+        ),
         LEVELS,
     )
     assert [e.line for e in errors] == [3, 3]
@@ -321,8 +358,9 @@ def test_a_row_with_several_problems_reports_each_of_them():
 # --- plan_import ----------------------------------------------------------------------------
 
 
-def existing(email, name, manager=None, department="Eng", level="engineer", role="employee",
-             active=True):
+def existing(
+    email, name, manager=None, department="Eng", level="engineer", role="employee", active=True
+):
     return email, ExistingPerson(email, name, manager, department, level, role, active)
 
 
@@ -331,8 +369,10 @@ def row(line, email, name, manager=None, department="Eng", level="engineer", rol
 
 
 def test_plan_against_an_empty_org_creates_everyone():
-    rows = [row(2, "amara@example.com", "Amara"), row(3, "devon@example.com", "Devon",
-                                                       "amara@example.com")]
+    rows = [
+        row(2, "amara@example.com", "Amara"),
+        row(3, "devon@example.com", "Devon", "amara@example.com"),
+    ]
     plan = plan_import(rows, {})
     assert plan.create == rows
     assert (plan.update, plan.reactivate, plan.deactivate, plan.unchanged) == ([], [], [], 0)
@@ -341,21 +381,36 @@ def test_plan_against_an_empty_org_creates_everyone():
 
 
 def test_plan_counts_every_kind_of_change():
-    current = dict([
-        existing("same@example.com", "Same"),
-        existing("renamed@example.com", "Old Name"),
-        existing("moved@example.com", "Moved", manager="same@example.com", department="Data",
-                 level="junior-engineer", role="manager"),
-        existing("back@example.com", "Back", active=False),
-        existing("back-changed@example.com", "Back Changed", active=False),
-        existing("leaver@example.com", "Leaver"),
-        existing("left-long-ago@example.com", "Gone", active=False),
-    ])
+    current = dict(
+        [
+            existing("same@example.com", "Same"),
+            existing("renamed@example.com", "Old Name"),
+            existing(
+                "moved@example.com",
+                "Moved",
+                manager="same@example.com",
+                department="Data",
+                level="junior-engineer",
+                role="manager",
+            ),
+            existing("back@example.com", "Back", active=False),
+            existing("back-changed@example.com", "Back Changed", active=False),
+            existing("leaver@example.com", "Leaver"),
+            existing("left-long-ago@example.com", "Gone", active=False),
+        ]
+    )
     rows = [
         row(2, "same@example.com", "Same"),
         row(3, "renamed@example.com", "New Name"),
-        row(4, "moved@example.com", "Moved", manager=None, department="Eng", level="engineer",
-            role="employee"),
+        row(
+            4,
+            "moved@example.com",
+            "Moved",
+            manager=None,
+            department="Eng",
+            level="engineer",
+            role="employee",
+        ),
         row(5, "back@example.com", "Back"),
         row(6, "back-changed@example.com", "Back Changed", role="hr"),
         row(7, "new@example.com", "New", manager="same@example.com"),
@@ -376,18 +431,29 @@ def test_plan_counts_every_kind_of_change():
 
 
 def test_replanning_the_applied_org_changes_nothing():
-    rows = [row(2, "amara@example.com", "Amara", level=None, role="manager"),
-            row(3, "devon@example.com", "Devon", manager="amara@example.com", department=None)]
-    applied = {r.email: ExistingPerson(r.email, r.name, r.manager_email, r.department,
-                                       r.level_key, r.role, True) for r in rows}
+    rows = [
+        row(2, "amara@example.com", "Amara", level=None, role="manager"),
+        row(3, "devon@example.com", "Devon", manager="amara@example.com", department=None),
+    ]
+    applied = {
+        r.email: ExistingPerson(
+            r.email, r.name, r.manager_email, r.department, r.level_key, r.role, True
+        )
+        for r in rows
+    }
     plan = plan_import(rows, applied)
     assert (plan.create, plan.update, plan.deactivate, plan.unchanged) == ([], [], [], 2)
     assert plan.changes == 0
 
 
 def test_deactivations_are_sorted_by_email():
-    current = dict([existing("zed@example.com", "Zed"), existing("amy@example.com", "Amy"),
-                    existing("kim@example.com", "Kim")])
+    current = dict(
+        [
+            existing("zed@example.com", "Zed"),
+            existing("amy@example.com", "Amy"),
+            existing("kim@example.com", "Kim"),
+        ]
+    )
     plan = plan_import([row(2, "kim@example.com", "Kim")], current)
     assert plan.deactivate == ["amy@example.com", "zed@example.com"]
     assert plan.unchanged == 1

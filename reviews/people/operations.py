@@ -105,18 +105,25 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
     plan = check.plan
     now = utcnow()
 
-    wanted_departments = {r.department for r in check.rows if r.department}
-    departments = dict(db.session.execute(select(Department.name, Department.id)).all())
-    missing = sorted(wanted_departments - departments.keys())
+    # Departments match case-insensitively, as in the person form.
+    def department_ids() -> dict[str, int]:
+        rows = db.session.execute(select(Department.name, Department.id)).all()
+        return {name.casefold(): id_ for name, id_ in rows}
+
+    departments = department_ids()
+    missing: dict[str, str] = {}
+    for row in check.rows:
+        if row.department and row.department.casefold() not in departments:
+            missing.setdefault(row.department.casefold(), row.department)
     if missing:
-        db.session.execute(insert(Department), [{"name": n} for n in missing])
-        departments = dict(db.session.execute(select(Department.name, Department.id)).all())
+        db.session.execute(insert(Department), [{"name": n} for n in missing.values()])
+        departments = department_ids()
     level_ids = dict(db.session.execute(select(Level.key, Level.id)).all())
 
     def fields(row: OrgRow) -> dict[str, object]:
         return {
             "name": row.name,
-            "department_id": departments[row.department] if row.department else None,
+            "department_id": departments[row.department.casefold()] if row.department else None,
             "level_id": level_ids[row.level_key] if row.level_key else None,
             "role": Role(row.role),
             "active": True,
@@ -144,6 +151,15 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
                 }
                 for r in touched
             ],
+        )
+    # A changed role changes rights: sign those people out, as the person form does.
+    role_changed = [ids[r.email] for r, changed in plan.update if "role" in changed]
+    if role_changed:
+        db.session.execute(
+            update(Person)
+            .where(Person.id.in_(role_changed))
+            .values(session_version=Person.session_version + 1),
+            execution_options={"synchronize_session": False},
         )
     deactivated_ids = [ids[e] for e in plan.deactivate]
     for start in range(0, len(deactivated_ids), 500):

@@ -116,6 +116,7 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
     index = {c: columns.index(c) for c in REQUIRED_COLUMNS}
 
     rows: list[OrgRow] = []
+    unreadable: set[str] = set()  # emails on rows too broken to parse
     previous_end = reader.line_num
     while True:
         try:
@@ -133,6 +134,8 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
             errors.append(
                 RowError(line, f"has {len(cells)} fields where the header has {len(columns)}")
             )
+            if len(cells) > index["email"]:
+                unreadable.add(cells[index["email"]].strip().lower())
             continue
         if len(rows) >= MAX_PEOPLE:
             errors.append(RowError(line, f"the file has more than {MAX_PEOPLE} people"))
@@ -143,7 +146,7 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
             rows.append(row)
     if not rows and not errors:
         errors.append(RowError(1, "the file lists no people"))
-    errors.extend(_check_references(rows))
+    errors.extend(_check_references(rows, unreadable))
     errors.sort(key=lambda e: e.line)
     return rows, errors
 
@@ -179,11 +182,14 @@ def _parse_row(
     if email and manager == email:
         errors.append(RowError(line, f"{email} cannot be their own manager"))
     if errors:
-        return (OrgRow(line, email, name, None, None, None, role) if email else None), errors
+        # Keep the manager so that loops and unknown managers are still reported.
+        kept_manager = None if manager == email else manager
+        row = OrgRow(line, email, name, kept_manager, None, None, role) if email else None
+        return row, errors
     return OrgRow(line, email, name, manager, department, level_key, role), []
 
 
-def _check_references(rows: list[OrgRow]) -> list[RowError]:
+def _check_references(rows: list[OrgRow], unreadable: set[str]) -> list[RowError]:
     errors: list[RowError] = []
     by_email: dict[str, OrgRow] = {}
     for row in rows:
@@ -195,7 +201,11 @@ def _check_references(rows: list[OrgRow]) -> list[RowError]:
         else:
             by_email[row.email] = row
     for row in rows:
-        if row.manager_email and row.manager_email not in by_email:
+        if (
+            row.manager_email
+            and row.manager_email not in by_email
+            and row.manager_email not in unreadable
+        ):
             errors.append(
                 RowError(row.line, f"unknown manager {row.manager_email} (not in this file)")
             )
@@ -225,6 +235,10 @@ def _manager_loops(by_email: dict[str, OrgRow]) -> list[RowError]:
     return errors
 
 
+def _fold(name: str | None) -> str | None:
+    return name.casefold() if name else None
+
+
 def plan_import(rows: list[OrgRow], existing: Mapping[str, ExistingPerson]) -> ImportPlan:
     """What applying `rows` to the people in `existing` (by email) would change."""
     plan = ImportPlan()
@@ -240,7 +254,7 @@ def plan_import(rows: list[OrgRow], existing: Mapping[str, ExistingPerson]) -> I
             for name, old, new in (
                 ("name", current.name, row.name),
                 ("manager", current.manager_email, row.manager_email),
-                ("department", current.department, row.department),
+                ("department", _fold(current.department), _fold(row.department)),
                 ("level", current.level_key, row.level_key),
                 ("role", current.role, row.role),
             )
