@@ -67,3 +67,46 @@ def hr_only(view: F) -> F:
     wrapped = login_required(guarded)
     _mark(wrapped, "hr")
     return wrapped  # type: ignore[no-any-return]
+
+
+# Reviews -----------------------------------------------------------------
+
+
+def review_relations(user: Any, review: Any) -> set[str]:
+    """How `user` stands to a review: subject, manager (direct), skip (further up), hr."""
+    from reviews.people.queries import is_below
+
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    relations = set()
+    if user.id == review.subject_id:
+        relations.add("subject")
+    if review.manager_id is not None:
+        if user.id == review.manager_id:
+            relations.add("manager")
+        elif is_below(review.manager_id, user.id):
+            relations.add("skip")
+    if is_hr(user):
+        relations.add("hr")
+    return relations
+
+
+def can_view_review(user: Any, review: Any) -> bool:
+    """The subject, managers up the frozen line, and HR. Peers see only their own request."""
+    return bool(review_relations(user, review))
+
+
+def can_write_manager_part(user: Any, review: Any) -> bool:
+    return getattr(user, "id", None) is not None and user.id == review.manager_id
+
+
+def can_decide_nominations(user: Any, review: Any) -> bool:
+    return can_write_manager_part(user, review) or is_hr(user)
+
+
+def can_nominate(user: Any, review: Any) -> bool:
+    return getattr(user, "id", None) == review.subject_id
+
+
+def can_run_cycles(user: Any) -> bool:
+    return is_hr(user)

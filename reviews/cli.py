@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -39,6 +40,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(org_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(cycles_cli)
+    app.cli.add_command(notifications_cli)
 
 
 @click.command("setup")
@@ -203,3 +206,45 @@ def users_set_password(email: str, password: str) -> None:
 def _link(token: str) -> str:
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     return f"{base}/auth/set-password/{token}"
+
+
+cycles_cli = AppGroup("cycles", help="Review cycles.")
+
+
+@cycles_cli.command("remind")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Act as if today were this date (YYYY-MM-DD).",
+)
+def cycles_remind(today: datetime | None) -> None:
+    """Queue reminders for due and overdue work; safe to run many times a day."""
+    from reviews.cycles.operations import remind_due
+    from reviews.notifications.operations import deliver_pending
+
+    day = today.date() if today else date.today()
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        queued = remind_due(day)
+    db.session.commit()
+    sent = deliver_pending()
+    db.session.commit()
+    click.echo(
+        f"Queued {queued} reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
+        + (f"; mailed {sent}." if sent else ".")
+    )
+
+
+notifications_cli = AppGroup("notifications", help="The outbox.")
+
+
+@notifications_cli.command("send")
+def notifications_send() -> None:
+    """Mail queued notifications through SMTP (SMTP_HOST must be set)."""
+    from reviews.notifications.operations import deliver_pending
+
+    if not current_app.config.get("SMTP_HOST"):
+        fail("SMTP_HOST is not set; notifications stay in the in-app outbox")
+    sent = deliver_pending()
+    db.session.commit()
+    click.echo(f"Mailed {sent} notification{'s' if sent != 1 else ''}.")

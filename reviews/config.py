@@ -61,6 +61,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_MAX_FAILURES_PER_IP": 50,
         "PASSWORD_LINK_HOURS": 72,
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Mail: without SMTP_HOST notifications stay in the in-app outbox.
+        "SMTP_HOST": os.environ.get("SMTP_HOST"),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME"),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "1") != "0",
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "reviews@localhost"),
     }
     if env == "testing":
         config["TESTING"] = True

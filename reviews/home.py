@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, render_template
@@ -9,6 +10,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from reviews import access
+from reviews.cycles.models import Cycle, Review
+from reviews.cycles.queries import tasks_for
+from reviews.cycles.workflow import LABELS, CycleState
 from reviews.extensions import db
 from reviews.framework.queries import ladder
 from reviews.people.models import Department, Person, Role
@@ -45,6 +49,25 @@ def index() -> Any:
             "inactive": db.session.scalar(select(func.count()).where(Person.active.is_(False)))
             or 0,
         }
+    running: list[Cycle] = []
+    if access.is_hr(me):
+        running = list(
+            db.session.scalars(
+                select(Cycle)
+                .where(Cycle.state != CycleState.CLOSED)
+                .order_by(Cycle.created_at.desc())
+            )
+        )
+    managed: list[Cycle] = []
+    if team:
+        managed = list(
+            db.session.scalars(
+                select(Cycle).where(
+                    Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
+                    Cycle.id.in_(select(Review.cycle_id).where(Review.manager_id == me.id)),
+                )
+            )
+        )
     return render_template(
         "home/index.html",
         framework=framework,
@@ -52,4 +75,9 @@ def index() -> Any:
         next_level=next_level,
         team=team,
         org=org,
+        tasks=tasks_for(me),
+        today=date.today(),
+        running=running,
+        managed=managed,
+        labels=LABELS,
     )

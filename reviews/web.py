@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from werkzeug.exceptions import HTTPException
 
 from reviews import access
@@ -45,6 +45,18 @@ ERROR_TEXT = {
 
 def register(app: Flask) -> None:
     app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]
+
+    @app.before_request
+    def refuse_nul_bytes() -> None:
+        # PostgreSQL cannot store NUL in text, and no person types one: refuse it
+        # everywhere up front instead of failing deep inside a query.
+        values = [
+            *request.args.values(),
+            *request.form.values(),
+            *(str(v) for v in (request.view_args or {}).values()),
+        ]
+        if any("\x00" in value for value in values):
+            abort(400)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -102,7 +114,19 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
-        return {"access": access, "me": current_user}
+        unread = 0
+        if current_user.is_authenticated:
+            from reviews.notifications.models import Notification
+
+            unread = (
+                db.session.scalar(
+                    select(func.count()).where(
+                        Notification.recipient_id == current_user.id, Notification.read_at.is_(None)
+                    )
+                )
+                or 0
+            )
+        return {"access": access, "me": current_user, "unread_notifications": unread}
 
     @app.template_filter("date")
     def format_date(value: Any) -> str:

@@ -602,7 +602,9 @@ def test_an_expired_link_does_not_work(app, make_person, hr_client):
     ids=["short", "long", "nul", "dots", "quote"],
 )
 def test_made_up_links_are_not_found(client, token):
-    assert client.get(f"/auth/set-password/{token}").status_code == 404
+    # A NUL byte is refused up front as a bad request; the rest find no link.
+    expected = 400 if token == "%00" else 404
+    assert client.get(f"/auth/set-password/{token}").status_code == expected
 
 
 def test_links_stop_working_when_the_person_is_deactivated(app, make_person, hr_client):

@@ -24,6 +24,9 @@ class AuditEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     event: Mapped[str] = mapped_column(String(60))
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cycle.id", ondelete="SET NULL"), index=True
+    )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[Person | None] = relationship(foreign_keys=[actor_id])

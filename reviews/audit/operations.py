@@ -11,12 +11,18 @@ from reviews.people.models import Person
 
 
 def record(
-    event: str, *, actor: Person | None, subject: Person | None = None, **details: Any
+    event: str,
+    *,
+    actor: Person | None,
+    subject: Person | None = None,
+    cycle_id: int | None = None,
+    **details: Any,
 ) -> AuditEvent:
     entry = AuditEvent(
         event=event,
         actor_id=actor.id if actor is not None else None,
         subject_id=subject.id if subject is not None else None,
+        cycle_id=cycle_id,
         details=details,
     )
     db.session.add(entry)

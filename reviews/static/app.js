@@ -10,3 +10,55 @@ document.addEventListener("focusin", (event) => {
     event.target.select();
   }
 });
+
+// Confirmation on a specific submit button (e.g. "Submit" of a review part).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-confirm-submit]");
+  if (button && !window.confirm(button.dataset.confirmSubmit)) {
+    event.preventDefault();
+  }
+});
+
+// Autosave of review parts: posts the form a moment after typing stops. The
+// server refuses a save over a newer version, so nothing is silently lost.
+document.querySelectorAll("form[data-autosave]").forEach((form) => {
+  const status = form.querySelector(".autosave-status");
+  const version = form.querySelector("input[name=version]");
+  let timer = null;
+  let saving = false;
+  let stopped = false;
+  const say = (text) => { if (status) status.textContent = text; };
+  const save = async () => {
+    if (saving || stopped) return;
+    saving = true;
+    const data = new FormData(form);
+    data.delete("action");
+    try {
+      const response = await fetch(form.dataset.autosave, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+      });
+      const body = await response.json();
+      if (response.ok) {
+        version.value = body.version;
+        say("Draft saved at " + new Date(body.saved_at).toLocaleTimeString());
+      } else if (response.status === 409) {
+        stopped = true;
+        say(body.error.message);
+      } else if (response.status === 422) {
+        say("Not saved yet: " + Object.values(body.error.fields)[0]);
+      } else {
+        say("Not saved: " + body.error.message);
+      }
+    } catch (error) {
+      say("Not saved: the connection failed. Your text is still here; try again.");
+    } finally {
+      saving = false;
+    }
+  };
+  form.addEventListener("input", () => {
+    say("Unsaved changes…");
+    clearTimeout(timer);
+    timer = setTimeout(save, 1500);
+  });
+});

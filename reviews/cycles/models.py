@@ -1,0 +1,242 @@
+"""Review cycles, the reviews they hold, and every part of a review."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reviews.cycles.workflow import CycleState
+from reviews.db import Base, UTCDateTime, utcnow
+from reviews.people.models import Department, Person
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class ParticipantMode(enum.StrEnum):
+    ALL = "all"
+    DEPARTMENTS = "departments"
+    LIST = "list"
+
+
+class PartKind(enum.StrEnum):
+    SELF = "self"
+    PEER = "peer"
+    MANAGER = "manager"
+
+
+class PartState(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class RequestState(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    REMOVED = "removed"
+
+
+class Potential(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Readiness(enum.StrEnum):
+    NOT_YET = "not_yet"
+    WITHIN_A_YEAR = "within_a_year"
+    READY_NOW = "ready_now"
+
+
+cycle_department = Table(
+    "cycle_department",
+    Base.metadata,
+    Column("cycle_id", ForeignKey("cycle.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("department.id", ondelete="CASCADE"), primary_key=True),
+)
+
+cycle_participant = Table(
+    "cycle_participant",
+    Base.metadata,
+    Column("cycle_id", ForeignKey("cycle.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", ForeignKey("person.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Cycle(Base):
+    __tablename__ = "cycle"
+    __table_args__ = (
+        CheckConstraint("period_start <= period_end", name="period_order"),
+        CheckConstraint(
+            "peer_min >= 0 AND peer_min <= peer_max AND peer_max <= 20", name="peer_range"
+        ),
+        CheckConstraint("anonymity_threshold >= 1", name="threshold_positive"),
+        CheckConstraint(
+            "state = 'draft' OR (framework_snapshot IS NOT NULL AND launched_at IS NOT NULL)",
+            name="launched_has_snapshot",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    state: Mapped[CycleState] = mapped_column(
+        _enum(CycleState, "cycle_state"), default=CycleState.DRAFT, index=True
+    )
+    participant_mode: Mapped[ParticipantMode] = mapped_column(
+        _enum(ParticipantMode, "participant_mode"), default=ParticipantMode.ALL
+    )
+    self_review_due: Mapped[date | None] = mapped_column(Date)
+    peer_feedback_due: Mapped[date | None] = mapped_column(Date)
+    manager_review_due: Mapped[date | None] = mapped_column(Date)
+    calibration_due: Mapped[date | None] = mapped_column(Date)
+    peer_min: Mapped[int] = mapped_column(default=2)
+    peer_max: Mapped[int] = mapped_column(default=5)
+    peer_anonymous: Mapped[bool] = mapped_column(default=True)
+    anonymity_threshold: Mapped[int] = mapped_column(default=3)
+    # Whether managers up the line (and HR) see who wrote each peer feedback.
+    peer_names_to_managers: Mapped[bool] = mapped_column(default=True)
+    reviewer_load_cap: Mapped[int] = mapped_column(default=5)
+    guidance: Mapped[list[int]] = mapped_column(JSON, default=lambda: [5, 20, 50, 20, 5])
+    framework_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    departments: Mapped[list[Department]] = relationship(secondary=cycle_department)
+    participants: Mapped[list[Person]] = relationship(secondary=cycle_participant)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def due(self, state: CycleState) -> date | None:
+        return {
+            CycleState.SELF_REVIEW: self.self_review_due,
+            CycleState.PEER_FEEDBACK: self.peer_feedback_due,
+            CycleState.MANAGER_REVIEW: self.manager_review_due,
+            CycleState.CALIBRATION: self.calibration_due,
+        }.get(state)
+
+
+class Review(Base):
+    """One participant's review in one cycle; manager and level frozen at launch."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "subject_id"),
+        CheckConstraint("manager_id IS NULL OR manager_id <> subject_id", name="not_own_manager"),
+        Index("ix_review_cycle_manager", "cycle_id", "manager_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id", ondelete="CASCADE"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    level_key: Mapped[str | None] = mapped_column(String(60))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cycle: Mapped[Cycle] = relationship()
+    subject: Mapped[Person] = relationship(foreign_keys=[subject_id])
+    manager: Mapped[Person | None] = relationship(foreign_keys=[manager_id])
+    department: Mapped[Department | None] = relationship()
+
+
+class PeerRequest(Base):
+    """A peer asked for feedback on a review: proposed, then approved or not."""
+
+    __tablename__ = "peer_request"
+    __table_args__ = (
+        UniqueConstraint("review_id", "reviewer_id"),
+        CheckConstraint(
+            "state <> 'declined' OR decline_reason IS NOT NULL", name="declined_has_reason"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    state: Mapped[RequestState] = mapped_column(
+        _enum(RequestState, "request_state"), default=RequestState.PROPOSED
+    )
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    review: Mapped[Review] = relationship()
+    reviewer: Mapped[Person] = relationship(foreign_keys=[reviewer_id])
+
+
+class Assessment(Base):
+    """A part of a review: the self-assessment, one peer's feedback, or the manager's."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        UniqueConstraint("review_id", "kind", "author_id"),
+        CheckConstraint(
+            "state <> 'submitted' OR submitted_at IS NOT NULL", name="submitted_has_time"
+        ),
+        CheckConstraint("(kind = 'peer') = (peer_request_id IS NOT NULL)", name="peer_has_request"),
+        CheckConstraint(
+            "overall_rating IS NULL OR overall_rating BETWEEN 1 AND 5", name="overall_on_scale"
+        ),
+        Index("ix_assessment_author_kind", "author_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[PartKind] = mapped_column(_enum(PartKind, "part_kind"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    peer_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("peer_request.id", ondelete="CASCADE"), unique=True
+    )
+    state: Mapped[PartState] = mapped_column(
+        _enum(PartState, "part_state"), default=PartState.DRAFT
+    )
+    # competency key -> 1..5 (a peer may leave competencies out)
+    ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # competency key -> comment
+    comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # free-text answers by field name (accomplishments, strengths, summary, ...)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    desired_level_key: Mapped[str | None] = mapped_column(String(60))
+    overall_rating: Mapped[int | None]
+    potential: Mapped[Potential | None] = mapped_column(_enum(Potential, "potential"))
+    promotion_readiness: Mapped[Readiness | None] = mapped_column(_enum(Readiness, "readiness"))
+    reopened: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    review: Mapped[Review] = relationship()
+    author: Mapped[Person] = relationship()
+    peer_request: Mapped[PeerRequest | None] = relationship()

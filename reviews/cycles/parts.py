@@ -1,0 +1,126 @@
+"""What a person may write in each part of a review, checked field by field.
+
+Pure: takes the posted fields as strings and the snapshot's competency keys,
+returns clean values and errors keyed by form field name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+MAX_TEXT = 5000
+MAX_COMMENT = 2000
+
+# Free-text answers per part: (field name, label, required on submit)
+ANSWERS: dict[str, list[tuple[str, str, bool]]] = {
+    "self": [
+        ("accomplishments", "Accomplishments this period", True),
+        ("growth", "What you want to grow next", True),
+    ],
+    "peer": [
+        ("strengths", "Strengths", True),
+        ("growth_areas", "Growth areas", True),
+        ("suggestion", "One concrete suggestion", True),
+    ],
+    "manager": [
+        ("summary", "Summary", True),
+        ("strengths", "Strengths", True),
+        ("growth_areas", "Growth areas", True),
+    ],
+}
+POTENTIAL = {"low": "Low", "medium": "Medium", "high": "High"}
+READINESS = {"not_yet": "Not yet", "within_a_year": "Within a year", "ready_now": "Ready now"}
+
+
+@dataclass
+class PartInput:
+    ratings: dict[str, int] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)
+    desired_level: str | None = None
+    overall: int | None = None
+    potential: str | None = None
+    readiness: str | None = None
+
+
+def _rating(value: str) -> int | None:
+    value = value.strip()
+    if value.isdigit() and 1 <= int(value) <= 5 and len(value) == 1:
+        return int(value)
+    raise ValueError
+
+
+def parse_part(
+    kind: str,
+    form: Mapping[str, str],
+    competency_keys: list[str],
+    level_keys: list[str],
+    *,
+    submit: bool,
+) -> tuple[PartInput, dict[str, str]]:
+    """Clean input for a self, peer or manager part, and errors by field name.
+
+    Drafts may be incomplete; `submit` adds what must be there.  A field name
+    ``rating_X`` for a competency not in the cycle's framework is an error.
+    """
+    if kind not in ANSWERS:
+        raise ValueError(f"unknown part kind {kind!r}")
+    clean = PartInput()
+    errors: dict[str, str] = {}
+    known = set(competency_keys)
+    for name in form:
+        for prefix in ("rating_", "comment_"):
+            if name.startswith(prefix) and name[len(prefix) :] not in known:
+                errors["form"] = f"unknown competency {name[len(prefix) :]!r} in this cycle"
+    for key in competency_keys:
+        raw = (form.get(f"rating_{key}") or "").strip()
+        if raw and raw != "skip":
+            try:
+                rating = _rating(raw)
+            except ValueError:
+                errors[f"rating_{key}"] = "Choose a rating from 1 to 5."
+            else:
+                if rating is not None:
+                    clean.ratings[key] = rating
+        elif submit and kind != "peer":
+            errors[f"rating_{key}"] = "Rate this competency before submitting."
+        comment = (form.get(f"comment_{key}") or "").strip()
+        if len(comment) > MAX_COMMENT:
+            errors[f"comment_{key}"] = f"Keep comments under {MAX_COMMENT} characters."
+        elif comment:
+            clean.comments[key] = comment
+    for name, label, required in ANSWERS[kind]:
+        text = (form.get(name) or "").strip()
+        if len(text) > MAX_TEXT:
+            errors[name] = f"Keep this under {MAX_TEXT} characters."
+        elif submit and required and not text:
+            errors[name] = f"{label} is needed before submitting."
+        elif text:
+            clean.answers[name] = text
+    if kind == "self":
+        desired = (form.get("desired_level") or "").strip()
+        if desired and desired not in level_keys:
+            errors["desired_level"] = "Choose a level from the ladder."
+        clean.desired_level = desired or None
+    if kind == "manager":
+        overall = (form.get("overall") or "").strip()
+        if overall:
+            try:
+                clean.overall = _rating(overall)
+            except ValueError:
+                errors["overall"] = "Choose an overall rating from 1 to 5."
+        elif submit:
+            errors["overall"] = "Give an overall rating before submitting."
+        for name, choices, label in (
+            ("potential", POTENTIAL, "potential"),
+            ("readiness", READINESS, "promotion readiness"),
+        ):
+            value = (form.get(name) or "").strip()
+            if value and value not in choices:
+                errors[name] = f"Choose one of: {', '.join(choices.values())}."
+            elif submit and not value:
+                errors[name] = f"Choose the {label} before submitting."
+            else:
+                setattr(clean, name, value or None)
+    return clean, errors

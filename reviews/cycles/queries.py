@@ -1,0 +1,270 @@
+"""Read side of cycles: tasks, progress and team overviews, in bounded statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import url_for
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased, joinedload
+
+from reviews.cycles.models import (
+    Assessment,
+    Cycle,
+    PartKind,
+    PartState,
+    PeerRequest,
+    RequestState,
+    Review,
+)
+from reviews.cycles.workflow import APPROVAL_OPEN, MANAGER_OPEN, PEER_OPEN, SELF_OPEN, CycleState
+from reviews.extensions import db
+from reviews.people.models import Department, Person
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    detail: str
+    link: str
+    due: date | None
+    cycle: str
+
+    def overdue(self, today: date) -> bool:
+        return self.due is not None and self.due < today
+
+
+def tasks_for(person: Person) -> list[Task]:
+    """What `person` has to do now, across running cycles, overdue first."""
+    tasks: list[Task] = []
+    # Own self-reviews (open phase, or reopened by HR) and nominations.
+    rows = db.session.execute(
+        select(Review, Assessment, Cycle)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .join(Assessment, (Assessment.review_id == Review.id) & (Assessment.kind == PartKind.SELF))
+        .where(
+            Review.subject_id == person.id,
+            Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
+        )
+    ).all()
+    live_counts = _live_request_counts([r.id for r, _, _ in rows])
+    for review, part, cycle in rows:
+        if part.state == PartState.DRAFT and (cycle.state in SELF_OPEN or part.reopened):
+            tasks.append(
+                Task(
+                    "Write your self-review",
+                    "Rate yourself against your level and note what you achieved.",
+                    url_for("cycles.self_part", review_id=review.id),
+                    cycle.self_review_due,
+                    cycle.name,
+                )
+            )
+        if cycle.state in SELF_OPEN and live_counts.get(review.id, 0) < cycle.peer_min:
+            need = cycle.peer_min - live_counts.get(review.id, 0)
+            tasks.append(
+                Task(
+                    "Nominate peers",
+                    f"Ask {need} more colleague{'s' if need != 1 else ''} for feedback.",
+                    url_for("cycles.nominations", review_id=review.id),
+                    cycle.self_review_due,
+                    cycle.name,
+                )
+            )
+    # Peer requests to answer.
+    subject = aliased(Person)
+    rows = db.session.execute(
+        select(PeerRequest.id, subject.name, Cycle, Assessment.state)
+        .join(Review, PeerRequest.review_id == Review.id)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .join(subject, Review.subject_id == subject.id)
+        .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
+        .where(
+            PeerRequest.reviewer_id == person.id,
+            PeerRequest.state == RequestState.APPROVED,
+            Cycle.state.in_(PEER_OPEN),
+        )
+    ).all()
+    for request_id, name, cycle, state in rows:
+        if state != PartState.SUBMITTED:
+            tasks.append(
+                Task(
+                    f"Give feedback to {name}",
+                    "Peer feedback: strengths, growth areas and one concrete suggestion.",
+                    url_for("cycles.peer_request", request_id=request_id),
+                    cycle.peer_feedback_due,
+                    cycle.name,
+                )
+            )
+    # As a manager: nominations to approve and reviews to write.
+    rows = db.session.execute(
+        select(Review.id, subject.name, Cycle, func.count(PeerRequest.id))
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .join(subject, Review.subject_id == subject.id)
+        .join(
+            PeerRequest,
+            (PeerRequest.review_id == Review.id) & (PeerRequest.state == RequestState.PROPOSED),
+        )
+        .where(Review.manager_id == person.id, Cycle.state.in_(APPROVAL_OPEN))
+        .group_by(Review.id, subject.name, Cycle.id)
+    ).all()
+    for review_id, name, cycle, n in rows:
+        tasks.append(
+            Task(
+                f"Approve {name}'s peers",
+                f"{n} nomination{'s' if n != 1 else ''} waiting for you.",
+                url_for("cycles.nominations", review_id=review_id),
+                cycle.self_review_due,
+                cycle.name,
+            )
+        )
+    rows = db.session.execute(
+        select(Review.id, subject.name, Cycle, Assessment.reopened)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .join(subject, Review.subject_id == subject.id)
+        .join(
+            Assessment, (Assessment.review_id == Review.id) & (Assessment.kind == PartKind.MANAGER)
+        )
+        .where(
+            Review.manager_id == person.id,
+            Assessment.state == PartState.DRAFT,
+            Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
+        )
+    ).all()
+    for review_id, name, cycle, reopened in rows:
+        if cycle.state in MANAGER_OPEN or reopened:
+            tasks.append(
+                Task(
+                    f"Write {name}'s review",
+                    "Ratings, overall performance, potential and summary.",
+                    url_for("cycles.manager_part", review_id=review_id),
+                    cycle.manager_review_due,
+                    cycle.name,
+                )
+            )
+    return sorted(tasks, key=lambda t: (t.due or date.max, t.title))
+
+
+def _live_request_counts(review_ids: list[int]) -> dict[int, int]:
+    if not review_ids:
+        return {}
+    rows = db.session.execute(
+        select(PeerRequest.review_id, func.count())
+        .where(
+            PeerRequest.review_id.in_(review_ids),
+            PeerRequest.state.in_([RequestState.PROPOSED, RequestState.APPROVED]),
+        )
+        .group_by(PeerRequest.review_id)
+    ).all()
+    return dict(rows)
+
+
+@dataclass
+class Progress:
+    reviews: int = 0
+    self_submitted: int = 0
+    nominated: int = 0  # reviews with at least peer_min approved peers
+    requests: int = 0
+    peer_submitted: int = 0
+    declined: int = 0
+    managers_total: int = 0
+    manager_submitted: int = 0
+
+
+def cycle_progress(cycle: Cycle) -> tuple[Progress, list[tuple[str, Progress]]]:
+    """Totals and per-department figures, in three statements whatever the size."""
+    submitted = case((Assessment.state == PartState.SUBMITTED, 1), else_=0)
+    parts = db.session.execute(
+        select(Review.department_id, Assessment.kind, func.count(), func.sum(submitted))
+        .join(Assessment, Assessment.review_id == Review.id)
+        .where(Review.cycle_id == cycle.id)
+        .group_by(Review.department_id, Assessment.kind)
+    ).all()
+    reviews = db.session.execute(
+        select(Review.department_id, func.count())
+        .where(Review.cycle_id == cycle.id)
+        .group_by(Review.department_id)
+    ).all()
+    approved = case((PeerRequest.state == RequestState.APPROVED, 1), else_=0)
+    declined = case((PeerRequest.state == RequestState.DECLINED, 1), else_=0)
+    per_review = (
+        select(
+            Review.id.label("review_id"),
+            Review.department_id.label("department_id"),
+            func.sum(approved).label("approved"),
+            func.sum(declined).label("declined"),
+        )
+        .join(PeerRequest, PeerRequest.review_id == Review.id)
+        .where(Review.cycle_id == cycle.id)
+        .group_by(Review.id, Review.department_id)
+        .subquery()
+    )
+    peers = db.session.execute(
+        select(
+            per_review.c.department_id,
+            func.sum(case((per_review.c.approved >= cycle.peer_min, 1), else_=0)),
+            func.sum(per_review.c.approved),
+            func.sum(per_review.c.declined),
+        ).group_by(per_review.c.department_id)
+    ).all()
+    names = dict(db.session.execute(select(Department.id, Department.name)).all())
+    by_department: dict[int | None, Progress] = {}
+
+    def bucket(dep: int | None) -> Progress:
+        return by_department.setdefault(dep, Progress())
+
+    for dep, n in reviews:
+        bucket(dep).reviews = n
+    for dep, kind, n, done in parts:
+        p = bucket(dep)
+        if kind == PartKind.SELF:
+            p.self_submitted = int(done or 0)
+        elif kind == PartKind.MANAGER:
+            p.managers_total, p.manager_submitted = n, int(done or 0)
+        else:
+            p.peer_submitted = int(done or 0)
+    for dep, nominated, approved_n, declined_n in peers:
+        p = bucket(dep)
+        p.nominated, p.requests, p.declined = (
+            int(nominated or 0),
+            int(approved_n or 0),
+            int(declined_n or 0),
+        )
+    total = Progress()
+    for p in by_department.values():
+        for field in total.__dataclass_fields__:
+            setattr(total, field, getattr(total, field) + getattr(p, field))
+    rows = sorted(
+        (
+            (names.get(dep, "No department") if dep else "No department", p)
+            for dep, p in by_department.items()
+        ),
+        key=lambda item: item[0],
+    )
+    return total, rows
+
+
+def org_reviews(cycle: Cycle, manager: Person) -> list[tuple[Review, dict[str, Assessment]]]:
+    """Reviews whose frozen manager is `manager` or anyone below them, with their parts."""
+    below = select(Person.id).where(Person.manager_id == manager.id).cte("below", recursive=True)
+    child = aliased(Person)
+    below = below.union(select(child.id).join(below, child.manager_id == below.c.id))
+    managers = select(below.c.id).union(select(func.cast(manager.id, db.Integer)))
+    reviews = list(
+        db.session.scalars(
+            select(Review)
+            .where(Review.cycle_id == cycle.id, Review.manager_id.in_(managers))
+            .options(joinedload(Review.subject), joinedload(Review.manager))
+            .order_by(Review.manager_id != manager.id, Review.id)
+        )
+    )
+    parts = db.session.scalars(
+        select(Assessment).where(
+            Assessment.review_id.in_([r.id for r in reviews] or [-1]),
+            Assessment.kind != PartKind.PEER,
+        )
+    ).all()
+    by_review: dict[int, dict[str, Assessment]] = {}
+    for part in parts:
+        by_review.setdefault(part.review_id, {})[part.kind.value] = part
+    return [(r, by_review.get(r.id, {})) for r in reviews]

@@ -1,0 +1,120 @@
+"""The framework as a cycle froze it at launch: read-only, plain data.
+
+Pure: `FrameworkSnapshot` wraps the JSON kept on the cycle; `take_snapshot`
+builds that JSON from the live framework (the only function here that reads
+the database, through the `ladder` it is given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SnapshotCompetency:
+    key: str
+    name: str
+    group: str
+    description: str
+    anchors: dict[int, str]
+
+
+@dataclass(frozen=True)
+class SnapshotExpectation:
+    expected: int
+    weight: float
+    description: str
+
+
+class FrameworkSnapshot:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.levels: list[dict[str, Any]] = data["levels"]
+        self.groups: list[dict[str, Any]] = data["groups"]
+        self.competencies = [
+            SnapshotCompetency(
+                key=c["key"],
+                name=c["name"],
+                group=c["group"],
+                description=c["description"],
+                anchors={int(k): v for k, v in c["anchors"].items()},
+            )
+            for c in data["competencies"]
+        ]
+        self.keys = [c.key for c in self.competencies]
+        self.proficiency: list[dict[str, Any]] = data["proficiency"]
+        self.performance: list[dict[str, Any]] = data["performance"]
+
+    def level_name(self, key: str | None) -> str:
+        for level in self.levels:
+            if level["key"] == key:
+                return str(level["name"])
+        return "No level"
+
+    def level_keys(self) -> list[str]:
+        return [str(level["key"]) for level in self.levels]
+
+    def next_level(self, key: str | None) -> str | None:
+        for level in self.levels:
+            if level["key"] == key:
+                nxt = level.get("next")
+                return str(nxt) if nxt else None
+        return None
+
+    def expectation(self, level_key: str | None, competency_key: str) -> SnapshotExpectation | None:
+        found = self.data["expectations"].get(level_key or "", {}).get(competency_key)
+        if found is None:
+            return None
+        return SnapshotExpectation(
+            int(found["expected"]), float(found["weight"]), str(found["description"])
+        )
+
+    def grouped(self) -> list[tuple[str, list[SnapshotCompetency]]]:
+        return [
+            (g["name"], [c for c in self.competencies if c.group == g["key"]]) for g in self.groups
+        ]
+
+
+def take_snapshot(ladder: Any, proficiency: list[Any], performance: list[Any]) -> dict[str, Any]:
+    """Plain JSON of the live framework (`framework.queries.ladder()` and the scales)."""
+    levels_by_id = {lv.id: lv for lv in ladder.levels}
+    competencies = ladder.competencies()
+    return {
+        "levels": [
+            {
+                "key": lv.key,
+                "name": lv.name,
+                "rank": lv.rank,
+                "track": lv.track.value,
+                "next": levels_by_id[lv.next_level_id].key if lv.next_level_id else None,
+            }
+            for lv in ladder.levels
+        ],
+        "groups": [{"key": g.key, "name": g.name} for g in ladder.groups],
+        "competencies": [
+            {
+                "key": c.key,
+                "name": c.name,
+                "group": g.key,
+                "description": c.description,
+                "anchors": {str(a.value): a.text for a in c.anchors},
+            }
+            for g in ladder.groups
+            for c in g.competencies
+        ],
+        "expectations": {
+            lv.key: {
+                c.key: {"expected": e.expected, "weight": e.weight, "description": e.description}
+                for c in competencies
+                if (e := ladder.expectations.get((lv.id, c.id))) is not None
+            }
+            for lv in ladder.levels
+        },
+        "proficiency": [
+            {"value": s.value, "label": s.label, "description": s.description} for s in proficiency
+        ],
+        "performance": [
+            {"value": s.value, "label": s.label, "description": s.description} for s in performance
+        ],
+    }

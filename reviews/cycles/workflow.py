@@ -1,0 +1,121 @@
+"""The review cycle's state machine: every transition, what guards it, in one table.
+
+Pure: the facts a guard needs are passed in (`CycleFacts`), so the rules are
+tested without a database.  `operations.advance_cycle` gathers the facts,
+asks `check_transition`, and performs the transition's effects.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class CycleState(enum.StrEnum):
+    DRAFT = "draft"
+    SELF_REVIEW = "self_review"
+    PEER_FEEDBACK = "peer_feedback"
+    MANAGER_REVIEW = "manager_review"
+    CALIBRATION = "calibration"
+    RELEASED = "released"
+    CLOSED = "closed"
+
+
+ORDER = list(CycleState)
+
+LABELS = {
+    CycleState.DRAFT: "Draft",
+    CycleState.SELF_REVIEW: "Self-review",
+    CycleState.PEER_FEEDBACK: "Peer feedback",
+    CycleState.MANAGER_REVIEW: "Manager review",
+    CycleState.CALIBRATION: "Calibration",
+    CycleState.RELEASED: "Released",
+    CycleState.CLOSED: "Closed",
+}
+
+
+@dataclass(frozen=True)
+class CycleFacts:
+    participants: int
+    has_deadlines: bool
+    framework_ready: bool
+    open_calibration_sessions: int = 0
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: CycleState
+    target: CycleState
+    action: str
+    guard: Callable[[CycleFacts], str | None]
+
+
+def _launch_guard(f: CycleFacts) -> str | None:
+    if not f.framework_ready:
+        return "the competency framework is empty; load or create it first"
+    if f.participants == 0:
+        return "the cycle has no participants: choose people or departments with active people"
+    if not f.has_deadlines:
+        return "set a deadline for every phase before launching"
+    return None
+
+
+def _always(_: CycleFacts) -> str | None:
+    return None
+
+
+def _calibration_finished(f: CycleFacts) -> str | None:
+    if f.open_calibration_sessions:
+        n = f.open_calibration_sessions
+        sessions = f"{n} calibration session{'s are' if n != 1 else ' is'}"
+        return f"{sessions} still open; finish them first"
+    return None
+
+
+TRANSITIONS = (
+    Transition(CycleState.DRAFT, CycleState.SELF_REVIEW, "Launch", _launch_guard),
+    Transition(CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, "Start peer feedback", _always),
+    Transition(
+        CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW, "Start manager reviews", _always
+    ),
+    Transition(CycleState.MANAGER_REVIEW, CycleState.CALIBRATION, "Start calibration", _always),
+    Transition(
+        CycleState.CALIBRATION, CycleState.RELEASED, "Release results", _calibration_finished
+    ),
+    Transition(CycleState.RELEASED, CycleState.CLOSED, "Close the cycle", _always),
+)
+
+
+class TransitionRefused(ValueError):
+    pass
+
+
+def next_transition(state: CycleState) -> Transition | None:
+    return next((t for t in TRANSITIONS if t.source == state), None)
+
+
+def check_transition(state: CycleState, target: CycleState, facts: CycleFacts) -> Transition:
+    """The transition from `state` to `target`, or TransitionRefused saying why not."""
+    transition = next((t for t in TRANSITIONS if t.source == state and t.target == target), None)
+    if transition is None:
+        raise TransitionRefused(
+            f"a cycle in {LABELS[state].lower()} cannot move to {LABELS[target].lower()}"
+        )
+    reason = transition.guard(facts)
+    if reason:
+        raise TransitionRefused(reason)
+    return transition
+
+
+def reached(state: CycleState, phase: CycleState) -> bool:
+    """True when `state` is `phase` or later."""
+    return ORDER.index(state) >= ORDER.index(phase)
+
+
+# Which part is open for writing in which state (a reopened part is open anyway).
+SELF_OPEN = {CycleState.SELF_REVIEW}
+NOMINATION_OPEN = {CycleState.SELF_REVIEW}
+APPROVAL_OPEN = {CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK}
+PEER_OPEN = {CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK}
+MANAGER_OPEN = {CycleState.MANAGER_REVIEW}
