@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from reviews.auth.models import LinkPurpose
 from reviews.auth.operations import issue_password_link, set_password
-from reviews.demo import DEMO_PASSWORD, DemoError, build_synthetic_org, load_demo_org
+from reviews.demo import (
+    DEMO_PASSWORD,
+    DemoError,
+    build_synthetic_org,
+    load_demo_cycle,
+    load_demo_org,
+)
 from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.framework.operations import ensure_default_framework
@@ -53,7 +59,9 @@ def setup_command() -> None:
     people = db.session.scalar(select(db.func.count()).select_from(Person)) or 0
     if not people:
         count = load_demo_org()
-        click.echo(f"Loaded the demo organisation ({count} people).")
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+            load_demo_cycle()
+        click.echo(f"Loaded the demo organisation ({count} people) and a cycle in progress.")
     db.session.commit()
     if db.session.scalar(select(Person).where(Person.email == "hr@example.com")):
         click.echo(
@@ -73,7 +81,12 @@ def setup_command() -> None:
 def demo_command(people: int | None) -> None:
     """Load the demo organisation (or a synthetic one) into an empty database."""
     try:
-        count = build_synthetic_org(people) if people else load_demo_org()
+        if people:
+            count = build_synthetic_org(people)
+        else:
+            count = load_demo_org()
+            with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+                load_demo_cycle()
     except DemoError as exc:
         fail(str(exc))
     db.session.commit()

@@ -11,7 +11,7 @@ from reviews.audit.operations import record
 from reviews.auth.operations import hash_password
 from reviews.db import utcnow
 from reviews.extensions import db
-from reviews.framework.models import Level
+from reviews.framework.models import Competency, Level
 from reviews.framework.operations import ensure_default_framework
 from reviews.people.models import Department, Person, Role
 
@@ -593,3 +593,163 @@ def _top_branch(i: int) -> int:
     while i > FANOUT:
         i = (i - 1) // FANOUT
     return i
+
+
+# A review cycle in progress (SPEC 12: in its peer-feedback phase) --------------
+
+ACCOMPLISHMENTS = [
+    "Led the billing service migration to the new queue; no downtime, p95 latency down 30%.",
+    "Shipped the onboarding redesign with product and design; activation rose from 41% to 48%.",
+    "Cut the CI pipeline from 22 to 9 minutes by splitting the test suite and caching builds.",
+    "Ran the incident review for the March outage and drove the five follow-up actions to done.",
+    "Mentored two new engineers through their first on-call rotation.",
+    "Wrote the design doc for multi-region storage and got sign-off from three teams.",
+]
+GROWTH = [
+    "I want to get better at planning larger projects and communicating trade-offs early.",
+    "I would like to mentor more and lead a design review end to end.",
+    "Strategic thinking: connect my team's roadmap to company goals.",
+    "Present our work to stakeholders outside engineering.",
+]
+STRENGTHS = [
+    "Explains complex systems clearly; the storage design review was the best prepared.",
+    "Unblocks others quickly: answered most of our team's questions in the migration channel.",
+    "Writes careful code reviews that teach rather than gatekeep.",
+    "Stays calm in incidents and keeps the timeline and the channel tidy.",
+]
+GROWTH_AREAS = [
+    "Could share work in progress earlier; we saw the API change only at review time.",
+    "Sometimes takes on too much alone; delegating the dashboard work would have helped.",
+    "Meetings they run could end with clearer owners and next steps.",
+]
+SUGGESTIONS = [
+    "Post a short weekly update in the team channel on the project's state and risks.",
+    "Pair with a junior engineer on the next spike and let them present the result.",
+    "Run one lunch-and-learn on the caching layer next quarter.",
+]
+
+
+def load_demo_cycle(actor_email: str = "hr@example.com", seed: int = 11) -> None:
+    """A cycle in its peer-feedback phase, with realistic progress: most self-reviews
+    submitted, three approved peers per engineer, about two thirds of peer feedback in."""
+    from datetime import date, timedelta
+
+    from reviews.cycles import operations as cycle_ops
+    from reviews.cycles.models import ParticipantMode, PartKind, Review
+    from reviews.cycles.parts import PartInput
+    from reviews.cycles.workflow import CycleState
+    from reviews.framework.models import Expectation
+
+    rng = random.Random(seed)
+    hr = db.session.scalar(select(Person).where(Person.email == actor_email))
+    if hr is None:
+        raise DemoError(f"{actor_email} is not in the organisation")
+    today = date.today()
+    cycle = cycle_ops.create_cycle(
+        hr,
+        cycle_ops.CycleFields(
+            name=f"{today.year} H2 performance review",
+            period_start=today - timedelta(days=150),
+            period_end=today + timedelta(days=30),
+            participant_mode=ParticipantMode.ALL,
+            department_ids=[],
+            participant_ids=[],
+            self_review_due=today - timedelta(days=5),
+            peer_feedback_due=today + timedelta(days=4),
+            manager_review_due=today + timedelta(days=18),
+            calibration_due=today + timedelta(days=28),
+            peer_min=2,
+            peer_max=4,
+            peer_anonymous=True,
+            anonymity_threshold=3,
+            peer_names_to_managers=True,
+            reviewer_load_cap=5,
+            guidance=[5, 20, 50, 20, 5],
+        ),
+    )
+    cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
+    expected = {
+        (lv, key): e
+        for lv, key, e in db.session.execute(
+            select(Level.key, Competency.key, Expectation.expected)
+            .join(Expectation, Expectation.level_id == Level.id)
+            .join(Competency, Expectation.competency_id == Competency.id)
+        )
+    }
+    reviews = list(
+        db.session.scalars(select(Review).where(Review.cycle_id == cycle.id).order_by(Review.id))
+    )
+    people = {p.id: p for p in db.session.scalars(select(Person))}
+    keys = [k for (lv, k) in expected if lv == "engineer"]
+    for review in reviews:
+        subject = people[review.subject_id]
+        if review.level_key is None or (subject.email != "dev@example.com" and rng.random() < 0.12):
+            continue  # some self-reviews are late (the phase has moved on without them)
+        part = cycle_ops.part_for(review, PartKind.SELF)
+        ratings = {
+            k: max(1, min(5, expected[(review.level_key, k)] + rng.choice([-1, 0, 0, 1])))
+            for k in keys
+        }
+        cycle_ops.save_part(
+            subject,
+            part,
+            part.version,
+            PartInput(
+                ratings=ratings,
+                comments={keys[0]: "Owned the technical design of my main project this half."},
+                answers={
+                    "accomplishments": rng.choice(ACCOMPLISHMENTS),
+                    "growth": rng.choice(GROWTH),
+                },
+                desired_level=None,
+            ),
+            submit=True,
+        )
+    by_department: dict[int | None, list[Review]] = {}
+    for review in reviews:
+        if review.level_key:
+            by_department.setdefault(review.department_id, []).append(review)
+    load: dict[int, int] = {}
+    for group in by_department.values():
+        for review in group:
+            manager = people.get(review.manager_id or 0)
+            if manager is None:
+                continue
+            # Three peers from the same department, spreading the load evenly.
+            candidates = sorted(
+                (r.subject_id for r in group if r.subject_id != review.subject_id),
+                key=lambda pid: (load.get(pid, 0), rng.random()),
+            )
+            for peer_id in candidates[:3]:
+                cycle_ops.add_peer(manager, review, people[peer_id])
+                load[peer_id] = load.get(peer_id, 0) + 1
+    cycle_ops.advance_cycle(hr, cycle, CycleState.PEER_FEEDBACK)
+    from reviews.cycles.models import PeerRequest, RequestState
+
+    requests = list(
+        db.session.scalars(
+            select(PeerRequest)
+            .where(PeerRequest.state == RequestState.APPROVED)
+            .order_by(PeerRequest.id)
+        )
+    )
+    for request in requests:
+        reviewer = people[request.reviewer_id]
+        if reviewer.email == "dev@example.com" or rng.random() > 0.65:
+            continue
+        feedback = cycle_ops.peer_assessment(request)
+        cycle_ops.save_part(
+            reviewer,
+            feedback,
+            feedback.version,
+            PartInput(
+                ratings={k: rng.choice([3, 3, 4, 4, 5]) for k in rng.sample(keys, 4)},
+                answers={
+                    "strengths": rng.choice(STRENGTHS),
+                    "growth_areas": rng.choice(GROWTH_AREAS),
+                    "suggestion": rng.choice(SUGGESTIONS),
+                },
+            ),
+            submit=True,
+        )
+    db.session.flush()

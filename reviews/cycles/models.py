@@ -240,3 +240,5 @@ class Assessment(Base):
     review: Mapped[Review] = relationship()
     author: Mapped[Person] = relationship()
     peer_request: Mapped[PeerRequest | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}

@@ -546,6 +546,16 @@ def _submitted_feedback(request: PeerRequest) -> bool:
 # Parts ------------------------------------------------------------------------
 
 
+def part_for(review: Review, kind: PartKind) -> Assessment:
+    """The self or manager part of a review."""
+    found = db.session.scalar(
+        select(Assessment).where(Assessment.review_id == review.id, Assessment.kind == kind)
+    )
+    if found is None:
+        raise CycleError(f"this review has no {kind.value} part")
+    return found
+
+
 def peer_assessment(request: PeerRequest) -> Assessment:
     """The feedback a peer writes for a request, created on first use."""
     found = db.session.scalar(select(Assessment).where(Assessment.peer_request_id == request.id))

@@ -395,6 +395,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
         potential=POTENTIAL,
         readiness=READINESS,
         kind=kind,
+        labels=LABELS,
         **context,
     ), status
 

@@ -30,13 +30,13 @@ class Ladder:
 
 
 def ladder() -> Ladder:
-    """The whole framework in three statements."""
+    """The whole framework in four statements."""
     levels = list(db.session.scalars(select(Level).order_by(Level.rank)))
     groups = list(
         db.session.scalars(
             select(CompetencyGroup)
             .order_by(CompetencyGroup.position)
-            .options(selectinload(CompetencyGroup.competencies))
+            .options(selectinload(CompetencyGroup.competencies).selectinload(Competency.anchors))
         )
     )
     expectations = {
