@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 def register_models() -> None:
     import reviews.audit.models
     import reviews.auth.models
+    import reviews.calibration.models
     import reviews.cycles.models
     import reviews.framework.models
     import reviews.notifications.models
@@ -68,13 +69,23 @@ def register_models() -> None:
 def register_blueprints(app: Flask) -> None:
     from reviews.audit.views import bp as audit_bp
     from reviews.auth.views import bp as auth_bp
+    from reviews.calibration.views import bp as calibration_bp
     from reviews.cycles.views import bp as cycles_bp
     from reviews.framework.views import bp as framework_bp
     from reviews.home import bp as home_bp
     from reviews.notifications.views import bp as notifications_bp
     from reviews.people.views import bp as people_bp
 
-    for bp in (home_bp, auth_bp, people_bp, framework_bp, cycles_bp, notifications_bp, audit_bp):
+    for bp in (
+        home_bp,
+        auth_bp,
+        people_bp,
+        framework_bp,
+        cycles_bp,
+        calibration_bp,
+        notifications_bp,
+        audit_bp,
+    ):
         app.register_blueprint(bp)
 
 

@@ -78,9 +78,10 @@ def review_relations(user: Any, review: Any) -> set[str]:
 
     if not getattr(user, "is_authenticated", False):
         return set()
-    relations = set()
     if user.id == review.subject_id:
-        relations.add("subject")
+        # On their own review everyone is only its subject, HR admins included.
+        return {"subject"}
+    relations = set()
     if review.manager_id is not None:
         if user.id == review.manager_id:
             relations.add("manager")
@@ -101,6 +102,8 @@ def can_write_manager_part(user: Any, review: Any) -> bool:
 
 
 def can_decide_nominations(user: Any, review: Any) -> bool:
+    if getattr(user, "id", None) == review.subject_id:
+        return False
     return can_write_manager_part(user, review) or is_hr(user)
 
 

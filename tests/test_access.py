@@ -10,11 +10,17 @@ import re
 
 import pytest
 from conftest import post, sign_in
-from cycle_helpers import approved_peer, launched_cycle, part, review_of
+from cycle_helpers import advance, approved_peer, launched_cycle, part, review_of
 from sqlalchemy import func, select
 
 from reviews.audit.models import AuditEvent
+from reviews.calibration import operations as calibration_ops
+from reviews.calibration.models import GroupKind
+from reviews.cycles import operations as cycle_ops
 from reviews.cycles.models import PartKind
+from reviews.cycles.parts import PartInput
+from reviews.cycles.workflow import CycleState
+from reviews.framework.models import Competency
 from reviews.extensions import db
 from reviews.people.models import Role
 
@@ -82,9 +88,19 @@ EXPECTED: dict[str, set[str]] = {
     "cycles.peer_request": {"peer"},
     "cycles.peer_autosave": {"peer"},
     "cycles.peer_decline": {"peer"},
+    "calibration.sessions": HR,
+    "calibration.open_session": HR,
+    "calibration.finalise": HR,
+    "calibration.finish": HR,
+    "calibration.session_page": {"direct_manager", "hr"},
+    "calibration.person": {"direct_manager", "hr"},
+    "calibration.acknowledge": {"subject"},
 }
 # POSTs whose allowed callers would change state the matrix does not want changed.
 SKIP_ALLOWED_POST = {
+    "calibration.finish",
+    "calibration.finalise",
+    "calibration.open_session",
     "auth.logout",
     "cycles.cycle_advance",
     "cycles.cycle_delete",
@@ -96,6 +112,10 @@ SKIP_ALLOWED_POST = {
     "framework.restore_opportunity",
     "people.password_link",
 }
+
+
+def _keys() -> list[str]:
+    return list(db.session.scalars(select(Competency.key)))
 
 
 @pytest.fixture
@@ -111,6 +131,35 @@ def world(app, make_person):
     subject = make_person("Sam Subject", manager=boss)
     peer = make_person("Pia Peer", manager=other_manager)
     other = make_person("Otto Other", manager=other_manager)
+    earlier = launched_cycle(hr, CycleState.MANAGER_REVIEW, name="Earlier cycle")
+    earlier_review = review_of(earlier, subject)
+    manager_part = part(earlier_review, PartKind.MANAGER)
+    with app.test_request_context():
+        cycle_ops.save_part(
+            boss,
+            manager_part,
+            manager_part.version,
+            PartInput(
+                ratings=dict.fromkeys(_keys(), 3),
+                overall=3,
+                potential="medium",
+                readiness="not_yet",
+                answers={"summary": "s", "strengths": "s", "growth_areas": "g"},
+            ),
+            submit=True,
+        )
+        db.session.commit()
+    advance(hr, earlier, CycleState.CALIBRATION)
+    with app.test_request_context():
+        session = calibration_ops.open_session(
+            hr,
+            earlier,
+            GroupKind.MANAGER_ORG,
+            department=None,
+            manager=boss,
+            managers_calibrate=True,
+        )
+        db.session.commit()
     cycle = launched_cycle(hr)
     review = review_of(cycle, subject)
     request = approved_peer(boss, review, peer)
@@ -134,11 +183,15 @@ def world(app, make_person):
         "review_id": review.id,
         "request_id": request.id,
         "part_id": self_part.id,
+        "session_id": session.id,
     }
-    return people, values
+    # Routes about the calibrated review use the earlier cycle's review.
+    overrides = {"calibration.person": {"review_id": earlier_review.id}}
+    return people, values, overrides
 
 
-def _url(rule, values) -> str:
+def _url(rule, values, overrides=None) -> str:
+    values = {**values, **(overrides or {}).get(rule.endpoint, {})}
     url = rule.rule
     for arg in rule.arguments:
         url = re.sub(rf"<(?:[^:<>]+:)?{arg}>", str(values[arg]), url)
@@ -157,7 +210,7 @@ def test_every_route_has_an_access_decision(app):
 
 @pytest.mark.parametrize("relation", RELATIONS)
 def test_authorization_matrix(app, world, relation):
-    people, values = world
+    people, values, overrides = world
     client = app.test_client()
     if relation != "anonymous":
         assert sign_in(client, people[relation].email).status_code == 302
@@ -168,7 +221,7 @@ def test_authorization_matrix(app, world, relation):
     checked = 0
     for rule in app.url_map.iter_rules():
         allowed = relation in EXPECTED[rule.endpoint]
-        url = _url(rule, values)
+        url = _url(rule, values, overrides)
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         for method in methods:
             if method == "POST" and allowed and rule.endpoint in SKIP_ALLOWED_POST:

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -152,6 +154,10 @@ class Review(Base):
         UniqueConstraint("cycle_id", "subject_id"),
         CheckConstraint("manager_id IS NULL OR manager_id <> subject_id", name="not_own_manager"),
         Index("ix_review_cycle_manager", "cycle_id", "manager_id"),
+        CheckConstraint(
+            "final_rating IS NULL OR final_rating BETWEEN 1 AND 5", name="final_on_scale"
+        ),
+        CheckConstraint("NOT final_locked OR final_rating IS NOT NULL", name="locked_has_final"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,6 +167,17 @@ class Review(Base):
     level_key: Mapped[str | None] = mapped_column(String(60))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Calibration: proposed from the manager's review, changed only through the
+    # ledger (calibration.operations), locked when the session finishes.
+    final_rating: Mapped[int | None]
+    final_potential: Mapped[Potential | None] = mapped_column(_enum(Potential, "final_potential"))
+    # competency key -> final proficiency (the manager's, unless calibration changed it)
+    final_ratings: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    final_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    final_locked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Release: the employee says "I have read it".
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledgement_comment: Mapped[str | None] = mapped_column(Text)
 
     cycle: Mapped[Cycle] = relationship()
     subject: Mapped[Person] = relationship(foreign_keys=[subject_id])

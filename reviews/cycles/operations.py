@@ -90,7 +90,7 @@ def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
         raise CycleError("The period must end after it starts.", "period_end")
     if f.peer_min > f.peer_max:
         raise CycleError("The minimum cannot be above the maximum.", "peer_min")
-    if sum(f.guidance) != 100 or len(f.guidance) != 5:
+    if len(f.guidance) != 5 or any(not 0 <= g <= 100 for g in f.guidance) or sum(f.guidance) != 100:
         raise CycleError("The five guidance percentages must add up to 100.", "guidance")
     deadlines = [f.self_review_due, f.peer_feedback_due, f.manager_review_due, f.calibration_due]
     known = [d for d in deadlines if d is not None]
@@ -196,6 +196,34 @@ def count_participants(cycle: Cycle) -> int:
 
 
 def cycle_facts(cycle: Cycle) -> CycleFacts:
+    from reviews.calibration.models import CalibrationSession, SessionState
+
+    open_sessions = 0
+    unfinalised = 0
+    if cycle.state == CycleState.CALIBRATION:
+        open_sessions = (
+            db.session.scalar(
+                select(func.count()).where(
+                    CalibrationSession.cycle_id == cycle.id,
+                    CalibrationSession.state == SessionState.OPEN,
+                )
+            )
+            or 0
+        )
+        unfinalised = (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Review)
+                .join(Assessment)
+                .where(
+                    Review.cycle_id == cycle.id,
+                    Assessment.kind == PartKind.MANAGER,
+                    Assessment.state == PartState.SUBMITTED,
+                    Review.final_locked.is_(False),
+                )
+            )
+            or 0
+        )
     return CycleFacts(
         participants=count_participants(cycle) if cycle.state == CycleState.DRAFT else 0,
         has_deadlines=all(
@@ -208,7 +236,8 @@ def cycle_facts(cycle: Cycle) -> CycleFacts:
             )
         ),
         framework_ready=bool(db.session.scalar(select(func.count()).select_from(Level))),
-        open_calibration_sessions=0,
+        open_calibration_sessions=open_sessions,
+        unfinalised_reviews=unfinalised,
     )
 
 
@@ -323,6 +352,20 @@ def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
                 url_for("cycles.peer_request", request_id=rid),
             )
             for rid, reviewer_id in rows
+        )
+    elif state == CycleState.RELEASED:
+        rows = db.session.execute(
+            select(Review.id, Review.subject_id).where(Review.cycle_id == cycle.id)
+        ).all()
+        notify_many(
+            Message(
+                subject_id,
+                "review_released",
+                f"{cycle.name}: your review is released",
+                "Read your review and acknowledge that you have read it.",
+                url_for("cycles.review", review_id=rid),
+            )
+            for rid, subject_id in rows
         )
     elif state == CycleState.MANAGER_REVIEW:
         rows = db.session.execute(
@@ -644,6 +687,8 @@ def save_part(
 
 
 def reopen_part(actor: Person, part: Assessment) -> None:
+    if part.review.subject_id == actor.id:
+        raise CycleError("Parts of your own review are reopened by another HR admin.")
     if part.state != PartState.SUBMITTED:
         raise CycleError("Only a submitted part can be reopened.")
     if part.review.cycle.state in (CycleState.RELEASED, CycleState.CLOSED):

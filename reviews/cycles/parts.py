@@ -46,7 +46,7 @@ class PartInput:
 
 def _rating(value: str) -> int | None:
     value = value.strip()
-    if value.isdigit() and 1 <= int(value) <= 5 and len(value) == 1:
+    if value in {"1", "2", "3", "4", "5"}:
         return int(value)
     raise ValueError
 

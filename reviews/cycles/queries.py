@@ -142,7 +142,58 @@ def tasks_for(person: Person) -> list[Task]:
                     cycle.name,
                 )
             )
+    tasks.extend(_release_and_calibration_tasks(person))
     return sorted(tasks, key=lambda t: (t.due or date.max, t.title))
+
+
+def _release_and_calibration_tasks(person: Person) -> list[Task]:
+    from reviews.calibration.models import CalibrationMember, CalibrationSession, SessionState
+
+    tasks = []
+    rows = db.session.execute(
+        select(Review.id, Cycle)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .where(
+            Review.subject_id == person.id,
+            Review.acknowledged_at.is_(None),
+            Cycle.state.in_([CycleState.RELEASED, CycleState.CLOSED]),
+        )
+    ).all()
+    for review_id, cycle in rows:
+        tasks.append(
+            Task(
+                "Read your review",
+                "Your results are released; acknowledge that you have read them.",
+                url_for("cycles.review", review_id=review_id),
+                None,
+                cycle.name,
+            )
+        )
+    in_group = (
+        select(CalibrationMember.session_id)
+        .join(Review, Review.id == CalibrationMember.review_id)
+        .where(Review.manager_id == person.id)
+    )
+    sessions = db.session.execute(
+        select(CalibrationSession.id, CalibrationSession.name, Cycle)
+        .join(Cycle, CalibrationSession.cycle_id == Cycle.id)
+        .where(
+            CalibrationSession.state == SessionState.OPEN,
+            CalibrationSession.managers_calibrate.is_(True),
+            (CalibrationSession.manager_id == person.id) | CalibrationSession.id.in_(in_group),
+        )
+    ).all()
+    for session_id, name, cycle in sessions:
+        tasks.append(
+            Task(
+                f"Calibrate {name}",
+                "Review the proposed final ratings with HR.",
+                url_for("calibration.session_page", session_id=session_id),
+                cycle.calibration_due,
+                cycle.name,
+            )
+        )
+    return tasks
 
 
 def _live_request_counts(review_ids: list[int]) -> dict[int, int]:
@@ -169,6 +220,7 @@ class Progress:
     declined: int = 0
     managers_total: int = 0
     manager_submitted: int = 0
+    acknowledged: int = 0
 
 
 def cycle_progress(cycle: Cycle) -> tuple[Progress, list[tuple[str, Progress]]]:
@@ -180,8 +232,9 @@ def cycle_progress(cycle: Cycle) -> tuple[Progress, list[tuple[str, Progress]]]:
         .where(Review.cycle_id == cycle.id)
         .group_by(Review.department_id, Assessment.kind)
     ).all()
+    acknowledged = case((Review.acknowledged_at.is_not(None), 1), else_=0)
     reviews = db.session.execute(
-        select(Review.department_id, func.count())
+        select(Review.department_id, func.count(), func.sum(acknowledged))
         .where(Review.cycle_id == cycle.id)
         .group_by(Review.department_id)
     ).all()
@@ -213,8 +266,9 @@ def cycle_progress(cycle: Cycle) -> tuple[Progress, list[tuple[str, Progress]]]:
     def bucket(dep: int | None) -> Progress:
         return by_department.setdefault(dep, Progress())
 
-    for dep, n in reviews:
+    for dep, n, acked in reviews:
         bucket(dep).reviews = n
+        bucket(dep).acknowledged = int(acked or 0)
     for dep, kind, n, done in parts:
         p = bucket(dep)
         if kind == PartKind.SELF:

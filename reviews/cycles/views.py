@@ -308,6 +308,9 @@ def review(review_id: int) -> Any:
         peers=_peer_view(review, relations, parts),
         snapshot=FrameworkSnapshot(review.cycle.framework_snapshot or {}),
         requests=requests,
+        released=released,
+        # The final rating: the line and HR from calibration on; the person only once released.
+        result_visible=released or bool(relations & {"manager", "skip", "hr"}),
         labels=LABELS,
         confirm=ConfirmForm(),
         potential=POTENTIAL,

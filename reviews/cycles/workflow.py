@@ -41,6 +41,8 @@ class CycleFacts:
     has_deadlines: bool
     framework_ready: bool
     open_calibration_sessions: int = 0
+    # submitted manager reviews whose final rating is not locked by calibration
+    unfinalised_reviews: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,12 @@ def _calibration_finished(f: CycleFacts) -> str | None:
         n = f.open_calibration_sessions
         sessions = f"{n} calibration session{'s are' if n != 1 else ' is'}"
         return f"{sessions} still open; finish them first"
+    if f.unfinalised_reviews:
+        n = f.unfinalised_reviews
+        return (
+            f"{n} review{'s have' if n != 1 else ' has'} no final rating yet; calibrate "
+            "them or finalise them with the manager's rating"
+        )
     return None
 
 

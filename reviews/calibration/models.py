@@ -1,0 +1,104 @@
+"""Calibration sessions, who is in them, and the ledger of every final-rating change."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reviews.cycles.models import Cycle, Review
+from reviews.db import Base, UTCDateTime, utcnow
+from reviews.people.models import Department, Person
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class SessionState(enum.StrEnum):
+    OPEN = "open"
+    FINISHED = "finished"
+
+
+class GroupKind(enum.StrEnum):
+    DEPARTMENT = "department"
+    MANAGER_ORG = "manager_org"
+
+
+class CalibrationSession(Base):
+    __tablename__ = "calibration_session"
+    __table_args__ = (
+        CheckConstraint(
+            "(group_kind = 'department') = (department_id IS NOT NULL)", name="department_group"
+        ),
+        CheckConstraint(
+            "(group_kind = 'manager_org') = (manager_id IS NOT NULL)", name="manager_group"
+        ),
+        CheckConstraint("state <> 'finished' OR finished_at IS NOT NULL", name="finished_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    group_kind: Mapped[GroupKind] = mapped_column(_enum(GroupKind, "group_kind"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    state: Mapped[SessionState] = mapped_column(
+        _enum(SessionState, "session_state"), default=SessionState.OPEN
+    )
+    # Besides HR, the managers whose reports are in the group may calibrate.
+    managers_calibrate: Mapped[bool] = mapped_column(default=True)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    cycle: Mapped[Cycle] = relationship()
+    department: Mapped[Department | None] = relationship()
+    manager: Mapped[Person | None] = relationship(foreign_keys=[manager_id])
+
+
+class CalibrationMember(Base):
+    """A review calibrated in a session; a review is calibrated in one session only."""
+
+    __tablename__ = "calibration_member"
+    __table_args__ = (UniqueConstraint("review_id"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("calibration_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("review.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    review: Mapped[Review] = relationship()
+
+
+class CalibrationChange(Base):
+    """One change of a final value: who, when, from, to and why. Never updated."""
+
+    __tablename__ = "calibration_change"
+    __table_args__ = (Index("ix_calibration_change_review_at", "review_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calibration_session.id", ondelete="SET NULL"), index=True
+    )
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    field: Mapped[str] = mapped_column(String(60))  # overall, potential or a competency key
+    old_value: Mapped[str | None] = mapped_column(String(40))
+    new_value: Mapped[str] = mapped_column(String(40))
+    rationale: Mapped[str] = mapped_column(Text)
+
+    actor: Mapped[Person | None] = relationship()
+    review: Mapped[Review] = relationship()

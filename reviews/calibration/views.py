@@ -1,0 +1,355 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import joinedload
+
+from reviews import access
+from reviews.calibration import operations as ops
+from reviews.calibration.models import (
+    CalibrationChange,
+    CalibrationMember,
+    CalibrationSession,
+    GroupKind,
+    SessionState,
+)
+from reviews.calibration.queries import session_data
+from reviews.charts import distribution_svg
+from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Review
+from reviews.cycles.operations import CycleError
+from reviews.cycles.parts import POTENTIAL, READINESS
+from reviews.cycles.snapshot import FrameworkSnapshot
+from reviews.cycles.workflow import LABELS
+from reviews.extensions import db
+from reviews.people.forms import ConfirmForm
+from reviews.people.models import Department, Person
+
+bp = Blueprint("calibration", __name__)
+
+SORTS = {
+    "name": lambda r: r.name.lower(),
+    "manager": lambda r: (r.manager_name.lower(), r.name.lower()),
+    "department": lambda r: (r.department.lower(), r.name.lower()),
+    "level": lambda r: (r.level_key or "", r.name.lower()),
+    "final": lambda r: (-(r.final or 0), r.name.lower()),
+    "potential": lambda r: (
+        {"high": 0, "medium": 1, "low": 2}.get(r.final_potential or "", 3),
+        r.name.lower(),
+    ),
+    "gap": lambda r: (-(abs(r.gap) if r.gap is not None else -1), r.name.lower()),
+}
+
+
+def _can_calibrate(session: CalibrationSession) -> bool:
+    return access.is_hr(current_user) or current_user.id in ops.calibrator_ids(session)
+
+
+def _session_or_404(session_id: int) -> CalibrationSession:
+    session = db.session.scalar(
+        select(CalibrationSession)
+        .where(CalibrationSession.id == session_id)
+        .options(joinedload(CalibrationSession.cycle))
+    )
+    if session is None:
+        abort(404)
+    if not _can_calibrate(session):
+        abort(403)
+    return session
+
+
+@bp.get("/cycles/<int:cycle_id>/calibration")
+@access.signed_in
+def sessions(cycle_id: int) -> Any:
+    cycle = db.get_or_404(Cycle, cycle_id)
+    all_sessions = list(
+        db.session.scalars(
+            select(CalibrationSession)
+            .where(CalibrationSession.cycle_id == cycle.id)
+            .order_by(CalibrationSession.opened_at)
+        )
+    )
+    visible = [
+        s
+        for s in all_sessions
+        if access.is_hr(current_user) or current_user.id in ops.calibrator_ids(s)
+    ]
+    if not visible and not access.is_hr(current_user):
+        abort(403)
+    sizes = dict(
+        db.session.execute(
+            select(CalibrationMember.session_id, func.count()).group_by(
+                CalibrationMember.session_id
+            )
+        ).all()
+    )
+    uncalibrated = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .join(
+                Assessment,
+                and_(
+                    Assessment.review_id == Review.id,
+                    Assessment.kind == PartKind.MANAGER,
+                    Assessment.state == PartState.SUBMITTED,
+                ),
+            )
+            .where(
+                Review.cycle_id == cycle.id,
+                Review.final_locked.is_(False),
+                Review.id.not_in(select(CalibrationMember.review_id)),
+            )
+        )
+        or 0
+    )
+    departments = list(db.session.scalars(select(Department).order_by(Department.name)))
+    return render_template(
+        "calibration/sessions.html",
+        cycle=cycle,
+        sessions=visible,
+        sizes=sizes,
+        uncalibrated=uncalibrated,
+        departments=departments,
+        confirm=ConfirmForm(),
+        labels=LABELS,
+        errors={},
+    )
+
+
+@bp.post("/cycles/<int:cycle_id>/calibration")
+@access.hr_only
+def open_session(cycle_id: int) -> Any:
+    cycle = db.get_or_404(Cycle, cycle_id)
+    kind_value = request.form.get("group_kind", "")
+    if kind_value not in {k.value for k in GroupKind}:
+        abort(400)
+    kind = GroupKind(kind_value)
+    department = manager = None
+    dep = request.form.get("department_id", "")
+    if kind == GroupKind.DEPARTMENT and dep.isdigit() and len(dep) < 10:
+        department = db.session.get(Department, int(dep))
+    if kind == GroupKind.MANAGER_ORG:
+        email = request.form.get("manager_email", "").strip().lower()[:254]
+        manager = db.session.scalar(select(Person).where(Person.email == email)) if email else None
+    try:
+        session = ops.open_session(
+            current_user,
+            cycle,
+            kind,
+            department=department,
+            manager=manager,
+            managers_calibrate=request.form.get("managers_calibrate") == "y",
+        )
+    except CycleError as exc:
+        db.session.rollback()
+        flash(f"No session opened: {exc}", "error")
+        return redirect(url_for("calibration.sessions", cycle_id=cycle.id))
+    db.session.commit()
+    flash(f"Calibration of {session.name} is open.", "success")
+    return redirect(url_for("calibration.session_page", session_id=session.id))
+
+
+@bp.post("/cycles/<int:cycle_id>/finalise")
+@access.hr_only
+def finalise(cycle_id: int) -> Any:
+    cycle = db.get_or_404(Cycle, cycle_id)
+    try:
+        n = ops.finalise_uncalibrated(current_user, cycle)
+    except CycleError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"{n} review{'s' if n != 1 else ''} finalised with the manager's rating.", "success")
+    return redirect(url_for("calibration.sessions", cycle_id=cycle.id))
+
+
+@bp.get("/calibration/<int:session_id>")
+@access.signed_in
+def session_page(session_id: int) -> Any:
+    session = _session_or_404(session_id)
+    data = session_data(session)
+    snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
+    rows = data.rows
+    filters = {
+        k: request.args.get(k, "")[:100]
+        for k in ("manager", "department", "level", "rating", "potential")
+    }
+    if filters["manager"]:
+        rows = [r for r in rows if str(r.manager_id) == filters["manager"]]
+    if filters["department"]:
+        rows = [r for r in rows if r.department == filters["department"]]
+    if filters["level"]:
+        rows = [r for r in rows if r.level_key == filters["level"]]
+    if filters["rating"]:
+        rows = [r for r in rows if str(r.final) == filters["rating"]]
+    if filters["potential"]:
+        rows = [r for r in rows if r.final_potential == filters["potential"]]
+    sort = request.args.get("sort", "name")
+    rows = sorted(rows, key=SORTS.get(sort, SORTS["name"]))
+    labels = [s["label"] for s in snapshot.performance] or [str(v) for v in range(1, 6)]
+    buckets = data.buckets(session.cycle.guidance)
+    chart = distribution_svg(
+        buckets,
+        [f"{i + 1} · {label}" for i, label in enumerate(labels)],
+        f"Final ratings in {session.name} against the guidance",
+    )
+    grid: dict[tuple[int, str], list[Any]] = {}
+    for r in data.rows:
+        if r.final is not None and r.final_potential:
+            band = 0 if r.final <= 2 else 1 if r.final == 3 else 2
+            grid.setdefault((band, r.final_potential), []).append(r)
+    return render_template(
+        "calibration/session.html",
+        session=session,
+        data=data,
+        rows=rows,
+        chart=chart,
+        buckets=buckets,
+        scale_labels=labels,
+        grid=grid,
+        filters=filters,
+        sort=sort,
+        snapshot=snapshot,
+        potential=POTENTIAL,
+        readiness=READINESS,
+        confirm=ConfirmForm(),
+        departments=sorted({r.department for r in data.rows}),
+        levels=sorted({r.level_key for r in data.rows if r.level_key}),
+    )
+
+
+def _member_or_404(session: CalibrationSession, review_id: int) -> Review:
+    review = db.session.scalar(
+        select(Review)
+        .join(CalibrationMember, CalibrationMember.review_id == Review.id)
+        .where(CalibrationMember.session_id == session.id, Review.id == review_id)
+        .options(joinedload(Review.subject), joinedload(Review.manager))
+    )
+    if review is None:
+        abort(404)
+    return review
+
+
+@bp.route("/calibration/<int:session_id>/reviews/<int:review_id>", methods=["GET", "POST"])
+@access.signed_in
+def person(session_id: int, review_id: int) -> Any:
+    session = _session_or_404(session_id)
+    review = _member_or_404(session, review_id)
+    snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
+    data = session_data(session)
+    row = next(r for r in data.rows if r.review.id == review.id)
+    errors: dict[str, str] = {}
+    status = 200
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        overall = _rating(values.get("overall", ""))
+        if request.form.get("action") == "adopt" and row.suggestion is not None:
+            overall = row.suggestion
+            values["overall"] = str(overall)
+        potential = values.get("potential") or None
+        if overall is None and values.get("overall"):
+            errors["overall"] = "Choose a final rating from 1 to 5."
+        if potential is not None and potential not in POTENTIAL:
+            errors["potential"] = "Choose low, medium or high."
+        ratings: dict[str, int] = {}
+        for key in snapshot.keys:
+            raw = values.get(f"rating_{key}", "")
+            if raw:
+                value = _rating(raw)
+                if value is None:
+                    errors[f"rating_{key}"] = "Choose a rating from 1 to 5."
+                else:
+                    ratings[key] = value
+        version = values.get("version", "")
+        if not errors:
+            try:
+                ops.change_final(
+                    current_user,
+                    session,
+                    review,
+                    int(version) if version.isdigit() and len(version) < 10 else -1,
+                    ops.FinalChange(overall, potential, ratings),
+                    values.get("rationale", ""),
+                )
+            except ops.CalibrationConflict as conflict:
+                review = conflict.review
+                errors["form"] = (
+                    "Not saved: another calibrator changed this person's final values first. "
+                    f"The final rating is now {review.final_rating}; review it and save again."
+                )
+                values = {}
+                status = 409
+            except CycleError as exc:
+                db.session.rollback()
+                errors[exc.field or "form"] = str(exc)
+                status = 409 if session.state == SessionState.FINISHED else 400
+            else:
+                db.session.commit()
+                flash(f"{review.subject.name}'s final values are saved and recorded.", "success")
+                return redirect(
+                    url_for("calibration.session_page", session_id=session.id) + f"#row-{review.id}"
+                )
+        if status == 200:
+            status = 400
+    history = list(
+        db.session.scalars(
+            select(CalibrationChange)
+            .where(CalibrationChange.review_id == review.id)
+            .options(joinedload(CalibrationChange.actor))
+            .order_by(CalibrationChange.at.desc(), CalibrationChange.id.desc())
+        )
+    )
+    return render_template(
+        "calibration/person.html",
+        session=session,
+        review=review,
+        row=row,
+        snapshot=snapshot,
+        errors=errors,
+        values=values,
+        history=history,
+        potential=POTENTIAL,
+        readiness=READINESS,
+    ), status
+
+
+def _rating(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
+
+
+@bp.post("/calibration/<int:session_id>/finish")
+@access.hr_only
+def finish(session_id: int) -> Any:
+    session = _session_or_404(session_id)
+    try:
+        ops.finish_session(current_user, session)
+    except CycleError as exc:
+        db.session.rollback()
+        flash(f"Not finished: {exc}", "error")
+        return redirect(url_for("calibration.session_page", session_id=session.id))
+    db.session.commit()
+    flash(f"Calibration of {session.name} is finished; its final ratings are locked.", "success")
+    return redirect(url_for("calibration.sessions", cycle_id=session.cycle_id))
+
+
+@bp.post("/reviews/<int:review_id>/acknowledge")
+@access.signed_in
+def acknowledge(review_id: int) -> Any:
+    review = db.get_or_404(Review, review_id)
+    if review.subject_id != current_user.id:
+        abort(403)
+    try:
+        ops.acknowledge(current_user, review, request.form.get("comment", ""))
+    except CycleError as exc:
+        db.session.rollback()
+        flash(f"Not acknowledged: {exc}", "error")
+    else:
+        db.session.commit()
+        flash("Thank you: your acknowledgement is recorded.", "success")
+    return redirect(url_for("cycles.review", review_id=review.id))

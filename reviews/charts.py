@@ -1,0 +1,97 @@
+"""Server-rendered SVG charts: no JavaScript, the same markup on pages and in PDFs.
+
+Pure: numbers in, an SVG string out.  Every text is escaped here; templates
+mark the result safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from markupsafe import Markup
+
+from reviews.calibration.scoring import Bucket
+
+BRAND = "#2454b3"
+INK = "#1d2330"
+MUTED = "#555f70"
+BAND = "#dce6f8"
+WARN = "#a32020"
+
+
+def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: str) -> Markup:
+    """Bars of actual shares per rating over the guidance target and its tolerance band."""
+    width, height = 640, 260
+    left, right, top, bottom = 48, 16, 24, 56
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_share = max([0.5] + [max(b.share, b.high) for b in buckets])
+    scale = plot_h / top_share
+    slot = plot_w / len(buckets)
+    bar_w = slot * 0.5
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-labelledby="dist-title dist-desc" class="chart">',
+        f'<title id="dist-title">{escape(title)}</title>',
+        '<desc id="dist-desc">'
+        + escape(
+            "; ".join(
+                f"{labels[i]}: {b.count} people, {b.share:.0%} against a target of {b.target:.0%}"
+                for i, b in enumerate(buckets)
+            )
+        )
+        + "</desc>",
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        if tick > top_share + 1e-9:
+            break
+        y = top + plot_h - tick * scale
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#e3e7ee" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="{MUTED}">{tick:.0%}</text>'
+        )
+    for i, b in enumerate(buckets):
+        x = left + i * slot + (slot - bar_w) / 2
+        band_top = top + plot_h - b.high * scale
+        band_h = (b.high - b.low) * scale
+        parts.append(
+            f'<rect x="{x - 8:.1f}" y="{band_top:.1f}" width="{bar_w + 16:.1f}" '
+            f'height="{band_h:.1f}" fill="{BAND}"><title>Guidance band</title></rect>'
+        )
+        bar_h = b.share * scale
+        colour = WARN if b.outside else BRAND
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{bar_w:.1f}" '
+            f'height="{bar_h:.1f}" fill="{colour}" class="bar"/>'
+        )
+        target_y = top + plot_h - b.target * scale
+        parts.append(
+            f'<line x1="{x - 8:.1f}" x2="{x + bar_w + 8:.1f}" y1="{target_y:.1f}" '
+            f'y2="{target_y:.1f}" stroke="{INK}" stroke-width="2" '
+            f'stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - bar_h - 6:.1f}" '
+            f'text-anchor="middle" font-size="12" font-weight="700" fill="{INK}">'
+            f"{b.count} ({b.share:.0%})</text>"
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 18}" '
+            f'text-anchor="middle" font-size="12" fill="{INK}">{escape(labels[i])}</text>'
+        )
+        sign = "+" if b.deviation > 0 else ""
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 34}" '
+            f'text-anchor="middle" font-size="11" fill="{WARN if b.outside else MUTED}">'
+            f"{sign}{b.deviation * 100:.0f} pts</text>"
+        )
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" '
+        f'y2="{top + plot_h}" stroke="{INK}" stroke-width="1"/>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
