@@ -20,8 +20,8 @@ from reviews.cycles import operations as cycle_ops
 from reviews.cycles.models import PartKind
 from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
-from reviews.framework.models import Competency
 from reviews.extensions import db
+from reviews.framework.models import Competency
 from reviews.people.models import Role
 
 RELATIONS = [
