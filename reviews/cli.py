@@ -17,7 +17,7 @@ from reviews.demo import (
     DEMO_PASSWORD,
     DemoError,
     build_synthetic_org,
-    load_demo_cycle,
+    load_demo_cycles,
     load_demo_org,
 )
 from reviews.extensions import db
@@ -60,8 +60,10 @@ def setup_command() -> None:
     if not people:
         count = load_demo_org()
         with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-            load_demo_cycle()
-        click.echo(f"Loaded the demo organisation ({count} people) and a cycle in progress.")
+            load_demo_cycles()
+        click.echo(
+            f"Loaded the demo organisation ({count} people), a closed cycle and one in progress."
+        )
     db.session.commit()
     if db.session.scalar(select(Person).where(Person.email == "hr@example.com")):
         click.echo(
@@ -86,7 +88,7 @@ def demo_command(people: int | None) -> None:
         else:
             count = load_demo_org()
             with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-                load_demo_cycle()
+                load_demo_cycles()
     except DemoError as exc:
         fail(str(exc))
     db.session.commit()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select, update
 
 from reviews.audit.operations import record
 from reviews.auth.operations import hash_password
+from reviews.cycles.workflow import ORDER, CycleState
 from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.framework.models import Competency, Level
@@ -629,35 +631,78 @@ SUGGESTIONS = [
 ]
 
 
-def load_demo_cycle(actor_email: str = "hr@example.com", seed: int = 11) -> None:
-    """A cycle in its peer-feedback phase, with realistic progress: most self-reviews
-    submitted, three approved peers per engineer, about two thirds of peer feedback in."""
-    from datetime import date, timedelta
+MANAGER_SUMMARIES = [
+    "A strong half: delivered the main project on time and raised the bar for the team's reviews.",
+    "Solid, dependable work; the next step is leading across team boundaries.",
+    "Good progress on the technical side; planning and stakeholder updates need more attention.",
+    "Grew quickly this half and took on on-call with confidence.",
+]
+CALIBRATION_REASONS = [
+    "Impact across two teams was larger than the team-level view showed.",
+    "Aligned with peers at the same level: strong delivery, but scope stayed within the team.",
+    "The incident leadership in May was exceptional and is not reflected in the proposal.",
+]
 
-    from reviews.cycles import operations as cycle_ops
-    from reviews.cycles.models import ParticipantMode, PartKind, Review
-    from reviews.cycles.parts import PartInput
-    from reviews.cycles.workflow import CycleState
-    from reviews.framework.models import Expectation
 
+def load_demo_cycles(actor_email: str = "hr@example.com", seed: int = 11) -> None:
+    """Two cycles (SPEC 12): last half's, calibrated, released, acknowledged and closed;
+    and this half's in its peer-feedback phase with realistic progress."""
     rng = random.Random(seed)
     hr = db.session.scalar(select(Person).where(Person.email == actor_email))
     if hr is None:
         raise DemoError(f"{actor_email} is not in the organisation")
     today = date.today()
+    start = today - timedelta(days=200)
+    _demo_cycle(
+        hr,
+        rng,
+        f"{start.year} H1 performance review",
+        start,
+        CycleState.CLOSED,
+        self_share=1.0,
+        peer_share=0.9,
+    )
+    _demo_cycle(
+        hr,
+        rng,
+        f"{today.year} H2 performance review",
+        today - timedelta(days=20),
+        CycleState.PEER_FEEDBACK,
+        self_share=0.88,
+        peer_share=0.65,
+    )
+
+
+def _demo_cycle(
+    hr: Person,
+    rng: random.Random,
+    name: str,
+    opened: object,
+    stop_at: object,
+    *,
+    self_share: float,
+    peer_share: float,
+) -> None:
+    from reviews.calibration import operations as calibration_ops
+    from reviews.calibration.models import GroupKind
+    from reviews.cycles import operations as cycle_ops
+    from reviews.cycles.models import ParticipantMode, PartKind, PeerRequest, RequestState, Review
+    from reviews.cycles.parts import PartInput
+    from reviews.framework.models import Expectation
+
     cycle = cycle_ops.create_cycle(
         hr,
         cycle_ops.CycleFields(
-            name=f"{today.year} H2 performance review",
-            period_start=today - timedelta(days=150),
-            period_end=today + timedelta(days=30),
+            name=name,
+            period_start=opened - timedelta(days=180),
+            period_end=opened + timedelta(days=30),
             participant_mode=ParticipantMode.ALL,
             department_ids=[],
             participant_ids=[],
-            self_review_due=today - timedelta(days=5),
-            peer_feedback_due=today + timedelta(days=4),
-            manager_review_due=today + timedelta(days=18),
-            calibration_due=today + timedelta(days=28),
+            self_review_due=opened + timedelta(days=15),
+            peer_feedback_due=opened + timedelta(days=24),
+            manager_review_due=opened + timedelta(days=38),
+            calibration_due=opened + timedelta(days=48),
             peer_min=2,
             peer_max=4,
             peer_anonymous=True,
@@ -667,7 +712,15 @@ def load_demo_cycle(actor_email: str = "hr@example.com", seed: int = 11) -> None
             guidance=[5, 20, 50, 20, 5],
         ),
     )
-    cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
+    reached = ORDER.index(stop_at)
+
+    def advance(target: CycleState) -> bool:
+        if ORDER.index(target) > reached:
+            return False
+        cycle_ops.advance_cycle(hr, cycle, target)
+        return True
+
+    advance(CycleState.SELF_REVIEW)
     expected = {
         (lv, key): e
         for lv, key, e in db.session.execute(
@@ -676,32 +729,44 @@ def load_demo_cycle(actor_email: str = "hr@example.com", seed: int = 11) -> None
             .join(Competency, Expectation.competency_id == Competency.id)
         )
     }
+    keys = list(db.session.scalars(select(Competency.key).order_by(Competency.position)))
     reviews = list(
         db.session.scalars(select(Review).where(Review.cycle_id == cycle.id).order_by(Review.id))
     )
     people = {p.id: p for p in db.session.scalars(select(Person))}
-    keys = [k for (lv, k) in expected if lv == "engineer"]
-    for review in reviews:
-        subject = people[review.subject_id]
-        if review.level_key is None or (subject.email != "dev@example.com" and rng.random() < 0.12):
-            continue  # some self-reviews are late (the phase has moved on without them)
-        part = cycle_ops.part_for(review, PartKind.SELF)
-        ratings = {
-            k: max(1, min(5, expected[(review.level_key, k)] + rng.choice([-1, 0, 0, 1])))
+
+    def rate(level: str | None, bias: float = 0.0) -> dict[str, int]:
+        return {
+            k: max(
+                1,
+                min(
+                    5,
+                    round(
+                        expected.get((level or "engineer", k), 3)
+                        + bias
+                        + rng.choice([-1, 0, 0, 0, 1])
+                    ),
+                ),
+            )
             for k in keys
         }
+
+    for review in reviews:
+        subject = people[review.subject_id]
+        if subject.email != "dev@example.com" and rng.random() > self_share:
+            continue  # a late self-review: the phase moved on without it
+        part = cycle_ops.part_for(review, PartKind.SELF)
         cycle_ops.save_part(
             subject,
             part,
             part.version,
             PartInput(
-                ratings=ratings,
+                ratings=rate(review.level_key, 0.2),
                 comments={keys[0]: "Owned the technical design of my main project this half."},
                 answers={
                     "accomplishments": rng.choice(ACCOMPLISHMENTS),
                     "growth": rng.choice(GROWTH),
                 },
-                desired_level=None,
             ),
             submit=True,
         )
@@ -723,19 +788,21 @@ def load_demo_cycle(actor_email: str = "hr@example.com", seed: int = 11) -> None
             for peer_id in candidates[:3]:
                 cycle_ops.add_peer(manager, review, people[peer_id])
                 load[peer_id] = load.get(peer_id, 0) + 1
-    cycle_ops.advance_cycle(hr, cycle, CycleState.PEER_FEEDBACK)
-    from reviews.cycles.models import PeerRequest, RequestState
-
+    if not advance(CycleState.PEER_FEEDBACK):
+        return
     requests = list(
         db.session.scalars(
             select(PeerRequest)
-            .where(PeerRequest.state == RequestState.APPROVED)
+            .join(Review, PeerRequest.review_id == Review.id)
+            .where(Review.cycle_id == cycle.id, PeerRequest.state == RequestState.APPROVED)
             .order_by(PeerRequest.id)
         )
     )
     for request in requests:
         reviewer = people[request.reviewer_id]
-        if reviewer.email == "dev@example.com" or rng.random() > 0.65:
+        if (reviewer.email == "dev@example.com" and stop_at == CycleState.PEER_FEEDBACK) or (
+            rng.random() > peer_share
+        ):
             continue
         feedback = cycle_ops.peer_assessment(request)
         cycle_ops.save_part(
@@ -752,4 +819,91 @@ def load_demo_cycle(actor_email: str = "hr@example.com", seed: int = 11) -> None
             ),
             submit=True,
         )
+    if not advance(CycleState.MANAGER_REVIEW):
+        return
+    # Managers differ: one rates generously, one strictly (calibration shows it).
+    habits = {"rahul.mehta@example.com": 0.7, "samuel.osei@example.com": -0.7}
+    for review in reviews:
+        manager = people.get(review.manager_id or 0)
+        if manager is None:
+            continue
+        bias = habits.get(manager.email, 0.0)
+        ratings = rate(review.level_key, bias / 2)
+        gaps = [ratings[k] - expected.get((review.level_key or "engineer", k), 3) for k in keys]
+        noise = rng.choice([-1, -0.5, 0, 0, 0, 0.5, 1])
+        overall = max(1, min(5, round(3 + sum(gaps) / len(gaps) + bias + noise)))
+        part = cycle_ops.part_for(review, PartKind.MANAGER)
+        cycle_ops.save_part(
+            manager,
+            part,
+            part.version,
+            PartInput(
+                ratings=ratings,
+                comments={keys[1]: "Clear written updates; the migration RFC was exemplary."},
+                answers={
+                    "summary": rng.choice(MANAGER_SUMMARIES),
+                    "strengths": rng.choice(STRENGTHS),
+                    "growth_areas": rng.choice(GROWTH_AREAS),
+                },
+                overall=overall,
+                potential=rng.choice(["low", "medium", "medium", "high"]),
+                readiness=rng.choice(["not_yet", "not_yet", "within_a_year", "ready_now"]),
+            ),
+            submit=True,
+        )
+    if not advance(CycleState.CALIBRATION):
+        return
+    from reviews.people.models import Department
+
+    for department in db.session.scalars(
+        select(Department).where(Department.name.in_(["Product Engineering", "Platform", "Data"]))
+    ):
+        session = calibration_ops.open_session(
+            hr,
+            cycle,
+            GroupKind.DEPARTMENT,
+            department=department,
+            manager=None,
+            managers_calibrate=True,
+        )
+        members = [r for r in reviews if r.department_id == department.id and r.manager_id]
+        for review in rng.sample(members, k=min(2, len(members))):
+            db.session.refresh(review)
+            if review.final_rating is None:
+                continue
+            new = max(1, min(5, review.final_rating + rng.choice([-1, 1])))
+            if new != review.final_rating:
+                calibration_ops.change_final(
+                    hr,
+                    session,
+                    review,
+                    review.final_version,
+                    calibration_ops.FinalChange(new, None, {}),
+                    rng.choice(CALIBRATION_REASONS),
+                )
+        if stop_at != CycleState.CALIBRATION:
+            calibration_ops.finish_session(hr, session)
+    if stop_at == CycleState.CALIBRATION:
+        return
+    calibration_ops.finalise_uncalibrated(hr, cycle)
+    db.session.expire_all()  # final values were written in bulk
+    advance(CycleState.RELEASED)
+    for review in reviews:
+        subject = people[review.subject_id]
+        if review.final_rating is not None and (
+            subject.email == "dev@example.com" or rng.random() < 0.85
+        ):
+            calibration_ops.acknowledge(
+                subject,
+                review,
+                rng.choice(
+                    [
+                        "",
+                        "",
+                        "Thanks, this matches our 1:1s.",
+                        "I'd like to talk about the growth areas.",
+                    ]
+                ),
+            )
+    advance(CycleState.CLOSED)
     db.session.flush()

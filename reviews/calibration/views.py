@@ -194,7 +194,7 @@ def session_page(session_id: int) -> Any:
     buckets = data.buckets(session.cycle.guidance)
     chart = distribution_svg(
         buckets,
-        [f"{i + 1} · {label}" for i, label in enumerate(labels)],
+        [str(v) for v in range(1, 6)],
         f"Final ratings in {session.name} against the guidance",
     )
     grid: dict[tuple[int, str], list[Any]] = {}
