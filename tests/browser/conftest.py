@@ -12,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from reviews import create_app
-from reviews.demo import load_demo_org
+from reviews.demo import load_demo_cycles, load_demo_org
 from reviews.extensions import db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,9 +52,12 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def live_server(app_config: dict[str, Any]) -> Iterator[str]:
+    """The demo organisation and its two cycles, served on a free loopback port."""
     app = create_app(app_config)
     with app.app_context():
         load_demo_org()
+        with app.test_request_context():
+            load_demo_cycles()
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
