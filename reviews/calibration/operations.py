@@ -74,7 +74,7 @@ def open_session(
     if kind == GroupKind.MANAGER_ORG and manager is None:
         raise CycleError("Choose a manager by email.", "manager_email")
     candidates = group_reviews(cycle, kind, department, manager).where(
-        Review.id.not_in(select(CalibrationMember.review_id))
+        Review.id.not_in(select(CalibrationMember.review_id)), Review.final_locked.is_(False)
     )
     available = db.session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
     if not available:
@@ -174,6 +174,8 @@ def change_final(
         raise CycleError("This calibration session is finished; its ratings are locked.")
     if review.subject_id == actor.id:
         raise CycleError("Nobody calibrates their own review.")
+    if review.final_locked:
+        raise CycleError("This review's final values are locked.")
     rationale = rationale.strip()
     if not rationale:
         raise CycleError("Say why: every calibration change needs a rationale.", "rationale")

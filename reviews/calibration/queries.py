@@ -61,12 +61,16 @@ class SessionData:
         return distribution([r.final for r in self.rows if r.final is not None], guidance)
 
 
-def session_data(session: CalibrationSession) -> SessionData:
+def session_data(session: CalibrationSession, viewer_id: int | None = None) -> SessionData:
+    """The session's people and figures; the viewer's own review is left out entirely
+    (numbers included): a calibrator may not see it before release."""
     reviews = list(
         db.session.scalars(
             select(Review)
             .join(CalibrationMember, CalibrationMember.review_id == Review.id)
-            .where(CalibrationMember.session_id == session.id)
+            .where(
+                CalibrationMember.session_id == session.id, Review.subject_id != (viewer_id or -1)
+            )
             .options(
                 joinedload(Review.subject),
                 joinedload(Review.manager),
@@ -88,7 +92,7 @@ def session_data(session: CalibrationSession) -> SessionData:
     ledger = list(
         db.session.scalars(
             select(CalibrationChange)
-            .where(CalibrationChange.session_id == session.id)
+            .where(CalibrationChange.session_id == session.id, CalibrationChange.review_id.in_(ids))
             .options(
                 joinedload(CalibrationChange.actor),
                 joinedload(CalibrationChange.review).joinedload(Review.subject),

@@ -171,7 +171,7 @@ def finalise(cycle_id: int) -> Any:
 @access.signed_in
 def session_page(session_id: int) -> Any:
     session = _session_or_404(session_id)
-    data = session_data(session)
+    data = session_data(session, current_user.id)
     snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
     rows = data.rows
     filters = {
@@ -239,8 +239,10 @@ def _member_or_404(session: CalibrationSession, review_id: int) -> Review:
 def person(session_id: int, review_id: int) -> Any:
     session = _session_or_404(session_id)
     review = _member_or_404(session, review_id)
+    if review.subject_id == current_user.id:
+        abort(403)  # one's own review is calibrated by others and not shown here
     snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
-    data = session_data(session)
+    data = session_data(session, current_user.id)
     row = next(r for r in data.rows if r.review.id == review.id)
     errors: dict[str, str] = {}
     status = 200
@@ -266,6 +268,8 @@ def person(session_id: int, review_id: int) -> Any:
                 else:
                     ratings[key] = value
         version = values.get("version", "")
+        if not (version.isdigit() and len(version) < 10):
+            errors["form"] = "The form was incomplete; reload the page and try again."
         if not errors:
             try:
                 ops.change_final(
