@@ -62,6 +62,8 @@ def register_models() -> None:
     import reviews.calibration.models
     import reviews.cycles.models
     import reviews.framework.models
+    import reviews.growth.models
+    import reviews.jobs.models
     import reviews.notifications.models
     import reviews.people.models  # noqa: F401
 
@@ -72,7 +74,9 @@ def register_blueprints(app: Flask) -> None:
     from reviews.calibration.views import bp as calibration_bp
     from reviews.cycles.views import bp as cycles_bp
     from reviews.framework.views import bp as framework_bp
+    from reviews.growth.views import bp as growth_bp
     from reviews.home import bp as home_bp
+    from reviews.jobs.views import bp as jobs_bp
     from reviews.notifications.views import bp as notifications_bp
     from reviews.people.views import bp as people_bp
 
@@ -83,6 +87,8 @@ def register_blueprints(app: Flask) -> None:
         framework_bp,
         cycles_bp,
         calibration_bp,
+        growth_bp,
+        jobs_bp,
         notifications_bp,
         audit_bp,
     ):

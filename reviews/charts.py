@@ -95,3 +95,67 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
+
+
+def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Markup:
+    """One row per competency: the final rating as a bar, the expectation as a marker.
+
+    `rows` holds (competency name, final rating or None, expected rating).
+    """
+    row_h, label_w, plot_w, top = 26, 210, 360, 30
+    width = label_w + plot_w + 60
+    height = top + row_h * len(rows) + 34
+    step = plot_w / 5
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-labelledby="ratings-title ratings-desc" class="chart ratings-chart">',
+        f'<title id="ratings-title">{escape(title)}</title>',
+        '<desc id="ratings-desc">'
+        + escape(
+            "; ".join(
+                f"{name}: rated {'none' if rating is None else rating}, expected {expected}"
+                for name, rating, expected in rows
+            )
+        )
+        + "</desc>",
+    ]
+    for value in range(6):
+        x = label_w + value * step
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" '
+            f'y2="{top + row_h * len(rows)}" stroke="#e3e7ee" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" font-size="11" '
+            f'fill="{MUTED}">{value}</text>'
+        )
+    for i, (name, rating, expected) in enumerate(rows):
+        y = top + i * row_h
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" '
+            f'font-size="12" fill="{INK}">{escape(name)}</text>'
+        )
+        if rating is not None:
+            short = rating < expected
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 6}" width="{rating * step:.1f}" '
+                f'height="{row_h - 12}" rx="3" fill="{WARN if short else BRAND}" '
+                f'class="bar"/>'
+            )
+        ex = label_w + expected * step
+        parts.append(
+            f'<line x1="{ex:.1f}" x2="{ex:.1f}" y1="{y + 2}" y2="{y + row_h - 2}" '
+            f'stroke="{INK}" stroke-width="3" class="expected"/>'
+        )
+    legend_y = top + row_h * len(rows) + 22
+    parts.append(
+        f'<rect x="{label_w}" y="{legend_y - 10}" width="14" height="10" fill="{BRAND}"/>'
+        f'<text x="{label_w + 20}" y="{legend_y}" font-size="11" fill="{MUTED}">'
+        f"final rating (red: below expectation)</text>"
+        f'<line x1="{label_w + 250}" x2="{label_w + 250}" y1="{legend_y - 11}" '
+        f'y2="{legend_y + 1}" stroke="{INK}" stroke-width="3"/>'
+        f'<text x="{label_w + 258}" y="{legend_y}" font-size="11" fill="{MUTED}">'
+        f"expected at target level</text>"
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above

@@ -48,6 +48,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(cycles_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(worker_command)
 
 
 @click.command("setup")
@@ -263,3 +264,19 @@ def notifications_send() -> None:
     sent = deliver_pending()
     db.session.commit()
     click.echo(f"Mailed {sent} notification{'s' if sent != 1 else ''}.")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then stop.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs from Redis (REDIS_URL); each job runs in a fresh process."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        fail("REDIS_URL is not set; without it jobs run inside the web process")
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from reviews.jobs.operations import QUEUE
+
+    connection = Redis.from_url(url)
+    Worker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=burst)

@@ -61,6 +61,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_MAX_FAILURES_PER_IP": 50,
         "PASSWORD_LINK_HOURS": 72,
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Background jobs: RQ on Redis when REDIS_URL is set, else a thread in this process.
+        "REDIS_URL": os.environ.get("REDIS_URL"),
+        "PDF_WORKERS": int(os.environ.get("PDF_WORKERS", "2")),
+        "JOBS_INLINE": False,
         # Mail: without SMTP_HOST notifications stay in the in-app outbox.
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
@@ -130,4 +131,9 @@ def register(app: Flask) -> None:
 
     @app.template_filter("date")
     def format_date(value: Any) -> str:
+        if isinstance(value, str):  # ISO dates kept in JSON
+            try:
+                value = date.fromisoformat(value[:10])
+            except ValueError:
+                return value
         return value.strftime("%-d %b %Y") if value else ""

@@ -41,6 +41,8 @@ def base_config(tmp: Path) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "INSTANCE_PATH": str(tmp),
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "JOBS_INLINE": True,  # background jobs run in the request, so tests see them finish
+        "PDF_WORKERS": 2,
         "SERVER_NAME": None,
     }
 

@@ -22,6 +22,7 @@ from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.framework.models import Competency
+from reviews.jobs import operations as jobs_ops
 from reviews.people.models import Role
 
 RELATIONS = [
@@ -95,6 +96,12 @@ EXPECTED: dict[str, set[str]] = {
     "calibration.session_page": {"direct_manager", "hr"},
     "calibration.person": {"direct_manager", "hr"},
     "calibration.acknowledge": {"subject"},
+    "growth.plan_page": VIEWERS,
+    "growth.plan_pdf": VIEWERS,
+    "jobs.start_plans_zip": {"direct_manager", "skip_level", "other_manager", "hr"},
+    "jobs.job_page": HR,
+    "jobs.download": HR,
+    "jobs.retry": HR,
 }
 # POSTs whose allowed callers would change state the matrix does not want changed.
 SKIP_ALLOWED_POST = {
@@ -159,6 +166,12 @@ def world(app, make_person):
             manager=boss,
             managers_calibrate=True,
         )
+        # Release the earlier cycle: its reviews get growth plans.
+        calibration_ops.finish_session(hr, session)
+        db.session.commit()
+    advance(hr, earlier, CycleState.RELEASED)
+    with app.test_request_context():
+        job = jobs_ops.start_plans_zip(hr, earlier, None)
         db.session.commit()
     cycle = launched_cycle(hr)
     review = review_of(cycle, subject)
@@ -184,9 +197,15 @@ def world(app, make_person):
         "request_id": request.id,
         "part_id": self_part.id,
         "session_id": session.id,
+        "job_id": job.id,
     }
-    # Routes about the calibrated review use the earlier cycle's review.
-    overrides = {"calibration.person": {"review_id": earlier_review.id}}
+    # Routes about the calibrated and released review use the earlier cycle's review.
+    earlier_ids = {"review_id": earlier_review.id, "cycle_id": earlier.id}
+    overrides = {
+        "calibration.person": earlier_ids,
+        "growth.plan_page": earlier_ids,
+        "growth.plan_pdf": earlier_ids,
+    }
     return people, values, overrides
 
 

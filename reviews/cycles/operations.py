@@ -252,6 +252,10 @@ def advance_cycle(actor: Person, cycle: Cycle, target: CycleState) -> None:
         _launch(cycle)
     cycle.state = target
     db.session.flush()
+    if target == CycleState.RELEASED:
+        from reviews.growth.operations import propose_plans
+
+        propose_plans(cycle)
     _phase_notifications(cycle, target)
     record(
         "cycle.advanced", actor=actor, cycle_id=cycle.id, source=source.value, target=target.value

@@ -298,12 +298,17 @@ def cycle_progress(cycle: Cycle) -> tuple[Progress, list[tuple[str, Progress]]]:
     return total, rows
 
 
-def org_reviews(cycle: Cycle, manager: Person) -> list[tuple[Review, dict[str, Assessment]]]:
-    """Reviews whose frozen manager is `manager` or anyone below them, with their parts."""
-    below = select(Person.id).where(Person.manager_id == manager.id).cte("below", recursive=True)
+def org_manager_ids(manager_id: int):  # type: ignore[no-untyped-def]
+    """Select of the manager's id and every id below them in the org chart."""
+    below = select(Person.id).where(Person.manager_id == manager_id).cte("below", recursive=True)
     child = aliased(Person)
     below = below.union(select(child.id).join(below, child.manager_id == below.c.id))
-    managers = select(below.c.id).union(select(func.cast(manager.id, db.Integer)))
+    return select(below.c.id).union(select(func.cast(manager_id, db.Integer)))
+
+
+def org_reviews(cycle: Cycle, manager: Person) -> list[tuple[Review, dict[str, Assessment]]]:
+    """Reviews whose frozen manager is `manager` or anyone below them, with their parts."""
+    managers = org_manager_ids(manager.id)
     reviews = list(
         db.session.scalars(
             select(Review)

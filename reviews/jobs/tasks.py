@@ -1,0 +1,137 @@
+"""Background work: building every growth-plan PDF of a cycle (or an org) into one ZIP.
+
+HTML is rendered here (it needs the database); WeasyPrint runs in a pool of
+worker processes that are replaced every few documents, since its memory
+grows with each one.  The ZIP is written to a temporary file and moved into
+place only when complete: a killed job never leaves a half-written archive.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import select, update
+
+from reviews.cycles.models import Review
+from reviews.db import utcnow
+from reviews.documents.pdf import render_pdf, stylesheet
+from reviews.extensions import db
+from reviews.growth.models import GrowthPlan
+from reviews.jobs.models import Job, JobState
+
+TASKS_PER_WORKER = 25
+PROGRESS_EVERY = 5
+
+
+def export_dir(app: Flask) -> Path:
+    path = Path(app.instance_path) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _render(args: tuple[str, str]) -> bytes:
+    html, css = args
+    return render_pdf(html, css)
+
+
+def _reviews_in_scope(job: Job) -> list[tuple[Review, GrowthPlan]]:
+    stmt = (
+        select(Review, GrowthPlan)
+        .join(GrowthPlan, GrowthPlan.review_id == Review.id)
+        .where(Review.cycle_id == job.cycle_id)
+        .order_by(Review.id)
+    )
+    if job.scope_manager_id is not None:
+        from reviews.cycles.queries import org_manager_ids
+
+        stmt = stmt.where(Review.manager_id.in_(org_manager_ids(job.scope_manager_id)))
+    return [(r, p) for r, p in db.session.execute(stmt).all()]
+
+
+def _progress(job_id: int, **values: Any) -> None:
+    db.session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow(), **values))
+    db.session.commit()
+
+
+def run_job(job_id: int, workers: int | None = None) -> None:
+    """Entry point for RQ and for the in-process runner."""
+    app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
+    if app is None:
+        from reviews import create_app
+
+        app = create_app()
+    context = nullcontext() if has_app_context() else app.app_context()
+    with context:
+        _run(app, job_id, workers or app.config.get("PDF_WORKERS", 2))
+
+
+def _run(app: Flask, job_id: int, workers: int) -> None:
+    from reviews.growth.views import growth_plan_html
+
+    job = db.session.get(Job, job_id)
+    if job is None or job.state == JobState.DONE:
+        return
+    pairs = _reviews_in_scope(job)
+    _progress(job_id, state=JobState.RUNNING, total=len(pairs), done=0, error=None)
+    folder = export_dir(app)
+    final = folder / f"plans-{job_id}-{secrets.token_hex(8)}.zip"
+    temporary = final.with_suffix(".part")
+    try:
+        css = stylesheet()
+        with app.test_request_context():
+            documents = [
+                (f"{i + 1:04d}-{_slug(r.subject.name)}.pdf", growth_plan_html(r, p))
+                for i, (r, p) in enumerate(pairs)
+            ]
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+            if workers <= 1:
+                results: Any = (_render((html, css)) for _, html in documents)
+                pool = None
+            else:
+                pool = ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    max_tasks_per_child=TASKS_PER_WORKER,
+                )
+                results = pool.map(_render, [(html, css) for _, html in documents])
+            try:
+                for n, ((name, _), pdf) in enumerate(zip(documents, results, strict=True), 1):
+                    archive.writestr(name, pdf)
+                    if n % PROGRESS_EVERY == 0 or n == len(documents):
+                        _progress(job_id, done=n)
+            finally:
+                if pool is not None:
+                    pool.shutdown(cancel_futures=True)
+        os.replace(temporary, final)
+        _progress(
+            job_id,
+            state=JobState.DONE,
+            done=len(documents),
+            file_name=final.name,
+            finished_at=utcnow(),
+        )
+    except Exception as exc:
+        db.session.rollback()
+        temporary.unlink(missing_ok=True)
+        _progress(
+            job_id,
+            state=JobState.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:500],
+            finished_at=utcnow(),
+        )
+        raise
+
+
+def _slug(name: str) -> str:
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join("".join(c if c.isalnum() else " " for c in ascii_name.lower()).split())[:60]
