@@ -81,7 +81,7 @@ class Database:
         if self.schema is None:
             target = tmp_path / "test.db"
             shutil.copyfile(self.template, target)
-            return self.config(target)
+            return {**self.config(target), "INSTANCE_PATH": str(tmp_path)}
         config = self.config(self.template)
         app = create_app(config)
         with app.app_context():
@@ -90,7 +90,7 @@ class Database:
             ensure_default_framework()
             db.session.commit()
             db.engine.dispose()
-        return config
+        return {**config, "INSTANCE_PATH": str(tmp_path)}
 
     def drop(self) -> None:
         if self.schema:

@@ -75,3 +75,51 @@ def approved_peer(manager: Person, review: Review, peer: Person) -> PeerRequest:
         request = ops.add_peer(manager, review, peer)
         db.session.commit()
     return request
+
+
+def submit_manager_review(
+    manager: Person,
+    review: Review,
+    overall: int,
+    ratings: dict[str, int],
+    potential: str = "medium",
+) -> None:
+    from reviews.cycles.parts import PartInput
+
+    manager_part = part(review, PartKind.MANAGER)
+    with current_app.test_request_context():
+        ops.save_part(
+            manager,
+            manager_part,
+            manager_part.version,
+            PartInput(
+                ratings=ratings,
+                overall=overall,
+                potential=potential,
+                readiness="not_yet",
+                answers={
+                    "summary": f"Summary for {review.subject.name}.",
+                    "strengths": "Ownership.",
+                    "growth_areas": "Influence.",
+                },
+            ),
+            submit=True,
+        )
+        db.session.commit()
+
+
+def release_with_manager_ratings(hr: Person, cycle, ratings_for) -> None:  # type: ignore[no-untyped-def]
+    """From manager review: every manager submits `ratings_for(review)`, HR finalises
+    without sessions and releases (which proposes the growth plans)."""
+    from reviews.calibration import operations as calibration_ops
+
+    for review in db.session.scalars(
+        select(Review).where(Review.cycle_id == cycle.id, Review.manager_id.is_not(None))
+    ):
+        overall, ratings = ratings_for(review)
+        submit_manager_review(review.manager, review, overall, ratings)
+    advance(hr, cycle, CycleState.CALIBRATION)
+    with current_app.test_request_context():
+        calibration_ops.finalise_uncalibrated(hr, cycle)
+        db.session.commit()
+    advance(hr, cycle, CycleState.RELEASED)

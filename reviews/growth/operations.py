@@ -287,7 +287,7 @@ def update_item(
     _check(plan, version)
     item = _item(plan, item_id)
     if end < start:
-        raise CycleError("The end date must be after the start date.", "end")
+        raise CycleError("The end date cannot be before the start date.", "end")
     if (end - start).days > 366:
         raise CycleError("Keep an item within a year.", "end")
     item.start_date, item.end_date = start, end

@@ -117,6 +117,11 @@ def plan_growth(
             focus += [g for g in room if g.rating is not None and g.rating < 5][
                 : FOCUS_MIN - len(focus)
             ]
+    elif not any(g.rating is not None for g in gaps):
+        notes.append(
+            "No final competency ratings are recorded; agree the focus areas with your manager."
+        )
+        focus = []
     else:
         notes.append(
             "At the top of the ladder the plan broadens impact: it deepens the competencies "
@@ -125,7 +130,9 @@ def plan_growth(
             else "Every expectation of the target level is already met; the plan deepens the "
             "competencies with the most room to grow."
         )
-        focus = [g for g in room if g.rating is not None and g.rating < 5][:FOCUS_MAX]
+        # Every rated competency below 5, the most room to grow (weighted) first.
+        rated = [g for g in gaps if g.rating is not None and g.rating < 5]
+        focus = sorted(rated, key=lambda g: (-(5 - (g.rating or 0)) * g.weight, g.name))[:FOCUS_MAX]
     level_for_catalogue = {current_level} | ({target_level} if target_level else set())
     used: set[str] = set()
     items: list[PlannedItem] = []

@@ -104,7 +104,10 @@ def plan_page(review_id: int) -> Any:
             elif not is_manager:
                 abort(403)
             elif action == "add":
-                start = _date(request.form.get("start", "")) or date.today()
+                raw_start = request.form.get("start", "").strip()
+                start = _date(raw_start) if raw_start else date.today()
+                if start is None:
+                    raise CycleError("Enter the start date as YYYY-MM-DD.", "start")
                 weeks = request.form.get("weeks", "")
                 ops.add_item(
                     current_user,

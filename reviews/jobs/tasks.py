@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import secrets
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -96,12 +95,12 @@ def _run(app: Flask, job_id: int, workers: int) -> None:
                 results: Any = (_render((html, css)) for _, html in documents)
                 pool = None
             else:
-                pool = ProcessPoolExecutor(
-                    max_workers=workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    max_tasks_per_child=TASKS_PER_WORKER,
+                # multiprocessing.Pool rather than ProcessPoolExecutor: the latter's
+                # max_tasks_per_child hangs when it replaces workers on Python 3.11.
+                pool = multiprocessing.get_context("spawn").Pool(
+                    workers, maxtasksperchild=TASKS_PER_WORKER
                 )
-                results = pool.map(_render, [(html, css) for _, html in documents])
+                results = pool.imap(_render, [(html, css) for _, html in documents])
             try:
                 for n, ((name, _), pdf) in enumerate(zip(documents, results, strict=True), 1):
                     archive.writestr(name, pdf)
@@ -109,7 +108,8 @@ def _run(app: Flask, job_id: int, workers: int) -> None:
                         _progress(job_id, done=n)
             finally:
                 if pool is not None:
-                    pool.shutdown(cancel_futures=True)
+                    pool.terminate()
+                    pool.join()
         os.replace(temporary, final)
         _progress(
             job_id,

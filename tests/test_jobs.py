@@ -1,0 +1,199 @@
+"""The bulk growth-plan ZIP: built by a job, with progress, scoped, atomic, on RQ too."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import pytest
+from conftest import csrf_token
+from cycle_helpers import advance, launched_cycle
+from flask import current_app
+from pypdf import PdfReader
+from sqlalchemy import func, select, update
+
+from reviews.calibration import operations as calibration_ops
+from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Potential, Review
+from reviews.cycles.queries import org_manager_ids
+from reviews.cycles.workflow import CycleState
+from reviews.demo import DEMO_PASSWORD, build_synthetic_org
+from reviews.extensions import db
+from reviews.framework.models import Competency
+from reviews.growth.models import GrowthPlan
+from reviews.jobs import operations as jobs_ops
+from reviews.jobs.models import Job, JobState
+from reviews.jobs.tasks import export_dir, run_job
+from reviews.people.models import Person
+
+
+def _released_org(size: int) -> Cycle:
+    """A synthetic org of `size` people whose cycle is released with a plan for each."""
+    build_synthetic_org(size)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW)
+    ratings = dict.fromkeys(db.session.scalars(select(Competency.key)), 2)
+    db.session.execute(
+        update(Assessment)
+        .where(Assessment.kind == PartKind.MANAGER)
+        .values(
+            state=PartState.SUBMITTED,
+            overall_rating=3,
+            potential=Potential.MEDIUM,
+            ratings=ratings,
+            submitted_at=func.now(),
+        )
+    )
+    db.session.commit()
+    advance(hr, cycle, CycleState.CALIBRATION)
+    with current_app.test_request_context():
+        calibration_ops.finalise_uncalibrated(hr, cycle)
+        db.session.commit()
+    advance(hr, cycle, CycleState.RELEASED)
+    return cycle
+
+
+def _client(app, email: str):
+    client = app.test_client()
+    token = csrf_token(client)
+    assert (
+        client.post(
+            "/auth/login", data={"email": email, "password": DEMO_PASSWORD, "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    client.csrf = csrf_token(client, "/")
+    return client
+
+
+def _zip_of(client, cycle: Cycle) -> tuple[Job, zipfile.ZipFile]:
+    started = client.post(f"/cycles/{cycle.id}/plans.zip", data={"csrf_token": client.csrf})
+    assert started.status_code == 302
+    page = client.get(started.headers["Location"])
+    assert page.status_code == 200
+    job = db.session.scalar(select(Job).order_by(Job.id.desc()))
+    assert job.state == JobState.DONE, job.error
+    assert "Download the ZIP" in page.get_data(as_text=True)
+    download = client.get(f"/jobs/{job.id}/download")
+    assert download.status_code == 200
+    data = download.data
+    download.close()
+    return job, zipfile.ZipFile(io.BytesIO(data))
+
+
+def test_bulk_zip_of_200_plans(app):
+    cycle = _released_org(202)  # HR (no level) and the director (no manager) get no plan
+    plans = db.session.scalar(select(func.count()).select_from(GrowthPlan))
+    assert plans == 200
+    job, archive = _zip_of(_client(app, "hr@example.com"), cycle)
+    assert (job.total, job.done) == (200, 200)
+    assert job.heartbeat_at is not None
+    names = archive.namelist()
+    assert len(names) == 200
+    subjects = {r.subject.name for r in db.session.scalars(select(Review).join(GrowthPlan))}
+    for name in names:
+        pdf = archive.read(name)
+        assert pdf.startswith(b"%PDF")
+        first = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+        assert any(subject in first for subject in subjects), name
+    # Nothing half-written is left next to the finished archive.
+    assert not list(export_dir(current_app).glob("*.part"))
+
+
+def test_a_managers_zip_holds_only_their_org(app):
+    cycle = _released_org(60)
+    em = db.session.scalar(select(Person).where(Person.email == "em@example.com"))
+    expected = set(
+        db.session.scalars(
+            select(Person.name)
+            .join(Review, Review.subject_id == Person.id)
+            .join(GrowthPlan, GrowthPlan.review_id == Review.id)
+            .where(Review.manager_id.in_(org_manager_ids(em.id)))
+        )
+    )
+    assert 0 < len(expected) < 59
+    job, archive = _zip_of(_client(app, "em@example.com"), cycle)
+    assert job.total == len(expected)
+    found = set()
+    for name in archive.namelist():
+        text = PdfReader(io.BytesIO(archive.read(name))).pages[0].extract_text()
+        found |= {n for n in expected if n in text}
+    assert found == expected
+    # Someone else cannot see or download the job, nor start one without reports.
+    leaf = db.session.scalar(
+        select(Person)
+        .where(
+            Person.level_id.is_not(None),
+            ~Person.id.in_(select(Person.manager_id).where(Person.manager_id.is_not(None))),
+        )
+        .limit(1)
+    )
+    dev = _client(app, leaf.email)
+    assert dev.get(f"/jobs/{job.id}").status_code == 403
+    assert dev.get(f"/jobs/{job.id}/download").status_code == 403
+    assert (
+        dev.post(f"/cycles/{cycle.id}/plans.zip", data={"csrf_token": dev.csrf}).status_code == 403
+    )
+
+
+def test_a_failed_job_leaves_no_archive_and_can_be_retried(app, monkeypatch):
+    cycle = _released_org(12)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    with current_app.test_request_context():
+        job = jobs_ops.start_plans_zip(hr, cycle, None)
+        db.session.commit()
+
+    def broken(_args):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr("reviews.jobs.tasks._render", broken)
+    with pytest.raises(RuntimeError):
+        run_job(job.id, workers=1)
+    db.session.refresh(job)
+    assert job.state == JobState.FAILED
+    assert "renderer crashed" in job.error
+    folder = export_dir(current_app)
+    assert not list(folder.glob(f"plans-{job.id}-*"))
+    monkeypatch.undo()
+    with current_app.test_request_context():
+        jobs_ops.retry(hr, job)
+        db.session.commit()
+    run_job(job.id, workers=1)
+    db.session.refresh(job)
+    assert job.state == JobState.DONE
+    assert zipfile.ZipFile(folder / job.file_name).testzip() is None
+
+
+def test_the_job_runs_on_an_rq_worker(app):
+    redis = pytest.importorskip("redis")
+    from rq import Queue, SimpleWorker
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        connection = redis.Redis.from_url(url)
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    cycle = _released_org(10)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    queue = Queue(f"{jobs_ops.QUEUE}", connection=connection)
+    queue.empty()
+    current_app.config["REDIS_URL"] = url
+    try:
+        with current_app.test_request_context():
+            job = jobs_ops.start_plans_zip(hr, cycle, None)
+            db.session.commit()
+            jobs_ops.enqueue(job.id)
+        assert db.session.get(Job, job.id).state == JobState.QUEUED  # waits for a worker
+        assert queue.count == 1
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    finally:
+        current_app.config["REDIS_URL"] = None
+        queue.empty()
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.state == JobState.DONE, job.error
+    assert job.done == job.total == db.session.scalar(select(func.count()).select_from(GrowthPlan))
+    assert job.total > 0
