@@ -64,7 +64,7 @@ def test_growth_plan_pdf_has_what_a_person_needs(app, released):
     pages = len(reader.pages)
     assert pages >= 2
     assert f"Page 2 of {pages}" in text  # page numbers (the cover has none)
-    assert "Devon Clarke · growth plan" in text  # running header
+    assert "Devon Clarke · Growth plan" in text  # running header
     # The chart is vector: drawn with path operators, no raster image on any page.
     assert all(not page.images for page in reader.pages)
     chart_page = reader.pages[1].get_contents().get_data()
@@ -147,3 +147,61 @@ def test_the_fetcher_serves_the_package_static_files():
     finally:
         response.close()
     assert Path(STATIC / "print.css").is_file()
+
+
+def test_review_summary_pdf_keeps_peers_anonymous(app, make_person, login_as):
+    from cycle_helpers import advance, approved_peer, submit_manager_review
+
+    from reviews.cycles import operations as cycle_ops
+    from reviews.cycles.parts import PartInput
+
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    em = make_person("Elena Marsh", role=Role.MANAGER, level_key="engineering-manager")
+    dev = make_person("Devon Clarke", manager=em)
+    peers = [make_person(name, manager=em) for name in ("Pia Peer", "Quinn Quill", "Rosa Reed")]
+    cycle = launched_cycle(hr, CycleState.PEER_FEEDBACK)
+    review = review_of(cycle, dev)
+    for peer in peers:
+        request = approved_peer(em, review, peer)
+        with current_app.test_request_context():
+            feedback = cycle_ops.peer_assessment(request)
+            cycle_ops.save_part(
+                peer,
+                feedback,
+                feedback.version,
+                PartInput(
+                    answers={
+                        "strengths": f"Strength seen by {peer.name.split()[1]}-team.",
+                        "growth_areas": "More tests.",
+                        "suggestion": "Pair weekly.",
+                    }
+                ),
+                submit=True,
+            )
+            db.session.commit()
+    advance(hr, cycle, CycleState.MANAGER_REVIEW)
+    keys = list(db.session.scalars(select(Competency.key)))
+    submit_manager_review(em, review, 4, dict.fromkeys(keys, 3))
+    client = login_as(dev)
+    assert client.get(f"/reviews/{review.id}/summary.pdf").status_code == 404  # not released
+    advance(hr, cycle, CycleState.CALIBRATION)
+    with current_app.test_request_context():
+        from reviews.calibration import operations as calibration_ops
+
+        calibration_ops.finalise_uncalibrated(hr, cycle)
+        db.session.commit()
+    advance(hr, cycle, CycleState.RELEASED)
+    response = client.get(f"/reviews/{review.id}/summary.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Exceeds expectations" in text  # the final rating, after release
+    assert "Strength seen by Peer-team." in text
+    for peer in peers:
+        assert peer.name not in text
+    # The manager sees the names (the cycle allows it), in the same document path.
+    from test_cycle_flow import login_as_fresh
+
+    manager_pdf = login_as_fresh(app, em).get(f"/reviews/{review.id}/summary.pdf")
+    manager_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(manager_pdf.data)).pages)
+    assert "Pia Peer" in manager_text

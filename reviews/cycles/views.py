@@ -674,3 +674,45 @@ def peer_decline(request_id: int) -> Any:
     db.session.commit()
     flash(f"You declined to give feedback to {req.review.subject.name}.", "success")
     return redirect(url_for("cycles.inbox"))
+
+
+@bp.get("/reviews/<int:review_id>/summary.pdf")
+@access.signed_in
+def summary_pdf(review_id: int) -> Any:
+    """The released review as a PDF, under the same visibility rules as the page."""
+    from flask import Response
+
+    from reviews.audit.operations import record
+    from reviews.documents.pdf import render_pdf, stylesheet
+
+    review, relations = _visible_review(review_id)
+    if not reached(review.cycle.state, CycleState.RELEASED):
+        abort(404)
+    parts = _parts(review)
+    html = render_template(
+        "documents/review_summary.html",
+        review=review,
+        snapshot=FrameworkSnapshot(review.cycle.framework_snapshot or {}),
+        self_part=next(
+            (p for p in parts if p.kind == PartKind.SELF and p.state == PartState.SUBMITTED), None
+        ),
+        manager_part=next(
+            (p for p in parts if p.kind == PartKind.MANAGER and p.state == PartState.SUBMITTED),
+            None,
+        ),
+        peers=_peer_view(review, relations, parts),
+        answers=ANSWERS,
+    )
+    pdf = render_pdf(html, stylesheet())
+    record(
+        "export.review_summary_pdf",
+        actor=current_user,
+        subject=review.subject,
+        cycle_id=review.cycle_id,
+    )
+    db.session.commit()
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="review-summary.pdf"'},
+    )
