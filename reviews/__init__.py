@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from reviews.audit.views import bp as audit_bp
     from reviews.auth.views import bp as auth_bp
     from reviews.calibration.views import bp as calibration_bp
+    from reviews.coach.views import bp as coach_bp
     from reviews.cycles.views import bp as cycles_bp
     from reviews.framework.views import bp as framework_bp
     from reviews.growth.views import bp as growth_bp
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
         calibration_bp,
         growth_bp,
         jobs_bp,
+        coach_bp,
         notifications_bp,
         audit_bp,
     ):

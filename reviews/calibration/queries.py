@@ -56,9 +56,28 @@ class SessionData:
     team_gap: dict[int, float]
     manager_names: dict[int, str]
     ledger: list[CalibrationChange] = field(default_factory=list)
+    # per manager: (texts, share with evidence, personality words per text), or None
+    # when the manager reviewed too few people for figures that protect each comment
+    quality: dict[int, tuple[int, float, float] | None] = field(default_factory=dict)
 
     def buckets(self, guidance: list[int]):  # type: ignore[no-untyped-def]
         return distribution([r.final for r in self.rows if r.final is not None], guidance)
+
+
+MIN_QUALITY_GROUP = 5
+
+
+def feedback_quality(texts: list[str]) -> tuple[int, float, float]:
+    """(number of texts, share naming evidence, personality-type words per text)."""
+    from reviews.coach.analysis import analyse, has_evidence
+
+    if not texts:
+        return 0, 0.0, 0.0
+    evidence = sum(1 for t in texts if has_evidence(t))
+    personal = sum(
+        1 for t in texts for f in analyse(t) if f.category in ("personality", "gendered", "age")
+    )
+    return len(texts), evidence / len(texts), personal / len(texts)
 
 
 def session_data(session: CalibrationSession, viewer_id: int | None = None) -> SessionData:
@@ -87,6 +106,9 @@ def session_data(session: CalibrationSession, viewer_id: int | None = None) -> S
             Assessment.overall_rating,
             Assessment.potential,
             Assessment.promotion_readiness,
+            Assessment.comments,
+            Assessment.answers,
+            Assessment.author_id,
         ).where(Assessment.review_id.in_(ids), Assessment.state == PartState.SUBMITTED)
     ).all()
     ledger = list(
@@ -104,10 +126,14 @@ def session_data(session: CalibrationSession, viewer_id: int | None = None) -> S
     manager_parts: dict[int, tuple[Mapping[str, int], int | None, str | None, str | None]] = {}
     peer_values: dict[int, list[float]] = {}
     peer_counts: dict[int, int] = {}
-    for review_id, kind, ratings, overall, potential, readiness in parts:
+    texts_by_manager: dict[int, list[str]] = {}
+    for review_id, kind, ratings, overall, potential, readiness, comments, answers, author in parts:
         if kind == PartKind.SELF:
             self_parts[review_id] = ratings
         elif kind == PartKind.MANAGER:
+            texts_by_manager.setdefault(author, []).extend(
+                t for t in [*comments.values(), *answers.values()] if t
+            )
             manager_parts[review_id] = (
                 ratings,
                 overall,
@@ -163,10 +189,15 @@ def session_data(session: CalibrationSession, viewer_id: int | None = None) -> S
             )
         )
     names = {r.manager_id: r.manager.name for r in reviews if r.manager_id and r.manager}
+    reviewed = {m: len(v) for m, v in by_rater.items()}
     return SessionData(
         rows=rows,
         bias=rater_bias(by_rater),
         team_gap={m: mean(g) for m, g in gaps_by_manager.items()},
+        quality={
+            m: feedback_quality(texts) if reviewed.get(m, 0) >= MIN_QUALITY_GROUP else None
+            for m, texts in texts_by_manager.items()
+        },
         manager_names=names,
         ledger=ledger,
     )

@@ -388,6 +388,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
             status = 400
     return render_template(
         template,
+        coach=_coach(kind, values),
         part=part,
         review=review,
         snapshot=snapshot,
@@ -401,6 +402,30 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
         labels=LABELS,
         **context,
     ), status
+
+
+def _coach(kind: str, values: dict[str, str]) -> dict[str, list[Any]]:
+    """Findings for every written field, shown beside it (the no-JavaScript path)."""
+    from reviews.coach.analysis import analyse
+
+    found: dict[str, list[Any]] = {}
+    for name, text in values.items():
+        if not text or not (
+            name.startswith("comment_")
+            or name
+            in {"accomplishments", "growth", "strengths", "growth_areas", "suggestion", "summary"}
+        ):
+            continue
+        rating_field = (
+            "overall"
+            if name == "summary"
+            else ("rating_" + name.removeprefix("comment_") if name.startswith("comment_") else "")
+        )
+        raw = values.get(rating_field, "")
+        findings = analyse(text, int(raw) if raw in {"1", "2", "3", "4", "5"} else None)
+        if findings:
+            found[name] = findings
+    return found
 
 
 def _autosave(part: Assessment) -> Any:

@@ -62,3 +62,50 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
     timer = setTimeout(save, 1500);
   });
 });
+
+// Feedback coach: suggestions beside each text as the person writes.
+// Advice only: nothing here stops a save or a submit.
+document.querySelectorAll("form[data-coach-url]").forEach((form) => {
+  const url = form.dataset.coachUrl;
+  const token = form.querySelector("input[name=csrf_token]");
+  form.querySelectorAll("textarea[data-coach]").forEach((area) => {
+    const list = document.getElementById("coach-" + area.name);
+    if (!list) return;
+    let timer = null;
+    const render = (findings) => {
+      list.replaceChildren(...findings.map((f) => {
+        const item = document.createElement("li");
+        item.className = "coach-" + f.category;
+        const label = document.createElement("strong");
+        label.textContent = f.label;
+        item.append(label);
+        const quoted = f.category === "too_short" || f.category === "mismatch"
+          ? "" : " \u201c" + area.value.slice(f.start, f.end) + "\u201d";
+        item.append(quoted + ": " + f.explanation + " ");
+        const hint = document.createElement("span");
+        hint.className = "muted";
+        hint.textContent = f.suggestion;
+        item.append(hint);
+        return item;
+      }));
+    };
+    const check = async () => {
+      const data = new FormData();
+      data.append("text", area.value);
+      data.append("csrf_token", token ? token.value : "");
+      const ratingName = area.dataset.ratingField;
+      const checked = ratingName && form.querySelector(`input[name="${ratingName}"]:checked`);
+      if (checked) data.append("rating", checked.value);
+      try {
+        const response = await fetch(url, { method: "POST", body: data, credentials: "same-origin" });
+        if (response.ok) render((await response.json()).findings);
+      } catch (error) {
+        // The coach is a helper; when it cannot answer the form works as before.
+      }
+    };
+    area.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(check, 600);
+    });
+  });
+});

@@ -71,6 +71,59 @@ def live_server(app_config: dict[str, Any]) -> Iterator[str]:
 
 
 @pytest.fixture
+def self_review_server(app_config: dict[str, Any]) -> Iterator[str]:
+    """The demo organisation with a cycle just launched: everyone's self-review is open."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from reviews.cycles import operations as cycle_ops
+    from reviews.cycles.models import ParticipantMode
+    from reviews.cycles.workflow import CycleState
+    from reviews.people.models import Person
+
+    app = create_app(app_config)
+    with app.app_context():
+        load_demo_org()
+        hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+        today = date.today()
+        with app.test_request_context():
+            cycle = cycle_ops.create_cycle(
+                hr,
+                cycle_ops.CycleFields(
+                    name="Browser cycle",
+                    period_start=today - timedelta(days=90),
+                    period_end=today,
+                    participant_mode=ParticipantMode.ALL,
+                    department_ids=[],
+                    participant_ids=[],
+                    self_review_due=today + timedelta(days=7),
+                    peer_feedback_due=today + timedelta(days=14),
+                    manager_review_due=today + timedelta(days=21),
+                    calibration_due=today + timedelta(days=28),
+                    peer_min=1,
+                    peer_max=4,
+                    peer_anonymous=True,
+                    anonymity_threshold=3,
+                    peer_names_to_managers=True,
+                    reviewer_load_cap=5,
+                    guidance=[5, 20, 50, 20, 5],
+                ),
+            )
+            cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

@@ -1,0 +1,152 @@
+"""The feedback coach: a table of hand-written sentences and their expected findings."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import post
+from cycle_helpers import launched_cycle, review_of
+
+from reviews.coach.analysis import CATEGORIES, analyse, lexicon
+from reviews.people.models import Role
+
+# (sentence, rating or None, expected categories in order of position)
+CASES = [
+    # Vague praise and criticism without evidence
+    ("Great job this half!", None, ["vague"]),
+    ("Good job on everything.", None, ["vague"]),
+    ("Nice work, keep it up.", None, ["vague", "vague"]),
+    ("She is a real team player.", None, ["vague"]),
+    ("Needs to improve communication.", None, ["vague"]),
+    ("He could be better at planning.", None, ["vague"]),
+    ("You should be more proactive.", None, ["vague"]),
+    ("A solid performer overall.", None, ["vague"]),
+    ("Keep up the good work.", None, ["vague"]),
+    ("Great to work with.", None, ["vague"]),
+    # The same words next to concrete evidence are fine
+    ("Great job on the March migration: deploys went from 22 to 9 minutes.", None, []),
+    ("Nice work in the incident on Tuesday; you kept the timeline clear.", None, []),
+    ("Team player: during the release freeze she took two of Ben's on-call shifts.", None, []),
+    (
+        "Needs to improve communication, for example the API change reached us only at the demo.",
+        None,
+        [],
+    ),
+    # Personality words instead of behaviour, and coded language
+    ("She can be abrasive.", None, ["personality"]),
+    ("He is bossy with the juniors.", None, ["personality"]),
+    ("Too aggressive in code reviews.", None, ["personality"]),
+    ("She gets emotional under pressure.", None, ["personality"]),
+    ("Comes across as arrogant.", None, ["personality"]),
+    ("A strident voice in planning.", None, ["personality"]),
+    ("She is nurturing with new hires.", None, ["gendered"]),
+    ("Feisty in debates.", None, ["gendered"]),
+    ("A true digital native.", None, ["age"]),
+    ("Probably overqualified for this team.", None, ["age"]),
+    ("He set up the new CI runners in his first week.", None, []),
+    ("Set in their ways about tooling.", None, ["age"]),
+    # Absolute and hedging language
+    ("He always misses the standup.", None, ["absolute"]),
+    ("She never asks for help.", None, ["absolute"]),
+    ("Interrupts people all the time.", None, ["absolute"]),
+    ("Maybe the tests could be clearer.", None, ["hedging"]),
+    ("You might want to write design docs.", None, ["hedging"]),
+    ("The rollout plan was sort of unclear.", None, ["hedging"]),
+    # Rating and text disagree, and extreme ratings without a reason
+    (
+        "The rollout was late, the plan unclear, and the rollback failed twice in May.",
+        5,
+        ["mismatch"],
+    ),
+    (
+        "Excellent design work: the storage RFC was clear and shipped on time in April.",
+        1,
+        ["mismatch"],
+    ),
+    ("Fine.", 5, ["too_short"]),
+    ("Okay overall.", 1, ["too_short"]),
+    ("Great work.", 1, ["too_short", "mismatch"]),
+    ("Nice work.", 1, ["vague", "too_short", "mismatch"]),
+    # Sentences that must give nothing
+    ("Her emotional intelligence shows in every 1:1 she runs with the new hires.", None, []),
+    ("The aggressive timeline for the billing migration was met in June.", None, []),
+    (
+        "In the incident review on 3 May she kept the timeline clear, which let us restore "
+        "service in 40 minutes.",
+        4,
+        [],
+    ),
+    ("Led the design of the queue; after the rollout p95 latency fell by 30%.", 4, []),
+    ("Paired with Ana for six weeks; she now ships features on her own.", 3, []),
+    ("The March demo was not clear for the sales team, who asked for a second session.", 2, []),
+    ("", None, []),
+]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rating", "expected"),
+    CASES,
+    ids=[f"{i:02d}-{c[0][:30]}" for i, c in enumerate(CASES)],
+)
+def test_expected_findings(sentence, rating, expected):
+    findings = analyse(sentence, rating)
+    assert [f.category for f in findings] == expected
+    for f in findings:
+        assert 0 <= f.start < f.end <= len(sentence) or (f.start == 0 and f.end == len(sentence))
+        assert f.category in CATEGORIES
+        assert f.explanation
+        assert f.suggestion
+
+
+def test_there_are_at_least_forty_sentences():
+    assert len(CASES) >= 40
+    assert sum(1 for _, _, expected in CASES if not expected) >= 10  # false alarms kept down
+
+
+def test_spans_point_at_the_words():
+    text = "Honestly, she is abrasive and always late."
+    spans = {f.category: text[f.start : f.end] for f in analyse(text)}
+    assert spans == {"personality": "abrasive", "absolute": "always"}
+
+
+def test_every_research_term_names_its_source():
+    lex = lexicon()
+    for term, entry in lex.terms.items():
+        assert entry["source"] in lex.sources, term
+    assert "Snyder" in lex.sources["snyder-2014"]
+
+
+def test_the_endpoint_answers_as_the_person_writes(app, make_person, login_as):
+    client = login_as(make_person("Writer"))
+    answer = post(client, "/coach/analyse", {"text": "Great job!", "rating": "5"})
+    assert answer.status_code == 200
+    categories = [f["category"] for f in answer.get_json()["findings"]]
+    assert categories == ["vague", "too_short"]
+    assert answer.get_json()["findings"][0]["label"] == "Vague"
+    too_long = post(client, "/coach/analyse", {"text": "x" * 20_001})
+    assert too_long.status_code == 413
+    assert "fields" in too_long.get_json()["error"]
+    assert app.test_client().post("/coach/analyse", data={"text": "x"}).status_code in (302, 400)
+
+
+def test_without_javascript_findings_appear_after_saving_a_draft(app, make_person, login_as):
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    dev = make_person("Devon Clarke", manager=make_person("Elena", role=Role.MANAGER))
+    review = review_of(launched_cycle(hr), dev)
+    client = login_as(dev)
+    url = f"/reviews/{review.id}/self"
+    page = client.get(url).get_data(as_text=True)
+    import re
+
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    saved = post(
+        client,
+        url,
+        {"version": version, "action": "draft", "accomplishments": "Great job all the time."},
+    )
+    assert saved.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="coach-accomplishments"' in page
+    assert "Vague" in page
+    assert "Absolute" in page
+    # Advice, never a block: the draft was saved as written.
+    assert "Great job all the time." in page
