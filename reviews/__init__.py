@@ -51,12 +51,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    from reviews.auth.views import load_user
+    from reviews.auth.views import load_user, load_user_from_bearer, unauthorized
 
     login_manager.user_loader(load_user)
+    login_manager.request_loader(load_user_from_bearer)
+    login_manager.unauthorized_handler(unauthorized)
 
 
 def register_models() -> None:
+    import reviews.api.models
     import reviews.audit.models
     import reviews.auth.models
     import reviews.calibration.models
@@ -69,6 +72,8 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from reviews.api.tokens import bp as tokens_bp
+    from reviews.api.views import bp as api_bp
     from reviews.audit.views import bp as audit_bp
     from reviews.auth.views import bp as auth_bp
     from reviews.calibration.views import bp as calibration_bp
@@ -91,6 +96,8 @@ def register_blueprints(app: Flask) -> None:
         growth_bp,
         jobs_bp,
         coach_bp,
+        api_bp,
+        tokens_bp,
         notifications_bp,
         audit_bp,
     ):

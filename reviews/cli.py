@@ -280,3 +280,26 @@ def worker_command(burst: bool) -> None:
 
     connection = Redis.from_url(url)
     Worker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=burst)
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="CLI token", help="What the token is for.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Expire after this many days (default: never).",
+)
+def users_token(email: str, name: str, days: int | None) -> None:
+    """Create an API token for EMAIL; the token is printed on the last line, once."""
+    from reviews.api.operations import TokenError, create_token
+
+    person = _person(email)
+    try:
+        _token, secret = create_token(None, person, name, days)
+    except TokenError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"API token for {person.email} (shown once; use as 'Authorization: Bearer ...'):")
+    click.echo(secret)

@@ -13,6 +13,7 @@ from conftest import post, sign_in
 from cycle_helpers import advance, approved_peer, launched_cycle, part, review_of
 from sqlalchemy import func, select
 
+from reviews.api.operations import create_token
 from reviews.audit.models import AuditEvent
 from reviews.calibration import operations as calibration_ops
 from reviews.calibration.models import GroupKind
@@ -99,6 +100,12 @@ EXPECTED: dict[str, set[str]] = {
     "growth.plan_page": VIEWERS,
     "growth.plan_pdf": VIEWERS,
     "cycles.summary_pdf": VIEWERS,
+    "coach.analyse_text": EVERYONE,
+    "api.openapi": set(RELATIONS),
+    "api.me": EVERYONE,
+    "api.people": EVERYONE,
+    "tokens.tokens": EVERYONE,
+    "tokens.revoke": {"subject"},
     "jobs.start_plans_zip": {"direct_manager", "skip_level", "other_manager", "hr"},
     "jobs.job_page": HR,
     "jobs.download": HR,
@@ -174,6 +181,9 @@ def world(app, make_person):
     with app.test_request_context():
         job = jobs_ops.start_plans_zip(hr, earlier, None)
         db.session.commit()
+    with app.test_request_context():
+        token, _secret = create_token(subject, subject, "matrix")
+        db.session.commit()
     cycle = launched_cycle(hr)
     review = review_of(cycle, subject)
     request = approved_peer(boss, review, peer)
@@ -199,6 +209,7 @@ def world(app, make_person):
         "part_id": self_part.id,
         "session_id": session.id,
         "job_id": job.id,
+        "token_id": token.id,
     }
     # Routes about the calibrated and released review use the earlier cycle's review.
     earlier_ids = {"review_id": earlier_review.id, "cycle_id": earlier.id}
@@ -266,6 +277,8 @@ def test_authorization_matrix(app, world, relation):
                     assert code in (400, 404)  # made-up token (POST: no CSRF token)
                 else:
                     assert code < 500, (relation, method, url, code)
+            elif relation == "anonymous" and url.startswith("/api/"):
+                assert code == 401, (method, url, code)  # JSON, no redirect, for the API
             elif relation == "anonymous":
                 assert code == 302 or (method == "POST" and code == 400), (method, url, code)
                 if code == 302:

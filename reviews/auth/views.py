@@ -35,6 +35,36 @@ def load_user(user_id: str) -> Person | None:
     return person
 
 
+def load_user_from_bearer(req: Any) -> Person | None:
+    """API calls authenticate with `Authorization: Bearer <token>` (never logged)."""
+    if not req.path.startswith("/api/"):
+        return None
+    header = req.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    from reviews.api.operations import person_for_token
+
+    return person_for_token(secret.strip())
+
+
+def unauthorized() -> Any:
+    if request.path.startswith("/api/"):
+        from flask import jsonify
+
+        return jsonify(
+            error={
+                "code": "unauthorized",
+                "message": "Send a valid API token as 'Authorization: Bearer rvw_...'.",
+                "fields": {},
+            }
+        ), 401
+    from flask_login.utils import login_url
+
+    flash("Please sign in to see that page.", "info")
+    return redirect(login_url("auth.login", next_url=request.url))
+
+
 def safe_next(target: str | None) -> str | None:
     """Only a path on this site: never another host, scheme or a protocol-relative URL."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):

@@ -1,0 +1,60 @@
+"""Token pages for people: list, create (shown once), revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from reviews import access
+from reviews.api.models import ApiToken
+from reviews.api.operations import TokenError, create_token, revoke_token
+from reviews.extensions import db
+
+bp = Blueprint("tokens", __name__)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@access.signed_in
+def tokens() -> Any:
+    secret = None
+    error = None
+    if request.method == "POST":
+        try:
+            _token, secret = create_token(
+                current_user, current_user, request.form.get("name", "")[:200]
+            )
+        except TokenError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+    rows = list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.person_id == current_user.id)
+            .order_by(ApiToken.created_at.desc())
+        )
+    )
+    return render_template("api/tokens.html", tokens=rows, secret=secret, error=error), (
+        400 if error else 200
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@access.signed_in
+def revoke(token_id: int) -> Any:
+    token = db.get_or_404(ApiToken, token_id)
+    if token.person_id != current_user.id:
+        abort(403)
+    try:
+        revoke_token(current_user, token)
+    except TokenError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(f"The token {token.prefix}… is revoked.", "success")
+    return redirect(url_for("tokens.tokens"))
