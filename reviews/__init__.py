@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from reviews.jobs.views import bp as jobs_bp
     from reviews.notifications.views import bp as notifications_bp
     from reviews.people.views import bp as people_bp
+    from reviews.reports.views import bp as reports_bp
 
     for bp in (
         home_bp,
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
         coach_bp,
         api_bp,
         tokens_bp,
+        reports_bp,
         notifications_bp,
         audit_bp,
     ):

@@ -159,3 +159,38 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
+
+
+def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
+    """One bar per phase: done of total, with the percentage."""
+    row_h, label_w, plot_w, top = 30, 230, 330, 10
+    width, height = label_w + plot_w + 80, top + row_h * len(rows) + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-labelledby="completion-title completion-desc" class="chart">',
+        f'<title id="completion-title">{escape(title)}</title>',
+        '<desc id="completion-desc">'
+        + escape("; ".join(f"{label}: {done} of {total}" for label, done, total in rows))
+        + "</desc>",
+    ]
+    for i, (label, done, total) in enumerate(rows):
+        y = top + i * row_h
+        share = done / total if total else 0.0
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" font-size="12" '
+            f'fill="{INK}">{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 6}" width="{plot_w}" height="{row_h - 12}" '
+            f'rx="3" fill="#e3e7ee"/>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 6}" width="{plot_w * share:.1f}" '
+            f'height="{row_h - 12}" rx="3" fill="{BRAND}" class="bar"/>'
+        )
+        parts.append(
+            f'<text x="{label_w + plot_w + 8}" y="{y + 19}" font-size="12" '
+            f'fill="{INK}">{done}/{total} ({share:.0%})</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above

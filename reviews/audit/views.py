@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -25,10 +27,8 @@ def _date(name: str) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-@bp.get("/audit")
-@access.hr_only
-def audit_log() -> Any:
-    """The append-only audit log, filtered by person, actor, cycle, event and dates."""
+def _filtered() -> tuple[Any, dict[str, Any]]:
+    """The audit query with the page's filters, and the filters to show back."""
     stmt = select(AuditEvent)
     person = request.args.get("person", "").strip().lower()[:254]
     actor = request.args.get("actor", "").strip().lower()[:254]
@@ -52,6 +52,22 @@ def audit_log() -> Any:
         stmt = stmt.where(AuditEvent.at >= since)
     if until:
         stmt = stmt.where(AuditEvent.at < until + timedelta(days=1))
+    filters = {
+        "person": person,
+        "actor": actor,
+        "event": event,
+        "cycle": cycle_id or "",
+        "from": request.args.get("from", "")[:10],
+        "to": request.args.get("to", "")[:10],
+    }
+    return stmt, filters
+
+
+@bp.get("/audit")
+@access.hr_only
+def audit_log() -> Any:
+    """The append-only audit log, filtered by person, actor, cycle, event and dates."""
+    stmt, filters = _filtered()
     page_arg = request.args.get("page", "1")
     page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 100_000 else 1
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -73,12 +89,52 @@ def audit_log() -> Any:
         pages=max(1, -(-total // PER_PAGE)),
         cycles=cycles,
         kinds=kinds,
-        filters={
-            "person": person,
-            "actor": actor,
-            "event": event,
-            "cycle": cycle_id or "",
-            "from": request.args.get("from", "")[:10],
-            "to": request.args.get("to", "")[:10],
-        },
+        filters=filters,
+    )
+
+
+@bp.get("/audit.csv")
+@access.hr_only
+def audit_csv() -> Any:
+    """The filtered log (e.g. a period) as CSV, streamed."""
+    from flask import Response, stream_with_context
+
+    from reviews.audit.operations import record
+    from reviews.reports.spreadsheets import csv_stream
+
+    stmt, filters = _filtered()
+    record("export.audit_log", actor=current_user, **{k: v for k, v in filters.items() if v})
+    db.session.commit()
+    actor, subject = aliased(Person), aliased(Person)
+    rows = db.session.execute(
+        stmt.with_only_columns(
+            AuditEvent.at,
+            AuditEvent.event,
+            actor.email,
+            subject.email,
+            AuditEvent.cycle_id,
+            AuditEvent.details,
+        )
+        .outerjoin(actor, AuditEvent.actor_id == actor.id)
+        .outerjoin(subject, AuditEvent.subject_id == subject.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).yield_per(1000)
+
+    def lines() -> Any:
+        for at, event, by, about, cycle_id, details in rows:
+            yield [
+                at.strftime("%Y-%m-%d %H:%M:%S"),
+                event,
+                by or "system",
+                about or "",
+                cycle_id or "",
+                json.dumps(details, ensure_ascii=False, sort_keys=True),
+            ]
+
+    return Response(
+        stream_with_context(
+            csv_stream(["at_utc", "event", "actor", "subject", "cycle_id", "details"], lines())
+        ),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
     )

@@ -741,22 +741,24 @@ def reciprocal_pairs(cycle_id: int, subject_ids: list[int]) -> set[tuple[int, in
 REMIND_DAYS_BEFORE = 3
 
 
-def remind_due(today: date) -> int:
+def remind_due(today: date, cycle_id: int | None = None) -> int:
     """Queue reminders for work due within a few days or overdue; once per person, task, day.
 
     Returns how many new reminders were queued (a second run the same day queues none).
+    With `cycle_id`, only that cycle (HR's one-click reminder on the dashboard).
     """
     from reviews.notifications.models import Notification
 
     before = db.session.scalar(select(func.count()).select_from(Notification)) or 0
     messages: list[Message] = []
-    cycles = db.session.scalars(
-        select(Cycle).where(
-            Cycle.state.in_(
-                [CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW]
-            )
+    stmt = select(Cycle).where(
+        Cycle.state.in_(
+            [CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW]
         )
-    ).all()
+    )
+    if cycle_id is not None:
+        stmt = stmt.where(Cycle.id == cycle_id)
+    cycles = db.session.scalars(stmt).all()
     for cycle in cycles:
         due = cycle.due(cycle.state)
         if due is None or (due - today).days > REMIND_DAYS_BEFORE:

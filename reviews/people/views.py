@@ -309,3 +309,70 @@ def department_list() -> Any:
         .order_by(Department.name)
     ).all()
     return render_template("people/departments.html", rows=rows)
+
+
+@bp.get("/people/<int:person_id>/data.json")
+@access.hr_only
+def personal_data_json(person_id: int) -> Any:
+    """Everything held about one person, for a data-subject request."""
+    from flask import Response
+
+    from reviews.audit.operations import record
+    from reviews.people.privacy import person_data
+
+    person = _person_or_404(person_id)
+    import json
+
+    body = json.dumps(person_data(person), ensure_ascii=False, indent=2)
+    record("export.personal_data", actor=current_user, subject=person, format="json")
+    db.session.commit()
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="personal-data-{person.id}.json"'},
+    )
+
+
+@bp.get("/people/<int:person_id>/data.pdf")
+@access.hr_only
+def personal_data_pdf(person_id: int) -> Any:
+    from flask import Response
+
+    from reviews.audit.operations import record
+    from reviews.documents.pdf import render_pdf, stylesheet
+    from reviews.people.privacy import person_data
+
+    person = _person_or_404(person_id)
+    html = render_template("documents/personal_data.html", person=person, data=person_data(person))
+    pdf = render_pdf(html, stylesheet())
+    record("export.personal_data", actor=current_user, subject=person, format="pdf")
+    db.session.commit()
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="personal-data-{person.id}.pdf"'},
+    )
+
+
+@bp.post("/people/<int:person_id>/anonymise")
+@access.hr_only
+def anonymise(person_id: int) -> Any:
+    from reviews.people.privacy import PrivacyError
+    from reviews.people.privacy import anonymise as anonymise_person
+
+    person = _person_or_404(person_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        anonymise_person(current_user, person)
+    except PrivacyError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(
+            "The person is anonymised: their name, email and written text are removed; "
+            "ratings stay in the figures.",
+            "success",
+        )
+    return redirect(url_for("people.profile", person_id=person_id))

@@ -1,0 +1,247 @@
+"""Personal data: everything held about one person, and anonymising a departed person."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from reviews.api.models import ApiToken
+from reviews.audit.models import AuditEvent
+from reviews.audit.operations import record
+from reviews.auth.models import LoginFailure, PasswordLink
+from reviews.calibration.models import CalibrationChange
+from reviews.cycles.models import Assessment, PartKind, PartState, PeerRequest, Review
+from reviews.cycles.visibility import CyclePolicy, PeerFeedback, Viewer, peer_feedback_view
+from reviews.cycles.workflow import CycleState, reached
+from reviews.db import utcnow
+from reviews.extensions import db
+from reviews.growth.models import GrowthPlan
+from reviews.notifications.models import Notification
+from reviews.people.models import Person
+
+
+class PrivacyError(ValueError):
+    pass
+
+
+def _part(p: Assessment) -> dict[str, Any]:
+    return {
+        "state": p.state.value,
+        "ratings": p.ratings,
+        "comments": p.comments,
+        "answers": p.answers,
+        "submitted_at": p.submitted_at.isoformat() if p.submitted_at else None,
+    }
+
+
+def person_data(person: Person) -> dict[str, Any]:
+    """Everything about `person` (HR's view, anonymity rules applied to peer feedback)."""
+    reviews = list(
+        db.session.scalars(select(Review).where(Review.subject_id == person.id).order_by(Review.id))
+    )
+    review_ids = [r.id for r in reviews] or [-1]
+    parts = list(db.session.scalars(select(Assessment).where(Assessment.review_id.in_(review_ids))))
+    plans = {
+        p.review_id: p
+        for p in db.session.scalars(select(GrowthPlan).where(GrowthPlan.review_id.in_(review_ids)))
+    }
+    out_reviews = []
+    for review in reviews:
+        own = [p for p in parts if p.review_id == review.id]
+        cycle = review.cycle
+        policy = CyclePolicy(
+            cycle.peer_anonymous,
+            cycle.anonymity_threshold,
+            cycle.peer_names_to_managers,
+            reached(cycle.state, CycleState.RELEASED),
+        )
+        salt = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{review.id}".encode()).digest()
+        peers = peer_feedback_view(
+            Viewer.HR,
+            policy,
+            [
+                PeerFeedback(
+                    p.id, p.author.name, p.ratings, p.comments, p.answers, p.submitted_at.date()
+                )
+                for p in own
+                if p.kind == PartKind.PEER and p.state == PartState.SUBMITTED and p.submitted_at
+            ],
+            salt,
+        )
+        plan = plans.get(review.id)
+        out_reviews.append(
+            {
+                "cycle": cycle.name,
+                "level": review.level_key,
+                "manager": review.manager.email if review.manager else None,
+                "self_review": next((_part(p) for p in own if p.kind == PartKind.SELF), None),
+                "manager_review": next(
+                    (
+                        {
+                            **_part(p),
+                            "overall": p.overall_rating,
+                            "potential": p.potential.value if p.potential else None,
+                            "promotion_readiness": p.promotion_readiness.value
+                            if p.promotion_readiness
+                            else None,
+                        }
+                        for p in own
+                        if p.kind == PartKind.MANAGER
+                    ),
+                    None,
+                ),
+                "peer_feedback": [
+                    {
+                        "author": e.author_name,
+                        "ratings": e.ratings,
+                        "comments": e.comments,
+                        "answers": e.answers,
+                    }
+                    for e in peers.entries
+                ],
+                "final": {
+                    "rating": review.final_rating,
+                    "potential": review.final_potential.value if review.final_potential else None,
+                    "ratings": review.final_ratings,
+                },
+                "acknowledged_at": review.acknowledged_at.isoformat()
+                if review.acknowledged_at
+                else None,
+                "acknowledgement_comment": review.acknowledgement_comment,
+                "growth_plan": {
+                    "target_level": plan.target_level_key,
+                    "focus": plan.focus,
+                    "notes": plan.notes,
+                    "employee_comment": plan.employee_comment,
+                    "items": [
+                        {
+                            "title": i.title,
+                            "start": i.start_date.isoformat(),
+                            "end": i.end_date.isoformat(),
+                            "notes": i.notes,
+                        }
+                        for i in plan.items
+                    ],
+                }
+                if plan
+                else None,
+            }
+        )
+    written = db.session.execute(
+        select(Assessment, Review)
+        .join(Review, Review.id == Assessment.review_id)
+        .where(Assessment.author_id == person.id, Assessment.kind == PartKind.PEER)
+    ).all()
+    return {
+        "person": {
+            "email": person.email,
+            "name": person.name,
+            "role": person.role.value,
+            "active": person.active,
+            "department": person.department.name if person.department else None,
+            "level": person.level.key if person.level else None,
+            "manager": person.manager.email if person.manager else None,
+            "created_at": person.created_at.isoformat(),
+            "deactivated_at": person.deactivated_at.isoformat() if person.deactivated_at else None,
+        },
+        "reviews": out_reviews,
+        "peer_feedback_written": [
+            {"about": r.subject.name, "cycle": r.cycle.name, **_part(a)} for a, r in written
+        ],
+        "calibration_changes": [
+            {
+                "at": c.at.isoformat(),
+                "field": c.field,
+                "from": c.old_value,
+                "to": c.new_value,
+                "rationale": c.rationale,
+            }
+            for c in db.session.scalars(
+                select(CalibrationChange).where(CalibrationChange.review_id.in_(review_ids))
+            )
+        ],
+        "notifications": [
+            {"at": n.created_at.isoformat(), "subject": n.subject, "body": n.body}
+            for n in db.session.scalars(
+                select(Notification).where(Notification.recipient_id == person.id)
+            )
+        ],
+        "api_tokens": [
+            {
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(),
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in db.session.scalars(select(ApiToken).where(ApiToken.person_id == person.id))
+        ],
+        "audit_events": [
+            {"at": e.at.isoformat(), "event": e.event, "details": e.details}
+            for e in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.subject_id == person.id).order_by(AuditEvent.at)
+            )
+        ],
+    }
+
+
+ANONYMISED_TEXT = "[removed]"
+
+
+def anonymise(actor: Person, person: Person) -> None:
+    """Remove a departed person's identity and free text; keep every number.
+
+    Ratings, levels, departments and final values stay, so that cycle figures
+    and distributions do not change.  Their name and email, their password and
+    tokens, the free text they wrote and the free text written about them go.
+    """
+    if person.active:
+        raise PrivacyError("Only a deactivated person can be anonymised.")
+    if person.email.endswith("@anonymised.invalid"):
+        raise PrivacyError("This person is already anonymised.")
+    if db.session.scalar(
+        select(Person.id).where(Person.manager_id == person.id, Person.active.is_(True)).limit(1)
+    ):
+        raise PrivacyError("Active people still report to this person.")
+    original = person.email
+    person.name = f"Former employee {person.id}"
+    person.email = f"former-{person.id}@anonymised.invalid"
+    person.password_hash = None
+    person.session_version += 1
+    reviews = select(Review.id).where(Review.subject_id == person.id)
+    blank = {"comments": {}, "answers": {}}
+    db.session.execute(
+        update(Assessment)
+        .where(Assessment.review_id.in_(reviews))
+        .values(**blank, desired_level_key=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(Assessment).where(Assessment.author_id == person.id).values(**blank),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(Review).where(Review.subject_id == person.id).values(acknowledgement_comment=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(PeerRequest)
+        .where(PeerRequest.reviewer_id == person.id, PeerRequest.decline_reason.is_not(None))
+        .values(decline_reason=ANONYMISED_TEXT),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(GrowthPlan)
+        .where(GrowthPlan.review_id.in_(reviews))
+        .values(employee_comment="", notes=""),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(delete(ApiToken).where(ApiToken.person_id == person.id))
+    db.session.execute(delete(PasswordLink).where(PasswordLink.person_id == person.id))
+    db.session.execute(delete(Notification).where(Notification.recipient_id == person.id))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == original))
+    person.deactivated_at = person.deactivated_at or utcnow()
+    db.session.flush()
+    record("person.anonymised", actor=actor, subject=person)

@@ -1,0 +1,456 @@
+"""Figures and rows for HR reports, each in a bounded number of statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased
+
+from reviews.calibration.models import CalibrationChange, CalibrationSession
+from reviews.calibration.scoring import mean
+from reviews.cycles.models import (
+    Assessment,
+    Cycle,
+    PartKind,
+    PartState,
+    PeerRequest,
+    RequestState,
+    Review,
+)
+from reviews.cycles.parts import POTENTIAL, READINESS
+from reviews.cycles.queries import org_manager_ids
+from reviews.cycles.snapshot import FrameworkSnapshot
+from reviews.cycles.workflow import CycleState
+from reviews.extensions import db
+from reviews.people.models import Department, Person
+
+CHUNK = 1000
+
+
+@dataclass
+class Completion:
+    label: str
+    reviews: int = 0
+    self_done: int = 0
+    nominated: int = 0
+    peer_done: int = 0
+    peer_total: int = 0
+    manager_done: int = 0
+    manager_total: int = 0
+    calibrated: int = 0
+    acknowledged: int = 0
+
+
+@dataclass
+class Scope:
+    """Which reviews a report covers: a department, a manager's org, or all."""
+
+    department_id: int | None = None
+    manager_id: int | None = None  # everyone whose frozen manager is in this manager's org
+
+    def apply(self, stmt: Any) -> Any:
+        if self.department_id:
+            stmt = stmt.where(Review.department_id == self.department_id)
+        if self.manager_id:
+            stmt = stmt.where(Review.manager_id.in_(org_manager_ids(self.manager_id)))
+        return stmt
+
+
+def completion(
+    cycle: Cycle, by: str, scope: Scope | None = None
+) -> tuple[Completion, list[Completion]]:
+    """Totals and one row per department (by="department") or frozen manager (by="manager")."""
+    scope = scope or Scope()
+    key = Review.department_id if by == "department" else Review.manager_id
+    submitted = case((Assessment.state == PartState.SUBMITTED, 1), else_=0)
+    locked = case((Review.final_locked.is_(True), 1), else_=0)
+    acked = case((Review.acknowledged_at.is_not(None), 1), else_=0)
+    base = scope.apply(
+        select(key.label("k"), func.count(), func.sum(locked), func.sum(acked)).where(
+            Review.cycle_id == cycle.id
+        )
+    )
+    reviews = db.session.execute(base.group_by(key)).all()
+    parts = db.session.execute(
+        scope.apply(
+            select(key, Assessment.kind, func.count(), func.sum(submitted))
+            .join(Assessment, Assessment.review_id == Review.id)
+            .where(Review.cycle_id == cycle.id)
+        ).group_by(key, Assessment.kind)
+    ).all()
+    approved = case((PeerRequest.state == RequestState.APPROVED, 1), else_=0)
+    per_review = (
+        scope.apply(
+            select(Review.id.label("rid"), key.label("k"), func.sum(approved).label("approved"))
+            .join(PeerRequest, PeerRequest.review_id == Review.id)
+            .where(Review.cycle_id == cycle.id)
+        )
+        .group_by(Review.id, key)
+        .subquery()
+    )
+    peers = db.session.execute(
+        select(
+            per_review.c.k,
+            func.sum(case((per_review.c.approved >= cycle.peer_min, 1), else_=0)),
+            func.sum(per_review.c.approved),
+        ).group_by(per_review.c.k)
+    ).all()
+    if by == "department":
+        names = dict(db.session.execute(select(Department.id, Department.name)).all())
+    else:
+        ids = [r[0] for r in reviews if r[0]]
+        names = dict(
+            db.session.execute(
+                select(Person.id, Person.name).where(Person.id.in_(ids or [-1]))
+            ).all()
+        )
+    rows: dict[Any, Completion] = {}
+
+    def row(k: Any) -> Completion:
+        return rows.setdefault(k, Completion(names.get(k, "None") if k else "None"))
+
+    for k, n, cal, ack in reviews:
+        r = row(k)
+        r.reviews, r.calibrated, r.acknowledged = n, int(cal or 0), int(ack or 0)
+    for k, kind, n, done in parts:
+        r = row(k)
+        if kind == PartKind.SELF:
+            r.self_done = int(done or 0)
+        elif kind == PartKind.MANAGER:
+            r.manager_total, r.manager_done = n, int(done or 0)
+        else:
+            r.peer_done = int(done or 0)
+    for k, nominated, total in peers:
+        r = row(k)
+        r.nominated, r.peer_total = int(nominated or 0), int(total or 0)
+    total = Completion("All")
+    for r in rows.values():
+        for name in (
+            "reviews",
+            "self_done",
+            "nominated",
+            "peer_done",
+            "peer_total",
+            "manager_done",
+            "manager_total",
+            "calibrated",
+            "acknowledged",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+    return total, sorted(rows.values(), key=lambda r: r.label)
+
+
+@dataclass
+class Distributions:
+    overall: list[int] = field(default_factory=lambda: [0] * 5)
+    by_department: dict[str, list[int]] = field(default_factory=dict)
+    by_level: dict[str, list[int]] = field(default_factory=dict)
+
+
+def distributions(cycle: Cycle, scope: Scope | None = None) -> Distributions:
+    """Counts of ratings 1-5: the final rating where set, else the manager's overall."""
+    scope = scope or Scope()
+    manager_overall = (
+        select(Assessment.overall_rating)
+        .where(
+            Assessment.review_id == Review.id,
+            Assessment.kind == PartKind.MANAGER,
+            Assessment.state == PartState.SUBMITTED,
+        )
+        .scalar_subquery()
+    )
+    rating = func.coalesce(Review.final_rating, manager_overall)
+    rows = db.session.execute(
+        scope.apply(
+            select(Department.name, Review.level_key, rating, func.count())
+            .outerjoin(Department, Department.id == Review.department_id)
+            .where(Review.cycle_id == cycle.id)
+        ).group_by(Department.name, Review.level_key, rating)
+    ).all()
+    snapshot = (
+        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
+    )
+    result = Distributions()
+    for department, level, value, n in rows:
+        if value is None:
+            continue
+        result.overall[value - 1] += n
+        result.by_department.setdefault(department or "None", [0] * 5)[value - 1] += n
+        level_name = snapshot.level_name(level) if snapshot else (level or "None")
+        result.by_level.setdefault(level_name, [0] * 5)[value - 1] += n
+    return result
+
+
+@dataclass
+class CalibrationChanges:
+    total: int = 0
+    up: int = 0
+    down: int = 0
+    by_session: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (up, down)
+
+
+def calibration_changes(cycle: Cycle) -> CalibrationChanges:
+    rows = db.session.execute(
+        select(CalibrationSession.name, CalibrationChange.old_value, CalibrationChange.new_value)
+        .join(Review, Review.id == CalibrationChange.review_id)
+        .outerjoin(CalibrationSession, CalibrationSession.id == CalibrationChange.session_id)
+        .where(
+            Review.cycle_id == cycle.id,
+            CalibrationChange.field == "overall",
+            CalibrationChange.old_value.is_not(None),
+        )
+    ).all()
+    result = CalibrationChanges()
+    for session, old, new in rows:
+        if not (old.isdigit() and new.isdigit()) or old == new:
+            continue
+        up = int(new) > int(old)
+        result.total += 1
+        result.up += up
+        result.down += not up
+        u, d = result.by_session.get(session or "Finalised", (0, 0))
+        result.by_session[session or "Finalised"] = (u + up, d + (not up))
+    return result
+
+
+@dataclass(frozen=True)
+class Overdue:
+    name: str
+    email: str
+    task: str
+    due: date
+    link_review: int | None
+
+
+def overdue(cycle: Cycle, today: date, scope: Scope | None = None) -> list[Overdue]:
+    """Who is late in the current phase (its deadline has passed)."""
+    scope = scope or Scope()
+    due = cycle.due(cycle.state)
+    if due is None or due >= today:
+        return []
+    subject = aliased(Person)
+    late: list[Overdue] = []
+    if cycle.state == CycleState.SELF_REVIEW:
+        for name, email, rid in db.session.execute(
+            scope.apply(
+                select(subject.name, subject.email, Review.id)
+                .join(subject, subject.id == Review.subject_id)
+                .join(Assessment, Assessment.review_id == Review.id)
+                .where(
+                    Review.cycle_id == cycle.id,
+                    Assessment.kind == PartKind.SELF,
+                    Assessment.state == PartState.DRAFT,
+                )
+            ).order_by(subject.name)
+        ):
+            late.append(Overdue(name, email, "self-review", due, rid))
+    elif cycle.state == CycleState.PEER_FEEDBACK:
+        reviewer = aliased(Person)
+        for name, email, who in db.session.execute(
+            scope.apply(
+                select(reviewer.name, reviewer.email, subject.name)
+                .select_from(PeerRequest)
+                .join(Review, Review.id == PeerRequest.review_id)
+                .join(reviewer, reviewer.id == PeerRequest.reviewer_id)
+                .join(subject, subject.id == Review.subject_id)
+                .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
+                .where(
+                    Review.cycle_id == cycle.id,
+                    PeerRequest.state == RequestState.APPROVED,
+                    (Assessment.id.is_(None)) | (Assessment.state == PartState.DRAFT),
+                )
+            ).order_by(reviewer.name)
+        ):
+            late.append(Overdue(name, email, f"peer feedback for {who}", due, None))
+    elif cycle.state == CycleState.MANAGER_REVIEW:
+        manager = aliased(Person)
+        for name, email, who, rid in db.session.execute(
+            scope.apply(
+                select(manager.name, manager.email, subject.name, Review.id)
+                .join(manager, manager.id == Review.manager_id)
+                .join(subject, subject.id == Review.subject_id)
+                .join(Assessment, Assessment.review_id == Review.id)
+                .where(
+                    Review.cycle_id == cycle.id,
+                    Assessment.kind == PartKind.MANAGER,
+                    Assessment.state == PartState.DRAFT,
+                )
+            ).order_by(manager.name)
+        ):
+            late.append(Overdue(name, email, f"review of {who}", due, rid))
+    return late
+
+
+REPORT_FIXED = [
+    "employee",
+    "email",
+    "department",
+    "level",
+    "manager",
+    "self_review",
+    "peers_approved",
+    "peer_feedback",
+    "manager_review",
+    "calibrated",
+    "self_average",
+    "peer_average",
+    "manager_average",
+    "manager_overall",
+    "final_rating",
+]
+REPORT_TAIL = ["potential", "promotion_readiness", "acknowledged_at"]
+
+
+def report_header(cycle: Cycle) -> list[str]:
+    snapshot = (
+        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
+    )
+    keys = snapshot.keys if snapshot else []
+    return REPORT_FIXED + [f"final_{k}" for k in keys] + REPORT_TAIL
+
+
+def _avg(values: dict[str, int] | None) -> float | None:
+    return round(mean(list(values.values())), 2) if values else None
+
+
+def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
+    """One row per review, fetched a chunk at a time: memory stays flat with the cycle.
+
+    No peer identity is in any column: peers appear only as counts and an average.
+    """
+    scope = scope or Scope()
+    snapshot = (
+        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
+    )
+    keys = snapshot.keys if snapshot else []
+    last = 0
+    subject, manager = aliased(Person), aliased(Person)
+    while True:
+        chunk = db.session.execute(
+            scope.apply(
+                select(Review, subject.name, subject.email, Department.name, manager.name)
+                .join(subject, subject.id == Review.subject_id)
+                .outerjoin(manager, manager.id == Review.manager_id)
+                .outerjoin(Department, Department.id == Review.department_id)
+                .where(Review.cycle_id == cycle.id, Review.id > last)
+            )
+            .order_by(Review.id)
+            .limit(CHUNK)
+        ).all()
+        if not chunk:
+            return
+        ids = [r[0].id for r in chunk]
+        parts: dict[int, dict[str, Any]] = {}
+        peers: dict[int, list[dict[str, int]]] = {}
+        for review_id, kind, state, ratings, overall, potential, readiness in db.session.execute(
+            select(
+                Assessment.review_id,
+                Assessment.kind,
+                Assessment.state,
+                Assessment.ratings,
+                Assessment.overall_rating,
+                Assessment.potential,
+                Assessment.promotion_readiness,
+            ).where(Assessment.review_id.in_(ids))
+        ):
+            if kind == PartKind.PEER:
+                if state == PartState.SUBMITTED:
+                    peers.setdefault(review_id, []).append(ratings)
+                continue
+            parts.setdefault(review_id, {})[kind.value] = (
+                state,
+                ratings,
+                overall,
+                potential,
+                readiness,
+            )
+        approved = dict(
+            db.session.execute(
+                select(PeerRequest.review_id, func.count())
+                .where(PeerRequest.review_id.in_(ids), PeerRequest.state == RequestState.APPROVED)
+                .group_by(PeerRequest.review_id)
+            ).all()
+        )
+        for review, name, email, department, manager_name in chunk:
+            own = parts.get(review.id, {})
+            self_part, manager_part = own.get("self"), own.get("manager")
+            peer_ratings = [v for r in peers.get(review.id, []) for v in r.values()]
+            finals = review.final_ratings or (manager_part[1] if manager_part else {}) or {}
+            yield [
+                name,
+                email,
+                department or "",
+                snapshot.level_name(review.level_key) if snapshot else review.level_key or "",
+                manager_name or "",
+                self_part[0].value if self_part else "",
+                approved.get(review.id, 0),
+                f"{len(peers.get(review.id, []))}/{approved.get(review.id, 0)}",
+                manager_part[0].value if manager_part else "",
+                "yes" if review.final_locked else "no",
+                _avg(self_part[1]) if self_part and self_part[0] == PartState.SUBMITTED else None,
+                round(mean(peer_ratings), 2) if peer_ratings else None,
+                _avg(manager_part[1])
+                if manager_part and manager_part[0] == PartState.SUBMITTED
+                else None,
+                manager_part[2] if manager_part else None,
+                review.final_rating,
+                *[finals.get(k) for k in keys],
+                POTENTIAL.get(review.final_potential.value, "")
+                if review.final_potential
+                else (
+                    POTENTIAL.get(manager_part[3].value, "")
+                    if manager_part and manager_part[3]
+                    else ""
+                ),
+                READINESS.get(manager_part[4].value, "")
+                if manager_part and manager_part[4]
+                else "",
+                review.acknowledged_at.date().isoformat() if review.acknowledged_at else "",
+            ]
+        last = ids[-1]
+        db.session.expunge_all()  # keep the identity map from growing with the cycle
+
+
+LEDGER_HEADER = ["at", "employee", "email", "session", "field", "from", "to", "by", "rationale"]
+
+
+def ledger_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
+    scope = scope or Scope()
+    subject, actor = aliased(Person), aliased(Person)
+    rows = db.session.execute(
+        scope.apply(
+            select(
+                CalibrationChange.at,
+                subject.name,
+                subject.email,
+                CalibrationSession.name,
+                CalibrationChange.field,
+                CalibrationChange.old_value,
+                CalibrationChange.new_value,
+                actor.name,
+                CalibrationChange.rationale,
+            )
+            .select_from(CalibrationChange)
+            .join(Review, Review.id == CalibrationChange.review_id)
+            .join(subject, subject.id == Review.subject_id)
+            .outerjoin(actor, actor.id == CalibrationChange.actor_id)
+            .outerjoin(CalibrationSession, CalibrationSession.id == CalibrationChange.session_id)
+            .where(Review.cycle_id == cycle.id)
+        ).order_by(CalibrationChange.at, CalibrationChange.id)
+    ).yield_per(CHUNK)
+    for at, name, email, session, field_name, old, new, by, why in rows:
+        yield [
+            at.strftime("%Y-%m-%d %H:%M:%S"),
+            name,
+            email,
+            session or "finalised",
+            field_name,
+            old or "",
+            new,
+            by or "system",
+            why,
+        ]

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from reviews import access
+from reviews.audit.operations import record
+from reviews.calibration.scoring import distribution
+from reviews.charts import completion_svg, distribution_svg
+from reviews.cycles.models import Cycle, Review
+from reviews.cycles.operations import remind_due
+from reviews.documents.pdf import render_pdf, stylesheet
+from reviews.extensions import db
+from reviews.people.forms import ConfirmForm
+from reviews.people.models import Department
+from reviews.reports import queries as q
+from reviews.reports.spreadsheets import csv_stream, xlsx_file
+
+bp = Blueprint("reports", __name__)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _scope(cycle: Cycle) -> q.Scope:
+    """HR: the filters asked for. A manager: their own org, narrowed by the filters."""
+    scope = q.Scope(department_id=_int_arg("department"), manager_id=_int_arg("manager"))
+    if access.is_hr(current_user):
+        return scope
+    manages = db.session.scalar(
+        select(func.count()).where(
+            Review.cycle_id == cycle.id, Review.manager_id == current_user.id
+        )
+    )
+    if not manages:
+        abort(403)
+    if scope.manager_id and scope.manager_id != current_user.id:
+        from reviews.people.queries import is_below
+
+        if not is_below(scope.manager_id, current_user.id):
+            abort(403)
+        return scope
+    return q.Scope(department_id=scope.department_id, manager_id=current_user.id)
+
+
+def _launched(cycle_id: int) -> Cycle:
+    cycle = db.get_or_404(Cycle, cycle_id)
+    if cycle.framework_snapshot is None:
+        abort(404)  # a draft has no reviews to report on
+    return cycle
+
+
+def _filename(cycle: Cycle, what: str, ext: str) -> str:
+    slug = "-".join("".join(c if c.isalnum() else " " for c in cycle.name.lower()).split())
+    return f"{slug}-{what}.{ext}"
+
+
+def _attachment(cycle: Cycle, what: str, ext: str, *, inline: bool = False) -> dict[str, str]:
+    kind = "inline" if inline else "attachment"
+    return {"Content-Disposition": f'{kind}; filename="{_filename(cycle, what, ext)}"'}
+
+
+def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
+    total, by_department = q.completion(cycle, "department")
+    _, by_manager = q.completion(cycle, "manager")
+    dists = q.distributions(cycle)
+    changes = q.calibration_changes(cycle)
+    phases = [
+        ("Self-reviews", total.self_done, total.reviews),
+        (f"At least {cycle.peer_min} peers approved", total.nominated, total.reviews),
+        ("Peer feedback", total.peer_done, total.peer_total),
+        ("Manager reviews", total.manager_done, total.manager_total),
+        ("Calibrated (final locked)", total.calibrated, total.manager_total),
+        ("Acknowledged", total.acknowledged, total.reviews),
+    ]
+    ratings = [r for i, n in enumerate(dists.overall) for r in [i + 1] * n]
+    buckets = distribution(ratings, cycle.guidance)
+    return {
+        "total": total,
+        "by_department": by_department,
+        "by_manager": by_manager,
+        "dists": dists,
+        "changes": changes,
+        "phases": phases,
+        "buckets": buckets,
+        "completion_chart": completion_svg(phases, f"Completion of {cycle.name}"),
+        "distribution_chart": distribution_svg(
+            buckets, [str(v) for v in range(1, 6)], f"Ratings in {cycle.name} against the guidance"
+        ),
+    }
+
+
+@bp.get("/cycles/<int:cycle_id>/dashboard")
+@access.hr_only
+def dashboard(cycle_id: int) -> Any:
+    cycle = _launched(cycle_id)
+    today = date.today()
+    return render_template(
+        "reports/dashboard.html",
+        cycle=cycle,
+        late=q.overdue(cycle, today),
+        today=today,
+        departments=list(db.session.scalars(select(Department).order_by(Department.name))),
+        confirm=ConfirmForm(),
+        **_dashboard_data(cycle),
+    )
+
+
+@bp.post("/cycles/<int:cycle_id>/remind")
+@access.hr_only
+def remind(cycle_id: int) -> Any:
+    cycle = _launched(cycle_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    queued = remind_due(date.today(), cycle_id=cycle.id)
+    record("cycle.reminded", actor=current_user, cycle_id=cycle.id, queued=queued)
+    db.session.commit()
+    flash(
+        f"{queued} reminder{'s' if queued != 1 else ''} sent (at most one per person and "
+        "task a day).",
+        "success",
+    )
+    return redirect(url_for("reports.dashboard", cycle_id=cycle.id))
+
+
+@bp.get("/cycles/<int:cycle_id>/report.csv")
+@access.signed_in
+def report_csv(cycle_id: int) -> Any:
+    cycle = _launched(cycle_id)
+    scope = _scope(cycle)
+    record(
+        "export.cycle_report",
+        actor=current_user,
+        cycle_id=cycle.id,
+        format="csv",
+        department=scope.department_id,
+        manager=scope.manager_id,
+    )
+    db.session.commit()
+    header = q.report_header(cycle)
+    return Response(
+        stream_with_context(csv_stream(header, q.report_rows(cycle, scope))),
+        mimetype="text/csv; charset=utf-8",
+        headers=_attachment(cycle, "report", "csv"),
+    )
+
+
+@bp.get("/cycles/<int:cycle_id>/report.xlsx")
+@access.signed_in
+def report_xlsx(cycle_id: int) -> Any:
+    cycle = _launched(cycle_id)
+    scope = _scope(cycle)
+    record(
+        "export.cycle_report",
+        actor=current_user,
+        cycle_id=cycle.id,
+        format="xlsx",
+        department=scope.department_id,
+        manager=scope.manager_id,
+    )
+    db.session.commit()
+    handle = xlsx_file("Reviews", q.report_header(cycle), q.report_rows(cycle, scope))
+    return send_file(
+        handle,
+        as_attachment=True,
+        download_name=_filename(cycle, "report", "xlsx"),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+@bp.get("/cycles/<int:cycle_id>/calibration.csv")
+@access.hr_only
+def ledger_csv(cycle_id: int) -> Any:
+    cycle = _launched(cycle_id)
+    scope = _scope(cycle)
+    record("export.calibration_ledger", actor=current_user, cycle_id=cycle.id)
+    db.session.commit()
+    return Response(
+        stream_with_context(csv_stream(q.LEDGER_HEADER, q.ledger_rows(cycle, scope))),
+        mimetype="text/csv; charset=utf-8",
+        headers=_attachment(cycle, "calibration", "csv"),
+    )
+
+
+@bp.get("/cycles/<int:cycle_id>/summary.pdf")
+@access.hr_only
+def summary_pdf(cycle_id: int) -> Any:
+    """The dashboard's figures and charts for leadership: no individual peer content."""
+    cycle = _launched(cycle_id)
+    html = render_template(
+        "documents/cycle_summary.html",
+        cycle=cycle,
+        generated=date.today(),
+        **_dashboard_data(cycle),
+    )
+    pdf = render_pdf(html, stylesheet())
+    record("export.cycle_summary_pdf", actor=current_user, cycle_id=cycle.id)
+    db.session.commit()
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers=_attachment(cycle, "summary", "pdf", inline=True),
+    )

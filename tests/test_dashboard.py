@@ -1,0 +1,222 @@
+"""HR's cycle dashboard: exact figures at a known stage, bounded queries, and big exports."""
+
+from __future__ import annotations
+
+import tracemalloc
+from datetime import date
+
+import pytest
+from conftest import count_queries, csrf_token
+from cycle_helpers import advance, approved_peer, launched_cycle, review_of, submit_manager_review
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from reviews.cycles import operations as cycle_ops
+from reviews.cycles.models import Assessment, ParticipantMode, PartKind, PartState
+from reviews.cycles.parts import PartInput
+from reviews.cycles.workflow import CycleState
+from reviews.demo import DEMO_PASSWORD, build_synthetic_org
+from reviews.extensions import db
+from reviews.framework.models import Competency
+from reviews.people.models import Department, Person, Role
+from reviews.reports import queries as q
+
+
+@pytest.fixture
+def stage(app, make_person):
+    """Two departments at a known point of the manager-review phase.
+
+    Platform: Ada, Ben (manager Mo). Data: Cy (manager Di). Mo and Di report to Vic.
+    Self-reviews: Ada and Cy submitted. Peers: Ada has Ben and Cy approved (Ben wrote),
+    Ben has Ada approved (nothing written). Manager reviews: Mo submitted Ada's (4).
+    """
+    platform = Department(name="Platform")
+    data = Department(name="Data")
+    db.session.add_all([platform, data])
+    db.session.commit()
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    vic = make_person("Vic Director", role=Role.MANAGER, level_key="director-of-engineering")
+    mo = make_person("Mo Manager", role=Role.MANAGER, manager=vic, level_key="engineering-manager")
+    di = make_person("Di Manager", role=Role.MANAGER, manager=vic, level_key="engineering-manager")
+    ada = make_person("Ada", manager=mo)
+    ben = make_person("Ben", manager=mo, level_key="senior-engineer")
+    cy = make_person("Cy", manager=di)
+    for person, department in (
+        (mo, platform),
+        (ada, platform),
+        (ben, platform),
+        (di, data),
+        (cy, data),
+    ):
+        person.department = department
+    db.session.commit()
+    cycle = launched_cycle(hr, CycleState.SELF_REVIEW, peer_min=2)
+    keys = list(db.session.scalars(select(Competency.key)))
+    with current_app.test_request_context():
+        for person in (ada, cy):
+            own = cycle_ops.part_for(review_of(cycle, person), PartKind.SELF)
+            cycle_ops.save_part(
+                person,
+                own,
+                own.version,
+                PartInput(
+                    ratings=dict.fromkeys(keys, 3), answers={"accomplishments": "a", "growth": "g"}
+                ),
+                submit=True,
+            )
+        db.session.commit()
+    ada_review = review_of(cycle, ada)
+    ben_request = approved_peer(mo, ada_review, ben)
+    approved_peer(mo, ada_review, cy)
+    approved_peer(mo, review_of(cycle, ben), ada)
+    advance(hr, cycle, CycleState.PEER_FEEDBACK)
+    with current_app.test_request_context():
+        feedback = cycle_ops.peer_assessment(ben_request)
+        cycle_ops.save_part(
+            ben,
+            feedback,
+            feedback.version,
+            PartInput(answers={"strengths": "s", "growth_areas": "g", "suggestion": "x"}),
+            submit=True,
+        )
+        db.session.commit()
+    advance(hr, cycle, CycleState.MANAGER_REVIEW)
+    submit_manager_review(mo, ada_review, 4, dict.fromkeys(keys, 3))
+    return cycle, hr
+
+
+def test_completion_figures_at_a_known_stage(app, stage):
+    cycle, _hr = stage
+    total, by_department = q.completion(cycle, "department")
+    # Eight participants: HR, Vic, Mo, Di, Ada, Ben, Cy.  (7 people.)
+    assert total.reviews == 7
+    assert (total.self_done, total.nominated, total.peer_done, total.peer_total) == (2, 1, 1, 3)
+    # Manager parts: Vic reviews Mo and Di, Mo reviews Ada and Ben, Di reviews Cy.
+    assert (total.manager_done, total.manager_total, total.calibrated, total.acknowledged) == (
+        1,
+        5,
+        0,
+        0,
+    )
+    rows = {r.label: r for r in by_department}
+    assert (rows["Platform"].reviews, rows["Platform"].self_done, rows["Platform"].peer_total) == (
+        3,
+        1,
+        3,
+    )
+    assert (rows["Data"].reviews, rows["Data"].self_done, rows["Data"].manager_total) == (2, 1, 2)
+    _, by_manager = q.completion(cycle, "manager")
+    managers = {r.label: r for r in by_manager}
+    assert (managers["Mo Manager"].reviews, managers["Mo Manager"].manager_done) == (2, 1)
+    dists = q.distributions(cycle)
+    assert dists.overall == [0, 0, 0, 1, 0]
+    assert dists.by_department == {"Platform": [0, 0, 0, 1, 0]}
+    after_deadline = date.fromordinal(cycle.manager_review_due.toordinal() + 1)
+    assert q.overdue(cycle, cycle.manager_review_due) == []  # due today is not late yet
+    late = q.overdue(cycle, after_deadline)
+    assert sorted((o.name, o.task) for o in late) == [
+        ("Di Manager", "review of Cy"),
+        ("Mo Manager", "review of Ben"),
+        ("Vic Director", "review of Di Manager"),
+        ("Vic Director", "review of Mo Manager"),
+    ]
+
+
+def test_the_dashboard_page_shows_the_figures(app, stage, login_as):
+    cycle, hr = stage
+    page = login_as(hr).get(f"/cycles/{cycle.id}/dashboard")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "2/7" in html  # self-reviews
+    assert "1/3" in html  # peer feedback
+    assert "1/5" in html  # manager reviews
+    assert 'id="completion-title"' in html
+    assert 'id="dist-title"' in html
+
+
+def test_dashboard_queries_do_not_grow_with_the_cycle(app):
+    build_synthetic_org(500)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    few = list(db.session.scalars(select(Person.id).order_by(Person.id).limit(40)))
+    small = launched_cycle(
+        hr,
+        CycleState.MANAGER_REVIEW,
+        name="Small",
+        participant_mode=ParticipantMode.LIST,
+        participant_ids=few,
+    )
+    big = launched_cycle(hr, CycleState.MANAGER_REVIEW, name="Big")
+    assert _dashboard_statements(app, small.id) == _dashboard_statements(app, big.id) <= 25
+
+
+def _dashboard_statements(app, cycle_id: int) -> int:
+    client = app.test_client()
+    token = csrf_token(client)
+    assert (
+        client.post(
+            "/auth/login",
+            data={"email": "hr@example.com", "password": DEMO_PASSWORD, "csrf_token": token},
+        ).status_code
+        == 302
+    )
+    client.get(f"/cycles/{cycle_id}/dashboard")
+    with count_queries() as statements:
+        assert client.get(f"/cycles/{cycle_id}/dashboard").status_code == 200
+    return len(statements)
+
+
+def _stream_peak(client, url: str) -> tuple[int, int, int]:
+    """(lines, bytes, peak traced memory) of streaming one export to the end."""
+    tracemalloc.start()
+    try:
+        response = client.get(url)
+        lines = size = 0
+        for chunk in response.response:  # consume the stream as a browser would
+            lines += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
+            size += len(chunk)
+        response.close()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return lines, size, peak
+
+
+def test_streaming_the_csv_of_10000_reviews_keeps_memory_flat(app, capsys):
+    build_synthetic_org(10_000)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW, name="Company")
+    keys = list(db.session.scalars(select(Competency.key)))
+    db.session.execute(
+        update(Assessment)
+        .where(Assessment.kind == PartKind.MANAGER)
+        .values(
+            state=PartState.SUBMITTED,
+            overall_rating=3,
+            ratings=dict.fromkeys(keys, 3),
+            comments={"technical-fluency": "Clear, careful work on the storage layer."},
+            submitted_at=func.now(),
+        )
+    )
+    db.session.commit()
+    department = db.session.scalar(select(Department).where(Department.name == "Platform"))
+    client = app.test_client()
+    token = csrf_token(client)
+    client.post(
+        "/auth/login",
+        data={"email": "hr@example.com", "password": DEMO_PASSWORD, "csrf_token": token},
+    )
+    part_lines, _part_size, part_peak = _stream_peak(
+        client, f"/cycles/{cycle.id}/report.csv?department={department.id}"
+    )
+    lines, size, peak = _stream_peak(client, f"/cycles/{cycle.id}/report.csv")
+    assert lines == 10_001  # header and one row per review
+    assert 500 < part_lines < lines / 3
+    with capsys.disabled():
+        print(
+            f"\n10,000-review CSV: {size / 1e6:.1f} MB streamed with a peak of "
+            f"{peak / 1e6:.1f} MB traced; {part_lines - 1} reviews: {part_peak / 1e6:.1f} MB"
+        )
+    # Rows are fetched and written a chunk at a time: five to seven times the rows
+    # need about the same memory, not five to seven times more.
+    assert peak < part_peak * 1.6
+    assert peak < 50e6
