@@ -163,8 +163,8 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
 
 def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
     """One bar per phase: done of total, with the percentage."""
-    row_h, label_w, plot_w, top = 30, 230, 330, 10
-    width, height = label_w + plot_w + 80, top + row_h * len(rows) + 10
+    row_h, label_w, plot_w, top = 30, 230, 300, 10
+    width, height = label_w + plot_w + 130, top + row_h * len(rows) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" aria-labelledby="completion-title completion-desc" class="chart">',
