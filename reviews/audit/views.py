@@ -103,7 +103,7 @@ def audit_csv() -> Any:
     from reviews.reports.spreadsheets import csv_stream
 
     stmt, filters = _filtered()
-    record("export.audit_log", actor=current_user, **{k: v for k, v in filters.items() if v})
+    record("export.audit_log", actor=current_user, filters={k: v for k, v in filters.items() if v})
     db.session.commit()
     actor, subject = aliased(Person), aliased(Person)
     rows = db.session.execute(

@@ -18,7 +18,7 @@ from reviews.cycles.visibility import CyclePolicy, PeerFeedback, Viewer, peer_fe
 from reviews.cycles.workflow import CycleState, reached
 from reviews.db import utcnow
 from reviews.extensions import db
-from reviews.growth.models import GrowthPlan
+from reviews.growth.models import GrowthPlan, GrowthPlanItem
 from reviews.notifications.models import Notification
 from reviews.people.models import Person
 
@@ -190,6 +190,52 @@ def person_data(person: Person) -> dict[str, Any]:
 ANONYMISED_TEXT = "[removed]"
 
 
+def _scrub_mentions(name: str, email: str, person: Person) -> None:
+    """Replace the person's old name and email where other records quote them.
+
+    Notifications to others ("Devon read their review") and audit details
+    (reviewer emails, titles) are rewritten: the one change the application
+    makes to the audit log, and the anonymisation itself is recorded.
+    """
+    import json
+
+    from sqlalchemy import String, cast, or_
+
+    replacements = [(email, person.email), (name, person.name)]
+
+    def scrub(text: str) -> str:
+        for old, new in replacements:
+            text = text.replace(old, new)
+        return text
+
+    for note in db.session.scalars(
+        select(Notification).where(
+            or_(
+                Notification.subject.contains(name, autoescape=True),
+                Notification.body.contains(name, autoescape=True),
+            )
+        )
+    ):
+        note.subject, note.body = scrub(note.subject), scrub(note.body)
+    for event in db.session.scalars(
+        select(AuditEvent).where(
+            or_(
+                cast(AuditEvent.details, String).contains(email, autoescape=True),
+                cast(AuditEvent.details, String).contains(name, autoescape=True),
+            )
+        )
+    ):
+        event.details = json.loads(scrub(json.dumps(event.details, ensure_ascii=False)))
+    # Free text quoted in events about them (growth-plan item titles) goes too.
+    for event in db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.subject_id == person.id, AuditEvent.event.startswith("growth.")
+        )
+    ):
+        if "title" in (event.details or {}):
+            event.details = {**event.details, "title": ANONYMISED_TEXT}
+
+
 def anonymise(actor: Person, person: Person) -> None:
     """Remove a departed person's identity and free text; keep every number.
 
@@ -205,7 +251,7 @@ def anonymise(actor: Person, person: Person) -> None:
         select(Person.id).where(Person.manager_id == person.id, Person.active.is_(True)).limit(1)
     ):
         raise PrivacyError("Active people still report to this person.")
-    original = person.email
+    original, original_name = person.email, person.name
     person.name = f"Former employee {person.id}"
     person.email = f"former-{person.id}@anonymised.invalid"
     person.password_hash = None
@@ -238,6 +284,18 @@ def anonymise(actor: Person, person: Person) -> None:
         .values(employee_comment="", notes=""),
         execution_options={"synchronize_session": False},
     )
+    plans = select(GrowthPlan.id).where(GrowthPlan.review_id.in_(reviews))
+    db.session.execute(
+        update(GrowthPlanItem).where(GrowthPlanItem.plan_id.in_(plans)).values(notes=""),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        update(GrowthPlanItem)
+        .where(GrowthPlanItem.plan_id.in_(plans), GrowthPlanItem.opportunity_key.is_(None))
+        .values(title=ANONYMISED_TEXT, description=""),
+        execution_options={"synchronize_session": False},
+    )
+    _scrub_mentions(original_name, original, person)
     db.session.execute(delete(ApiToken).where(ApiToken.person_id == person.id))
     db.session.execute(delete(PasswordLink).where(PasswordLink.person_id == person.id))
     db.session.execute(delete(Notification).where(Notification.recipient_id == person.id))

@@ -378,6 +378,9 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
         for review, name, email, department, manager_name in chunk:
             own = parts.get(review.id, {})
             self_part, manager_part = own.get("self"), own.get("manager")
+            manager_state = manager_part[0].value if manager_part else ""
+            if manager_part and manager_part[0] != PartState.SUBMITTED:
+                manager_part = None  # a draft is not a result
             peer_ratings = [v for r in peers.get(review.id, []) for v in r.values()]
             finals = review.final_ratings or (manager_part[1] if manager_part else {}) or {}
             yield [
@@ -389,7 +392,7 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
                 self_part[0].value if self_part else "",
                 approved.get(review.id, 0),
                 f"{len(peers.get(review.id, []))}/{approved.get(review.id, 0)}",
-                manager_part[0].value if manager_part else "",
+                manager_state,
                 "yes" if review.final_locked else "no",
                 _avg(self_part[1]) if self_part and self_part[0] == PartState.SUBMITTED else None,
                 round(mean(peer_ratings), 2) if peer_ratings else None,
