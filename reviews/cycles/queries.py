@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import url_for
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.cycles.models import (
@@ -20,7 +20,7 @@ from reviews.cycles.models import (
 )
 from reviews.cycles.workflow import APPROVAL_OPEN, MANAGER_OPEN, PEER_OPEN, SELF_OPEN, CycleState
 from reviews.extensions import db
-from reviews.people.models import Department, Person
+from reviews.people.models import Person
 
 
 @dataclass(frozen=True)
@@ -208,94 +208,6 @@ def _live_request_counts(review_ids: list[int]) -> dict[int, int]:
         .group_by(PeerRequest.review_id)
     ).all()
     return dict(rows)
-
-
-@dataclass
-class Progress:
-    reviews: int = 0
-    self_submitted: int = 0
-    nominated: int = 0  # reviews with at least peer_min approved peers
-    requests: int = 0
-    peer_submitted: int = 0
-    declined: int = 0
-    managers_total: int = 0
-    manager_submitted: int = 0
-    acknowledged: int = 0
-
-
-def cycle_progress(cycle: Cycle) -> tuple[Progress, list[tuple[str, Progress]]]:
-    """Totals and per-department figures, in three statements whatever the size."""
-    submitted = case((Assessment.state == PartState.SUBMITTED, 1), else_=0)
-    parts = db.session.execute(
-        select(Review.department_id, Assessment.kind, func.count(), func.sum(submitted))
-        .join(Assessment, Assessment.review_id == Review.id)
-        .where(Review.cycle_id == cycle.id)
-        .group_by(Review.department_id, Assessment.kind)
-    ).all()
-    acknowledged = case((Review.acknowledged_at.is_not(None), 1), else_=0)
-    reviews = db.session.execute(
-        select(Review.department_id, func.count(), func.sum(acknowledged))
-        .where(Review.cycle_id == cycle.id)
-        .group_by(Review.department_id)
-    ).all()
-    approved = case((PeerRequest.state == RequestState.APPROVED, 1), else_=0)
-    declined = case((PeerRequest.state == RequestState.DECLINED, 1), else_=0)
-    per_review = (
-        select(
-            Review.id.label("review_id"),
-            Review.department_id.label("department_id"),
-            func.sum(approved).label("approved"),
-            func.sum(declined).label("declined"),
-        )
-        .join(PeerRequest, PeerRequest.review_id == Review.id)
-        .where(Review.cycle_id == cycle.id)
-        .group_by(Review.id, Review.department_id)
-        .subquery()
-    )
-    peers = db.session.execute(
-        select(
-            per_review.c.department_id,
-            func.sum(case((per_review.c.approved >= cycle.peer_min, 1), else_=0)),
-            func.sum(per_review.c.approved),
-            func.sum(per_review.c.declined),
-        ).group_by(per_review.c.department_id)
-    ).all()
-    names = dict(db.session.execute(select(Department.id, Department.name)).all())
-    by_department: dict[int | None, Progress] = {}
-
-    def bucket(dep: int | None) -> Progress:
-        return by_department.setdefault(dep, Progress())
-
-    for dep, n, acked in reviews:
-        bucket(dep).reviews = n
-        bucket(dep).acknowledged = int(acked or 0)
-    for dep, kind, n, done in parts:
-        p = bucket(dep)
-        if kind == PartKind.SELF:
-            p.self_submitted = int(done or 0)
-        elif kind == PartKind.MANAGER:
-            p.managers_total, p.manager_submitted = n, int(done or 0)
-        else:
-            p.peer_submitted = int(done or 0)
-    for dep, nominated, approved_n, declined_n in peers:
-        p = bucket(dep)
-        p.nominated, p.requests, p.declined = (
-            int(nominated or 0),
-            int(approved_n or 0),
-            int(declined_n or 0),
-        )
-    total = Progress()
-    for p in by_department.values():
-        for field in total.__dataclass_fields__:
-            setattr(total, field, getattr(total, field) + getattr(p, field))
-    rows = sorted(
-        (
-            (names.get(dep, "No department") if dep else "No department", p)
-            for dep, p in by_department.items()
-        ),
-        key=lambda item: item[0],
-    )
-    return total, rows
 
 
 def org_manager_ids(manager_id: int):  # type: ignore[no-untyped-def]

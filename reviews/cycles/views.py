@@ -34,7 +34,7 @@ from reviews.cycles.models import (
     Review,
 )
 from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS, parse_part
-from reviews.cycles.queries import cycle_progress, org_reviews
+from reviews.cycles.queries import org_reviews
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.visibility import CyclePolicy, PeerFeedback, Viewer, peer_feedback_view
 from reviews.cycles.workflow import (
@@ -166,7 +166,9 @@ def cycle_edit(cycle_id: int) -> Any:
 @access.hr_only
 def cycle_detail(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
-    total, departments = cycle_progress(cycle)
+    from reviews.reports.queries import completion
+
+    total, departments = completion(cycle, "department")
     participants = (
         ops.count_participants(cycle) if cycle.state == CycleState.DRAFT else total.reviews
     )

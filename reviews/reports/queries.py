@@ -43,6 +43,7 @@ class Completion:
     manager_total: int = 0
     calibrated: int = 0
     acknowledged: int = 0
+    declined: int = 0
 
 
 @dataclass
@@ -83,9 +84,15 @@ def completion(
         ).group_by(key, Assessment.kind)
     ).all()
     approved = case((PeerRequest.state == RequestState.APPROVED, 1), else_=0)
+    declined = case((PeerRequest.state == RequestState.DECLINED, 1), else_=0)
     per_review = (
         scope.apply(
-            select(Review.id.label("rid"), key.label("k"), func.sum(approved).label("approved"))
+            select(
+                Review.id.label("rid"),
+                key.label("k"),
+                func.sum(approved).label("approved"),
+                func.sum(declined).label("declined"),
+            )
             .join(PeerRequest, PeerRequest.review_id == Review.id)
             .where(Review.cycle_id == cycle.id)
         )
@@ -97,6 +104,7 @@ def completion(
             per_review.c.k,
             func.sum(case((per_review.c.approved >= cycle.peer_min, 1), else_=0)),
             func.sum(per_review.c.approved),
+            func.sum(per_review.c.declined),
         ).group_by(per_review.c.k)
     ).all()
     if by == "department":
@@ -124,23 +132,15 @@ def completion(
             r.manager_total, r.manager_done = n, int(done or 0)
         else:
             r.peer_done = int(done or 0)
-    for k, nominated, total in peers:
+    for k, nominated, total_approved, declined_n in peers:
         r = row(k)
-        r.nominated, r.peer_total = int(nominated or 0), int(total or 0)
+        r.nominated, r.peer_total = int(nominated or 0), int(total_approved or 0)
+        r.declined = int(declined_n or 0)
     total = Completion("All")
     for r in rows.values():
-        for name in (
-            "reviews",
-            "self_done",
-            "nominated",
-            "peer_done",
-            "peer_total",
-            "manager_done",
-            "manager_total",
-            "calibrated",
-            "acknowledged",
-        ):
-            setattr(total, name, getattr(total, name) + getattr(r, name))
+        for name in total.__dataclass_fields__:
+            if name != "label":
+                setattr(total, name, getattr(total, name) + getattr(r, name))
     return total, sorted(rows.values(), key=lambda r: r.label)
 
 
