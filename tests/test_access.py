@@ -107,6 +107,7 @@ EXPECTED: dict[str, set[str]] = {
     "tokens.tokens": EVERYONE,
     "tokens.revoke": {"subject"},
     "reports.dashboard": HR,
+    "reports.feedback_quality": HR,
     "reports.remind": HR,
     "reports.report_csv": {"direct_manager", "skip_level", "other_manager", "hr"},
     "reports.report_xlsx": {"direct_manager", "skip_level", "other_manager", "hr"},

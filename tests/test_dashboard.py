@@ -220,3 +220,42 @@ def test_streaming_the_csv_of_10000_reviews_keeps_memory_flat(app, capsys):
     # need about the same memory, not five to seven times more.
     assert peak < part_peak * 1.6
     assert peak < 50e6
+
+
+def test_feedback_quality_shows_only_managers_with_enough_reviews(app, make_person, login_as):
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    big = make_person("Bea Bigteam", role=Role.MANAGER, level_key="engineering-manager")
+    small = make_person("Sol Smallteam", role=Role.MANAGER, level_key="engineering-manager")
+    team = [make_person(f"Big {i}", manager=big) for i in range(5)]
+    solo = make_person("Only One", manager=small)
+    cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW)
+    keys = list(db.session.scalars(select(Competency.key)))
+    for i, person in enumerate(team):
+        review = review_of(cycle, person)
+        submit_manager_review(big, review, 3, dict.fromkeys(keys, 3))
+        part = db.session.scalar(
+            select(Assessment).where(
+                Assessment.review_id == review.id, Assessment.kind == PartKind.MANAGER
+            )
+        )
+        # Two of five summaries name an event; one calls the person abrasive.
+        part.answers = {
+            **part.answers,
+            "summary": (
+                "In the March incident she kept the timeline clear."
+                if i < 2
+                else "She can be abrasive."
+                if i == 2
+                else "Great job."
+            ),
+        }
+        db.session.commit()
+    submit_manager_review(small, review_of(cycle, solo), 3, dict.fromkeys(keys, 3))
+    page = login_as(hr).get(f"/cycles/{cycle.id}/feedback-quality").get_data(as_text=True)
+    row = page.split("Bea Bigteam")[1].split("</tr>")[0]
+    # 15 texts (summary, strengths, growth areas per review); 2 name evidence; 1 personality word.
+    assert ">15<" in row
+    assert "13%" in row
+    assert "0.07" in row
+    small_row = page.split("Sol Smallteam")[1].split("</tr>")[0]
+    assert "Too few reviews to show" in small_row

@@ -79,3 +79,45 @@ def test_pages_do_not_grow_queries_with_the_org(app):
     large = _counts(app, pages)
     assert large == small
     assert max(small.values()) <= 20, small
+
+
+def test_cycle_pages_do_not_grow_queries_with_the_cycle(app):
+    """Home (tasks), the manager's team page and a review page, in a small and a big cycle."""
+    from cycle_helpers import launched_cycle
+
+    from reviews.cycles.models import ParticipantMode, Review
+    from reviews.cycles.workflow import CycleState
+
+    build_synthetic_org(400)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    em = db.session.scalar(select(Person).where(Person.email == "em@example.com"))
+    dev = db.session.scalar(select(Person).where(Person.email == "dev@example.com"))
+    # The small cycle holds em, dev and a few others; the big one everyone.
+    few = [
+        em.id,
+        dev.id,
+        *db.session.scalars(select(Person.id).where(Person.manager_id == em.id).limit(5)),
+    ]
+    results = []
+    for name, overrides in (
+        ("Small", {"participant_mode": ParticipantMode.LIST, "participant_ids": few}),
+        ("Big", {}),
+    ):
+        cycle = launched_cycle(hr, CycleState.SELF_REVIEW, name=name, **overrides)
+        review = db.session.scalar(
+            select(Review).where(Review.cycle_id == cycle.id, Review.subject_id == dev.id)
+        )
+        counts = _counts(
+            app,
+            {
+                "em@example.com": ["/", f"/cycles/{cycle.id}/team", f"/reviews/{review.id}"],
+                "dev@example.com": ["/", f"/reviews/{review.id}", f"/reviews/{review.id}/self"],
+            },
+        )
+        results.append(list(counts.values()))  # the same pages in the same order
+        # Close the small cycle's tasks out of the way of the big one's counts.
+        cycle.state = CycleState.CLOSED
+        db.session.commit()
+    small, big = results
+    assert small == big
+    assert max(big) <= 25, big

@@ -218,3 +218,54 @@ def summary_pdf(cycle_id: int) -> Any:
         mimetype="application/pdf",
         headers=_attachment(cycle, "summary", "pdf", inline=True),
     )
+
+
+@bp.get("/cycles/<int:cycle_id>/feedback-quality")
+@access.hr_only
+def feedback_quality(cycle_id: int) -> Any:
+    """Per manager: how concrete their written reviews are (the coach's checks).
+
+    Shown only for managers with at least five submitted reviews, so that no
+    single comment can be inferred from a figure.
+    """
+    from reviews.calibration.queries import MIN_QUALITY_GROUP
+    from reviews.calibration.queries import feedback_quality as quality_of
+    from reviews.cycles.models import Assessment, PartKind, PartState
+
+    cycle = _launched(cycle_id)
+    texts: dict[int, list[str]] = {}
+    reviewed: dict[int, int] = {}
+    rows = db.session.execute(
+        select(Assessment.author_id, Assessment.comments, Assessment.answers)
+        .join(Review, Review.id == Assessment.review_id)
+        .where(
+            Review.cycle_id == cycle.id,
+            Assessment.kind == PartKind.MANAGER,
+            Assessment.state == PartState.SUBMITTED,
+        )
+        .execution_options(yield_per=1000)
+    )
+    for author, comments, answers in rows:
+        reviewed[author] = reviewed.get(author, 0) + 1
+        texts.setdefault(author, []).extend(t for t in [*comments.values(), *answers.values()] if t)
+    from reviews.people.models import Person
+
+    names = dict(
+        db.session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(list(reviewed) or [-1]))
+        ).all()
+    )
+    table = sorted(
+        (
+            (
+                names.get(m, "?"),
+                reviewed[m],
+                quality_of(texts.get(m, [])) if reviewed[m] >= MIN_QUALITY_GROUP else None,
+            )
+            for m in reviewed
+        ),
+        key=lambda r: r[0],
+    )
+    return render_template(
+        "reports/feedback_quality.html", cycle=cycle, table=table, minimum=MIN_QUALITY_GROUP
+    )
