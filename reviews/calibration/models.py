@@ -5,23 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.cycles.models import Cycle, Review
-from reviews.db import Base, UTCDateTime, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.people.models import Department, Person
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class SessionState(enum.StrEnum):
@@ -49,11 +38,11 @@ class CalibrationSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(160))
-    group_kind: Mapped[GroupKind] = mapped_column(_enum(GroupKind, "group_kind"))
+    group_kind: Mapped[GroupKind] = mapped_column(string_enum(GroupKind, "group_kind"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     state: Mapped[SessionState] = mapped_column(
-        _enum(SessionState, "session_state"), default=SessionState.OPEN
+        string_enum(SessionState, "session_state"), default=SessionState.OPEN
     )
     # Besides HR, the managers whose reports are in the group may calibrate.
     managers_calibrate: Mapped[bool] = mapped_column(default=True)

@@ -11,7 +11,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -24,19 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.cycles.workflow import CycleState
-from reviews.db import Base, UTCDateTime, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.people.models import Department, Person
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class ParticipantMode(enum.StrEnum):
@@ -109,10 +97,10 @@ class Cycle(Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     state: Mapped[CycleState] = mapped_column(
-        _enum(CycleState, "cycle_state"), default=CycleState.DRAFT, index=True
+        string_enum(CycleState, "cycle_state"), default=CycleState.DRAFT, index=True
     )
     participant_mode: Mapped[ParticipantMode] = mapped_column(
-        _enum(ParticipantMode, "participant_mode"), default=ParticipantMode.ALL
+        string_enum(ParticipantMode, "participant_mode"), default=ParticipantMode.ALL
     )
     self_review_due: Mapped[date | None] = mapped_column(Date)
     peer_feedback_due: Mapped[date | None] = mapped_column(Date)
@@ -170,7 +158,9 @@ class Review(Base):
     # Calibration: proposed from the manager's review, changed only through the
     # ledger (calibration.operations), locked when the session finishes.
     final_rating: Mapped[int | None]
-    final_potential: Mapped[Potential | None] = mapped_column(_enum(Potential, "final_potential"))
+    final_potential: Mapped[Potential | None] = mapped_column(
+        string_enum(Potential, "final_potential")
+    )
     # competency key -> final proficiency (the manager's, unless calibration changed it)
     final_ratings: Mapped[dict[str, int] | None] = mapped_column(JSON)
     final_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -200,7 +190,7 @@ class PeerRequest(Base):
     review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     state: Mapped[RequestState] = mapped_column(
-        _enum(RequestState, "request_state"), default=RequestState.PROPOSED
+        string_enum(RequestState, "request_state"), default=RequestState.PROPOSED
     )
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
@@ -230,13 +220,13 @@ class Assessment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[PartKind] = mapped_column(_enum(PartKind, "part_kind"))
+    kind: Mapped[PartKind] = mapped_column(string_enum(PartKind, "part_kind"))
     author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     peer_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("peer_request.id", ondelete="CASCADE"), unique=True
     )
     state: Mapped[PartState] = mapped_column(
-        _enum(PartState, "part_state"), default=PartState.DRAFT
+        string_enum(PartState, "part_state"), default=PartState.DRAFT
     )
     # competency key -> 1..5 (a peer may leave competencies out)
     ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
@@ -246,8 +236,10 @@ class Assessment(Base):
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     desired_level_key: Mapped[str | None] = mapped_column(String(60))
     overall_rating: Mapped[int | None]
-    potential: Mapped[Potential | None] = mapped_column(_enum(Potential, "potential"))
-    promotion_readiness: Mapped[Readiness | None] = mapped_column(_enum(Readiness, "readiness"))
+    potential: Mapped[Potential | None] = mapped_column(string_enum(Potential, "potential"))
+    promotion_readiness: Mapped[Readiness | None] = mapped_column(
+        string_enum(Readiness, "readiness")
+    )
     reopened: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,6 @@ import enum
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Enum,
     Float,
     ForeignKey,
     String,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reviews.db import Base
+from reviews.db import Base, string_enum
 
 
 class Track(enum.StrEnum):
@@ -30,24 +29,13 @@ class Scale(enum.StrEnum):
     PERFORMANCE = "performance"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class Level(Base):
     __tablename__ = "level"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    track: Mapped[Track] = mapped_column(_enum(Track, "track"))
+    track: Mapped[Track] = mapped_column(string_enum(Track, "track"))
     rank: Mapped[int] = mapped_column(unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     next_level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id"))
@@ -137,7 +125,7 @@ class ScaleStep(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scale: Mapped[Scale] = mapped_column(_enum(Scale, "scale"))
+    scale: Mapped[Scale] = mapped_column(string_enum(Scale, "scale"))
     value: Mapped[int]
     label: Mapped[str] = mapped_column(String(60))
     description: Mapped[str] = mapped_column(Text, default="")

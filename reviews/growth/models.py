@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.cycles.models import Review
-from reviews.db import Base, UTCDateTime, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, utcnow
 
 
 class PlanMode(enum.StrEnum):
@@ -22,16 +22,7 @@ class GrowthPlan(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), unique=True)
-    mode: Mapped[PlanMode] = mapped_column(
-        Enum(
-            PlanMode,
-            name="plan_mode",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    mode: Mapped[PlanMode] = mapped_column(string_enum(PlanMode, "plan_mode"))
     target_level_key: Mapped[str] = mapped_column(String(60))
     # competency keys, largest gap first
     focus: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -3,11 +3,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.cycles.models import Cycle
-from reviews.db import Base, UTCDateTime, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.people.models import Person
 
 
@@ -34,14 +34,7 @@ class Job(Base):
     # None: the whole cycle (HR); else the manager whose org the job covers
     scope_manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     state: Mapped[JobState] = mapped_column(
-        Enum(
-            JobState,
-            name="job_state",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(JobState, "job_state"),
         default=JobState.QUEUED,
     )
     total: Mapped[int] = mapped_column(default=0)

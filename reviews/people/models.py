@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reviews.db import Base, UTCDateTime, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.framework.models import Level
 
 
@@ -41,14 +41,7 @@ class Person(UserMixin, Base):
     level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id"))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            name="role",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(Role, "role"),
         default=Role.EMPLOYEE,
     )
     active: Mapped[bool] = mapped_column(default=True)
