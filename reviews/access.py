@@ -113,3 +113,25 @@ def can_nominate(user: Any, review: Any) -> bool:
 
 def can_run_cycles(user: Any) -> bool:
     return is_hr(user)
+
+
+def can_write_self_part(user: Any, review: Any) -> bool:
+    return getattr(user, "id", None) is not None and user.id == review.subject_id
+
+
+def can_acknowledge(user: Any, review: Any) -> bool:
+    """Only the person reviewed acknowledges their released review."""
+    return can_write_self_part(user, review)
+
+
+def can_calibrate(user: Any, session: Any) -> bool:
+    """HR, and the managers a session lets calibrate (never on their own review)."""
+    if is_hr(user):
+        return True
+    from reviews.calibration.operations import calibrator_ids
+
+    return getattr(user, "id", None) in calibrator_ids(session)
+
+
+def can_calibrate_review(user: Any, session: Any, review: Any) -> bool:
+    return getattr(user, "id", None) != review.subject_id and can_calibrate(user, session)

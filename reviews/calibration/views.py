@@ -43,10 +43,6 @@ SORTS = {
 }
 
 
-def _can_calibrate(session: CalibrationSession) -> bool:
-    return access.is_hr(current_user) or current_user.id in ops.calibrator_ids(session)
-
-
 def _session_or_404(session_id: int) -> CalibrationSession:
     session = db.session.scalar(
         select(CalibrationSession)
@@ -55,7 +51,7 @@ def _session_or_404(session_id: int) -> CalibrationSession:
     )
     if session is None:
         abort(404)
-    if not _can_calibrate(session):
+    if not access.can_calibrate(current_user, session):
         abort(403)
     return session
 
@@ -71,11 +67,7 @@ def sessions(cycle_id: int) -> Any:
             .order_by(CalibrationSession.opened_at)
         )
     )
-    visible = [
-        s
-        for s in all_sessions
-        if access.is_hr(current_user) or current_user.id in ops.calibrator_ids(s)
-    ]
+    visible = [s for s in all_sessions if access.can_calibrate(current_user, s)]
     if not visible and not access.is_hr(current_user):
         abort(403)
     sizes = dict(
@@ -239,7 +231,7 @@ def _member_or_404(session: CalibrationSession, review_id: int) -> Review:
 def person(session_id: int, review_id: int) -> Any:
     session = _session_or_404(session_id)
     review = _member_or_404(session, review_id)
-    if review.subject_id == current_user.id:
+    if not access.can_calibrate_review(current_user, session, review):
         abort(403)  # one's own review is calibrated by others and not shown here
     snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
     data = session_data(session, current_user.id)
@@ -346,7 +338,7 @@ def finish(session_id: int) -> Any:
 @access.signed_in
 def acknowledge(review_id: int) -> Any:
     review = db.get_or_404(Review, review_id)
-    if review.subject_id != current_user.id:
+    if not access.can_acknowledge(current_user, review):
         abort(403)
     try:
         ops.acknowledge(current_user, review, request.form.get("comment", ""))

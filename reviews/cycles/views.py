@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -35,8 +33,8 @@ from reviews.cycles.models import (
 )
 from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS, parse_part
 from reviews.cycles.queries import org_reviews
+from reviews.cycles.reading import parts_of, peer_view, read_review, requests_of
 from reviews.cycles.snapshot import FrameworkSnapshot
-from reviews.cycles.visibility import CyclePolicy, PeerFeedback, Viewer, peer_feedback_view
 from reviews.cycles.workflow import (
     APPROVAL_OPEN,
     LABELS,
@@ -250,85 +248,27 @@ def _visible_review(review_id: int) -> tuple[Review, set[str]]:
     return review, relations
 
 
-def _parts(review: Review) -> list[Assessment]:
-    return list(
-        db.session.scalars(
-            select(Assessment)
-            .where(Assessment.review_id == review.id)
-            .options(joinedload(Assessment.author))
-            .order_by(Assessment.id)
-        )
-    )
-
-
-def _peer_view(review: Review, relations: set[str], parts: list[Assessment]) -> Any:
-    cycle = review.cycle
-    if relations & {"manager", "skip"}:
-        viewer = Viewer.MANAGER
-    elif "hr" in relations:
-        viewer = Viewer.HR
-    else:
-        viewer = Viewer.SUBJECT
-    policy = CyclePolicy(
-        anonymous=cycle.peer_anonymous,
-        threshold=cycle.anonymity_threshold,
-        names_to_managers=cycle.peer_names_to_managers,
-        released=reached(cycle.state, CycleState.RELEASED),
-    )
-    feedback = [
-        PeerFeedback(
-            p.id,
-            p.author.name,
-            p.ratings,
-            p.comments,
-            p.answers,
-            p.submitted_at.date() if p.submitted_at else date.today(),
-        )
-        for p in parts
-        if p.kind == PartKind.PEER and p.state == PartState.SUBMITTED
-    ]
-    salt = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{review.id}".encode()).digest()
-    return peer_feedback_view(viewer, policy, feedback, salt)
-
-
 @bp.get("/reviews/<int:review_id>")
 @access.signed_in
 def review(review_id: int) -> Any:
     review, relations = _visible_review(review_id)
-    parts = _parts(review)
-    self_part = next((p for p in parts if p.kind == PartKind.SELF), None)
-    manager_part = next((p for p in parts if p.kind == PartKind.MANAGER), None)
-    released = reached(review.cycle.state, CycleState.RELEASED)
-    show_manager = bool(relations & {"manager", "skip", "hr"}) or released
-    requests = _requests(review) if relations & {"subject", "manager", "skip", "hr"} else []
+    reading = read_review(review, relations)
     return render_template(
         "reviews/review.html",
         review=review,
         relations=relations,
-        self_part=self_part,
-        manager_part=manager_part if show_manager else None,
-        peers=_peer_view(review, relations, parts),
+        self_part=reading.self_part,
+        manager_part=reading.manager_part,
+        peers=reading.peers,
         snapshot=FrameworkSnapshot(review.cycle.framework_snapshot or {}),
-        requests=requests,
-        released=released,
-        # The final rating: the line and HR from calibration on; the person only once released.
-        result_visible=released or bool(relations & {"manager", "skip", "hr"}),
+        requests=reading.requests,
+        released=reading.released,
+        result_visible=reading.result_visible,
         labels=LABELS,
         confirm=ConfirmForm(),
         potential=POTENTIAL,
         readiness=READINESS,
         answers=ANSWERS,
-    )
-
-
-def _requests(review: Review) -> list[PeerRequest]:
-    return list(
-        db.session.scalars(
-            select(PeerRequest)
-            .where(PeerRequest.review_id == review.id)
-            .options(joinedload(PeerRequest.reviewer))
-            .order_by(PeerRequest.created_at, PeerRequest.id)
-        )
     )
 
 
@@ -479,7 +419,7 @@ def _own_part(review: Review, kind: PartKind, author_id: int | None) -> Assessme
 @access.signed_in
 def self_part(review_id: int) -> Any:
     review = _review_or_404(review_id)
-    if current_user.id != review.subject_id:
+    if not access.can_write_self_part(current_user, review):
         abort(403)
     part = _own_part(review, PartKind.SELF, review.subject_id)
     return _handle_part(part, "reviews/self.html", url_for("cycles.review", review_id=review.id))
@@ -489,7 +429,7 @@ def self_part(review_id: int) -> Any:
 @access.signed_in
 def self_autosave(review_id: int) -> Any:
     review = _review_or_404(review_id)
-    if current_user.id != review.subject_id:
+    if not access.can_write_self_part(current_user, review):
         abort(403)
     return _autosave(_own_part(review, PartKind.SELF, review.subject_id))
 
@@ -501,14 +441,14 @@ def manager_part(review_id: int) -> Any:
     if not access.can_write_manager_part(current_user, review):
         abort(403)
     part = _own_part(review, PartKind.MANAGER, review.manager_id)
-    parts = _parts(review)
+    parts = parts_of(review)
     self_part = next((p for p in parts if p.kind == PartKind.SELF), None)
     return _handle_part(
         part,
         "reviews/manager.html",
         url_for("cycles.team", cycle_id=review.cycle_id),
         self_part=self_part,
-        peers=_peer_view(review, {"manager"}, parts),
+        peers=peer_view(review, {"manager"}, parts),
     )
 
 
@@ -601,7 +541,7 @@ def nominations(review_id: int) -> Any:
             db.session.commit()
             flash("Nominations updated.", "success")
             return redirect(url_for("cycles.nominations", review_id=review.id))
-    requests = _requests(review)
+    requests = requests_of(review)
     live = [r for r in requests if r.state in (RequestState.PROPOSED, RequestState.APPROVED)]
     load = ops.reviewer_load(review.cycle_id, [r.reviewer_id for r in live])
     reciprocal = {r for s, r in ops.reciprocal_pairs(review.cycle_id, [review.subject_id])}
@@ -715,7 +655,7 @@ def summary_pdf(review_id: int) -> Any:
     review, relations = _visible_review(review_id)
     if not reached(review.cycle.state, CycleState.RELEASED):
         abort(404)
-    parts = _parts(review)
+    parts = parts_of(review)
     html = render_template(
         "documents/review_summary.html",
         review=review,
@@ -727,7 +667,7 @@ def summary_pdf(review_id: int) -> Any:
             (p for p in parts if p.kind == PartKind.MANAGER and p.state == PartState.SUBMITTED),
             None,
         ),
-        peers=_peer_view(review, relations, parts),
+        peers=peer_view(review, relations, parts),
         answers=ANSWERS,
     )
     pdf = render_pdf(html, stylesheet())
