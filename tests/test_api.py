@@ -101,17 +101,26 @@ def test_the_openapi_document_describes_every_api_route(app, client):
     spec = document.get_json()
     assert spec["openapi"].startswith("3.1")
     routes = {
-        r.rule.removeprefix("/api/v1")
+        (re.sub(r"<(?:int:)?(\w+)>", r"{\1}", r.rule.removeprefix("/api/v1")), method.lower())
         for r in app.url_map.iter_rules()
         if r.rule.startswith("/api/v1/")
+        for method in r.methods - {"HEAD", "OPTIONS"}
     }
-    assert set(spec["paths"]) == routes
+    assert {(path, m) for path, ops in spec["paths"].items() for m in ops} == routes
+    assert len(routes) > 40
     for path, methods in spec["paths"].items():
-        for op in methods.values():
+        for method, op in methods.items():
             assert op["summary"], path
-            assert "application/json" in op["responses"]["200"]["content"], path
+            ok = op["responses"].get("200") or op["responses"]["201"]
+            assert ok["content"], (method, path)
+            params = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            assert params == set(re.findall(r"{(\w+)}", path)), path
+            if method in ("put", "patch") or "body" in op.get("description", ""):
+                assert op.get("requestBody") or "text/csv" in op.get("description", ""), path
     assert spec["paths"]["/me"]["get"]["security"] == [{"bearer": []}]
-    assert "security" not in spec["paths"]["/openapi.json"]["get"]
+    assert spec["paths"]["/openapi.json"]["get"]["security"] == []
+    assert "requestBody" in spec["paths"]["/reviews/{review_id}/self"]["put"]
+    assert "409" in spec["paths"]["/reviews/{review_id}/self"]["put"]["responses"]
 
 
 def test_people_create_and_revoke_their_own_tokens(app, make_person, login_as, client):

@@ -1,46 +1,35 @@
-"""JSON API under /api/v1 with bearer tokens; the OpenAPI document is built from these views.
+"""JSON API under /api/v1: me, people, org import, framework, and the OpenAPI document.
 
-Each view declares its OpenAPI operation with `@operation(...)`; `openapi()`
-walks the URL map, so a route cannot exist without appearing in the document.
+The cycle, review and results resources live in `api/cycles.py` and
+`api/results.py`; all share the blueprint and helpers of `api/core.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from reviews import access
+from reviews.api.core import PAGE_PARAMETERS, ApiError, bp, build_openapi, operation, page_of, paged
+from reviews.cycles.snapshot import take_snapshot
 from reviews.extensions import db
+from reviews.framework.models import Opportunity, Scale
+from reviews.framework.queries import ladder, scale
+from reviews.people import operations as people_ops
 from reviews.people.models import Person
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+__all__ = ["bp"]
 
-ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "fields"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "fields": {"type": "object"},
-            },
-        }
-    },
-}
 PERSON = {
     "type": "object",
     "required": ["id", "email", "name", "role", "active"],
     "properties": {
         "id": {"type": "integer"},
-        "email": {"type": "string", "format": "email"},
+        "email": {"type": "string"},
         "name": {"type": "string"},
         "role": {"type": "string", "enum": ["employee", "manager", "hr"]},
         "active": {"type": "boolean"},
@@ -49,25 +38,45 @@ PERSON = {
         "manager_id": {"type": ["integer", "null"]},
     },
 }
-
-
-def operation(
-    summary: str,
-    response: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    public: bool = False,
-) -> Callable[[Any], Any]:
-    def mark(view: Any) -> Any:
-        view.openapi = {
-            "summary": summary,
-            "response": response,
-            "parameters": parameters or [],
-            "public": public,
-        }
-        return view
-
-    return mark
+IMPORT_RESULT = {
+    "type": "object",
+    "required": ["applied", "errors", "changes"],
+    "properties": {
+        "applied": {"type": "boolean"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["line", "message"],
+                "properties": {"line": {"type": "integer"}, "message": {"type": "string"}},
+            },
+        },
+        "changes": {
+            "type": ["object", "null"],
+            "properties": {
+                "create": {"type": "array", "items": {"type": "string"}},
+                "update": {"type": "array", "items": {"type": "string"}},
+                "reactivate": {"type": "array", "items": {"type": "string"}},
+                "deactivate": {"type": "array", "items": {"type": "string"}},
+                "unchanged": {"type": "integer"},
+                "summary": {"type": "string"},
+            },
+        },
+    },
+}
+FRAMEWORK = {
+    "type": "object",
+    "required": ["levels", "competencies", "expectations", "opportunities"],
+    "properties": {
+        "levels": {"type": "array", "items": {"type": "object"}},
+        "groups": {"type": "array", "items": {"type": "object"}},
+        "competencies": {"type": "array", "items": {"type": "object"}},
+        "expectations": {"type": "object"},
+        "proficiency": {"type": "array", "items": {"type": "object"}},
+        "performance": {"type": "array", "items": {"type": "object"}},
+        "opportunities": {"type": "array", "items": {"type": "object"}},
+    },
+}
 
 
 def person_json(p: Person) -> dict[str, Any]:
@@ -83,10 +92,6 @@ def person_json(p: Person) -> dict[str, Any]:
     }
 
 
-def _error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> Any:
-    return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
-
-
 @bp.get("/me")
 @access.signed_in
 @operation("The person the token belongs to", PERSON)
@@ -94,59 +99,104 @@ def me() -> Any:
     return jsonify(person_json(current_user))
 
 
+def _directory() -> Any:
+    stmt = select(Person).options(joinedload(Person.department), joinedload(Person.level))
+    if not access.is_hr(current_user):
+        stmt = stmt.where(Person.active.is_(True))
+    return stmt
+
+
 @bp.get("/people")
 @access.signed_in
 @operation(
     "People in the directory (active people; HR also sees deactivated ones), by id, in pages",
-    {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "items": PERSON},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
-    parameters=[
-        {
-            "name": "cursor",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": "next_cursor of the previous page",
-        },
-        {
-            "name": "limit",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-        },
-    ],
+    page_of(PERSON),
+    parameters=PAGE_PARAMETERS,
 )
 def people() -> Any:
-    cursor, limit = request.args.get("cursor", "0"), request.args.get("limit", "50")
-    if not cursor.isdigit() or len(cursor) > 10:
-        return _error(
-            400,
-            "invalid_cursor",
-            "The cursor is not one this API gave out.",
-            {"cursor": "Use next_cursor from the previous page."},
-        )
-    if not limit.isdigit() or not 1 <= int(limit) <= 200:
-        return _error(
-            422,
-            "invalid_limit",
-            "limit must be a whole number from 1 to 200.",
-            {"limit": "From 1 to 200."},
-        )
-    stmt = select(Person).where(Person.id > int(cursor)).order_by(Person.id).limit(int(limit) + 1)
-    if not access.is_hr(current_user):
-        stmt = stmt.where(Person.active.is_(True))
-    rows = list(
-        db.session.scalars(stmt.options(joinedload(Person.department), joinedload(Person.level)))
-    )
-    more = len(rows) > int(limit)
-    rows = rows[: int(limit)]
-    return jsonify(
-        items=[person_json(p) for p in rows], next_cursor=str(rows[-1].id) if more else None
-    )
+    return paged(_directory(), Person.id, person_json)
+
+
+@bp.get("/people/<int:person_id>")
+@access.signed_in
+@operation("One person of the directory", PERSON)
+def person(person_id: int) -> Any:
+    found = db.session.scalar(_directory().where(Person.id == person_id))
+    if found is None:
+        raise ApiError(404, "not_found", "Nobody with this id is in the directory.")
+    return jsonify(person_json(found))
+
+
+@bp.post("/org/import")
+@access.hr_only
+@operation(
+    "Import the org chart from CSV (the same file and checks as the import page)",
+    IMPORT_RESULT,
+    parameters=[
+        {
+            "name": "dry_run",
+            "in": "query",
+            "schema": {"type": "boolean", "default": False},
+            "description": "Check the file and report the changes without writing anything",
+        }
+    ],
+    description="Send the CSV as the request body with Content-Type: text/csv. "
+    "A file with any error changes nothing and answers 422 with every error and its line.",
+)
+def org_import() -> Any:
+    dry_run = request.args.get("dry_run", "false").lower()
+    if dry_run not in {"true", "false", "1", "0"}:
+        raise ApiError(422, "invalid", "dry_run is true or false.", {"dry_run": "true or false"})
+    if request.content_length and request.content_length > 5 * 1024 * 1024:
+        raise ApiError(422, "too_large", "Keep the file under 5 MB.", {"body": "Under 5 MB."})
+    check = people_ops.check_org_file(request.get_data(), current_user)
+    errors = [{"line": e.line, "message": e.message} for e in check.errors]
+    if check.errors or check.plan is None:
+        return jsonify(applied=False, errors=errors, changes=None), 422
+    plan = check.plan
+    changes = {
+        "create": [r.email for r in plan.create],
+        "update": [r.email for r, _ in plan.update],
+        "reactivate": list(plan.reactivate),
+        "deactivate": list(plan.deactivate),
+        "unchanged": plan.unchanged,
+        "summary": plan.summary(),
+    }
+    if dry_run in {"true", "1"}:
+        return jsonify(applied=False, errors=[], changes=changes)
+    people_ops.apply_import(check, current_user)
+    db.session.commit()
+    return jsonify(applied=True, errors=[], changes=changes)
+
+
+@bp.get("/framework")
+@access.signed_in
+@operation(
+    "The live competency framework: levels, competencies with anchors, "
+    "expectations per level, scales and the stretch-opportunity catalogue",
+    FRAMEWORK,
+)
+def framework() -> Any:
+    doc = take_snapshot(ladder(), scale(Scale.PROFICIENCY), scale(Scale.PERFORMANCE))
+    opportunities = db.session.scalars(
+        select(Opportunity)
+        .where(Opportunity.active.is_(True))
+        .options(joinedload(Opportunity.competencies), joinedload(Opportunity.levels))
+        .order_by(Opportunity.title)
+    ).unique()
+    doc["opportunities"] = [
+        {
+            "key": o.key,
+            "title": o.title,
+            "description": o.description,
+            "duration_weeks": o.duration_weeks,
+            "source": o.source,
+            "competencies": [c.key for c in o.competencies],
+            "levels": [lv.key for lv in o.levels],
+        }
+        for o in opportunities
+    ]
+    return jsonify(doc)
 
 
 @bp.get("/openapi.json")
@@ -154,56 +204,3 @@ def people() -> Any:
 @operation("This document", {"type": "object"}, public=True)
 def openapi() -> Any:
     return jsonify(build_openapi())
-
-
-def build_openapi() -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for rule in current_app.url_map.iter_rules():
-        if not rule.rule.startswith(bp.url_prefix or ""):
-            continue
-        view = current_app.view_functions[rule.endpoint]
-        spec = getattr(view, "openapi", None)
-        if spec is None:
-            raise RuntimeError(f"API route {rule.rule} has no @operation")
-        path = rule.rule.removeprefix(bp.url_prefix or "")
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            op: dict[str, Any] = {
-                "operationId": rule.endpoint.replace(".", "_"),
-                "summary": spec["summary"],
-                "parameters": spec["parameters"],
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "content": {"application/json": {"schema": spec["response"]}},
-                    },
-                    "400": {"$ref": "#/components/responses/Error"},
-                    "422": {"$ref": "#/components/responses/Error"},
-                },
-            }
-            if not spec["public"]:
-                op["security"] = [{"bearer": []}]
-                op["responses"]["401"] = {"$ref": "#/components/responses/Error"}
-                op["responses"]["403"] = {"$ref": "#/components/responses/Error"}
-            paths.setdefault(path, {})[method.lower()] = op
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Reviews API",
-            "version": "1",
-            "description": "Personal bearer tokens: `Authorization: Bearer rvw_...`. "
-            "Create one on your profile page or with "
-            "`flask --app wsgi users token EMAIL`.",
-        },
-        "servers": [{"url": "/api/v1"}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR, "Person": PERSON},
-            "responses": {
-                "Error": {
-                    "description": "What is wrong",
-                    "content": {"application/json": {"schema": ERROR}},
-                }
-            },
-        },
-    }

@@ -27,7 +27,7 @@ def _date(name: str) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _filtered() -> tuple[Any, dict[str, Any]]:
+def filtered_events() -> tuple[Any, dict[str, Any]]:
     """The audit query with the page's filters, and the filters to show back."""
     stmt = select(AuditEvent)
     person = request.args.get("person", "").strip().lower()[:254]
@@ -67,7 +67,7 @@ def _filtered() -> tuple[Any, dict[str, Any]]:
 @access.hr_only
 def audit_log() -> Any:
     """The append-only audit log, filtered by person, actor, cycle, event and dates."""
-    stmt, filters = _filtered()
+    stmt, filters = filtered_events()
     page_arg = request.args.get("page", "1")
     page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 100_000 else 1
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -102,7 +102,7 @@ def audit_csv() -> Any:
     from reviews.audit.operations import record
     from reviews.reports.spreadsheets import csv_stream
 
-    stmt, filters = _filtered()
+    stmt, filters = filtered_events()
     record("export.audit_log", actor=current_user, filters={k: v for k, v in filters.items() if v})
     db.session.commit()
     actor, subject = aliased(Person), aliased(Person)

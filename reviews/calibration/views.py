@@ -56,6 +56,30 @@ def _session_or_404(session_id: int) -> CalibrationSession:
     return session
 
 
+def uncalibrated_count(cycle: Cycle) -> int:
+    """Reviews with a submitted manager part that no session holds and nothing locked."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .join(
+                Assessment,
+                and_(
+                    Assessment.review_id == Review.id,
+                    Assessment.kind == PartKind.MANAGER,
+                    Assessment.state == PartState.SUBMITTED,
+                ),
+            )
+            .where(
+                Review.cycle_id == cycle.id,
+                Review.final_locked.is_(False),
+                Review.id.not_in(select(CalibrationMember.review_id)),
+            )
+        )
+        or 0
+    )
+
+
 @bp.get("/cycles/<int:cycle_id>/calibration")
 @access.signed_in
 def sessions(cycle_id: int) -> Any:
@@ -77,26 +101,7 @@ def sessions(cycle_id: int) -> Any:
             )
         ).all()
     )
-    uncalibrated = (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Review)
-            .join(
-                Assessment,
-                and_(
-                    Assessment.review_id == Review.id,
-                    Assessment.kind == PartKind.MANAGER,
-                    Assessment.state == PartState.SUBMITTED,
-                ),
-            )
-            .where(
-                Review.cycle_id == cycle.id,
-                Review.final_locked.is_(False),
-                Review.id.not_in(select(CalibrationMember.review_id)),
-            )
-        )
-        or 0
-    )
+    uncalibrated = uncalibrated_count(cycle)
     departments = list(db.session.scalars(select(Department).order_by(Department.name)))
     return render_template(
         "calibration/sessions.html",
@@ -214,13 +219,17 @@ def session_page(session_id: int) -> Any:
     )
 
 
-def _member_or_404(session: CalibrationSession, review_id: int) -> Review:
-    review = db.session.scalar(
+def member_review(session: CalibrationSession, review_id: int) -> Review | None:
+    return db.session.scalar(
         select(Review)
         .join(CalibrationMember, CalibrationMember.review_id == Review.id)
         .where(CalibrationMember.session_id == session.id, Review.id == review_id)
         .options(joinedload(Review.subject), joinedload(Review.manager))
     )
+
+
+def _member_or_404(session: CalibrationSession, review_id: int) -> Review:
+    review = member_review(session, review_id)
     if review is None:
         abort(404)
     return review
