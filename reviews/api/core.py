@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import Select
@@ -102,8 +103,8 @@ def bearer_call() -> bool:
 
 @bp.before_request
 def _csrf_for_cookie_calls() -> None:
-    if request.method in WRITES and not bearer_call():
-        csrf.protect()
+    if request.method in WRITES and not bearer_call() and current_user.is_authenticated:
+        csrf.protect()  # signed in by the cookie: the page's own script must prove it
 
 
 # Operations ------------------------------------------------------------------
@@ -143,8 +144,7 @@ def operation(
     def mark(view: F) -> F:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            if validator is not None:
-                g.api_body = json_body(validator)
+            g.api_validator = validator  # used by body(), after the view's permission checks
             return view(*args, **kwargs)
 
         checked.openapi = Operation(  # type: ignore[attr-defined]
@@ -193,7 +193,15 @@ def _short(message: str) -> str:
 
 
 def body() -> dict[str, Any]:
-    """The request body the view's `@operation(body=...)` schema accepted."""
+    """The request body, checked against the view's `@operation(body=...)` schema.
+
+    Views call it once they have checked who may call them, so a caller who may
+    not act learns nothing from validation messages."""
+    if "api_body" not in g:
+        validator = g.get("api_validator")
+        if validator is None:
+            raise RuntimeError("body() needs @operation(body=...) on the view")
+        g.api_body = json_body(validator)
     return g.api_body  # type: ignore[no-any-return]
 
 

@@ -975,6 +975,8 @@ def nominations(review_id: int) -> Any:
 )
 def nominate(review_id: int) -> Any:
     review, can_nominate, can_decide = _nominations_review(review_id)
+    if not (can_decide or can_nominate):
+        raise ApiError(403, "forbidden", "Only the person, their manager or HR nominate.")
     email = body()["email"].strip().lower()
     peer = db.session.scalar(select(Person).where(Person.email == email))
     if peer is None:
@@ -982,10 +984,8 @@ def nominate(review_id: int) -> Any:
     try:
         if can_decide:
             ops.add_peer(current_user, review, peer)
-        elif can_nominate:
-            ops.propose_peer(current_user, review, peer)
         else:
-            raise ApiError(403, "forbidden", "Only the person, their manager or HR nominate.")
+            ops.propose_peer(current_user, review, peer)
     except ops.CycleError as exc:
         raise ApiError(409, "conflict", str(exc), {"email": str(exc)}) from None
     db.session.commit()
