@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import post, sign_in
+from conftest import sign_in
 from cycle_helpers import advance, approved_peer, launched_cycle, part, review_of
 from sqlalchemy import func, select
 

@@ -84,7 +84,8 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
     bad = hr_api.call(
         "POST", "/org/import", 422, data=ORG + "x@example.com,X,nobody@example.com,P,engineer,"
     )
-    assert bad.get_json()["errors"]
+    assert bad.get_json()["error"]["fields"]["line 8"]
+    assert bad.get_json()["error"]["errors"][0]["line"] == 8
     tokens = {
         name: Api(client, _token_for(app, f"{name}@example.com"))
         for name in ("mia", "ann", "ben", "cat", "dan")
@@ -145,7 +146,10 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
         )
         assert saved["state"] == "draft"
         conflict = tokens[name].send(
-            "PUT", f"/reviews/{review_id}/self", _part(keys, 4, answers), expect=409,
+            "PUT",
+            f"/reviews/{review_id}/self",
+            _part(keys, 4, answers),
+            expect=409,
             headers={"If-Match": etag},
         )
         assert conflict["error"]["current_version"] == saved["version"]

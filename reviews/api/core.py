@@ -52,6 +52,7 @@ ERROR = {
                 "message": {"type": "string"},
                 "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                 "current_version": {"type": "integer"},
+                "errors": {"type": "array", "items": {"type": "object"}},
             },
         }
     },
@@ -121,6 +122,7 @@ class Operation:
     errors: tuple[int, ...]
     content_type: str
     description: str
+    raw_body: str | None
 
 
 def operation(
@@ -134,6 +136,7 @@ def operation(
     errors: Iterable[int] = (),
     content_type: str = "application/json",
     description: str = "",
+    raw_body: str | None = None,
 ) -> Callable[[F], F]:
     """Declare a view's OpenAPI operation; a `body` schema is also enforced."""
     validator = (
@@ -157,6 +160,7 @@ def operation(
             tuple(sorted(declared)),
             content_type,
             description,
+            raw_body,
         )
         return checked  # type: ignore[return-value]
 
@@ -354,6 +358,11 @@ def build_openapi() -> dict[str, Any]:
                 op["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": spec.body}},
+                }
+            elif spec.raw_body is not None:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {spec.raw_body: {"schema": {"type": "string"}}},
                 }
             if method in WRITES and spec.body is None:
                 op["responses"].setdefault("400", {"$ref": "#/components/responses/E400"})

@@ -47,6 +47,8 @@ from reviews.extensions import db
 from reviews.people.models import Department, Person
 
 ID = {"type": "integer"}
+# Ids and versions sent in: what the databases hold (a 32-bit integer).
+IN_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 DATE = {"type": "string", "format": "date"}
 NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 STATES = [s.value for s in CycleState]
@@ -56,7 +58,7 @@ CYCLE_FIELDS: dict[str, Any] = {
     "period_start": DATE,
     "period_end": DATE,
     "participant_mode": {"type": "string", "enum": [m.value for m in ParticipantMode]},
-    "department_ids": {"type": "array", "items": ID, "maxItems": 1000},
+    "department_ids": {"type": "array", "items": IN_ID, "maxItems": 1000},
     "participant_emails": {
         "type": "array",
         "items": {"type": "string", "maxLength": 254},
@@ -87,7 +89,7 @@ CYCLE_CREATE = {
 }
 CYCLE_UPDATE = {
     "type": "object",
-    "properties": {**CYCLE_FIELDS, "version": ID},
+    "properties": {**CYCLE_FIELDS, "version": IN_ID},
     "additionalProperties": False,
 }
 CYCLE = {
@@ -146,7 +148,7 @@ PART_BODY = {
         "overall": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
         "potential": {"enum": [*POTENTIAL, None]},
         "readiness": {"enum": [*READINESS, None]},
-        "version": ID,
+        "version": IN_ID,
     },
     "additionalProperties": False,
 }

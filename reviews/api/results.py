@@ -25,7 +25,7 @@ from reviews.api.core import (
     paged,
     with_etag,
 )
-from reviews.api.cycles import ID, _iso, _review, visible_review
+from reviews.api.cycles import ID, IN_ID, _iso, _review, visible_review
 from reviews.calibration import operations as cal_ops
 from reviews.calibration.models import CalibrationSession, GroupKind, SessionState
 from reviews.calibration.queries import session_data
@@ -65,7 +65,7 @@ OPEN_SESSION = {
     "required": ["group_kind"],
     "properties": {
         "group_kind": {"type": "string", "enum": [k.value for k in GroupKind]},
-        "department_id": ID,
+        "department_id": IN_ID,
         "manager_email": {"type": "string", "maxLength": 254},
         "managers_calibrate": {"type": "boolean"},
     },
@@ -132,7 +132,7 @@ CHANGE = {
             "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5},
         },
         "rationale": {"type": "string", "maxLength": 5000},
-        "version": ID,
+        "version": IN_ID,
     },
     "additionalProperties": False,
 }
@@ -161,7 +161,7 @@ PLAN = {
 }
 AGREE = {
     "type": "object",
-    "properties": {"version": ID},
+    "properties": {"version": IN_ID},
     "additionalProperties": False,
 }
 AUDIT_EVENT = {

@@ -141,7 +141,9 @@ def person(person_id: int) -> Any:
         }
     ],
     description="Send the CSV as the request body with Content-Type: text/csv. "
-    "A file with any error changes nothing and answers 422 with every error and its line.",
+    "A file with any error changes nothing and answers 422 with every error and its line "
+    '(in `fields`, keyed "line N", and as a list in `errors`).',
+    raw_body="text/csv",
 )
 def org_import() -> Any:
     dry_run = request.args.get("dry_run", "false").lower()
@@ -152,7 +154,18 @@ def org_import() -> Any:
     check = people_ops.check_org_file(request.get_data(), current_user)
     errors = [{"line": e.line, "message": e.message} for e in check.errors]
     if check.errors or check.plan is None:
-        return jsonify(applied=False, errors=errors, changes=None), 422
+        fields: dict[str, str] = {}
+        for e in check.errors:
+            key = f"line {e.line}"
+            fields[key] = f"{fields[key]}; {e.message}" if key in fields else e.message
+        raise ApiError(
+            422,
+            "invalid_file",
+            f"The file has {len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was "
+            "imported.",
+            fields,
+            errors=errors,
+        )
     plan = check.plan
     changes = {
         "create": [r.email for r in plan.create],
