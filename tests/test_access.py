@@ -147,6 +147,7 @@ EXPECTED: dict[str, set[str]] = {
     "api.audit": HR,
     "tokens.tokens": EVERYONE,
     "tokens.revoke": {"subject"},
+    "tokens.reference": EVERYONE,
     "reports.dashboard": HR,
     "reports.feedback_quality": HR,
     "reports.remind": HR,

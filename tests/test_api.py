@@ -147,3 +147,16 @@ def login_as_other(app, person):
     from test_cycle_flow import login_as_fresh
 
     return login_as_fresh(app, person)
+
+
+def test_the_reference_page_lists_every_operation_for_people(app, make_person, login_as):
+    web = login_as(make_person("Ada"))
+    page = web.get("/developers/api")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    for path, methods in spec["paths"].items():
+        for method in methods:
+            assert f"{method.upper()}</span> <code>{path}</code>" in html, (method, path)
+    assert "If-Match" in html
+    assert "rationale" in html  # request bodies are described field by field

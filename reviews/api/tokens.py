@@ -58,3 +58,23 @@ def revoke(token_id: int) -> Any:
         db.session.commit()
         flash(f"The token {token.prefix}… is revoked.", "success")
     return redirect(url_for("tokens.tokens"))
+
+
+@bp.get("/developers/api")
+@access.signed_in
+def reference() -> Any:
+    """The API reference for people, rendered from the same OpenAPI document."""
+    from reviews.api.core import build_openapi
+
+    spec = build_openapi()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for path, methods in spec["paths"].items():
+        group = path.strip("/").split("/")[0]
+        for method, op in methods.items():
+            groups.setdefault(group, []).append({"path": path, "method": method.upper(), **op})
+    return render_template(
+        "api/reference.html",
+        spec=spec,
+        groups=sorted(groups.items()),
+        statuses=spec["components"]["responses"],
+    )
