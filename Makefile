@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 PORT    ?= 5000
 FLASK   := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint fmt db-upgrade db-migrate setup clean
+.PHONY: run test lint fmt db-upgrade db-migrate setup clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 		echo "== again on PostgreSQL =="; \
 		$(BIN)/pytest $(PYTEST_ARGS); \
 	fi
+
+# The full benchmark (10,000 people; PEOPLE=... for fewer), on SQLite and, with
+# BENCH_POSTGRES_URL set, on PostgreSQL too; rewrites docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench --people $(or $(PEOPLE),10000) --write-docs $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,41 @@
+"""A small run of the benchmark script, so it cannot rot.  No timing is asserted
+here (figures on a shared CI machine mean nothing); the full run is `make bench`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+pytestmark = pytest.mark.bench
+
+
+def test_the_benchmark_runs_every_measure_and_reports_it(tmp_path, monkeypatch):
+    from bench.run import main, markdown
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    before = dict(os.environ)
+    args = ["--people", "60", "--quick", "--load-seconds", "1", "--out", str(tmp_path)]
+    postgres = os.environ.get("TEST_DATABASE_URL")
+    if postgres:
+        args += ["--no-sqlite", "--postgres", postgres]
+    report = main(args)
+    assert dict(os.environ) == before  # the run leaves the test process as it found it
+    (result,) = report["databases"]
+    assert result["people"] == 60
+    assert result["launch"]["rows"] > 60 * 3  # reviews and both parts of each, at least
+    assert set(result["pages"]) == {
+        "employee home", "self-review form", "manager team page", "HR cycle progress",
+        "HR dashboard", "calibration page",
+    }  # fmt: skip
+    assert all(page["statements"] > 0 for page in result["pages"].values())
+    for route in ("one-query route", "employee home", "manager team page"):
+        assert result["gunicorn"][route]["requests"] > 0
+        assert result["gunicorn"][route]["errors"] == 0, route
+    assert result["exports"]["csv"]["bytes"] > 1000
+    assert result["pdf"]["pdf_bytes"] > 10_000
+    assert result["pdf"]["bulk"]["plans"] > 0
+    written = list(tmp_path.glob("*.json"))
+    assert json.loads(written[0].read_text())["databases"][0]["people"] == 60
+    assert "| Measure | Result | Target | Met |" in markdown(report)
