@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import secrets
 import zipfile
+from collections import deque
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from reviews.jobs.models import Job, JobState
 
 TASKS_PER_WORKER = 25
 PROGRESS_EVERY = 5
+IN_FLIGHT_PER_WORKER = 4
 
 
 def export_dir(app: Flask) -> Path:
@@ -39,6 +41,17 @@ def export_dir(app: Flask) -> Path:
 def _render(args: tuple[str, str]) -> bytes:
     html, css = args
     return render_pdf(html, css)
+
+
+def _pool(workers: int) -> Any:
+    """Worker processes forked from a warm forkserver (see `reviews.jobs.renderer`).
+
+    multiprocessing.Pool rather than ProcessPoolExecutor: the latter's
+    max_tasks_per_child hangs when it replaces workers on Python 3.11.  Workers
+    are replaced every few documents, since WeasyPrint's memory grows with each."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["reviews.jobs.renderer"])
+    return context.Pool(workers, maxtasksperchild=TASKS_PER_WORKER)
 
 
 def _reviews_in_scope(job: Job) -> list[tuple[Review, GrowthPlan]]:
@@ -85,36 +98,49 @@ def _run(app: Flask, job_id: int, workers: int) -> None:
     temporary = final.with_suffix(".part")
     try:
         css = stylesheet()
-        with app.test_request_context():
-            documents = [
-                (f"{i + 1:04d}-{_slug(r.subject.name)}.pdf", growth_plan_html(r, p))
-                for i, (r, p) in enumerate(pairs)
-            ]
-        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+        with (
+            app.test_request_context(),
+            zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            written = 0
+
+            def write(name: str, pdf: bytes) -> None:
+                nonlocal written
+                archive.writestr(name, pdf)
+                written += 1
+                if written % PROGRESS_EVERY == 0 or written == len(pairs):
+                    _progress(job_id, done=written)
+
+            names = [f"{i + 1:04d}-{_slug(r.subject.name)}.pdf" for i, (r, _p) in enumerate(pairs)]
             if workers <= 1:
-                results: Any = (_render((html, css)) for _, html in documents)
-                pool = None
+                for name, (review, plan) in zip(names, pairs, strict=True):
+                    write(name, _render((growth_plan_html(review, plan), css)))
             else:
-                # multiprocessing.Pool rather than ProcessPoolExecutor: the latter's
-                # max_tasks_per_child hangs when it replaces workers on Python 3.11.
-                pool = multiprocessing.get_context("spawn").Pool(
-                    workers, maxtasksperchild=TASKS_PER_WORKER
-                )
-                results = pool.imap(_render, [(html, css) for _, html in documents])
-            try:
-                for n, ((name, _), pdf) in enumerate(zip(documents, results, strict=True), 1):
-                    archive.writestr(name, pdf)
-                    if n % PROGRESS_EVERY == 0 or n == len(documents):
-                        _progress(job_id, done=n)
-            finally:
-                if pool is not None:
+                # A pipeline: this process renders each plan's HTML (it needs the
+                # database) while the workers turn earlier ones into PDFs; at most
+                # a few documents per worker wait in memory.
+                from reviews.jobs.renderer import render
+
+                pool = _pool(workers)
+                waiting: deque[tuple[str, Any]] = deque()
+                try:
+                    for name, (review, plan) in zip(names, pairs, strict=True):
+                        html = growth_plan_html(review, plan)
+                        waiting.append((name, pool.apply_async(render, ((html, css),))))
+                        while len(waiting) > IN_FLIGHT_PER_WORKER * workers:
+                            done_name, result = waiting.popleft()
+                            write(done_name, result.get())
+                    while waiting:
+                        done_name, result = waiting.popleft()
+                        write(done_name, result.get())
+                finally:
                     pool.terminate()
                     pool.join()
         os.replace(temporary, final)
         _progress(
             job_id,
             state=JobState.DONE,
-            done=len(documents),
+            done=len(pairs),
             file_name=final.name,
             finished_at=utcnow(),
         )
