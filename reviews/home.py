@@ -25,7 +25,7 @@ bp = Blueprint("home", __name__)
 @access.signed_in
 def index() -> Any:
     me: Person = current_user
-    framework = ladder()
+    framework = ladder(lean=True, level_id=me.level_id)
     by_id = {lv.id: lv for lv in framework.levels}
     level = by_id.get(me.level_id) if me.level_id else None
     next_level = by_id.get(level.next_level_id) if level and level.next_level_id else None

@@ -29,19 +29,27 @@ class Ladder:
         return [c for g in self.groups for c in g.competencies]
 
 
-def ladder() -> Ladder:
-    """The whole framework in four statements."""
+def ladder(*, lean: bool = False, level_id: int | None = None) -> Ladder:
+    """The whole framework in four statements.
+
+    `lean` keeps what a page about one level needs: the expectations of
+    `level_id` and the next level only, and competencies without their anchors
+    (three statements)."""
     levels = list(db.session.scalars(select(Level).order_by(Level.rank)))
+    competencies = selectinload(CompetencyGroup.competencies)
     groups = list(
         db.session.scalars(
             select(CompetencyGroup)
             .order_by(CompetencyGroup.position)
-            .options(selectinload(CompetencyGroup.competencies).selectinload(Competency.anchors))
+            .options(competencies if lean else competencies.selectinload(Competency.anchors))
         )
     )
-    expectations = {
-        (e.level_id, e.competency_id): e for e in db.session.scalars(select(Expectation))
-    }
+    stmt = select(Expectation)
+    if lean:
+        by_id = {lv.id: lv for lv in levels}
+        wanted = [level_id, by_id[level_id].next_level_id] if level_id in by_id else []
+        stmt = stmt.where(Expectation.level_id.in_([i for i in wanted if i] or [-1]))
+    expectations = {(e.level_id, e.competency_id): e for e in db.session.scalars(stmt)}
     return Ladder(levels, groups, expectations)
 
 
