@@ -39,7 +39,7 @@ from reviews.cycles.models import (
     Review,
 )
 from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS, parse_part
-from reviews.cycles.queries import org_manager_ids
+from reviews.cycles.queries import inbox_requests, org_manager_ids
 from reviews.cycles.reading import read_review, requests_of
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import APPROVAL_OPEN, NOMINATION_OPEN, CycleState
@@ -848,20 +848,7 @@ def manager_submit(review_id: int) -> Any:
     "Peer feedback the caller is asked to write", page_of(INBOX_ITEM), parameters=PAGE_PARAMETERS
 )
 def inbox() -> Any:
-    stmt = (
-        select(PeerRequest)
-        .join(Review, PeerRequest.review_id == Review.id)
-        .join(Cycle, Review.cycle_id == Cycle.id)
-        .where(
-            PeerRequest.reviewer_id == current_user.id,
-            PeerRequest.state.in_([RequestState.APPROVED, RequestState.DECLINED]),
-            Cycle.state != CycleState.DRAFT,
-        )
-        .options(
-            joinedload(PeerRequest.review).joinedload(Review.subject),
-            joinedload(PeerRequest.review).joinedload(Review.cycle),
-        )
-    )
+    stmt = inbox_requests(current_user.id)
     return paged(stmt, PeerRequest.id, render_page=_inbox_items)
 
 

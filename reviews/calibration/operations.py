@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import url_for
 from sqlalchemy import and_, func, insert, literal, select, true, update
@@ -289,12 +290,10 @@ def finish_session(actor: Person, session: CalibrationSession) -> None:
     record("calibration.finished", actor=actor, cycle_id=session.cycle_id, session=session.name)
 
 
-def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
-    """Lock the manager's rating as final for reviews no session holds; recorded per review."""
-    if cycle.state != CycleState.CALIBRATION:
-        raise CycleError("Reviews are finalised during the calibration phase.")
-    rows = db.session.execute(
-        select(Review.id, Assessment.overall_rating, Assessment.potential, Assessment.ratings)
+def uncalibrated(cycle: Cycle) -> Any:
+    """Reviews with a submitted manager part that no session holds and nothing locked."""
+    return (
+        select(Review.id)
         .join(
             Assessment,
             and_(
@@ -307,6 +306,17 @@ def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
             Review.cycle_id == cycle.id,
             Review.final_locked.is_(False),
             Review.id.not_in(select(CalibrationMember.review_id)),
+        )
+    )
+
+
+def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
+    """Lock the manager's rating as final for reviews no session holds; recorded per review."""
+    if cycle.state != CycleState.CALIBRATION:
+        raise CycleError("Reviews are finalised during the calibration phase.")
+    rows = db.session.execute(
+        uncalibrated(cycle).with_only_columns(
+            Review.id, Assessment.overall_rating, Assessment.potential, Assessment.ratings
         )
     ).all()
     if not rows:

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from reviews import access
@@ -18,7 +18,7 @@ from reviews.calibration.models import (
 )
 from reviews.calibration.queries import session_data
 from reviews.charts import distribution_svg
-from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Review
+from reviews.cycles.models import Cycle, Review
 from reviews.cycles.operations import CycleError
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.snapshot import FrameworkSnapshot
@@ -58,26 +58,8 @@ def _session_or_404(session_id: int) -> CalibrationSession:
 
 def uncalibrated_count(cycle: Cycle) -> int:
     """Reviews with a submitted manager part that no session holds and nothing locked."""
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Review)
-            .join(
-                Assessment,
-                and_(
-                    Assessment.review_id == Review.id,
-                    Assessment.kind == PartKind.MANAGER,
-                    Assessment.state == PartState.SUBMITTED,
-                ),
-            )
-            .where(
-                Review.cycle_id == cycle.id,
-                Review.final_locked.is_(False),
-                Review.id.not_in(select(CalibrationMember.review_id)),
-            )
-        )
-        or 0
-    )
+    found = ops.uncalibrated(cycle).subquery()
+    return db.session.scalar(select(func.count()).select_from(found)) or 0
 
 
 @bp.get("/cycles/<int:cycle_id>/calibration")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import url_for
 from sqlalchemy import func, select
@@ -239,3 +240,21 @@ def org_reviews(cycle: Cycle, manager: Person) -> list[tuple[Review, dict[str, A
     for part in parts:
         by_review.setdefault(part.review_id, {})[part.kind.value] = part
     return [(r, by_review.get(r.id, {})) for r in reviews]
+
+
+def inbox_requests(reviewer_id: int) -> Any:
+    """Peer requests a person is asked to answer (or declined) in launched cycles."""
+    return (
+        select(PeerRequest)
+        .join(Review, PeerRequest.review_id == Review.id)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .where(
+            PeerRequest.reviewer_id == reviewer_id,
+            PeerRequest.state.in_([RequestState.APPROVED, RequestState.DECLINED]),
+            Cycle.state != CycleState.DRAFT,
+        )
+        .options(
+            joinedload(PeerRequest.review).joinedload(Review.subject),
+            joinedload(PeerRequest.review).joinedload(Review.cycle),
+        )
+    )

@@ -32,7 +32,7 @@ from reviews.cycles.models import (
     Review,
 )
 from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS, parse_part
-from reviews.cycles.queries import org_reviews
+from reviews.cycles.queries import inbox_requests, org_reviews
 from reviews.cycles.reading import parts_of, peer_view, read_review, requests_of
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import (
@@ -570,19 +570,9 @@ def _int(value: str | None) -> int:
 @access.signed_in
 def inbox() -> Any:
     rows = db.session.execute(
-        select(PeerRequest, Assessment.state)
-        .join(Review, PeerRequest.review_id == Review.id)
-        .join(Cycle, Review.cycle_id == Cycle.id)
+        inbox_requests(current_user.id)
+        .add_columns(Assessment.state)
         .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
-        .where(
-            PeerRequest.reviewer_id == current_user.id,
-            PeerRequest.state.in_([RequestState.APPROVED, RequestState.DECLINED]),
-            Cycle.state != CycleState.DRAFT,
-        )
-        .options(
-            joinedload(PeerRequest.review).joinedload(Review.subject),
-            joinedload(PeerRequest.review).joinedload(Review.cycle),
-        )
         .order_by(PeerRequest.created_at.desc())
     ).all()
     return render_template("reviews/inbox.html", rows=rows, labels=LABELS)
