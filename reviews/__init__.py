@@ -64,11 +64,14 @@ def register_models() -> None:
     import reviews.auth.models
     import reviews.calibration.models
     import reviews.cycles.models
+    import reviews.feedback.models
     import reviews.framework.models
+    import reviews.goals.models
     import reviews.growth.models
     import reviews.jobs.models
     import reviews.notifications.models
-    import reviews.people.models  # noqa: F401
+    import reviews.people.models
+    import reviews.upward.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
