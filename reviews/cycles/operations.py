@@ -83,6 +83,7 @@ class CycleFields:
     peer_names_to_managers: bool
     reviewer_load_cap: int
     guidance: list[int]
+    upward_feedback: bool = False
 
 
 def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
@@ -114,6 +115,7 @@ def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
         "peer_names_to_managers",
         "reviewer_load_cap",
         "guidance",
+        "upward_feedback",
     ):
         setattr(cycle, name, getattr(f, name))
     from reviews.people.models import Department

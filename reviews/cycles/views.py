@@ -112,6 +112,7 @@ def _cycle_fields(form: CycleForm) -> ops.CycleFields:
         peer_names_to_managers=bool(form.peer_names_to_managers.data),
         reviewer_load_cap=form.reviewer_load_cap.data or 1,
         guidance=guidance,
+        upward_feedback=bool(form.upward_feedback.data),
     )
 
 
