@@ -69,7 +69,8 @@ def test_given_feedback_reaches_the_recipient_and_their_line_with_the_authors_na
 
     client = client_for(app, sam)
     mine = client.get("/feedback").get_data(as_text=True)
-    assert "pairing on the flaky tests" in mine and "Private thanks" in mine
+    assert "pairing on the flaky tests" in mine
+    assert "Private thanks" in mine
     assert "From Pia Peer" in mine
     assert "Technical Fluency" in mine
 
@@ -78,7 +79,8 @@ def test_given_feedback_reaches_the_recipient_and_their_line_with_the_authors_na
         page = client.get(f"/people/{sam.id}/feedback")
         assert page.status_code == 200
         text = page.get_data(as_text=True)
-        assert "pairing on the flaky tests" in text and "From Pia Peer" in text
+        assert "pairing on the flaky tests" in text
+        assert "From Pia Peer" in text
         assert "Private thanks" not in text  # recipient only
 
     for stranger in (outsider, hr):

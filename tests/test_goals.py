@@ -68,12 +68,13 @@ def make_goal(owner, app, **overrides):
 
 
 def test_a_person_sets_a_goal_checks_in_and_the_manager_comments(line, app):
-    director, boss, sam, pia, hr = line
+    _director, boss, sam, pia, hr = line
     client = client_for(app, sam)
     response = post(client, "/goals/new", goal_form())
     assert response.status_code == 302
     goal = db.session.scalar(select(Goal))
-    assert goal.owner_id == sam.id and goal.source == GoalSource.OWN
+    assert goal.owner_id == sam.id
+    assert goal.source == GoalSource.OWN
     assert goal.competencies == ["technical-guidance"]
 
     response = post(
@@ -83,12 +84,14 @@ def test_a_person_sets_a_goal_checks_in_and_the_manager_comments(line, app):
     )
     assert response.status_code == 302
     db.session.refresh(goal)
-    assert goal.progress == 30 and goal.status == GoalStatus.ON_TRACK
+    assert goal.progress == 30
+    assert goal.status == GoalStatus.ON_TRACK
     checkin = db.session.scalar(select(GoalCheckIn))
 
     boss_client = client_for(app, boss)
     page = boss_client.get(f"/goals/{goal.id}").get_data(as_text=True)
-    assert "Queue consumer is live" in page and "Save check-in" not in page
+    assert "Queue consumer is live" in page
+    assert "Save check-in" not in page
     response = post(
         boss_client,
         f"/goals/{goal.id}/comments",
@@ -132,7 +135,7 @@ def test_bad_goal_input_is_refused_and_writes_nothing(line, app, overrides, erro
 
 
 def test_only_self_or_direct_manager_sets_goals(line, app):
-    director, boss, sam, pia, hr = line
+    director, boss, sam, pia, _hr = line
     assert post(client_for(app, pia), f"/goals/new?for={sam.id}", goal_form()).status_code == 403
     assert (
         post(client_for(app, director), f"/goals/new?for={sam.id}", goal_form()).status_code == 403
@@ -164,7 +167,8 @@ def test_a_stale_edit_gets_409_with_the_saved_version(line, app):
     )
     assert second.status_code == 409
     text = second.get_data(as_text=True)
-    assert "changed elsewhere" in text and "Boss&#39;s wording" in text
+    assert "changed elsewhere" in text
+    assert "Boss&#39;s wording" in text
     db.session.expire_all()
     assert db.session.get(Goal, goal.id).title == "Boss's wording"
     # A skip-level manager reads but does not edit.
@@ -190,7 +194,8 @@ def test_checkin_reminders_are_queued_once_per_due_date(line, app, runner):
     messages = list(
         db.session.scalars(select(Notification).where(Notification.recipient_id == sam.id))
     )
-    assert len(messages) == 1 and f"/goals/{goal.id}" in messages[0].link
+    assert len(messages) == 1
+    assert f"/goals/{goal.id}" in messages[0].link
     # After a check-in nothing is due until the next interval has passed.
     with app.test_request_context():
         goals_ops.check_in(sam, goal, note="Moved", confidence=3, progress=10)
@@ -199,14 +204,15 @@ def test_checkin_reminders_are_queued_once_per_due_date(line, app, runner):
 
 
 def test_goals_are_seeded_from_the_growth_plan(line, app, make_person):
-    director, boss, sam, pia, hr = line
+    _director, _boss, sam, _pia, hr = line
     keys = list(db.session.scalars(select(Competency.key)))
     cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW)
     release_with_manager_ratings(hr, cycle, lambda review: (3, dict.fromkeys(keys, 2)))
     plan = db.session.scalar(
         select(GrowthPlan).join(GrowthPlan.review).where(GrowthPlan.review.has(subject_id=sam.id))
     )
-    assert plan is not None and plan.focus
+    assert plan is not None
+    assert plan.focus
     client = client_for(app, sam)
     page = client.get("/goals").get_data(as_text=True)
     assert "Suggested by the growth plan" in page
@@ -221,14 +227,15 @@ def test_goals_are_seeded_from_the_growth_plan(line, app, make_person):
     )
     assert response.status_code == 302
     goal = db.session.scalar(select(Goal))
-    assert goal.source == GoalSource.FOCUS and goal.growth_plan_id == plan.id
+    assert goal.source == GoalSource.FOCUS
+    assert goal.growth_plan_id == plan.id
     # A taken-up suggestion is no longer suggested.
     assert f"seed=focus:{focus_key}" not in client.get("/goals").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("n", [2, 20])
 def test_goal_pages_keep_a_bounded_query_count(line, app, n):
-    director, boss, sam, *_ = line
+    _director, boss, sam, *_ = line
     goals = [make_goal(sam, app, title=f"Goal {i}") for i in range(n)]
     with app.test_request_context():
         for i in range(n):
