@@ -661,6 +661,8 @@ def save_part(
     part.ratings = dict(data.ratings)
     part.comments = dict(data.comments)
     part.answers = dict(data.answers)
+    if data.evidence is not None and part.kind in (PartKind.SELF, PartKind.MANAGER):
+        part.evidence = {k: list(v) for k, v in data.evidence.items()}
     if part.kind == PartKind.SELF:
         part.desired_level_key = data.desired_level
     if part.kind == PartKind.MANAGER:
