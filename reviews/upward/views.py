@@ -87,7 +87,6 @@ def summary_csv(cycle_id: int) -> Any:
     cycle = _cycle(cycle_id)
     keys = queries.competencies(cycle)
     record("export.upward_summary", actor=current_user, cycle_id=cycle.id, format="csv")
-    rows = queries.summaries_for_cycle(cycle)
     db.session.commit()
     header = [
         "manager",
@@ -97,19 +96,24 @@ def summary_csv(cycle_id: int) -> Any:
         *(f"{name} (mean)" for _, name in keys),
     ]
 
-    def lines() -> Any:
-        for manager, s in rows:
-            means = {c.key: c.mean for c in s.competencies}
-            yield [
+    lines = []  # one row per manager: small enough to build before streaming
+    for manager, summary in queries.summaries_for_cycle(cycle):
+        means = {c.key: c.mean for c in summary.competencies}
+        if summary.shown:
+            responses: Any = summary.responses
+        else:
+            responses = f"fewer than {summary.threshold}" if summary.closed else "collecting"
+        lines.append(
+            [
                 manager.name,
                 manager.email,
                 manager.department.name if manager.department else "",
-                s.responses if s.shown else f"fewer than {s.threshold}" if s.closed else "",
-                *(means.get(k, "") if s.shown else "" for k, _ in keys),
+                responses,
+                *(means.get(k, "") if summary.shown else "" for k, _ in keys),
             ]
-
+        )
     return Response(
-        csv_stream(header, lines()),
+        csv_stream(header, lines),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="upward-{cycle.id}.csv"'},
     )
