@@ -253,3 +253,26 @@ def test_goal_pages_keep_a_bounded_query_count(line, app, n):
         with count_queries() as statements:
             assert client.get(url).status_code == 200
         assert len(statements) <= 16, (url, statements)
+
+
+def test_home_lists_due_checkins_and_pending_upward_feedback(line, app):
+    director, boss, sam, _pia, hr = line
+    goal = make_goal(sam, app, title="Write the runbook", checkin_every_days=7)
+    goal.created_at -= timedelta(days=10)  # set ten days ago: a check-in is due
+    db.session.commit()
+    cycle = launched_cycle(hr, upward_feedback=True)
+    page = client_for(app, sam).get("/").get_data(as_text=True)
+    assert "Check in on “Write the runbook”" in page
+    assert f"/goals/{goal.id}" in page
+    assert "Give Ben Boss upward feedback" in page
+    assert f"/cycles/{cycle.id}/upward" in page
+    post(client_for(app, sam), f"/cycles/{cycle.id}/upward", {"rating_people-management": "4"})
+    with app.test_request_context():
+        goals_ops.check_in(sam, goal, note="Drafted", confidence=4, progress=50)
+        db.session.commit()
+    page = client_for(app, sam).get("/").get_data(as_text=True)
+    assert "Check in on" not in page
+    assert "upward feedback" not in page.split("My tasks")[1].split("</section>")[0]
+    boss_page = client_for(app, boss).get("/").get_data(as_text=True)
+    assert f"/people/{sam.id}/goals" in boss_page
+    assert f"/cycles/{cycle.id}/upward/{boss.id}" in boss_page
