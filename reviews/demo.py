@@ -833,12 +833,19 @@ def load_demo_between_cycles(rng: random.Random) -> None:
                 created_at=now - timedelta(days=days - 1),
             )
         )
-    # Upward feedback in the running cycle: three of Elena's reports answered; Devon not.
-    cycle = db.session.scalar(select(Cycle).where(Cycle.upward_feedback.is_(True)))
-    if cycle is None:
-        return
-    authors = list(
-        db.session.scalars(
+    # Upward feedback about Elena: four reports answered in the closed cycle (shown to her
+    # in aggregate); three so far in the running one, Devon not yet.
+    comments = [
+        "Our one-to-ones always have an agenda and follow-ups.",
+        "I'd like more context on why priorities change mid-sprint.",
+        "Great at finding stretch work that fits what I want to learn.",
+        "",
+    ]
+    cycles = list(
+        db.session.scalars(select(Cycle).where(Cycle.upward_feedback.is_(True)).order_by(Cycle.id))
+    )
+    for cycle, answers in zip(cycles, (4, 3), strict=False):
+        authors = db.session.scalars(
             select(Review.subject_id)
             .where(
                 Review.cycle_id == cycle.id,
@@ -846,29 +853,23 @@ def load_demo_between_cycles(rng: random.Random) -> None:
                 Review.subject_id != dev.id,
             )
             .order_by(Review.subject_id)
-            .limit(3)
+            .limit(answers)
         )
-    )
-    comments = [
-        "Our one-to-ones always have an agenda and follow-ups.",
-        "I'd like more context on why priorities change mid-sprint.",
-        "Great at finding stretch work that fits what I want to learn.",
-    ]
-    for author_id, comment in zip(authors, comments, strict=False):
-        db.session.add(
-            UpwardParticipation(
-                cycle_id=cycle.id, manager_id=em.id, author_id=author_id, answered_on=today
+        for author_id, comment in zip(authors, comments, strict=False):
+            db.session.add(
+                UpwardParticipation(
+                    cycle_id=cycle.id, manager_id=em.id, author_id=author_id, answered_on=today
+                )
             )
-        )
-        db.session.add(
-            UpwardAnswer(
-                id=rng.randrange(1, 2**31 - 1),
-                cycle_id=cycle.id,
-                manager_id=em.id,
-                ratings={k: rng.choice([3, 4, 4, 5]) for k in UPWARD_COMPETENCIES},
-                comment=comment,
+            db.session.add(
+                UpwardAnswer(
+                    id=rng.randrange(1, 2**31 - 1),
+                    cycle_id=cycle.id,
+                    manager_id=em.id,
+                    ratings={k: rng.choice([3, 4, 4, 5]) for k in UPWARD_COMPETENCIES},
+                    comment=comment,
+                )
             )
-        )
     db.session.flush()
 
 
@@ -909,7 +910,7 @@ def _demo_cycle(
             peer_names_to_managers=True,
             reviewer_load_cap=5,
             guidance=[5, 20, 50, 20, 5],
-            upward_feedback=stop_at == CycleState.PEER_FEEDBACK,
+            upward_feedback=True,
         ),
     )
     reached = ORDER.index(stop_at)

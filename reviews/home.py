@@ -21,6 +21,21 @@ from reviews.people.queries import direct_reports
 bp = Blueprint("home", __name__)
 
 
+def _upward_cycles(me: Person) -> list[Cycle]:
+    """Launched cycles that asked `me`'s reports for upward feedback, newest first."""
+    return list(
+        db.session.scalars(
+            select(Cycle)
+            .where(
+                Cycle.upward_feedback.is_(True),
+                Cycle.state != CycleState.DRAFT,
+                Cycle.id.in_(select(Review.cycle_id).where(Review.manager_id == me.id)),
+            )
+            .order_by(Cycle.created_at.desc())
+        )
+    )
+
+
 def _between_cycles_tasks(me: Person) -> list[Task]:
     """Check-ins due on one's goals, and upward feedback a cycle asks of one (2 statements)."""
     from reviews.goals.operations import due_checkins
@@ -107,7 +122,7 @@ def index() -> Any:
         team=team,
         org=org,
         tasks=sorted(tasks, key=lambda t: (t.due or date.max, t.title)),
-        upward_cycles=[c for c in managed if c.upward_feedback],
+        upward_cycles=_upward_cycles(me) if team else [],
         today=date.today(),
         running=running,
         managed=managed,

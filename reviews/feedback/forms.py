@@ -3,10 +3,18 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from reviews.feedback.models import FeedbackKind, FeedbackVisibility
 
 MAX_BODY = 4000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes: easier to use than a multiple select, by mouse or keyboard."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class GiveFeedbackForm(FlaskForm):
@@ -26,7 +34,7 @@ class GiveFeedbackForm(FlaskForm):
         validators=[DataRequired("Write your feedback."), Length(max=MAX_BODY)],
         description="Describe a concrete situation, what they did, and its effect.",
     )
-    competencies = SelectMultipleField("Competencies it shows (optional)", validators=[Optional()])
+    competencies = MultiCheckboxField("Competencies it shows (optional)", validators=[Optional()])
     visibility = RadioField(
         "Who sees it",
         choices=[

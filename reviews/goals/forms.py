@@ -8,12 +8,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from reviews.feedback.forms import MultiCheckboxField
 from reviews.goals.models import GoalStatus
 
 STATUS_LABELS = {
@@ -41,7 +41,7 @@ class GoalForm(FlaskForm):
         validators=[DataRequired("Say how you will know it is reached."), Length(max=4000)],
         description="What will be true when the goal is reached, in terms someone can check.",
     )
-    competencies = SelectMultipleField("Competencies it grows", validators=[Optional()])
+    competencies = MultiCheckboxField("Competencies it grows", validators=[Optional()])
     period_start = DateField("Period starts", validators=[DataRequired("Enter a date.")])
     period_end = DateField("Period ends", validators=[DataRequired("Enter a date.")])
     due_date = DateField("Due", validators=[DataRequired("Enter a date.")])
