@@ -256,7 +256,7 @@ def test_goal_pages_keep_a_bounded_query_count(line, app, n):
 
 
 def test_home_lists_due_checkins_and_pending_upward_feedback(line, app):
-    director, boss, sam, _pia, hr = line
+    _director, boss, sam, _pia, hr = line
     goal = make_goal(sam, app, title="Write the runbook", checkin_every_days=7)
     goal.created_at -= timedelta(days=10)  # set ten days ago: a check-in is due
     db.session.commit()
