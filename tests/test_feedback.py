@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from between_helpers import client_for
 from conftest import count_queries, post
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reviews.audit.models import AuditEvent
 from reviews.extensions import db
@@ -139,3 +139,50 @@ def test_timeline_query_count_does_not_grow_with_the_feedback(line, app, n):
     assert page.get_data(as_text=True).count("Note ") == n
     assert len(mine) <= 12, mine
     assert len(own) <= 12, own
+
+
+def test_personal_data_holds_and_anonymising_removes_feedback_and_goal_texts(line, app):
+    import json
+    from datetime import date, timedelta
+
+    from reviews.goals import operations as goals_ops
+    from reviews.goals.models import Goal, GoalCheckIn, GoalComment
+
+    _director, boss, sam, pia, _outsider, hr = line
+    give(client_for(app, pia), sam.email, "Sharp incident write-up on Friday.")
+    give(client_for(app, sam), pia.email, "Thanks for the pairing session.")
+    with app.test_request_context():
+        goal = goals_ops.create_goal(
+            sam,
+            sam,
+            goals_ops.GoalFields(
+                title="Own the on-call handbook",
+                outcome="Handbook reviewed by the team",
+                period_start=date.today(),
+                period_end=date.today() + timedelta(days=60),
+                due_date=date.today() + timedelta(days=60),
+            ),
+            known_competencies=set(),
+        )
+        entry = goals_ops.check_in(sam, goal, note="First draft out", confidence=4, progress=30)
+        goals_ops.comment(boss, goal, body="Add the paging policy.", checkin=entry)
+        db.session.commit()
+    hr_client = client_for(app, hr)
+    response = hr_client.get(f"/people/{sam.id}/data.json")
+    data = json.loads(response.get_data(as_text=True))
+    response.close()
+    texts = {n["text"] for n in data["continuous_feedback"]}
+    assert texts == {"Sharp incident write-up on Friday.", "Thanks for the pairing session."}
+    assert data["goals"][0]["title"] == "Own the on-call handbook"
+    assert data["goals"][0]["check_ins"][0]["note"] == "First draft out"
+    assert data["goals"][0]["comments"][0]["text"] == "Add the paging policy."
+
+    # Sam leaves (nobody reports to them), and is anonymised.
+    assert post(hr_client, f"/people/{sam.id}/deactivate").status_code == 302
+    assert post(hr_client, f"/people/{sam.id}/anonymise").status_code == 302
+    db.session.expire_all()
+    assert set(db.session.scalars(select(FeedbackNote.body))) == {"[removed]"}
+    assert db.session.scalar(select(Goal.title)) == "[removed]"
+    assert db.session.scalar(select(GoalCheckIn.note)) == "[removed]"
+    assert db.session.scalar(select(GoalComment.body)) == "[removed]"
+    assert db.session.scalar(select(func.count()).select_from(FeedbackNote)) == 2  # kept, blank
