@@ -276,3 +276,50 @@ def test_home_lists_due_checkins_and_pending_upward_feedback(line, app):
     boss_page = client_for(app, boss).get("/").get_data(as_text=True)
     assert f"/people/{sam.id}/goals" in boss_page
     assert f"/cycles/{cycle.id}/upward/{boss.id}" in boss_page
+
+
+def test_concurrent_goal_edits_from_two_threads_land_exactly_once(line, app):
+    import threading
+
+    from reviews.people.models import Person
+
+    _director, boss, sam, _pia, _hr = line
+    goal = make_goal(sam, app)
+    goal_id, version = goal.id, goal.version
+    writers = {"owner": sam.id, "manager": boss.id}
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def writer(who: str) -> None:
+        with app.app_context(), app.test_request_context():
+            start.wait(timeout=10)
+            actor = db.session.get(Person, writers[who])
+            stored = db.session.get(Goal, goal_id)
+            fields = goals_ops.GoalFields(
+                title=f"Worded by the {who}",
+                outcome=stored.outcome,
+                period_start=stored.period_start,
+                period_end=stored.period_end,
+                due_date=stored.due_date,
+            )
+            try:
+                goals_ops.update_goal(actor, stored, version, fields, known_competencies=set())
+                db.session.commit()
+                outcomes.append("saved")
+            except goals_ops.GoalConflict:
+                db.session.rollback()
+                outcomes.append("conflict")
+            finally:
+                db.session.remove()
+
+    db.session.commit()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["conflict", "saved"]
+    db.session.expire_all()
+    stored = db.session.get(Goal, goal_id)
+    assert stored.version == version + 1
+    assert stored.title in ("Worded by the owner", "Worded by the manager")
