@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -323,3 +324,35 @@ def test_concurrent_goal_edits_from_two_threads_land_exactly_once(line, app):
     stored = db.session.get(Goal, goal_id)
     assert stored.version == version + 1
     assert stored.title in ("Worded by the owner", "Worded by the manager")
+
+
+def test_bad_checkins_and_comments_are_refused_with_a_reason(line, app):
+    _director, boss, sam, _pia, _hr = line
+    goal = make_goal(sam, app)
+    sam_client = client_for(app, sam)
+    page = sam_client.get(f"/goals/{goal.id}").get_data(as_text=True)
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    for data, message in [
+        ({"note": "", "confidence": "3", "progress": "10"}, "Write what moved"),
+        ({"note": "x", "confidence": "9", "progress": "10"}, "valid choice"),
+        ({"note": "x", "confidence": "3", "progress": "250"}, "between 0 and 100"),
+    ]:
+        response = post(sam_client, f"/goals/{goal.id}/checkins", data)
+        assert response.status_code == 400
+        assert message in response.get_data(as_text=True)
+    boss_client = client_for(app, boss)
+    response = post(boss_client, f"/goals/{goal.id}/comments", {"body": "  "})
+    assert response.status_code == 400
+    assert "Write a comment" in response.get_data(as_text=True)
+    other = make_goal(sam, app, title="Other")
+    with app.test_request_context():
+        entry = goals_ops.check_in(sam, other, note="n", confidence=3, progress=5)
+        db.session.commit()
+    response = post(
+        boss_client, f"/goals/{goal.id}/comments", {"body": "Hi", "checkin_id": str(entry.id)}
+    )
+    assert response.status_code == 400
+    assert "not part of this goal" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(GoalCheckIn)) == 1
+    assert db.session.scalar(select(func.count()).select_from(GoalComment)) == 0

@@ -75,17 +75,21 @@ class GoalForm(FlaskForm):
 
 
 class CheckInForm(FlaskForm):
+    # Explicit ids: the goal page also holds the edit form, with its own `progress`.
     note = TextAreaField(
         "Progress note",
+        id="checkin-note",
         validators=[DataRequired("Write what moved since the last check-in."), Length(max=4000)],
     )
     confidence = RadioField(
         "How confident are you of reaching the goal?",
+        id="checkin-confidence",
         choices=[SelectChoice(str(k), v) for k, v in CONFIDENCE_LABELS.items()],
         validators=[DataRequired("Choose how confident you are.")],
     )
     progress = IntegerField(
         "Progress now (%)",
+        id="checkin-progress",
         validators=[InputRequired("Enter a number from 0 to 100."), NumberRange(0, 100)],
     )
 
