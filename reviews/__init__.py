@@ -64,11 +64,14 @@ def register_models() -> None:
     import reviews.auth.models
     import reviews.calibration.models
     import reviews.cycles.models
+    import reviews.feedback.models
     import reviews.framework.models
+    import reviews.goals.models
     import reviews.growth.models
     import reviews.jobs.models
     import reviews.notifications.models
-    import reviews.people.models  # noqa: F401
+    import reviews.people.models
+    import reviews.upward.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -81,13 +84,16 @@ def register_blueprints(app: Flask) -> None:
     from reviews.calibration.views import bp as calibration_bp
     from reviews.coach.views import bp as coach_bp
     from reviews.cycles.views import bp as cycles_bp
+    from reviews.feedback.views import bp as feedback_bp
     from reviews.framework.views import bp as framework_bp
+    from reviews.goals.views import bp as goals_bp
     from reviews.growth.views import bp as growth_bp
     from reviews.home import bp as home_bp
     from reviews.jobs.views import bp as jobs_bp
     from reviews.notifications.views import bp as notifications_bp
     from reviews.people.views import bp as people_bp
     from reviews.reports.views import bp as reports_bp
+    from reviews.upward.views import bp as upward_bp
 
     for bp in (
         home_bp,
@@ -104,6 +110,9 @@ def register_blueprints(app: Flask) -> None:
         reports_bp,
         notifications_bp,
         audit_bp,
+        feedback_bp,
+        goals_bp,
+        upward_bp,
     ):
         app.register_blueprint(bp)
 

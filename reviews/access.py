@@ -135,3 +135,63 @@ def can_calibrate(user: Any, session: Any) -> bool:
 
 def can_calibrate_review(user: Any, session: Any, review: Any) -> bool:
     return getattr(user, "id", None) != review.subject_id and can_calibrate(user, session)
+
+
+# Between cycles: continuous feedback, goals, upward feedback -------------------
+
+
+def is_in_line_above(user: Any, person: Any) -> bool:
+    """`user` is somewhere up `person`'s current reporting line."""
+    from reviews.people.queries import is_below
+
+    uid = getattr(user, "id", None)
+    if uid is None or not getattr(user, "is_authenticated", False) or uid == person.id:
+        return False
+    if person.manager_id == uid:
+        return True
+    return person.manager_id is not None and is_below(person.id, uid)
+
+
+def can_give_feedback(user: Any, recipient: Any) -> bool:
+    """Anyone signed in, to any active colleague but themselves."""
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and recipient.active
+        and user.id != recipient.id
+    )
+
+
+def can_view_feedback_timeline(user: Any, person: Any) -> bool:
+    """The person and their managers up the line (each sees what its visibility allows)."""
+    return getattr(user, "id", None) == person.id or is_in_line_above(user, person)
+
+
+def can_view_goals(user: Any, person: Any) -> bool:
+    """The person and their managers up the line."""
+    return getattr(user, "id", None) == person.id or is_in_line_above(user, person)
+
+
+def can_edit_goal(user: Any, goal: Any) -> bool:
+    """The owner, and their direct manager (who agrees goals with them)."""
+    uid = getattr(user, "id", None)
+    return uid is not None and uid in (goal.owner_id, goal.owner.manager_id)
+
+
+def can_check_in(user: Any, goal: Any) -> bool:
+    return getattr(user, "id", None) == goal.owner_id
+
+
+def can_comment_on_goal(user: Any, goal: Any) -> bool:
+    """Managers up the owner's line comment on goals and check-ins."""
+    return is_in_line_above(user, goal.owner)
+
+
+def can_view_upward_summary(user: Any, manager: Any) -> bool:
+    """The manager, their managers up the line and HR: aggregates only, never authors."""
+    return getattr(user, "id", None) == manager.id or is_in_line_above(user, manager) or is_hr(user)
+
+
+def can_set_goals(user: Any, person: Any) -> bool:
+    """A person sets their own goals; their direct manager may set them with them."""
+    uid = getattr(user, "id", None)
+    return uid is not None and person.active and uid in (person.id, person.manager_id)

@@ -49,6 +49,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(cycles_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(goals_cli)
 
 
 @click.command("setup")
@@ -247,6 +248,33 @@ def cycles_remind(today: datetime | None) -> None:
     db.session.commit()
     click.echo(
         f"Queued {queued} reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
+        + (f"; mailed {sent}." if sent else ".")
+    )
+
+
+goals_cli = AppGroup("goals", help="Personal goals and their check-ins.")
+
+
+@goals_cli.command("remind")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Act as if today were this date (YYYY-MM-DD).",
+)
+def goals_remind(today: datetime | None) -> None:
+    """Queue a reminder for every goal whose check-in is due; safe to run many times."""
+    from reviews.goals.operations import remind_checkins
+    from reviews.notifications.operations import deliver_pending
+
+    day = today.date() if today else date.today()
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        queued = remind_checkins(day)
+    db.session.commit()
+    sent = deliver_pending()
+    db.session.commit()
+    click.echo(
+        f"Queued {queued} check-in reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
         + (f"; mailed {sent}." if sent else ".")
     )
 

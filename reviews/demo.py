@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 
@@ -671,6 +671,206 @@ def load_demo_cycles(actor_email: str = "hr@example.com", seed: int = 11) -> Non
         self_share=0.88,
         peer_share=0.65,
     )
+    load_demo_between_cycles(rng)
+
+
+DEMO_FEEDBACK = [
+    # (author, recipient, kind, visibility, days ago, competencies, text)
+    (
+        "sofia.alvarez@example.com",
+        "dev@example.com",
+        "praise",
+        "managers",
+        95,
+        ["technical-fluency"],
+        "Your spike on the search indexer turned a vague worry into a plan we could "
+        "estimate. The benchmark table in the write-up settled the debate in one meeting.",
+    ),
+    (
+        "em@example.com",
+        "dev@example.com",
+        "feedback",
+        "managers",
+        60,
+        ["communication-and-listening"],
+        "In Tuesday's planning you summarised both options before arguing for yours; the "
+        "team agreed faster because of it. Next time, share the doc a day ahead.",
+    ),
+    (
+        "sofia.alvarez@example.com",
+        "dev@example.com",
+        "feedback",
+        "recipient",
+        30,
+        ["stakeholder-communication"],
+        "When support asked about the outage, your reply was accurate but heavy on jargon. "
+        "A two-line summary first would help them pass it on.",
+    ),
+    (
+        "dev@example.com",
+        "sofia.alvarez@example.com",
+        "praise",
+        "managers",
+        40,
+        ["coaching-and-mentorship"],
+        "Pairing with you on the flaky payment tests taught me how to bisect CI failures. "
+        "I used it on my own the next week.",
+    ),
+    (
+        "amara.okafor@example.com",
+        "em@example.com",
+        "praise",
+        "managers",
+        20,
+        ["people-management"],
+        "The hiring debriefs you ran this month were the most structured in the org: "
+        "every interviewer wrote evidence before the discussion.",
+    ),
+]
+
+
+def load_demo_between_cycles(rng: random.Random) -> None:
+    """Feedback given during the year, goals seeded from Devon's growth plan with
+    check-ins and a manager's comment, and some upward feedback in the running cycle."""
+    from reviews.cycles.models import Cycle, Review
+    from reviews.feedback.models import FeedbackKind, FeedbackNote, FeedbackVisibility
+    from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
+    from reviews.growth.models import GrowthPlan
+    from reviews.upward.aggregate import UPWARD_COMPETENCIES
+    from reviews.upward.models import UpwardAnswer, UpwardParticipation
+
+    emails = {e for row in DEMO_FEEDBACK for e in row[:2]}
+    people = {
+        p.email: p for p in db.session.scalars(select(Person).where(Person.email.in_(emails)))
+    }
+    now = datetime.now(UTC)
+    for author, recipient, kind, visibility, days, competencies, text in DEMO_FEEDBACK:
+        if author in people and recipient in people:
+            db.session.add(
+                FeedbackNote(
+                    author_id=people[author].id,
+                    recipient_id=people[recipient].id,
+                    kind=FeedbackKind(kind),
+                    visibility=FeedbackVisibility(visibility),
+                    body=text,
+                    competencies=competencies,
+                    created_at=now - timedelta(days=days),
+                )
+            )
+    dev, em = people.get("dev@example.com"), people.get("em@example.com")
+    if dev is None or em is None:
+        return
+    plan = db.session.scalar(
+        select(GrowthPlan)
+        .join(Review, GrowthPlan.review_id == Review.id)
+        .where(Review.subject_id == dev.id)
+        .order_by(GrowthPlan.id.desc())
+        .limit(1)
+    )
+    today = date.today()
+    start = today - timedelta(days=120)
+    goals = []
+    if plan is not None and plan.items:
+        item = plan.items[0]
+        goals.append(
+            Goal(
+                owner_id=dev.id,
+                title=item.title,
+                outcome=item.description or f"Complete “{item.title}” and share what you learned.",
+                competencies=list(item.competencies),
+                period_start=start,
+                period_end=today + timedelta(days=60),
+                due_date=today + timedelta(days=45),
+                status=GoalStatus.ON_TRACK,
+                progress=60,
+                source=GoalSource.OPPORTUNITY,
+                growth_plan_id=plan.id,
+                created_by_id=dev.id,
+                created_at=now - timedelta(days=118),
+            )
+        )
+    goals.append(
+        Goal(
+            owner_id=dev.id,
+            title="Cut the search p95 latency below 300 ms",
+            outcome="p95 of /search under 300 ms for four weeks in a row on the production "
+            "dashboard.",
+            competencies=["technical-fluency", "project-planning"],
+            period_start=start,
+            period_end=today + timedelta(days=60),
+            due_date=today + timedelta(days=50),
+            status=GoalStatus.AT_RISK,
+            progress=35,
+            checkin_every_days=14,
+            created_by_id=dev.id,
+            created_at=now - timedelta(days=110),
+        )
+    )
+    db.session.add_all(goals)
+    db.session.flush()
+    notes = [
+        (80, 3, 20, "Added the query cache; p95 went from 520 to 410 ms."),
+        (50, 2, 35, "Cache hit rate is lower than hoped; index rebuilds evict it."),
+    ]
+    for goal in goals:
+        for days, confidence, progress, note in notes:
+            entry = GoalCheckIn(
+                goal_id=goal.id,
+                author_id=dev.id,
+                note=note if goal.source == GoalSource.OWN else f"Progress: {progress}%.",
+                confidence=confidence + (1 if goal.source != GoalSource.OWN else 0),
+                progress=progress if goal.source == GoalSource.OWN else progress + 25,
+                created_at=now - timedelta(days=days),
+            )
+            db.session.add(entry)
+        db.session.flush()
+        db.session.add(
+            GoalComment(
+                goal_id=goal.id,
+                checkin_id=entry.id,
+                author_id=em.id,
+                body="Let's look at the eviction numbers together on Thursday.",
+                created_at=now - timedelta(days=days - 1),
+            )
+        )
+    # Upward feedback about Elena: four reports answered in the closed cycle (shown to her
+    # in aggregate); three so far in the running one, Devon not yet.
+    comments = [
+        "Our one-to-ones always have an agenda and follow-ups.",
+        "I'd like more context on why priorities change mid-sprint.",
+        "Great at finding stretch work that fits what I want to learn.",
+        "",
+    ]
+    cycles = list(
+        db.session.scalars(select(Cycle).where(Cycle.upward_feedback.is_(True)).order_by(Cycle.id))
+    )
+    for cycle, answers in zip(cycles, (4, 3), strict=False):
+        authors = db.session.scalars(
+            select(Review.subject_id)
+            .where(
+                Review.cycle_id == cycle.id,
+                Review.manager_id == em.id,
+                Review.subject_id != dev.id,
+            )
+            .order_by(Review.subject_id)
+            .limit(answers)
+        )
+        for author_id, comment in zip(authors, comments, strict=False):
+            db.session.add(
+                UpwardParticipation(
+                    cycle_id=cycle.id, manager_id=em.id, author_id=author_id, answered_on=today
+                )
+            )
+            db.session.add(
+                UpwardAnswer(
+                    id=rng.randrange(1, 2**31 - 1),
+                    cycle_id=cycle.id,
+                    manager_id=em.id,
+                    ratings={k: rng.choice([3, 4, 4, 5]) for k in UPWARD_COMPETENCIES},
+                    comment=comment,
+                )
+            )
+    db.session.flush()
 
 
 def _demo_cycle(
@@ -710,6 +910,7 @@ def _demo_cycle(
             peer_names_to_managers=True,
             reviewer_load_cap=5,
             guidance=[5, 20, 50, 20, 5],
+            upward_feedback=True,
         ),
     )
     reached = ORDER.index(stop_at)

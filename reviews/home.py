@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from reviews import access
 from reviews.cycles.models import Cycle, Review
-from reviews.cycles.queries import tasks_for
+from reviews.cycles.queries import Task, tasks_for
 from reviews.cycles.workflow import LABELS, CycleState
 from reviews.extensions import db
 from reviews.framework.queries import ladder
@@ -19,6 +19,51 @@ from reviews.people.models import Department, Person, Role
 from reviews.people.queries import direct_reports
 
 bp = Blueprint("home", __name__)
+
+
+def _upward_cycles(me: Person) -> list[Cycle]:
+    """Launched cycles that asked `me`'s reports for upward feedback, newest first."""
+    return list(
+        db.session.scalars(
+            select(Cycle)
+            .where(
+                Cycle.upward_feedback.is_(True),
+                Cycle.state != CycleState.DRAFT,
+                Cycle.id.in_(select(Review.cycle_id).where(Review.manager_id == me.id)),
+            )
+            .order_by(Cycle.created_at.desc())
+        )
+    )
+
+
+def _between_cycles_tasks(me: Person) -> list[Task]:
+    """Check-ins due on one's goals, and upward feedback a cycle asks of one (2 statements)."""
+    from reviews.goals.operations import due_checkins
+    from reviews.upward.queries import pending_for
+
+    today = date.today()
+    tasks = [
+        Task(
+            f"Check in on “{goal.title}”",
+            "Note your progress and how confident you are; it becomes evidence for your "
+            "next review.",
+            url_for("goals.goal_page", goal_id=goal.id),
+            when,
+            "",
+        )
+        for goal, when in due_checkins(today, owner_id=me.id)
+    ]
+    tasks += [
+        Task(
+            f"Give {manager_name} upward feedback",
+            "Anonymous; they see only averages once enough of their reports answered.",
+            url_for("upward.give", cycle_id=cycle.id),
+            cycle.manager_review_due,
+            cycle.name,
+        )
+        for cycle, manager_name in pending_for(me)
+    ]
+    return tasks
 
 
 @bp.get("/")
@@ -68,6 +113,7 @@ def index() -> Any:
                 )
             )
         )
+    tasks = tasks_for(me) + _between_cycles_tasks(me)
     return render_template(
         "home/index.html",
         framework=framework,
@@ -75,7 +121,8 @@ def index() -> Any:
         next_level=next_level,
         team=team,
         org=org,
-        tasks=tasks_for(me),
+        tasks=sorted(tasks, key=lambda t: (t.due or date.max, t.title)),
+        upward_cycles=_upward_cycles(me) if team else [],
         today=date.today(),
         running=running,
         managed=managed,

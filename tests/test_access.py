@@ -7,6 +7,7 @@ decision about who may use it.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from conftest import sign_in
@@ -23,6 +24,7 @@ from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.framework.models import Competency
+from reviews.goals import operations as goals_ops
 from reviews.jobs import operations as jobs_ops
 from reviews.people.models import Role
 
@@ -163,6 +165,20 @@ EXPECTED: dict[str, set[str]] = {
     "jobs.job_page": HR,
     "jobs.download": HR,
     "jobs.retry": HR,
+    "feedback.give": EVERYONE,
+    "feedback.mine": EVERYONE,
+    "feedback.timeline": {"subject", "direct_manager", "skip_level"},
+    "goals.mine": EVERYONE,
+    "goals.new": EVERYONE,
+    "goals.person_goals": {"subject", "direct_manager", "skip_level"},
+    "goals.goal_page": {"subject", "direct_manager", "skip_level"},
+    "goals.edit_goal": {"subject", "direct_manager"},
+    "goals.add_checkin": {"subject"},
+    "goals.add_comment": {"direct_manager", "skip_level"},
+    # Everyone with a manager in the cycle rates that manager (the director and HR have none).
+    "upward.give": {"subject", "peer", "other_employee", "direct_manager", "other_manager"},
+    "upward.summary": {"direct_manager", "skip_level", "hr"},
+    "upward.summary_csv": HR,
 }
 # POSTs whose allowed callers would change state the matrix does not want changed.
 SKIP_ALLOWED_POST = {
@@ -243,8 +259,22 @@ def world(app, make_person):
     with app.test_request_context():
         token, _secret = create_token(subject, subject, "matrix")
         db.session.commit()
-    cycle = launched_cycle(hr)
+    cycle = launched_cycle(hr, upward_feedback=True)
     review = review_of(cycle, subject)
+    with app.test_request_context():
+        goal = goals_ops.create_goal(
+            subject,
+            subject,
+            goals_ops.GoalFields(
+                title="Ship the migration runway",
+                outcome="Three services moved",
+                period_start=date.today(),
+                period_end=date.today() + timedelta(days=90),
+                due_date=date.today() + timedelta(days=90),
+            ),
+            known_competencies=set(),
+        )
+        db.session.commit()
     request = approved_peer(boss, review, peer)
     self_part = part(review, PartKind.SELF)
     people = {
@@ -269,6 +299,7 @@ def world(app, make_person):
         "session_id": session.id,
         "job_id": job.id,
         "token_id": token.id,
+        "goal_id": goal.id,
     }
     # Routes about the calibrated and released review use the earlier cycle's review.
     earlier_ids = {"review_id": earlier_review.id, "cycle_id": earlier.id}
@@ -285,6 +316,8 @@ def world(app, make_person):
         "api.plan_pdf": earlier_ids,
         "api.report_csv": earlier_ids,
         "api.report_xlsx": earlier_ids,
+        # Upward feedback about the subject's manager.
+        "upward.summary": {"person_id": boss.id},
     }
     return people, values, overrides
 

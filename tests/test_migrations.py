@@ -72,3 +72,60 @@ def test_setup_on_a_migrated_database_loads_framework_and_demo(tmp_path):
             db.engine.dispose()
     finally:
         _drop(schema)
+
+
+def test_between_cycles_migration_upgrades_a_database_holding_data(tmp_path):
+    """Cycles and parts written before evidence and upward feedback keep working."""
+    from flask_migrate import downgrade
+
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="72a4e9297935")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, session_version,"
+                        " created_at) VALUES (1, 'a@example.com', 'A', 'employee', true, 1,"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO cycle (id, name, period_start, period_end, state,"
+                        " participant_mode, peer_min, peer_max, peer_anonymous,"
+                        " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
+                        " guidance, created_at, version) VALUES (1, 'Old', '2026-01-01',"
+                        " '2026-06-30', 'draft', 'all', 2, 5, true, 3, true, 5, '[]',"
+                        " CURRENT_TIMESTAMP, 1)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO review (id, cycle_id, subject_id, created_at,"
+                        " final_version, final_locked) VALUES (1, 1, 1, CURRENT_TIMESTAMP, 0,"
+                        " false)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO assessment (id, review_id, kind, author_id, state, ratings,"
+                        " comments, answers, reopened, version, created_at, updated_at) VALUES"
+                        " (1, 1, 'self', 1, 'draft', '{}', '{}', '{}', false, 1,"
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    )
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT upward_feedback FROM cycle")).scalar() in (
+                    False,
+                    0,
+                )
+                assert conn.execute(text("SELECT evidence FROM assessment")).scalar() is None
+            downgrade(revision="72a4e9297935")
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM assessment")).scalar() == 1
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)

@@ -78,7 +78,8 @@ def test_pages_do_not_grow_queries_with_the_org(app):
     _grow(1500)
     large = _counts(app, pages)
     assert large == small
-    assert max(small.values()) <= 20, small
+    # The home page is the busiest: tasks from cycles, goals' check-ins and upward feedback.
+    assert max(small.values()) <= 22, small
 
 
 def test_cycle_pages_do_not_grow_queries_with_the_cycle(app):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,6 +19,7 @@ from reviews.calibration.scoring import (
     self_manager_gap,
 )
 from reviews.cycles.models import Assessment, PartKind, PartState, Review
+from reviews.evidence.citations import unsupported_extremes
 from reviews.extensions import db
 
 
@@ -39,6 +41,8 @@ class PersonRow:
     suggestion: int | None
     gap: float | None
     changes: int = 0
+    # competencies rated 1 or 5 (final, else the manager's) that no part cites evidence for
+    unsupported: list[str] = field(default_factory=list)
 
     @property
     def final(self) -> int | None:
@@ -109,6 +113,7 @@ def session_data(session: CalibrationSession, viewer_id: int | None = None) -> S
             Assessment.comments,
             Assessment.answers,
             Assessment.author_id,
+            Assessment.evidence,
         ).where(Assessment.review_id.in_(ids), Assessment.state == PartState.SUBMITTED)
     ).all()
     ledger = list(
@@ -127,7 +132,22 @@ def session_data(session: CalibrationSession, viewer_id: int | None = None) -> S
     peer_values: dict[int, list[float]] = {}
     peer_counts: dict[int, int] = {}
     texts_by_manager: dict[int, list[str]] = {}
-    for review_id, kind, ratings, overall, potential, readiness, comments, answers, author in parts:
+    evidence: dict[int, list[Any]] = {}
+    for row in parts:
+        (
+            review_id,
+            kind,
+            ratings,
+            overall,
+            potential,
+            readiness,
+            comments,
+            answers,
+            author,
+            cited,
+        ) = row
+        if kind in (PartKind.SELF, PartKind.MANAGER):
+            evidence.setdefault(review_id, []).append(cited)
         if kind == PartKind.SELF:
             self_parts[review_id] = ratings
         elif kind == PartKind.MANAGER:
@@ -186,6 +206,10 @@ def session_data(session: CalibrationSession, viewer_id: int | None = None) -> S
                 suggestion=suggestions.get(r.id),
                 gap=gap,
                 changes=changes_per_review.get(r.id, 0),
+                unsupported=unsupported_extremes(
+                    r.final_ratings or (dict(manager[0]) if manager else {}),
+                    evidence.get(r.id, []),
+                ),
             )
         )
     names = {r.manager_id: r.manager.name for r in reviews if r.manager_id and r.manager}

@@ -196,6 +196,7 @@ def session_page(session_id: int) -> Any:
         potential=POTENTIAL,
         readiness=READINESS,
         confirm=ConfirmForm(),
+        snapshot_names={c.key: c.name for c in snapshot.competencies},
         departments=sorted({r.department for r in data.rows}),
         levels=sorted({r.level_key for r in data.rows if r.level_key}),
     )

@@ -69,6 +69,13 @@ class CycleForm(FlaskForm):
         default=5,
         validators=[InputRequired("Enter a number."), NumberRange(1, 50)],
     )
+    upward_feedback = BooleanField(
+        "Direct reports give their manager anonymous upward feedback",
+        default=False,
+        description="On People Management, Coaching and Mentorship, Communication and "
+        "Listening and Emotional Intelligence; shown to managers in aggregate only, from the "
+        "anonymity threshold up.",
+    )
     guidance = StringField(
         "Guidance distribution (%)",
         default="5/20/50/20/5",

@@ -113,6 +113,8 @@ class Cycle(Base):
     # Whether managers up the line (and HR) see who wrote each peer feedback.
     peer_names_to_managers: Mapped[bool] = mapped_column(default=True)
     reviewer_load_cap: Mapped[int] = mapped_column(default=5)
+    # Direct reports give their manager anonymous feedback (reviews.upward).
+    upward_feedback: Mapped[bool] = mapped_column(default=False, server_default=false())
     guidance: Mapped[list[int]] = mapped_column(JSON, default=lambda: [5, 20, 50, 20, 5])
     framework_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -234,6 +236,9 @@ class Assessment(Base):
     comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # free-text answers by field name (accomplishments, strengths, summary, ...)
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # competency key -> cited evidence, [{"kind": "feedback"|"goal"|"checkin", "id": n}
+    # or {"kind": "link", "url": ..., "title": ...}] (reviews.cycles.evidence)
+    evidence: Mapped[dict[str, list[dict[str, Any]]] | None] = mapped_column(JSON)
     desired_level_key: Mapped[str | None] = mapped_column(String(60))
     overall_rating: Mapped[int | None]
     potential: Mapped[Potential | None] = mapped_column(string_enum(Potential, "potential"))

@@ -83,6 +83,7 @@ class CycleFields:
     peer_names_to_managers: bool
     reviewer_load_cap: int
     guidance: list[int]
+    upward_feedback: bool = False
 
 
 def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
@@ -114,6 +115,7 @@ def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
         "peer_names_to_managers",
         "reviewer_load_cap",
         "guidance",
+        "upward_feedback",
     ):
         setattr(cycle, name, getattr(f, name))
     from reviews.people.models import Department
@@ -659,6 +661,8 @@ def save_part(
     part.ratings = dict(data.ratings)
     part.comments = dict(data.comments)
     part.answers = dict(data.answers)
+    if data.evidence is not None and part.kind in (PartKind.SELF, PartKind.MANAGER):
+        part.evidence = {k: list(v) for k, v in data.evidence.items()}
     if part.kind == PartKind.SELF:
         part.desired_level_key = data.desired_level
     if part.kind == PartKind.MANAGER:

@@ -42,6 +42,8 @@ class PartInput:
     overall: int | None = None
     potential: str | None = None
     readiness: str | None = None
+    # competency key -> citations (reviews.evidence); None leaves the saved ones alone
+    evidence: dict[str, list[dict[str, object]]] | None = None
 
 
 def _rating(value: str) -> int | None:

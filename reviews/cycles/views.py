@@ -43,6 +43,8 @@ from reviews.cycles.workflow import (
     next_transition,
     reached,
 )
+from reviews.evidence.citations import coverage
+from reviews.evidence.queries import citable_refs, resolve
 from reviews.extensions import db
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department, Person
@@ -110,6 +112,7 @@ def _cycle_fields(form: CycleForm) -> ops.CycleFields:
         peer_names_to_managers=bool(form.peer_names_to_managers.data),
         reviewer_load_cap=form.reviewer_load_cap.data or 1,
         guidance=guidance,
+        upward_feedback=bool(form.upward_feedback.data),
     )
 
 
@@ -253,6 +256,8 @@ def _visible_review(review_id: int) -> tuple[Review, set[str]]:
 def review(review_id: int) -> Any:
     review, relations = _visible_review(review_id)
     reading = read_review(review, relations)
+    self_part, manager_part = reading.self_part, reading.manager_part
+    shown = [p.evidence for p in (self_part, manager_part) if p]
     return render_template(
         "reviews/review.html",
         review=review,
@@ -269,6 +274,7 @@ def review(review_id: int) -> Any:
         potential=POTENTIAL,
         readiness=READINESS,
         answers=ANSWERS,
+        resolved=resolve(review.subject_id, shown),
     )
 
 
@@ -283,6 +289,39 @@ def _part_values(part: Assessment) -> dict[str, str]:
     return values
 
 
+EVIDENCE_KINDS = ("self", "manager")
+
+
+def _parse_with_evidence(
+    part: Assessment, snapshot: FrameworkSnapshot, *, submit: bool
+) -> tuple[Any, dict[str, str]]:
+    from reviews.evidence.citations import parse_evidence
+
+    kind = part.kind.value
+    clean, errors = parse_part(
+        kind, request.form, snapshot.keys, snapshot.level_keys(), submit=submit
+    )
+    if kind in EVIDENCE_KINDS:
+        evidence, evidence_errors = parse_evidence(
+            request.form, snapshot.keys, citable_refs(current_user, part)
+        )
+        clean.evidence = evidence
+        errors = {**evidence_errors, **errors}
+    return clean, errors
+
+
+def _evidence_context(part: Assessment, posted: dict[str, Any] | None) -> dict[str, Any]:
+    """What the evidence pickers show: the options, and what is cited now."""
+    from reviews.evidence.queries import options_for
+
+    if part.kind.value not in EVIDENCE_KINDS:
+        return {"options": [], "cited": {}}
+    return {
+        "options": options_for(current_user, part.review),
+        "cited": posted if posted is not None else (part.evidence or {}),
+    }
+
+
 def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> Any:
     """GET shows the part; POST saves a draft or submits, refusing stale versions."""
     review = part.review
@@ -292,11 +331,11 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
     errors: dict[str, str] = {}
     status = 200
     lock = ops.part_lock_reason(part, current_user)
+    posted_evidence: dict[str, Any] | None = None
     if request.method == "POST":
         submit = request.form.get("action") == "submit"
-        clean, errors = parse_part(
-            kind, request.form, snapshot.keys, snapshot.level_keys(), submit=submit
-        )
+        clean, errors = _parse_with_evidence(part, snapshot, submit=submit)
+        posted_evidence = clean.evidence
         values = {k: v for k, v in request.form.items() if k != "csrf_token"}
         version = request.form.get("version", "")
         if not errors:
@@ -312,6 +351,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
                 db.session.rollback()
                 part = conflict.current
                 values = _part_values(part)
+                posted_evidence = None
                 errors["form"] = (
                     "Your changes were not saved: this part was saved elsewhere "
                     "(another tab or device) after you opened it. The saved version "
@@ -342,6 +382,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
         readiness=READINESS,
         kind=kind,
         labels=LABELS,
+        evidence=_evidence_context(part, posted_evidence) if not lock else None,
         **context,
     ), status
 
@@ -372,9 +413,7 @@ def _coach(kind: str, values: dict[str, str]) -> dict[str, list[Any]]:
 
 def _autosave(part: Assessment) -> Any:
     snapshot = FrameworkSnapshot(part.review.cycle.framework_snapshot or {})
-    clean, errors = parse_part(
-        part.kind.value, request.form, snapshot.keys, snapshot.level_keys(), submit=False
-    )
+    clean, errors = _parse_with_evidence(part, snapshot, submit=False)
     if errors:
         return jsonify(
             error={"code": "invalid", "message": "Some fields are not valid.", "fields": errors}
@@ -422,7 +461,12 @@ def self_part(review_id: int) -> Any:
     if not access.can_write_self_part(current_user, review):
         abort(403)
     part = _own_part(review, PartKind.SELF, review.subject_id)
-    return _handle_part(part, "reviews/self.html", url_for("cycles.review", review_id=review.id))
+    return _handle_part(
+        part,
+        "reviews/self.html",
+        url_for("cycles.review", review_id=review.id),
+        resolved=resolve(review.subject_id, [part.evidence]),
+    )
 
 
 @bp.post("/reviews/<int:review_id>/self/autosave")
@@ -443,12 +487,21 @@ def manager_part(review_id: int) -> Any:
     part = _own_part(review, PartKind.MANAGER, review.manager_id)
     parts = parts_of(review)
     self_part = next((p for p in parts if p.kind == PartKind.SELF), None)
+    # The self-review's citations reach the manager once it is submitted.
+    self_evidence = (
+        self_part.evidence if self_part and self_part.state == PartState.SUBMITTED else None
+    )
+    keys = FrameworkSnapshot(review.cycle.framework_snapshot or {}).keys
     return _handle_part(
         part,
         "reviews/manager.html",
         url_for("cycles.team", cycle_id=review.cycle_id),
         self_part=self_part,
         peers=peer_view(review, {"manager"}, parts),
+        self_evidence=self_evidence,
+        coverage_self=coverage(keys, [self_evidence]),
+        coverage_manager=coverage(keys, [part.evidence]),
+        resolved=resolve(review.subject_id, [self_evidence, part.evidence]),
     )
 
 

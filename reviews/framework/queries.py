@@ -59,3 +59,13 @@ def scale(which: Scale) -> list[ScaleStep]:
             select(ScaleStep).where(ScaleStep.scale == which).order_by(ScaleStep.value)
         )
     )
+
+
+def competency_names() -> dict[str, str]:
+    """Key -> name of the live framework's competencies, in framework order (1 statement)."""
+    rows = db.session.execute(
+        select(Competency.key, Competency.name)
+        .join(CompetencyGroup, Competency.group_id == CompetencyGroup.id)
+        .order_by(CompetencyGroup.position, Competency.position)
+    )
+    return {str(key): str(name) for key, name in rows}

@@ -151,6 +151,7 @@ def person_data(person: Person) -> dict[str, Any]:
         "peer_feedback_written": [
             {"about": r.subject.name, "cycle": r.cycle.name, **_part(a)} for a, r in written
         ],
+        **_between_cycles_data(person),
         "calibration_changes": [
             {
                 "at": c.at.isoformat(),
@@ -183,6 +184,79 @@ def person_data(person: Person) -> dict[str, Any]:
             for e in db.session.scalars(
                 select(AuditEvent).where(AuditEvent.subject_id == person.id).order_by(AuditEvent.at)
             )
+        ],
+    }
+
+
+def _between_cycles_data(person: Person) -> dict[str, Any]:
+    """Continuous feedback to and from the person, and their goals with check-ins."""
+    from sqlalchemy import or_
+    from sqlalchemy.orm import joinedload
+
+    from reviews.feedback.models import FeedbackNote
+    from reviews.goals.models import Goal, GoalCheckIn, GoalComment
+
+    notes = db.session.scalars(
+        select(FeedbackNote)
+        .where(or_(FeedbackNote.author_id == person.id, FeedbackNote.recipient_id == person.id))
+        .options(joinedload(FeedbackNote.author), joinedload(FeedbackNote.recipient))
+        .order_by(FeedbackNote.created_at)
+    )
+    goals = list(
+        db.session.scalars(
+            select(Goal).where(Goal.owner_id == person.id).order_by(Goal.period_start, Goal.id)
+        )
+    )
+    ids = [g.id for g in goals] or [-1]
+    checkins: dict[int, list[GoalCheckIn]] = {}
+    for c in db.session.scalars(
+        select(GoalCheckIn).where(GoalCheckIn.goal_id.in_(ids)).order_by(GoalCheckIn.created_at)
+    ):
+        checkins.setdefault(c.goal_id, []).append(c)
+    comments: dict[int, list[GoalComment]] = {}
+    for m in db.session.scalars(
+        select(GoalComment)
+        .where(GoalComment.goal_id.in_(ids))
+        .options(joinedload(GoalComment.author))
+        .order_by(GoalComment.created_at)
+    ):
+        comments.setdefault(m.goal_id, []).append(m)
+    return {
+        "continuous_feedback": [
+            {
+                "at": n.created_at.isoformat(),
+                "from": n.author.name,
+                "to": n.recipient.name,
+                "kind": n.kind.value,
+                "visibility": n.visibility.value,
+                "competencies": n.competencies,
+                "text": n.body,
+            }
+            for n in notes
+        ],
+        "goals": [
+            {
+                "title": g.title,
+                "outcome": g.outcome,
+                "period": [g.period_start.isoformat(), g.period_end.isoformat()],
+                "due": g.due_date.isoformat(),
+                "status": g.status.value,
+                "progress": g.progress,
+                "check_ins": [
+                    {
+                        "at": c.created_at.isoformat(),
+                        "note": c.note,
+                        "confidence": c.confidence,
+                        "progress": c.progress,
+                    }
+                    for c in checkins.get(g.id, [])
+                ],
+                "comments": [
+                    {"at": m.created_at.isoformat(), "by": m.author.name, "text": m.body}
+                    for m in comments.get(g.id, [])
+                ],
+            }
+            for g in goals
         ],
     }
 
@@ -236,6 +310,39 @@ def _scrub_mentions(name: str, email: str, person: Person) -> None:
             event.details = {**event.details, "title": ANONYMISED_TEXT}
 
 
+def _anonymise_between_cycles(person: Person) -> None:
+    """Continuous feedback by or to them, and their goals' texts, check-ins and comments."""
+    from sqlalchemy import or_
+
+    from reviews.feedback.models import FeedbackNote
+    from reviews.goals.models import Goal, GoalCheckIn, GoalComment
+
+    sync: dict[str, Any] = {"synchronize_session": False}
+    db.session.execute(
+        update(FeedbackNote)
+        .where(or_(FeedbackNote.author_id == person.id, FeedbackNote.recipient_id == person.id))
+        .values(body=ANONYMISED_TEXT),
+        execution_options=sync,
+    )
+    goals = select(Goal.id).where(Goal.owner_id == person.id)
+    db.session.execute(
+        update(Goal)
+        .where(Goal.owner_id == person.id)
+        .values(title=ANONYMISED_TEXT, outcome=ANONYMISED_TEXT),
+        execution_options=sync,
+    )
+    db.session.execute(
+        update(GoalCheckIn).where(GoalCheckIn.goal_id.in_(goals)).values(note=ANONYMISED_TEXT),
+        execution_options=sync,
+    )
+    db.session.execute(
+        update(GoalComment)
+        .where(or_(GoalComment.goal_id.in_(goals), GoalComment.author_id == person.id))
+        .values(body=ANONYMISED_TEXT),
+        execution_options=sync,
+    )
+
+
 def anonymise(actor: Person, person: Person) -> None:
     """Remove a departed person's identity and free text; keep every number.
 
@@ -257,7 +364,7 @@ def anonymise(actor: Person, person: Person) -> None:
     person.password_hash = None
     person.session_version += 1
     reviews = select(Review.id).where(Review.subject_id == person.id)
-    blank = {"comments": {}, "answers": {}}
+    blank = {"comments": {}, "answers": {}, "evidence": None}
     db.session.execute(
         update(Assessment)
         .where(Assessment.review_id.in_(reviews))
@@ -295,6 +402,7 @@ def anonymise(actor: Person, person: Person) -> None:
         .values(title=ANONYMISED_TEXT, description=""),
         execution_options={"synchronize_session": False},
     )
+    _anonymise_between_cycles(person)
     _scrub_mentions(original_name, original, person)
     db.session.execute(delete(ApiToken).where(ApiToken.person_id == person.id))
     db.session.execute(delete(PasswordLink).where(PasswordLink.person_id == person.id))

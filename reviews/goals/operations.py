@@ -1,0 +1,278 @@
+"""Goals: the only code that changes them. Each change is guarded, flushed and audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from reviews import access
+from reviews.audit.operations import record
+from reviews.db import utcnow
+from reviews.extensions import db
+from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
+from reviews.notifications.operations import Message, notify_many
+from reviews.people.models import Person
+
+
+class GoalError(Exception):
+    pass
+
+
+class GoalConflict(Exception):
+    """The goal was saved elsewhere after the writer loaded it."""
+
+    def __init__(self, current: Goal) -> None:
+        super().__init__("stale goal")
+        self.current = current
+
+
+@dataclass
+class GoalFields:
+    title: str
+    outcome: str
+    period_start: date
+    period_end: date
+    due_date: date
+    status: GoalStatus = GoalStatus.NOT_STARTED
+    progress: int = 0
+    checkin_every_days: int = 14
+    competencies: list[str] = field(default_factory=list)
+
+
+def _check(fields: GoalFields, known_competencies: set[str]) -> None:
+    if not fields.title.strip() or not fields.outcome.strip():
+        raise GoalError("A goal needs a name and a measurable outcome.")
+    if fields.period_start > fields.period_end:
+        raise GoalError("The period ends after it starts.")
+    if not fields.period_start <= fields.due_date <= fields.period_end:
+        raise GoalError("The due date falls within the period.")
+    if not 0 <= fields.progress <= 100:
+        raise GoalError("Progress is a percentage from 0 to 100.")
+    if not 1 <= fields.checkin_every_days <= 365:
+        raise GoalError("Check in every 1 to 365 days.")
+    if any(c not in known_competencies for c in fields.competencies):
+        raise GoalError("Choose competencies from the framework.")
+
+
+def create_goal(
+    actor: Person,
+    owner: Person,
+    fields: GoalFields,
+    *,
+    known_competencies: set[str],
+    source: GoalSource = GoalSource.OWN,
+    growth_plan_id: int | None = None,
+) -> Goal:
+    if not access.can_set_goals(actor, owner):
+        raise GoalError("You can set goals for yourself and your direct reports.")
+    _check(fields, known_competencies)
+    goal = Goal(
+        owner_id=owner.id,
+        title=fields.title.strip(),
+        outcome=fields.outcome.strip(),
+        competencies=list(dict.fromkeys(fields.competencies)),
+        period_start=fields.period_start,
+        period_end=fields.period_end,
+        due_date=fields.due_date,
+        status=fields.status,
+        progress=fields.progress,
+        checkin_every_days=fields.checkin_every_days,
+        source=source if growth_plan_id is not None else GoalSource.OWN,
+        growth_plan_id=growth_plan_id,
+        created_by_id=actor.id,
+    )
+    db.session.add(goal)
+    db.session.flush()
+    record("goal.created", actor=actor, subject=owner, goal_id=goal.id, source=goal.source.value)
+    return goal
+
+
+def update_goal(
+    actor: Person,
+    goal: Goal,
+    expected_version: int,
+    fields: GoalFields,
+    *,
+    known_competencies: set[str],
+) -> None:
+    """Save over exactly the version the writer loaded; a stale save raises GoalConflict."""
+    if not access.can_edit_goal(actor, goal):
+        raise GoalError("Only the owner and their manager edit a goal.")
+    if goal.version != expected_version:
+        raise GoalConflict(goal)
+    _check(fields, known_competencies)
+    before = {"status": goal.status.value, "progress": goal.progress}
+    goal.title = fields.title.strip()
+    goal.outcome = fields.outcome.strip()
+    goal.competencies = list(dict.fromkeys(fields.competencies))
+    goal.period_start = fields.period_start
+    goal.period_end = fields.period_end
+    goal.due_date = fields.due_date
+    goal.status = fields.status
+    goal.progress = fields.progress
+    goal.checkin_every_days = fields.checkin_every_days
+    goal.updated_at = utcnow()
+    _flush(goal)
+    record(
+        "goal.updated",
+        actor=actor,
+        subject=goal.owner,
+        goal_id=goal.id,
+        before=before,
+        after={"status": goal.status.value, "progress": goal.progress},
+    )
+
+
+def _flush(goal: Goal) -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        current = db.session.get(Goal, goal.id)
+        assert current is not None  # noqa: S101
+        raise GoalConflict(current) from None
+
+
+def check_in(
+    actor: Person, goal: Goal, *, note: str, confidence: int, progress: int
+) -> GoalCheckIn:
+    if not access.can_check_in(actor, goal):
+        raise GoalError("Only the goal's owner checks in.")
+    if goal.status in (GoalStatus.DONE, GoalStatus.DROPPED):
+        raise GoalError("This goal is closed; reopen it by changing its status first.")
+    if not note.strip():
+        raise GoalError("Write what moved since the last check-in.")
+    if not 1 <= confidence <= 5 or not 0 <= progress <= 100:
+        raise GoalError("Confidence is 1 to 5 and progress 0 to 100.")
+    entry = GoalCheckIn(
+        goal_id=goal.id,
+        author_id=actor.id,
+        note=note.strip(),
+        confidence=confidence,
+        progress=progress,
+    )
+    db.session.add(entry)
+    goal.progress = progress
+    if goal.status == GoalStatus.NOT_STARTED:
+        goal.status = GoalStatus.ON_TRACK
+    goal.updated_at = utcnow()
+    _flush(goal)
+    record(
+        "goal.checked_in",
+        actor=actor,
+        subject=goal.owner,
+        goal_id=goal.id,
+        checkin_id=entry.id,
+        confidence=confidence,
+        progress=progress,
+    )
+    if goal.owner.manager_id is not None:
+        notify_many(
+            [
+                Message(
+                    goal.owner.manager_id,
+                    "goal_checkin",
+                    f"{goal.owner.name} checked in on “{goal.title}”",
+                    f"Progress {progress}%, confidence {confidence} of 5. Comment if it helps.",
+                    url_for("goals.goal_page", goal_id=goal.id, _external=True),
+                )
+            ]
+        )
+    return entry
+
+
+def comment(
+    actor: Person, goal: Goal, *, body: str, checkin: GoalCheckIn | None = None
+) -> GoalComment:
+    if not access.can_comment_on_goal(actor, goal):
+        raise GoalError("Managers up the owner's line comment on goals.")
+    if checkin is not None and checkin.goal_id != goal.id:
+        raise GoalError("That check-in belongs to another goal.")
+    if not body.strip():
+        raise GoalError("Write a comment.")
+    entry = GoalComment(
+        goal_id=goal.id,
+        checkin_id=checkin.id if checkin else None,
+        author_id=actor.id,
+        body=body.strip(),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    record("goal.commented", actor=actor, subject=goal.owner, goal_id=goal.id, comment_id=entry.id)
+    notify_many(
+        [
+            Message(
+                goal.owner_id,
+                "goal_comment",
+                f"{actor.name} commented on “{goal.title}”",
+                "Read the comment on your goal's page.",
+                url_for("goals.goal_page", goal_id=goal.id, _external=True),
+            )
+        ]
+    )
+    return entry
+
+
+def next_checkin(goal: Goal, last: date | None) -> date:
+    """When the next check-in is due: an interval after the last one (or the start)."""
+    base = last or max(goal.period_start, goal.created_at.date())
+    return base + timedelta(days=goal.checkin_every_days)
+
+
+def due_checkins(today: date, owner_id: int | None = None) -> list[tuple[Goal, date]]:
+    """Open goals, in their period, whose next check-in is today or earlier (2 statements)."""
+    last = (
+        select(GoalCheckIn.goal_id, func.max(GoalCheckIn.created_at).label("at"))
+        .group_by(GoalCheckIn.goal_id)
+        .subquery()
+    )
+    stmt = (
+        select(Goal, last.c.at)
+        .outerjoin(last, last.c.goal_id == Goal.id)
+        .join(Person, Goal.owner_id == Person.id)
+        .where(
+            Goal.status.not_in([GoalStatus.DONE, GoalStatus.DROPPED]),
+            Goal.period_start <= today,
+            Goal.period_end >= today,
+            Person.active.is_(True),
+        )
+        .order_by(Goal.due_date, Goal.id)
+    )
+    if owner_id is not None:
+        stmt = stmt.where(Goal.owner_id == owner_id)
+    due = []
+    for goal, at in db.session.execute(stmt).all():
+        when = next_checkin(goal, at.date() if at is not None else None)
+        if when <= today:
+            due.append((goal, when))
+    return due
+
+
+def remind_checkins(today: date) -> int:
+    """Queue one reminder per goal and due date: running it again the same day, or the
+    next, queues nothing new until another check-in falls due."""
+    messages = [
+        Message(
+            goal.owner_id,
+            "goal_checkin_due",
+            f"Check in on “{goal.title}”",
+            f"A check-in on your goal was due {when:%d %B %Y}: note your progress and "
+            "how confident you are.",
+            url_for("goals.goal_page", goal_id=goal.id, _external=True),
+            dedupe_key=f"goal-checkin:{goal.id}:{when.isoformat()}",
+        )
+        for goal, when in due_checkins(today)
+    ]
+    before = _outbox_size()
+    notify_many(messages)
+    return _outbox_size() - before
+
+
+def _outbox_size() -> int:
+    from reviews.notifications.models import Notification
+
+    return db.session.scalar(select(func.count()).select_from(Notification)) or 0

@@ -1,0 +1,103 @@
+"""Submitting upward feedback: once per report, manager and cycle; never linked back."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import date
+
+from sqlalchemy import select
+
+from reviews.audit.operations import record
+from reviews.cycles.models import Cycle, Review
+from reviews.cycles.workflow import CycleState
+from reviews.extensions import db
+from reviews.people.models import Person
+from reviews.upward.models import UpwardAnswer, UpwardParticipation
+
+# Reports answer while the cycle collects reviews; results show from calibration on.
+UPWARD_OPEN = (CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW)
+MAX_COMMENT = 2000
+
+
+class UpwardError(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def own_review(author: Person, cycle: Cycle) -> Review | None:
+    """The author's review in the cycle: its frozen manager is whom they rate."""
+    return db.session.scalar(
+        select(Review).where(Review.cycle_id == cycle.id, Review.subject_id == author.id)
+    )
+
+
+def has_answered(author: Person, cycle: Cycle, manager_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(UpwardParticipation.id).where(
+                UpwardParticipation.cycle_id == cycle.id,
+                UpwardParticipation.manager_id == manager_id,
+                UpwardParticipation.author_id == author.id,
+            )
+        )
+        is not None
+    )
+
+
+def parse_answer(
+    form: Mapping[str, str], keys: list[str]
+) -> tuple[dict[str, int], str, dict[str, str]]:
+    """Ratings (1..5 or skipped) per management competency, and the comment."""
+    ratings: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for key in keys:
+        raw = (form.get(f"rating_{key}") or "").strip()
+        if raw in {"1", "2", "3", "4", "5"}:
+            ratings[key] = int(raw)
+        elif raw not in ("", "skip"):
+            errors[f"rating_{key}"] = "Choose a rating from 1 to 5, or skip."
+    comment = (form.get("comment") or "").strip()
+    if len(comment) > MAX_COMMENT:
+        errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters."
+    if not ratings and not comment and not errors:
+        errors["form"] = "Rate at least one competency or write a comment."
+    return ratings, comment, errors
+
+
+def submit(author: Person, cycle: Cycle, ratings: dict[str, int], comment: str) -> None:
+    if not cycle.upward_feedback:
+        raise UpwardError("This cycle does not ask for upward feedback.")
+    if cycle.state not in UPWARD_OPEN:
+        raise UpwardError("Upward feedback is closed for this cycle.")
+    review = own_review(author, cycle)
+    if review is None or review.manager_id is None:
+        raise UpwardError("You have no manager to give feedback to in this cycle.")
+    if has_answered(author, cycle, review.manager_id):
+        raise UpwardError("You already gave your manager feedback in this cycle.")
+    db.session.add(
+        UpwardParticipation(
+            cycle_id=cycle.id,
+            manager_id=review.manager_id,
+            author_id=author.id,
+            answered_on=date.today(),
+        )
+    )
+    # A random id: ids in insertion order could be matched against the audit trail.
+    db.session.add(
+        UpwardAnswer(
+            id=secrets.randbelow(2**31 - 2) + 1,
+            cycle_id=cycle.id,
+            manager_id=review.manager_id,
+            ratings=ratings,
+            comment=comment,
+        )
+    )
+    db.session.flush()
+    record(
+        "upward.submitted",
+        actor=author,
+        subject=review.manager,
+        cycle_id=cycle.id,
+    )
