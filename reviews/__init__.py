@@ -75,7 +75,8 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from reviews.api import cycles as _api_cycles  # noqa: F401  (routes on the api blueprint)
+    from reviews.api import between as _api_between  # noqa: F401  (routes on the api blueprint)
+    from reviews.api import cycles as _api_cycles  # noqa: F401
     from reviews.api import results as _api_results  # noqa: F401
     from reviews.api.tokens import bp as tokens_bp
     from reviews.api.views import bp as api_bp

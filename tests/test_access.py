@@ -147,6 +147,10 @@ EXPECTED: dict[str, set[str]] = {
     "api.report_csv": {"direct_manager", "skip_level", "other_manager", "hr"},
     "api.report_xlsx": {"direct_manager", "skip_level", "other_manager", "hr"},
     "api.audit": HR,
+    "api.feedback_timeline": {"subject", "direct_manager", "skip_level"},
+    "api.feedback_give": EVERYONE - {"subject"},
+    "api.goals": {"subject", "direct_manager", "skip_level"},
+    "api.upward": {"direct_manager", "skip_level", "hr"},
     "tokens.tokens": EVERYONE,
     "tokens.revoke": {"subject"},
     "tokens.reference": EVERYONE,
@@ -318,6 +322,7 @@ def world(app, make_person):
         "api.report_xlsx": earlier_ids,
         # Upward feedback about the subject's manager.
         "upward.summary": {"person_id": boss.id},
+        "api.upward": {"person_id": boss.id},
     }
     return people, values, overrides
 

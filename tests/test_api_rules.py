@@ -187,3 +187,107 @@ def test_review_lists_keep_a_bounded_number_of_queries(app, make_person, client)
             counts.append((url.split("?")[0], len(statements)))
     half = len(counts) // 2
     assert [c for _u, c in counts[:half]] == [c for _u, c in counts[half:]], counts
+
+
+def test_upward_results_through_the_api_are_aggregates_at_the_threshold_only(
+    app, make_person, client
+):
+    from between_helpers import client_for
+    from conftest import post
+    from cycle_helpers import advance
+
+    hr = make_person("Hana", role=Role.HR, level_key=None)
+    boss = make_person("Bo Boss", role=Role.MANAGER, level_key="engineering-manager")
+    small = make_person("Sid Small", role=Role.MANAGER, level_key="engineering-manager")
+    reports = [make_person(f"Report{n} Zed", manager=boss) for n in range(3)]
+    few = [make_person(f"Few{n} Yan", manager=small) for n in range(2)]
+    cycle = launched_cycle(hr, upward_feedback=True, anonymity_threshold=3)
+    key = "people-management"
+    for person in reports + few:
+        answered = post(
+            client_for(app, person),
+            f"/cycles/{cycle.id}/upward",
+            {f"rating_{key}": "4", "comment": f"Note from {person.name}"},
+        )
+        assert answered.status_code == 302
+    advance(hr, cycle, CycleState.CALIBRATION)
+    below = client.get(f"/api/v1/cycles/{cycle.id}/upward/{small.id}", headers=_token(app, small))
+    assert below.status_code == 200
+    assert below.get_json() == {"manager_id": small.id, "threshold": 3, "shown": False}
+    at = client.get(f"/api/v1/cycles/{cycle.id}/upward/{boss.id}", headers=_token(app, boss))
+    data = at.get_json()
+    assert data["shown"] is True
+    assert data["responses"] == 3
+    assert next(c for c in data["competencies"] if c["key"] == key)["mean"] == 4.0
+    text = at.get_data(as_text=True)
+    for person in reports:
+        assert person.email not in text
+        assert f'"{person.name}"' not in text  # only inside the comments they wrote
+    refused = client.get(
+        f"/api/v1/cycles/{cycle.id}/upward/{boss.id}", headers=_token(app, reports[0])
+    )
+    assert refused.status_code == 403
+
+
+def test_feedback_and_evidence_through_the_api(app, make_person, client):
+    hr = make_person("Hana", role=Role.HR, level_key=None)
+    boss = make_person("Bo", role=Role.MANAGER, level_key="engineering-manager")
+    ada = make_person("Ada", manager=boss)
+    peer = make_person("Pia")
+    pia, ada_token, bo = _token(app, peer), _token(app, ada), _token(app, boss)
+    given = client.post(
+        f"/api/v1/people/{ada.id}/feedback",
+        headers=pia,
+        json={"body": "Your incident write-up was clear.", "competencies": ["technical-fluency"]},
+    )
+    assert given.status_code == 201
+    assert given.get_json()["author"] == "Pia"  # never anonymous
+    private = client.post(
+        f"/api/v1/people/{ada.id}/feedback",
+        headers=pia,
+        json={"body": "Just for you.", "visibility": "recipient"},
+    )
+    assert private.status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/people/{ada.id}/feedback", headers=ada_token, json={"body": "me"}
+        ).status_code
+        == 403
+    )
+    mine = client.get(f"/api/v1/people/{ada.id}/feedback", headers=ada_token).get_json()
+    assert len(mine["items"]) == 2
+    managers = client.get(f"/api/v1/people/{ada.id}/feedback", headers=bo).get_json()
+    assert [n["body"] for n in managers["items"]] == ["Your incident write-up was clear."]
+    assert client.get(f"/api/v1/people/{ada.id}/feedback", headers=pia).status_code == 403
+
+    cycle = launched_cycle(hr)
+    review = review_of(cycle, ada)
+    url = f"/api/v1/reviews/{review.id}/self"
+    etag = client.get(url, headers=ada_token).headers["ETag"]
+    note_id = given.get_json()["id"]
+    cited = client.put(
+        url,
+        headers={**ada_token, "If-Match": etag},
+        json={
+            "ratings": {"technical-fluency": 5},
+            "evidence": {
+                "technical-fluency": [
+                    {"kind": "feedback", "id": note_id},
+                    {"kind": "link", "url": "https://example.com/doc", "title": "Design doc"},
+                ]
+            },
+        },
+    )
+    assert cited.status_code == 200, cited.get_json()
+    assert cited.get_json()["evidence"]["technical-fluency"][0] == {
+        "kind": "feedback",
+        "id": note_id,
+    }
+    stolen = client.put(
+        url,
+        headers={**ada_token, "If-Match": cited.headers["ETag"]},
+        json={"evidence": {"technical-fluency": [{"kind": "feedback", "id": 99999}]}},
+    )
+    assert stolen.status_code == 422
+    assert "evidence.technical-fluency" in stolen.get_json()["error"]["fields"]
+    assert part(review, PartKind.SELF).evidence["technical-fluency"][0]["id"] == note_id

@@ -148,6 +148,39 @@ PART_BODY = {
         "overall": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
         "potential": {"enum": [*POTENTIAL, None]},
         "readiness": {"enum": [*READINESS, None]},
+        "evidence": {
+            "type": "object",
+            "description": "Self and manager parts: per competency, the evidence its rating "
+            'cites: {"kind": "feedback"|"goal"|"checkin", "id": N} (what the writer may '
+            'read from the period) or one {"kind": "link", "url", "title"}',
+            "additionalProperties": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["kind", "id"],
+                            "properties": {
+                                "kind": {"enum": ["feedback", "goal", "checkin"]},
+                                "id": IN_ID,
+                            },
+                            "additionalProperties": False,
+                        },
+                        {
+                            "type": "object",
+                            "required": ["kind", "url", "title"],
+                            "properties": {
+                                "kind": {"const": "link"},
+                                "url": {"type": "string", "maxLength": 500},
+                                "title": {"type": "string", "maxLength": 200},
+                            },
+                            "additionalProperties": False,
+                        },
+                    ]
+                },
+            },
+        },
         "version": IN_ID,
     },
     "additionalProperties": False,
@@ -170,6 +203,7 @@ PART = {
         "readiness": {"type": ["string", "null"]},
         "submitted_at": {"type": ["string", "null"]},
         "updated_at": {"type": ["string", "null"]},
+        "evidence": {"type": ["object", "null"]},
         "locked": {"type": ["string", "null"], "description": "Why it cannot be written now"},
     },
 }
@@ -579,6 +613,7 @@ def part_json(part: Assessment) -> dict[str, Any]:
         "readiness": part.promotion_readiness.value if part.promotion_readiness else None,
         "submitted_at": _iso(part.submitted_at),
         "updated_at": _iso(part.updated_at),
+        "evidence": part.evidence if part.kind != PartKind.PEER else None,
     }
 
 
@@ -709,6 +744,39 @@ def _form_from_json(kind: str, data: dict[str, Any]) -> dict[str, str]:
     return form
 
 
+def _evidence(
+    cited: dict[str, list[dict[str, Any]]], part: Assessment, keys: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The citations as the form posts them, checked by the pages' own parser."""
+    from werkzeug.datastructures import MultiDict
+
+    from reviews.evidence.citations import parse_evidence
+    from reviews.evidence.queries import citable_refs
+
+    form: MultiDict[str, str] = MultiDict()
+    errors: dict[str, str] = {}
+    for key, items in cited.items():
+        links = [c for c in items if c["kind"] == "link"]
+        if len(links) > 1:
+            errors[f"evidence.{key}"] = "Cite at most one link per competency."
+        for link in links[:1]:
+            form.add(f"evidence_url_{key}", link["url"])
+            form.add(f"evidence_title_{key}", link["title"])
+        for c in items:
+            if c["kind"] != "link":
+                form.add(f"evidence_{key}", f"{c['kind']}:{c['id']}")
+    evidence, problems = parse_evidence(form, keys, citable_refs(current_user, part))
+    for name, message in problems.items():
+        for prefix in ("evidence_url_", "evidence_title_", "evidence_"):
+            if name.startswith(prefix):
+                name = "evidence." + name.removeprefix(prefix)
+                break
+        else:
+            name = "evidence"
+        errors.setdefault(name, message)
+    return evidence, errors
+
+
 def _json_field(name: str) -> str:
     for prefix, group in (("rating_", "ratings"), ("comment_", "comments")):
         if name.startswith(prefix):
@@ -734,12 +802,18 @@ def _save(part: Assessment, *, submit: bool) -> Any:
     clean, errors = parse_part(
         kind, _form_from_json(kind, data), snapshot.keys, snapshot.level_keys(), submit=submit
     )
+    if "evidence" in data:
+        if part.kind == PartKind.PEER:
+            errors["evidence"] = "Peer feedback cites no evidence."
+        else:
+            clean.evidence, evidence_errors = _evidence(data["evidence"], part, snapshot.keys)
+            errors.update(evidence_errors)
     if errors:
         raise ApiError(
             422,
             "invalid",
             "Some fields are not valid.",
-            {_json_field(k): v for k, v in errors.items()},
+            {k if k.startswith("evidence") else _json_field(k): v for k, v in errors.items()},
         )
     try:
         ops.save_part(current_user, part, version, clean, submit=submit)
