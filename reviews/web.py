@@ -71,8 +71,9 @@ def register(app: Flask) -> None:
         if app.config["REVIEWS_ENV"] == "production":
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint != "static":
-            # People data must not linger in shared caches or the back button of a kiosk.
-            h.setdefault("Cache-Control", "no-store")
+            # People data must not linger in shared caches or the back button of a kiosk
+            # (send_file's own "no-cache" on downloads would still let them be stored).
+            h["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(CSRFError)

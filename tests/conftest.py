@@ -44,6 +44,9 @@ def base_config(tmp: Path) -> dict[str, Any]:
         "JOBS_INLINE": True,  # background jobs run in the request, so tests see them finish
         "PDF_WORKERS": 2,
         "SERVER_NAME": None,
+        # Each app counts in its own memory, whatever REDIS_URL says (tests/test_security.py
+        # checks the Redis storage with a key prefix of its own).
+        "RATE_LIMIT_STORAGE_URL": "memory://",
     }
 
 
