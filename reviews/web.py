@@ -77,7 +77,15 @@ def register(app: Flask) -> None:
         return response
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+    def csrf_error(exc: CSRFError) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(
+                error={
+                    "code": "csrf_failed",
+                    "message": "A write with a session cookie needs the X-CSRFToken header.",
+                    "fields": {},
+                }
+            ), 400
         return render_template(
             "errors/error.html",
             code=400,
