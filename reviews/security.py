@@ -27,6 +27,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
+from redis.exceptions import RedisError
 from werkzeug.exceptions import TooManyRequests
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,7 +106,13 @@ def hit(scope: str, key: str) -> int | None:
     allowed, window = _limit(scope)
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # no raw tokens or emails in Redis
     name = f"{current_app.config['RATE_LIMIT_KEY_PREFIX']}{scope}:{digest}"
-    count, seconds_left = _storage().hit(name, window)
+    try:
+        count, seconds_left = _storage().hit(name, window)
+    except (OSError, RedisError):
+        # Redis away: let requests through rather than lock everyone out (sign-in
+        # keeps its lock-out in the database), and say so in the log.
+        current_app.logger.warning("rate limit storage unreachable; %s not counted", scope)
+        return None
     return seconds_left if count > allowed else None
 
 

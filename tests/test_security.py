@@ -7,6 +7,7 @@ without anyone remembering to add it here.
 from __future__ import annotations
 
 import re
+import socket
 import uuid
 
 import pytest
@@ -371,6 +372,27 @@ def test_session_authenticated_api_writes_need_the_csrf_token(app_config, make_p
             ok = browser.post("/api/v1/_probe", headers={"X-CSRFToken": browser.csrf})
             assert ok.status_code == 200
             assert len(writes) == 3
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_sign_in_still_works_when_redis_is_away(app_config, make_person, caplog):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = _limited_app(
+        {**app_config, "RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{port}/0"},
+        **{"sign-in": (1, 60)},
+    )
+    try:
+        with app.app_context():
+            make_person(email="ada@example.com")
+            client = app.test_client()
+            assert sign_in(client, "ada@example.com", "wrong").status_code == 401
+            assert sign_in(client, "ada@example.com").status_code == 302
+        assert "rate limit storage unreachable" in caplog.text
     finally:
         with app.app_context():
             db.session.remove()
