@@ -34,7 +34,7 @@ _FUZZ_HEALTH = [
 ]
 settings.register_profile(
     "ci",
-    max_examples=5,
+    max_examples=4,
     deadline=None,
     derandomize=True,
     database=None,
