@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_models()
     register_blueprints(app)
     register_web(app)
+    register_security(app)
     register_cli(app)
     return app
 
@@ -120,6 +121,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_web(app: Flask) -> None:
     from reviews.web import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    from reviews.security import register
 
     register(app)
 

@@ -50,6 +50,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(goals_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("setup")
@@ -331,3 +333,39 @@ def users_token(email: str, name: str, days: int | None) -> None:
     db.session.commit()
     click.echo(f"API token for {person.email} (shown once; use as 'Authorization: Bearer ...'):")
     click.echo(secret)
+
+
+@click.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path | None) -> None:
+    """Back up the whole database to PATH (default: instance/backups/reviews-<time>)."""
+    from reviews.backup import BackupError, backup, default_path
+
+    db.session.remove()
+    target = path or default_path(db.engine, Path(current_app.instance_path) / "backups")
+    try:
+        written = backup(db.engine, target)
+    except BackupError as exc:
+        fail(str(exc))
+        return
+    click.echo(f"Backed up to {written}")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace everything in the database with the backup in PATH (stop the app first)."""
+    from reviews.backup import BackupError, restore
+
+    if not yes:
+        click.confirm(
+            "This replaces every row in the database with the backup. Continue?", abort=True
+        )
+    db.session.remove()
+    try:
+        restore(db.engine, path)
+    except BackupError as exc:
+        fail(str(exc))
+        return
+    click.echo(f"Restored from {path}")

@@ -71,12 +71,21 @@ def register(app: Flask) -> None:
         if app.config["REVIEWS_ENV"] == "production":
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint != "static":
-            # People data must not linger in shared caches or the back button of a kiosk.
-            h.setdefault("Cache-Control", "no-store")
+            # People data must not linger in shared caches or the back button of a kiosk
+            # (send_file's own "no-cache" on downloads would still let them be stored).
+            h["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+    def csrf_error(exc: CSRFError) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(
+                error={
+                    "code": "csrf_failed",
+                    "message": "A write with a session cookie needs the X-CSRFToken header.",
+                    "fields": {},
+                }
+            ), 400
         return render_template(
             "errors/error.html",
             code=400,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, event, select, text
 
 from reviews import create_app
@@ -23,6 +24,30 @@ from reviews.framework.operations import ensure_default_framework
 from reviews.people.models import Person, Role
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+# Fuzz tests (tests/test_fuzz.py): a few fixed examples per form in `make test` so CI
+# stays quick and repeatable; HYPOTHESIS_PROFILE=fuzz searches wider, at random.
+_FUZZ_HEALTH = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+]
+settings.register_profile(
+    "ci",
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=_FUZZ_HEALTH,
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")),
+    deadline=None,
+    database=None,
+    suppress_health_check=_FUZZ_HEALTH,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 PASSWORD = "correct horse battery"
 
 
@@ -44,6 +69,9 @@ def base_config(tmp: Path) -> dict[str, Any]:
         "JOBS_INLINE": True,  # background jobs run in the request, so tests see them finish
         "PDF_WORKERS": 2,
         "SERVER_NAME": None,
+        # Each app counts in its own memory, whatever REDIS_URL says (tests/test_security.py
+        # checks the Redis storage with a key prefix of its own).
+        "RATE_LIMIT_STORAGE_URL": "memory://",
     }
 
 

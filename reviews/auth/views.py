@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
-from reviews import access
+from reviews import access, security
 from reviews.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from reviews.auth.operations import (
     SignInFailed,
@@ -47,7 +47,10 @@ def load_user_from_bearer(req: Any) -> Person | None:
         return None
     from reviews.api.operations import person_for_token
 
-    return person_for_token(secret.strip())
+    person = person_for_token(secret.strip())
+    if person is None:
+        security.enforce("api-token-failure", security.by_address())
+    return person
 
 
 def unauthorized() -> Any:
@@ -81,6 +84,7 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @access.public
+@security.rate_limited("sign-in")
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
@@ -148,6 +152,7 @@ def change_password() -> Any:
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
 @access.public
+@security.rate_limited("password-link", methods=("GET", "POST"))
 def set_password_with_link(token: str) -> Any:
     link = find_password_link(token)
     if link is None:

@@ -94,6 +94,8 @@ def _run(app: Flask, job_id: int, workers: int) -> None:
     pairs = _reviews_in_scope(job)
     _progress(job_id, state=JobState.RUNNING, total=len(pairs), done=0, error=None)
     folder = export_dir(app)
+    for stale in folder.glob(f"plans-{job_id}-*.part"):  # left by a killed earlier run
+        stale.unlink(missing_ok=True)
     final = folder / f"plans-{job_id}-{secrets.token_hex(8)}.zip"
     temporary = final.with_suffix(".part")
     try:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from reviews import access
+from reviews import access, security
 from reviews.audit.models import AuditEvent
 from reviews.auth.models import LinkPurpose
 from reviews.auth.operations import issue_password_link
@@ -213,8 +213,13 @@ def edit(person_id: int) -> Any:
     ), 400 if form.errors else 200
 
 
+def _target_person() -> str:
+    return f"person:{(request.view_args or {}).get('person_id')}"
+
+
 @bp.post("/people/<int:person_id>/password-link")
 @access.hr_only
+@security.rate_limited("password-link-issue", key=_target_person)
 def password_link(person_id: int) -> Any:
     person = _person_or_404(person_id)
     if not ConfirmForm().validate_on_submit():
