@@ -45,7 +45,11 @@ def api_schema(app, make_person):
         # `g` and database session, for every request; the answer is read inside it.
         db.session.commit()
         with app.app_context():
-            return list(app(environ, start_response))
+            answer = app(environ, start_response)
+            try:
+                return list(answer)
+            finally:
+                answer.close()  # send_file's spooled temporary files
 
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", one_context_per_request)
 
