@@ -1,0 +1,73 @@
+"""axe-core on every page the three demo accounts reach: no serious or critical violation.
+
+axe-core comes from the npm registry (.ci/run installs it into node_modules/);
+it is injected from disk, never from a CDN. The page's CSP forbids injected
+scripts, so the browser context bypasses CSP for this test only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .crawl import ACCOUNTS, crawl, sign_in
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+}"""
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not AXE.exists():
+        message = f"{AXE} is missing: npm install --no-save axe-core@4 (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return AXE.read_text()
+
+
+def _violations(page, axe_source: str) -> list[dict]:
+    page.add_script_tag(content=axe_source)
+    return page.evaluate(RUN_AXE, TAGS)
+
+
+@pytest.mark.parametrize("email", ACCOUNTS)
+def test_every_reachable_page_passes_axe(live_server, chromium, axe_source, email):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, email)
+        problems = []
+        pages = 0
+        for path in crawl(page, live_server):
+            pages += 1
+            problems += [f"{path}: {v}" for v in _violations(page, axe_source)]
+        # The error pages are the app's own too.
+        page.goto(f"{live_server}/no-such-page")
+        problems += [f"404 page: {v}" for v in _violations(page, axe_source)]
+    finally:
+        context.close()
+    assert pages >= 10, f"the crawl found only {pages} pages for {email}"
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_sign_in_page_passes_axe(live_server, chromium, axe_source):
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/auth/login")
+        assert _violations(page, axe_source) == []
+        page.fill("input[name=email]", "dev@example.com")
+        page.click("button[type=submit]")  # an error beside the field
+        assert _violations(page, axe_source) == []
+    finally:
+        context.close()
