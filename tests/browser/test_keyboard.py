@@ -157,7 +157,7 @@ def _fill_form(keys: Keyboard, comment: str) -> None:
                 if state["value"] == "3":
                     break
                 state = keys.press("ArrowRight" if state["value"] < "3" else "ArrowLeft")
-            assert state["checked"] and state["value"] == "3", state
+            assert (state["checked"], state["value"]) == (True, "3"), state
             rated.add(state["name"])
         elif state["tag"] == "textarea" and not state["value"]:
             keys.type(comment)
