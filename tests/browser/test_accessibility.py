@@ -1,6 +1,8 @@
-"""axe-core on every page the three demo accounts reach: no serious or critical violation.
+"""Every page the three demo accounts reach passes axe-core and fits a phone and a desktop.
 
-axe-core comes from the npm registry (.ci/run installs it into node_modules/);
+No serious or critical axe violation (WCAG 2.2 A and AA rules), and at 375 px
+and 1280 px nothing sticks out sideways: a wide table may scroll inside its
+own box, the page itself never does. axe-core comes from the npm registry (.ci/run installs it into node_modules/);
 it is injected from disk, never from a CDN. The page's CSP forbids injected
 scripts, so the browser context bypasses CSP for this test only.
 """
@@ -16,6 +18,26 @@ from .crawl import ACCOUNTS, crawl, sign_in
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+WIDTHS = (375, 1280)
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || (r.right <= width + 1 && r.left >= -1)) continue;
+    if (el.closest(".visually-hidden, .skip-link")) continue;
+    let clipped = false;  // inside a box that scrolls or clips: that box is checked itself
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") { clipped = true; break; }
+    }
+    if (!clipped) {
+      out.push(el.tagName.toLowerCase() + (el.className ? "." + el.className : "")
+        + " [" + Math.round(r.left) + ", " + Math.round(r.right) + "]");
+    }
+  }
+  if (document.documentElement.scrollWidth > width) out.unshift("the page scrolls sideways");
+  return out.slice(0, 8);
+}"""
 RUN_AXE = """async (tags) => {
   const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
   return result.violations
@@ -35,13 +57,21 @@ def axe_source() -> str:
     return AXE.read_text()
 
 
+def _overflow(page) -> list[str]:
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        problems += [f"at {width}px: {found}" for found in page.evaluate(OVERFLOW)]
+    return problems
+
+
 def _violations(page, axe_source: str) -> list[dict]:
     page.add_script_tag(content=axe_source)
     return page.evaluate(RUN_AXE, TAGS)
 
 
 @pytest.mark.parametrize("email", ACCOUNTS)
-def test_every_reachable_page_passes_axe(live_server, chromium, axe_source, email):
+def test_every_reachable_page_passes_axe_and_fits(live_server, chromium, axe_source, email):
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     try:
@@ -51,6 +81,7 @@ def test_every_reachable_page_passes_axe(live_server, chromium, axe_source, emai
         for path in crawl(page, live_server):
             pages += 1
             problems += [f"{path}: {v}" for v in _violations(page, axe_source)]
+            problems += [f"{path} {found}" for found in _overflow(page)]
         # The error pages are the app's own too.
         page.goto(f"{live_server}/no-such-page")
         problems += [f"404 page: {v}" for v in _violations(page, axe_source)]
