@@ -2,7 +2,9 @@
 
 No serious or critical axe violation (WCAG 2.2 A and AA rules), and at 375 px
 and 1280 px nothing sticks out sideways: a wide table may scroll inside its
-own box, the page itself never does. axe-core comes from the npm registry (.ci/run installs it into node_modules/);
+own box, the page itself never does.
+
+axe-core comes from the npm registry (.ci/run installs it into node_modules/);
 it is injected from disk, never from a CDN. The page's CSP forbids injected
 scripts, so the browser context bypasses CSP for this test only.
 """
