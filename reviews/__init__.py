@@ -108,9 +108,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
+    from reviews import dates
     from reviews.web import register
 
     register(app)
+    dates.register(app)
 
 
 def register_proxy(app: Flask) -> None:
