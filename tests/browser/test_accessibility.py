@@ -1,5 +1,8 @@
 """Every page the three demo accounts reach passes axe-core and fits a phone and a desktop.
 
+Each also has a title of its own and one h1, and its destructive buttons ask
+for confirmation.
+
 No serious or critical axe violation (WCAG 2.2 A and AA rules), and at 375 px
 and 1280 px nothing sticks out sideways: a wide table may scroll inside its
 own box, the page itself never does.
@@ -39,6 +42,19 @@ OVERFLOW = """() => {
   }
   if (document.documentElement.scrollWidth > width) out.unshift("the page scrolls sideways");
   return out.slice(0, 8);
+}"""
+# A destructive button (class "danger") asks first: on itself or on its form.
+UNCONFIRMED = """() => [...document.querySelectorAll("button.danger, input.danger")]
+  .filter(b => !b.dataset.confirmSubmit && !(b.form && b.form.dataset.confirm))
+  .map(b => b.textContent.trim() || b.value)"""
+# Where am I: a page title of its own and one main heading.
+STRUCTURE = """() => {
+  const problems = [];
+  const title = document.title;
+  if (!/^\\S.* · Reviews$/.test(title)) problems.push("title " + JSON.stringify(title));
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) problems.push(h1 + " h1 headings");
+  return problems;
 }"""
 RUN_AXE = """async (tags) => {
   const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
@@ -84,6 +100,8 @@ def test_every_reachable_page_passes_axe_and_fits(live_server, chromium, axe_sou
             pages += 1
             problems += [f"{path}: {v}" for v in _violations(page, axe_source)]
             problems += [f"{path} {found}" for found in _overflow(page)]
+            problems += [f"{path}: {b!r} does not ask" for b in page.evaluate(UNCONFIRMED)]
+            problems += [f"{path}: {found}" for found in page.evaluate(STRUCTURE)]
         # The error pages are the app's own too.
         page.goto(f"{live_server}/no-such-page")
         problems += [f"404 page: {v}" for v in _violations(page, axe_source)]
