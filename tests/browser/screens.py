@@ -35,7 +35,7 @@ SCREENS: list[tuple[str | None, str, str, str | None]] = [
 ]
 
 
-def _follow(page: Any, base: str, start: str, pattern: str) -> str:
+def follow(page: Any, base: str, start: str, pattern: str) -> str:
     """The first link on `start` whose path matches; pages one link deeper are tried next."""
     wanted = re.compile(pattern)
     frontier = [start]
@@ -73,7 +73,7 @@ def screens(browser: Any, base: str) -> Iterator[tuple[str, Any]]:
             if account:
                 sign_in(page, base, account)
             for name, start, pattern in items:
-                path = _follow(page, base, start, pattern) if pattern else start
+                path = follow(page, base, start, pattern) if pattern else start
                 page.goto(base + path)
                 yield name, page
         finally:
