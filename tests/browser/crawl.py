@@ -31,10 +31,11 @@ def sign_in(page: Any, base: str, email: str) -> None:
 
 
 def shape(path: str) -> str:
-    """/cycles/3/reviews/17?tab=x -> /cycles/#/reviews/#?tab"""
+    """/cycles/3/reviews/17?tab=x -> /cycles/#/reviews/#?tab; framework keys count as ids."""
     parts = urlsplit(path)
     query = "&".join(sorted(p.split("=")[0] for p in parts.query.split("&") if p))
-    return re.sub(r"\d+", "#", parts.path) + ("?" + query if query else "")
+    generic = re.sub(r"/(levels|competencies)/[^/]+", r"/\1/#", parts.path)
+    return re.sub(r"\d+", "#", generic) + ("?" + query if query else "")
 
 
 def crawl(page: Any, base: str) -> Iterator[str]:
