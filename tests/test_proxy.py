@@ -34,7 +34,11 @@ def test_trusted_proxies_give_the_client_address(app, app_config, make_person, h
     person = make_person()
     behind_proxies = create_app({**app_config, "TRUSTED_PROXIES": hops})
     behind_proxies.test_client_class = Client
-    assert _signed_in_ip(behind_proxies, person.email) == seen
+    try:
+        assert _signed_in_ip(behind_proxies, person.email) == seen
+    finally:
+        with behind_proxies.app_context():
+            db.engine.dispose()  # its own pool: close it before the next test
 
 
 def test_a_bad_trusted_proxies_value_stops_start_up(app_config, monkeypatch):
