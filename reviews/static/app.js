@@ -25,12 +25,15 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
   const status = form.querySelector(".autosave-status");
   const version = form.querySelector("input[name=version]");
   let timer = null;
-  let saving = false;
+  let saving = null;  // the save in flight, if any
   let stopped = false;
   const say = (text) => { if (status) status.textContent = text; };
-  const save = async () => {
-    if (saving || stopped) return;
-    saving = true;
+  const save = () => {
+    if (saving || stopped) return saving;
+    saving = send().finally(() => { saving = null; });
+    return saving;
+  };
+  const send = async () => {
     const data = new FormData(form);
     data.delete("action");
     try {
@@ -52,10 +55,17 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
       }
     } catch (error) {
       say("Not saved: the connection failed. Your text is still here; try again.");
-    } finally {
-      saving = false;
     }
   };
+  // Submitting while a draft save is on its way would carry the old version and
+  // be refused as a conflict: let the save land first, then submit with its version.
+  form.addEventListener("submit", (event) => {
+    clearTimeout(timer);
+    if (!saving) return;
+    event.preventDefault();
+    const submitter = event.submitter;
+    saving.then(() => form.requestSubmit(submitter));
+  });
   form.addEventListener("input", () => {
     say("Unsaved changes…");
     clearTimeout(timer);

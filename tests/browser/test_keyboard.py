@@ -24,6 +24,8 @@ from reviews.demo import DEMO_PASSWORD, load_demo_org
 from reviews.extensions import db
 from reviews.people.models import Person
 
+from .crawl import sign_in
+
 FOCUS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return {ok: false, why: "nothing has focus", what: ""};
@@ -216,3 +218,40 @@ def test_self_and_manager_review_by_keyboard(cycle_server, chromium):
     finally:
         context.close()
     assert keys.keys > 50
+
+
+def test_saving_while_an_autosave_is_in_flight_is_not_a_conflict(cycle_server, chromium):
+    """The draft autosave answers slowly; Save draft pressed meanwhile waits for it.
+
+    Without waiting, the post would carry the version the autosave just replaced
+    and be refused as a conflict with the writer's own draft.
+    """
+    import time
+
+    base, app, _cycle_id = cycle_server
+    inner = app.wsgi_app
+
+    def slow_autosave_answers(environ: Any, start_response: Any) -> Any:
+        answer = inner(environ, start_response)  # saved and committed by now
+        if environ["PATH_INFO"].endswith("/self/autosave"):
+            time.sleep(1.0)
+        return answer
+
+    app.wsgi_app = slow_autosave_answers
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        keys = Keyboard(page)
+        sign_in(page, base, "dev@example.com")
+        page.locator("a[href$='/self']").first.click()
+        page.wait_for_load_state()
+        keys.tab_to(lambda s: s["tag"] == "textarea")
+        with page.expect_request("**/self/autosave"):
+            keys.type("I wrote the runbook for the billing service.")
+        keys.tab_to(lambda s: s["tag"] == "button" and s["text"] == "Save draft")
+        keys.follow()
+        main = page.inner_text("main")
+        assert "Draft saved." in main, main[:800]
+        assert page.locator("textarea").first.input_value().startswith("I wrote the runbook")
+    finally:
+        context.close()
