@@ -244,7 +244,7 @@ def test_saving_while_an_autosave_is_in_flight_is_not_a_conflict(cycle_server, c
         keys = Keyboard(page)
         sign_in(page, base, "dev@example.com")
         page.locator("a[href$='/self']").first.click()
-        page.wait_for_load_state()
+        page.wait_for_url("**/self")
         keys.tab_to(lambda s: s["tag"] == "textarea")
         with page.expect_request("**/self/autosave"):
             keys.type("I wrote the runbook for the billing service.")
