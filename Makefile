@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 PORT    ?= 5000
 FLASK   := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint fmt db-upgrade db-migrate setup clean bench
+.PHONY: run serve screenshots test lint fmt db-upgrade db-migrate setup clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -19,6 +19,26 @@ setup: $(STAMP)
 run: setup
 	@echo "Serving Reviews on http://127.0.0.1:$(PORT)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# Production: gunicorn (gunicorn.conf.py: PORT or BIND, WEB_CONCURRENCY) and, when
+# REDIS_URL is set, the job worker beside it. Needs SECRET_KEY and DATABASE_URL;
+# TRUSTED_PROXIES=1 behind one reverse proxy. Stops both on Ctrl-C or SIGTERM.
+serve: $(STAMP)
+	REVIEWS_ENV=production $(FLASK) db upgrade
+	@set -e; export REVIEWS_ENV=production; worker=; \
+	trap 'test -z "$$worker" || kill -TERM $$worker 2>/dev/null; wait' EXIT; \
+	trap 'exit 0' INT TERM; \
+	if [ -n "$$REDIS_URL" ]; then \
+		$(FLASK) worker & worker=$$!; \
+	else \
+		echo "REDIS_URL is not set: background jobs run inside the web workers"; \
+	fi; \
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app & web=$$!; \
+	wait $$web
+
+# PNGs of the main pages at 375 px and 1280 px into docs/screenshots/.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 # The suite runs on SQLite; with TEST_DATABASE_URL set it runs again on PostgreSQL.
 test: $(STAMP)

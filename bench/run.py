@@ -685,6 +685,8 @@ def under_gunicorn(env: dict[str, str], args: argparse.Namespace, cycle_id: int)
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            str(ROOT / "bench" / "gunicorn.conf.py"),
             "-w",
             "2",
             "-k",

@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_web(app)
     register_security(app)
     register_cli(app)
+    register_proxy(app)
     return app
 
 
@@ -120,9 +121,22 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
+    from reviews import dates
     from reviews.web import register
 
     register(app)
+    dates.register(app)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from them."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
 
 
 def register_security(app: Flask) -> None:

@@ -306,10 +306,9 @@ def worker_command(burst: bool) -> None:
     from redis import Redis
     from rq import Queue, Worker
 
-    from reviews.jobs.operations import QUEUE
-
     connection = Redis.from_url(url)
-    Worker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=burst)
+    queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
+    Worker([queue], connection=connection).work(burst=burst)
 
 
 @users_cli.command("token")

@@ -37,6 +37,13 @@ def _development_secret(instance_path: Path) -> str:
     return key
 
 
+def _count(name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
     overrides = overrides or {}
     env = overrides.get("REVIEWS_ENV") or os.environ.get("REVIEWS_ENV", "development")
@@ -61,8 +68,12 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "LOGIN_MAX_FAILURES_PER_IP": 50,
         "PASSWORD_LINK_HOURS": 72,
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Reverse proxies in front of Reviews whose X-Forwarded-* headers are believed
+        # (0: none, so a client cannot pick the address the sign-in throttle sees).
+        "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", "0"),
         # Background jobs: RQ on Redis when REDIS_URL is set, else a thread in this process.
         "REDIS_URL": os.environ.get("REDIS_URL"),
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "reviews"),
         "PDF_WORKERS": int(os.environ.get("PDF_WORKERS", "2")),
         "JOBS_INLINE": False,
         # Mail: without SMTP_HOST notifications stay in the in-app outbox.

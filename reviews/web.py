@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy import func, select, text
 from werkzeug.exceptions import HTTPException
 
@@ -42,6 +43,29 @@ ERROR_TEXT = {
         "The error has been logged. Try again; if it keeps happening, tell your administrator.",
     ),
 }
+
+
+def error_page(code: int, title: str, message: str) -> str:
+    """The app's own error page, with a way back; plain HTML if even that cannot render."""
+    referrer = request.referrer or ""
+    back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
+    try:
+        return render_template(
+            "errors/error.html", code=code, title=title, message=message, back=back
+        )
+    except Exception:  # e.g. the database is down: the page's menu cannot be built
+        current_app.logger.exception("error page %s could not render", code)
+        db.session.rollback()
+        return FALLBACK.format(code=code, title=escape(title), message=escape(message))
+
+
+FALLBACK = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Reviews</title>'
+    '<link rel="stylesheet" href="/static/app.css"></head><body><main id="main" class="page">'
+    '<section class="error-page"><p class="error-code">Error {code}</p><h1>{title}</h1>'
+    '<p>{message}</p><p><a class="button" href="/">Go to your home page</a></p></section>'
+    "</main></body></html>"
+)
 
 
 def register(app: Flask) -> None:
@@ -86,14 +110,11 @@ def register(app: Flask) -> None:
                     "fields": {},
                 }
             ), 400
-        return render_template(
-            "errors/error.html",
-            code=400,
-            title="Form expired",
-            message=(
-                "This form was open too long or came from elsewhere. "
-                "Reload the page and submit it again."
-            ),
+        return error_page(
+            400,
+            "Form expired",
+            "This form was open too long or came from elsewhere. "
+            "Reload the page and submit it again.",
         ), 400
 
     @app.errorhandler(HTTPException)
@@ -110,7 +131,7 @@ def register(app: Flask) -> None:
                 }
             ), code
         title, message = ERROR_TEXT.get(code, (exc.name, exc.description))
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        return error_page(code, title, message), code
 
     @app.get("/healthz")
     @access.public

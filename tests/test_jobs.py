@@ -178,7 +178,7 @@ def test_the_job_runs_on_an_rq_worker(app):
         pytest.skip("no Redis on 127.0.0.1:6379")
     cycle = _released_org(10)
     hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
-    queue = Queue(f"{jobs_ops.QUEUE}", connection=connection)
+    queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
     queue.empty()
     current_app.config["REDIS_URL"] = url
     try:

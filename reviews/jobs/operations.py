@@ -16,7 +16,6 @@ from reviews.extensions import db
 from reviews.jobs.models import Job, JobState
 from reviews.people.models import Person
 
-QUEUE = "reviews"
 STALLED_AFTER = timedelta(minutes=10)
 
 
@@ -63,7 +62,7 @@ def enqueue(job_id: int) -> None:
         from redis import Redis
         from rq import Queue
 
-        Queue(QUEUE, connection=Redis.from_url(url)).enqueue(
+        Queue(app.config["JOBS_QUEUE"], connection=Redis.from_url(url)).enqueue(
             "reviews.jobs.tasks.run_job", job_id, job_timeout=3 * 3600
         )
         return

@@ -25,12 +25,15 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
   const status = form.querySelector(".autosave-status");
   const version = form.querySelector("input[name=version]");
   let timer = null;
-  let saving = false;
+  let saving = null;  // the save in flight, if any
   let stopped = false;
   const say = (text) => { if (status) status.textContent = text; };
-  const save = async () => {
-    if (saving || stopped) return;
-    saving = true;
+  const save = () => {
+    if (saving || stopped) return saving;
+    saving = send().finally(() => { saving = null; });
+    return saving;
+  };
+  const send = async () => {
     const data = new FormData(form);
     data.delete("action");
     try {
@@ -52,10 +55,17 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
       }
     } catch (error) {
       say("Not saved: the connection failed. Your text is still here; try again.");
-    } finally {
-      saving = false;
     }
   };
+  // Submitting while a draft save is on its way would carry the old version and
+  // be refused as a conflict: let the save land first, then submit with its version.
+  form.addEventListener("submit", (event) => {
+    clearTimeout(timer);
+    if (!saving) return;
+    event.preventDefault();
+    const submitter = event.submitter;
+    saving.then(() => form.requestSubmit(submitter));
+  });
   form.addEventListener("input", () => {
     say("Unsaved changes…");
     clearTimeout(timer);
@@ -109,3 +119,32 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
     });
   });
 });
+
+// Dates in the reader's own time zone and language. The server wrote them in
+// UTC: deadlines as "due in 3 days", moments as "25 Nov 2026, 14:05 UTC".
+(() => {
+  const dayMs = 24 * 60 * 60 * 1000;
+  const localDay = (d) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+  const longDate = { day: "numeric", month: "short", year: "numeric" };
+  document.querySelectorAll("time[data-due]").forEach((el) => {
+    const [y, m, d] = el.getAttribute("datetime").split("-").map(Number);
+    const due = new Date(y, m - 1, d);
+    const days = Math.round((localDay(due) - localDay(new Date())) / dayMs);
+    let phrase;
+    if (days === 0) phrase = "due today";
+    else if (days === 1) phrase = "due tomorrow";
+    else if (days === -1) phrase = "overdue by 1 day";
+    else if (days < 0) phrase = "overdue by " + -days + " days";
+    else phrase = "due in " + days + " days";
+    el.textContent = phrase;
+    el.title = due.toLocaleDateString(undefined, longDate);
+  });
+  document.querySelectorAll("time[data-local]").forEach((el) => {
+    const at = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime())) return;
+    el.title = el.textContent;  // the UTC original stays on hover
+    el.textContent = at.toLocaleString(undefined, {
+      ...longDate, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+  });
+})();

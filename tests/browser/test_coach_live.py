@@ -9,6 +9,7 @@ def test_vague_sentence_gets_a_finding_and_the_form_still_submits(self_review_se
     base = self_review_server
     sign_in(page, base, "dev@example.com")
     page.get_by_role("link", name="Write your self-review").click()
+    page.wait_for_url("**/self")  # loaded: app.js (deferred) listens before the first key
     box = page.get_by_label("Accomplishments this period")
     box.fill("Great job all the time.")
     finding = page.locator("#coach-accomplishments li").first

@@ -1,0 +1,22 @@
+"""gunicorn settings for `make serve`; each one can be overridden from the environment.
+
+PORT (default 8000) and BIND choose where it listens; WEB_CONCURRENCY the number
+of worker processes (default: 2 x CPU cores + 1, gunicorn's own advice).
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+worker_class = "sync"
+# PDF pages and exports can take a while on a busy machine; bulk work goes to the job worker.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 20
+# Restart workers now and then so a slow leak (WeasyPrint grows per document) stays bounded.
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+# Forwarded headers are trusted by the app alone (ProxyFix, TRUSTED_PROXIES), never by gunicorn.
+secure_scheme_headers: dict[str, str] = {}
