@@ -91,6 +91,8 @@ def test_people_are_paged_with_a_cursor_and_scoped(app, runner, make_person, cli
     assert "Gone" in [p["name"] for p in everyone["items"]]
     bad = client.get("/api/v1/people?cursor=abc", headers=_bearer(token))
     assert bad.status_code == 400
+    huge = client.get("/api/v1/people?cursor=3000000000", headers=_bearer(token))
+    assert huge.status_code == 400  # past any id, and past what PostgreSQL's integer holds
     assert bad.get_json()["error"]["fields"]["cursor"]
     assert client.get("/api/v1/people?limit=0", headers=_bearer(token)).status_code == 422
 

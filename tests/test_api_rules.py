@@ -94,6 +94,9 @@ def test_bad_input_gets_a_json_error_that_names_the_field(app, make_person, clie
                    "colour": "red"}}, 422, "body"),
         ({"json": {"name": "x", "period_start": "2026-07-01", "period_end": "2026-06-30"}}, 422,
          "period_end"),
+        ({"json": {"name": "x\u0000", "period_start": "2026-01-01", "period_end": "2026-06-30",
+                   "participant_emails": ["a\u0000@example.com"]}}, 422,
+         "participant_emails.0"),
     ]  # fmt: skip
     for kwargs, status, field in cases:
         answer = client.post("/api/v1/cycles", headers=headers, **kwargs)

@@ -28,6 +28,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 ERROR_STATUSES = {
     400: "The request is not well-formed JSON or a parameter is malformed",
@@ -177,6 +178,11 @@ def json_body(validator: Draft202012Validator) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "not_json", "The body must be a JSON object.")
     fields: dict[str, str] = {}
+    for path in _nul_paths(data):
+        # No person types a NUL character, and PostgreSQL cannot store one.
+        fields.setdefault(path or "body", "Remove the NUL character.")
+    if fields:
+        raise ApiError(422, "invalid", "Some fields hold a NUL character.", fields)
     for problem in validator.iter_errors(data):
         path = ".".join(str(p) for p in problem.absolute_path)
         if problem.validator == "required":
@@ -190,6 +196,21 @@ def json_body(validator: Draft202012Validator) -> dict[str, Any]:
     if fields:
         raise ApiError(422, "invalid", "Some fields are not valid.", fields)
     return data
+
+
+def _nul_paths(value: Any, path: str = "") -> Iterable[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                yield inner
+            yield from _nul_paths(item, inner)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}.{i}" if path else str(i))
 
 
 def _short(message: str) -> str:
@@ -216,6 +237,7 @@ PAGE_PARAMETERS = [
         "name": "cursor",
         "in": "query",
         "schema": {"type": "string", "maxLength": 10, "pattern": "^[0-9]+$"},
+        # (ids are 32-bit: a larger number is refused as a cursor this API never gave)
         "description": "next_cursor of the previous page",
     },
     {
@@ -239,7 +261,7 @@ def page_of(item: dict[str, Any]) -> dict[str, Any]:
 
 def page_args() -> tuple[int, int]:
     cursor, limit = request.args.get("cursor", "0"), request.args.get("limit", "50")
-    if not cursor.isdigit() or len(cursor) > 10:
+    if not cursor.isdigit() or len(cursor) > 10 or int(cursor) > MAX_ID:
         raise ApiError(
             400,
             "invalid_cursor",
