@@ -135,6 +135,8 @@ def test_between_cycles_migration_upgrades_a_database_holding_data(tmp_path):
             downgrade(revision="72a4e9297935")
             with db.engine.connect() as conn:
                 assert conn.execute(text("SELECT count(*) FROM assessment")).scalar() == 1
+            db.session.remove()
+            db.engine.dispose()  # no connection outlives the test (PostgreSQL warns)
     finally:
         _drop(schema)
 
