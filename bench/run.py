@@ -307,8 +307,9 @@ def fill_manager_parts(cycle: Any, keys: list[str]) -> None:
     db.session.commit()
 
 
-def manager_with_org_near(size: int) -> Any:
-    """The manager whose org (everyone below them) is closest to `size` people."""
+def manager_with_org_near(size: int, *, at_least: bool = False) -> Any:
+    """The manager whose org (everyone below them) is closest to `size` people,
+    or with `at_least` the smallest org of at least that size."""
     from sqlalchemy import select
 
     from reviews.extensions import db
@@ -332,7 +333,13 @@ def manager_with_org_near(size: int) -> Any:
 
     for pid in children:
         below[pid] = count(pid)
-    best = min(below, key=lambda pid: abs(below[pid] - size))
+    # The smallest org of at least `size` people (the synthetic tree has 7 reports a
+    # manager, so orgs come in sizes 7, 56, 399, 2,800...), else the largest.
+    big_enough = [pid for pid in below if below[pid] >= size]
+    if at_least and big_enough:
+        best = min(big_enough, key=lambda pid: below[pid])
+    else:
+        best = min(below, key=lambda pid: abs(below[pid] - size))
     return db.session.get(Person, best), below[best]
 
 
@@ -512,7 +519,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     fill_manager_parts(cycle, keys)
     with app.test_request_context():
         ops.advance_cycle(hr, cycle, CycleState.CALIBRATION)
-        manager, size = manager_with_org_near(args.calibration_size)
+        manager, size = manager_with_org_near(args.calibration_size, at_least=True)
         session = cal_ops.open_session(
             hr,
             cycle,
