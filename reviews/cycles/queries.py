@@ -219,15 +219,32 @@ def org_manager_ids(manager_id: int):  # type: ignore[no-untyped-def]
     return select(below.c.id).union(select(func.cast(manager_id, db.Integer)))
 
 
-def org_reviews(cycle: Cycle, manager: Person) -> list[tuple[Review, dict[str, Assessment]]]:
-    """Reviews whose frozen manager is `manager` or anyone below them, with their parts."""
+ORG_PAGE = 100
+
+
+@dataclass
+class OrgPage:
+    rows: list[tuple[Review, dict[str, Assessment]]]
+    total: int  # reviews in the whole org
+    page: int
+    pages: int
+
+
+def org_reviews(cycle: Cycle, manager: Person, page: int = 1, per_page: int = ORG_PAGE) -> OrgPage:
+    """Reviews whose frozen manager is `manager` or anyone below them, with their
+    parts: the direct reports first, then the rest of the org, one page at a time
+    (an org of thousands is read a page at a time, in three statements)."""
     managers = org_manager_ids(manager.id)
+    scope = select(Review).where(Review.cycle_id == cycle.id, Review.manager_id.in_(managers))
+    total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
     reviews = list(
         db.session.scalars(
-            select(Review)
-            .where(Review.cycle_id == cycle.id, Review.manager_id.in_(managers))
-            .options(joinedload(Review.subject), joinedload(Review.manager))
-            .order_by(Review.manager_id != manager.id, Review.id)
+            scope.options(joinedload(Review.subject), joinedload(Review.manager))
+            .order_by(Review.manager_id != manager.id, Review.manager_id, Review.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
         )
     )
     parts = db.session.scalars(
@@ -239,7 +256,7 @@ def org_reviews(cycle: Cycle, manager: Person) -> list[tuple[Review, dict[str, A
     by_review: dict[int, dict[str, Assessment]] = {}
     for part in parts:
         by_review.setdefault(part.review_id, {})[part.kind.value] = part
-    return [(r, by_review.get(r.id, {})) for r in reviews]
+    return OrgPage([(r, by_review.get(r.id, {})) for r in reviews], total, page, pages)
 
 
 def inbox_requests(reviewer_id: int) -> Any:

@@ -225,8 +225,11 @@ def team(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     if cycle.state == CycleState.DRAFT:
         abort(404)
-    rows = org_reviews(cycle, current_user)
-    return render_template("cycles/team.html", cycle=cycle, rows=rows, labels=LABELS)
+    raw = request.args.get("page", "1")
+    found = org_reviews(cycle, current_user, int(raw) if raw.isdigit() and len(raw) < 7 else 1)
+    return render_template(
+        "cycles/team.html", cycle=cycle, rows=found.rows, org=found, labels=LABELS
+    )
 
 
 # Reviews -----------------------------------------------------------------------
