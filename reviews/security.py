@@ -160,23 +160,6 @@ def bearer_token() -> str | None:
     return secret.strip() or None if scheme.lower() == "bearer" else None
 
 
-def protect_session_writes(view: F) -> F:
-    """For an API view exempted from the global CSRF check (``csrf.exempt``):
-    a write authenticated by a bearer token needs no CSRF token (a browser never
-    sends one on its own), a write riding on the session cookie does (header
-    ``X-CSRFToken`` or form field ``csrf_token``), or it is refused with 400."""
-
-    @wraps(view)
-    def protected(*args: Any, **kwargs: Any) -> Any:
-        if request.method not in {"GET", "HEAD", "OPTIONS", "TRACE"} and bearer_token() is None:
-            from reviews.extensions import csrf
-
-            csrf.protect()
-        return view(*args, **kwargs)
-
-    return protected  # type: ignore[return-value]
-
-
 def register(app: Flask) -> None:
     app.config.setdefault("RATE_LIMIT_ENABLED", True)
     app.config.setdefault("RATE_LIMIT_KEY_PREFIX", "reviews:rl:")

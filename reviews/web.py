@@ -106,7 +106,8 @@ def register(app: Flask) -> None:
             return jsonify(
                 error={
                     "code": "csrf_failed",
-                    "message": "A write with a session cookie needs the X-CSRFToken header.",
+                    "message": "A write with the sign-in cookie needs the page's CSRF token "
+                    "in the X-CSRFToken header; scripts should use a bearer token instead.",
                     "fields": {},
                 }
             ), 400

@@ -60,7 +60,7 @@ def test_cookie_calls_that_write_need_the_csrf_token(app, make_person, login_as)
     before = _events()
     refused = web.post("/api/v1/cycles", json=body)
     assert refused.status_code == 400
-    assert refused.get_json()["error"]["code"] == "csrf"
+    assert refused.get_json()["error"]["code"] == "csrf_failed"
     assert _events() == before
     accepted = web.post("/api/v1/cycles", json=body, headers={"X-CSRFToken": web.csrf})
     assert accepted.status_code == 201

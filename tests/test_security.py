@@ -329,55 +329,6 @@ def test_rate_limit_keys_never_hold_the_raw_token(app_config):
             db.engine.dispose()
 
 
-def test_session_authenticated_api_writes_need_the_csrf_token(app_config, make_person):
-    """`security.protect_session_writes` for API views exempt from the global check:
-    a bearer token needs no CSRF token, a session cookie does."""
-    from flask import jsonify
-
-    from reviews.api.operations import create_token
-    from reviews.extensions import csrf
-
-    app = create_app(app_config)
-    app.test_client_class = Client
-    writes = []
-
-    def probe():
-        writes.append(1)
-        return jsonify(ok=True)
-
-    probe.access_rule = "signed_in"
-    app.add_url_rule(
-        "/api/v1/_probe",
-        "probe",
-        csrf.exempt(security.protect_session_writes(probe)),
-        methods=["GET", "POST"],
-    )
-    try:
-        with app.app_context():
-            person = make_person()
-            with app.test_request_context():
-                _token, secret = create_token(person, person, "probe")
-                db.session.commit()
-            bearer = app.test_client()
-            assert bearer.post(
-                "/api/v1/_probe", headers={"Authorization": f"Bearer {secret}"}
-            ).is_json
-            assert len(writes) == 1
-            browser = _signed_in(app, person)
-            refused = browser.post("/api/v1/_probe", json={})
-            assert refused.status_code == 400
-            assert refused.is_json  # the API's JSON error, not a page
-            assert len(writes) == 1
-            assert browser.get("/api/v1/_probe").status_code == 200  # reads need no token
-            ok = browser.post("/api/v1/_probe", headers={"X-CSRFToken": browser.csrf})
-            assert ok.status_code == 200
-            assert len(writes) == 3
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
 def test_sign_in_still_works_when_redis_is_away(app_config, make_person, caplog):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import Select
 from werkzeug.exceptions import BadRequest
@@ -86,26 +85,11 @@ def _api_error(exc: ApiError) -> Any:
     return error_response(exc)
 
 
-@bp.errorhandler(CSRFError)
-def _csrf_error(exc: CSRFError) -> Any:
-    return error_response(
-        ApiError(
-            400,
-            "csrf",
-            "Calls made with the sign-in cookie must send the page's CSRF token "
-            "in the X-CSRFToken header; scripts should use a bearer token instead.",
-        )
-    )
-
-
-def bearer_call() -> bool:
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and bool(secret.strip())
-
-
 @bp.before_request
 def _csrf_for_cookie_calls() -> None:
-    if request.method in WRITES and not bearer_call() and current_user.is_authenticated:
+    from reviews.security import bearer_token
+
+    if request.method in WRITES and bearer_token() is None and current_user.is_authenticated:
         csrf.protect()  # signed in by the cookie: the page's own script must prove it
 
 
