@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -169,7 +169,7 @@ def prepare(database_url: str, schema: str, users: int, instance: Path) -> dict[
 
     from reviews import create_app
     from reviews.cycles import operations as ops
-    from reviews.cycles.models import ParticipantMode, Review
+    from reviews.cycles.models import Review
     from reviews.demo import build_synthetic_org
     from reviews.extensions import db
     from reviews.people.models import Person, Role
@@ -181,25 +181,7 @@ def prepare(database_url: str, schema: str, users: int, instance: Path) -> dict[
         today = date.today()
         cycle = ops.create_cycle(
             hr,
-            ops.CycleFields(
-                name="Load test cycle",
-                period_start=today - timedelta(days=180),
-                period_end=today,
-                participant_mode=ParticipantMode.ALL,
-                department_ids=[],
-                participant_ids=[],
-                self_review_due=today + timedelta(days=7),
-                peer_feedback_due=today + timedelta(days=14),
-                manager_review_due=today + timedelta(days=21),
-                calibration_due=today + timedelta(days=28),
-                peer_min=1,
-                peer_max=5,
-                peer_anonymous=True,
-                anonymity_threshold=3,
-                peer_names_to_managers=True,
-                reviewer_load_cap=5,
-                guidance=[5, 20, 50, 20, 5],
-            ),
+            ops.CycleFields.for_everyone("Load test cycle", today, peer_min=1),
         )
         from reviews.cycles.workflow import CycleState
 

@@ -36,7 +36,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -440,7 +440,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     from reviews.calibration.models import GroupKind
     from reviews.calibration.views import uncalibrated_count
     from reviews.cycles import operations as ops
-    from reviews.cycles.models import ParticipantMode, Review
+    from reviews.cycles.models import Review
     from reviews.cycles.workflow import CycleState
     from reviews.extensions import db
     from reviews.framework.models import Competency
@@ -457,25 +457,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     with app.test_request_context():
         cycle = ops.create_cycle(
             hr,
-            ops.CycleFields(
-                name="Benchmark cycle",
-                period_start=today - timedelta(days=180),
-                period_end=today,
-                participant_mode=ParticipantMode.ALL,
-                department_ids=[],
-                participant_ids=[],
-                self_review_due=today + timedelta(days=7),
-                peer_feedback_due=today + timedelta(days=14),
-                manager_review_due=today + timedelta(days=21),
-                calibration_due=today + timedelta(days=28),
-                peer_min=2,
-                peer_max=5,
-                peer_anonymous=True,
-                anonymity_threshold=3,
-                peer_names_to_managers=True,
-                reviewer_load_cap=5,
-                guidance=[5, 20, 50, 20, 5],
-            ),
+            ops.CycleFields.for_everyone("Benchmark cycle", today),
         )
         db.session.commit()
         before = table_rows()

@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
 from reviews.cycles import operations as ops
-from reviews.cycles.models import Assessment, ParticipantMode, PartKind, PeerRequest, Review
+from reviews.cycles.models import Assessment, PartKind, PeerRequest, Review
 from reviews.cycles.workflow import ORDER, CycleState
 from reviews.extensions import db
 from reviews.people.models import Person
 
 
 def cycle_fields(**overrides: Any) -> ops.CycleFields:
-    today = date.today()
-    fields = {
-        "name": "2026 H2 review",
-        "period_start": today - timedelta(days=180),
-        "period_end": today,
-        "participant_mode": ParticipantMode.ALL,
-        "department_ids": [],
-        "participant_ids": [],
-        "self_review_due": today + timedelta(days=7),
-        "peer_feedback_due": today + timedelta(days=14),
-        "manager_review_due": today + timedelta(days=21),
-        "calibration_due": today + timedelta(days=28),
-        "peer_min": 1,
-        "peer_max": 5,
-        "peer_anonymous": True,
-        "anonymity_threshold": 3,
-        "peer_names_to_managers": True,
-        "reviewer_load_cap": 5,
-        "guidance": [5, 20, 50, 20, 5],
-    }
-    fields.update(overrides)
-    return ops.CycleFields(**fields)
+    fields = {"name": "2026 H2 review", "peer_min": 1, **overrides}
+    name = fields.pop("name")
+    return ops.CycleFields.for_everyone(name, date.today(), **fields)
 
 
 def launched_cycle(hr: Person, state: CycleState = CycleState.SELF_REVIEW, **overrides: Any):

@@ -85,6 +85,33 @@ class CycleFields:
     guidance: list[int]
     upward_feedback: bool = False
 
+    @classmethod
+    def for_everyone(cls, name: str, today: date, **overrides: Any) -> CycleFields:
+        """The usual cycle: everyone, the half ending `today`, a phase a week, the
+        new-cycle page's defaults (demo data, the benchmark and tests start here)."""
+        from datetime import timedelta
+
+        fields: dict[str, Any] = {
+            "name": name,
+            "period_start": today - timedelta(days=180),
+            "period_end": today,
+            "participant_mode": ParticipantMode.ALL,
+            "department_ids": [],
+            "participant_ids": [],
+            "self_review_due": today + timedelta(days=7),
+            "peer_feedback_due": today + timedelta(days=14),
+            "manager_review_due": today + timedelta(days=21),
+            "calibration_due": today + timedelta(days=28),
+            "peer_min": 2,
+            "peer_max": 5,
+            "peer_anonymous": True,
+            "anonymity_threshold": 3,
+            "peer_names_to_managers": True,
+            "reviewer_load_cap": 5,
+            "guidance": [5, 20, 50, 20, 5],
+        }
+        return cls(**{**fields, **overrides})
+
 
 def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
     if f.period_start > f.period_end:

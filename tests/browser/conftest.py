@@ -78,7 +78,6 @@ def self_review_server(app_config: dict[str, Any]) -> Iterator[str]:
     from sqlalchemy import select
 
     from reviews.cycles import operations as cycle_ops
-    from reviews.cycles.models import ParticipantMode
     from reviews.cycles.workflow import CycleState
     from reviews.people.models import Person
 
@@ -90,24 +89,12 @@ def self_review_server(app_config: dict[str, Any]) -> Iterator[str]:
         with app.test_request_context():
             cycle = cycle_ops.create_cycle(
                 hr,
-                cycle_ops.CycleFields(
-                    name="Browser cycle",
+                cycle_ops.CycleFields.for_everyone(
+                    "Browser cycle",
+                    today,
                     period_start=today - timedelta(days=90),
-                    period_end=today,
-                    participant_mode=ParticipantMode.ALL,
-                    department_ids=[],
-                    participant_ids=[],
-                    self_review_due=today + timedelta(days=7),
-                    peer_feedback_due=today + timedelta(days=14),
-                    manager_review_due=today + timedelta(days=21),
-                    calibration_due=today + timedelta(days=28),
                     peer_min=1,
                     peer_max=4,
-                    peer_anonymous=True,
-                    anonymity_threshold=3,
-                    peer_names_to_managers=True,
-                    reviewer_load_cap=5,
-                    guidance=[5, 20, 50, 20, 5],
                 ),
             )
             cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
