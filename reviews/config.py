@@ -61,6 +61,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": env == "production",
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # The cookie is written only when the session changes: a background call
+        # (autosave, the coach) answering after a form's redirect must not put
+        # back the session as it was before, losing that redirect's message.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
         "LOGIN_MAX_FAILURES": 5,
