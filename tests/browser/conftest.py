@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -50,6 +51,53 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`app` served on a free loopback port, in a thread, for as long as the block runs."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def demo_with_launched_cycle(app: Any, name: str, peer_min: int) -> int:
+    """The demo organisation with a cycle over everyone in its self-review phase; its id."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from reviews.cycles import operations as cycle_ops
+    from reviews.cycles.workflow import CycleState
+    from reviews.people.models import Person
+
+    with app.app_context():
+        load_demo_org()
+        hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+        today = date.today()
+        with app.test_request_context():
+            cycle = cycle_ops.create_cycle(
+                hr,
+                cycle_ops.CycleFields.for_everyone(
+                    name,
+                    today,
+                    period_start=today - timedelta(days=90),
+                    peer_min=peer_min,
+                    peer_max=4,
+                ),
+            )
+            cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
+        db.session.commit()
+        cycle_id = cycle.id
+        db.session.remove()
+    return cycle_id
+
+
 @pytest.fixture
 def live_server(app_config: dict[str, Any]) -> Iterator[str]:
     """The demo organisation and its two cycles, served on a free loopback port."""
@@ -60,54 +108,17 @@ def live_server(app_config: dict[str, Any]) -> Iterator[str]:
             load_demo_cycles()
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
 def self_review_server(app_config: dict[str, Any]) -> Iterator[str]:
     """The demo organisation with a cycle just launched: everyone's self-review is open."""
-    from datetime import date, timedelta
-
-    from sqlalchemy import select
-
-    from reviews.cycles import operations as cycle_ops
-    from reviews.cycles.workflow import CycleState
-    from reviews.people.models import Person
-
     app = create_app(app_config)
-    with app.app_context():
-        load_demo_org()
-        hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
-        today = date.today()
-        with app.test_request_context():
-            cycle = cycle_ops.create_cycle(
-                hr,
-                cycle_ops.CycleFields.for_everyone(
-                    "Browser cycle",
-                    today,
-                    period_start=today - timedelta(days=90),
-                    peer_min=1,
-                    peer_max=4,
-                ),
-            )
-            cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
-        db.session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    demo_with_launched_cycle(app, "Browser cycle", peer_min=1)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,23 +7,21 @@ and must not be hidden behind anything (the sticky save bar, say).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from reviews import create_app
 from reviews.cycles import operations as cycle_ops
 from reviews.cycles.models import Cycle
 from reviews.cycles.workflow import CycleState
-from reviews.demo import DEMO_PASSWORD, load_demo_org
+from reviews.demo import DEMO_PASSWORD
 from reviews.extensions import db
 from reviews.people.models import Person
 
+from .conftest import demo_with_launched_cycle, serving
 from .crawl import sign_in
 
 FOCUS = """() => {
@@ -51,33 +49,9 @@ FOCUS = """() => {
 def cycle_server(app_config: dict[str, Any]) -> Iterator[tuple[str, Any, int]]:
     """The demo organisation with a cycle in its self-review phase."""
     app = create_app(app_config)
-    with app.app_context():
-        load_demo_org()
-        hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
-        today = date.today()
-        with app.test_request_context():
-            cycle = cycle_ops.create_cycle(
-                hr,
-                cycle_ops.CycleFields.for_everyone(
-                    "Keyboard cycle",
-                    today,
-                    period_start=today - timedelta(days=90),
-                    peer_min=0,
-                    peer_max=4,
-                ),
-            )
-            cycle_ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
-        db.session.commit()
-        cycle_id = cycle.id
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", app, cycle_id
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    cycle_id = demo_with_launched_cycle(app, "Keyboard cycle", peer_min=0)
+    with serving(app) as url:
+        yield url, app, cycle_id
 
 
 class Keyboard:
