@@ -269,6 +269,7 @@ def add_peer_feedback(cycle: Any, keys: list[str], per_review: int = 3) -> int:
 def fill_manager_parts(cycle: Any, keys: list[str]) -> None:
     from sqlalchemy import bindparam, select
 
+    from reviews.coach.analysis import text_quality
     from reviews.cycles.models import Assessment, PartKind, PartState, Potential, Readiness, Review
     from reviews.db import utcnow
     from reviews.extensions import db
@@ -281,13 +282,20 @@ def fill_manager_parts(cycle: Any, keys: list[str]) -> None:
     spread = [3, 3, 4, 3, 2, 4, 3, 5, 3, 1]  # roughly the guidance
     now = utcnow()
     table = Assessment.__table__
+    comments = {keys[0]: "Drove the incident review to five follow-ups."}
+    answers = {k: TEXTS[k] for k in ("summary", "strengths", "growth_areas")}
+    # what submitting stores: the coach's figures of the texts
+    texts, evidence, personal = text_quality([*comments.values(), *answers.values()])
     db.session.execute(
         table.update()
         .where(table.c.id == bindparam("part_id"))
         .values(
             ratings=bindparam("r"),
-            comments={keys[0]: "Drove the incident review to five follow-ups."},
-            answers={k: TEXTS[k] for k in ("summary", "strengths", "growth_areas")},
+            comments=comments,
+            answers=answers,
+            quality_texts=texts,
+            quality_evidence=evidence,
+            quality_personal=personal,
             overall_rating=bindparam("overall"),
             potential=Potential.MEDIUM,
             promotion_readiness=Readiness.NOT_YET,
@@ -307,32 +315,38 @@ def fill_manager_parts(cycle: Any, keys: list[str]) -> None:
     db.session.commit()
 
 
-def manager_with_org_near(size: int, *, at_least: bool = False) -> Any:
-    """The manager whose org (everyone below them) is closest to `size` people,
-    or with `at_least` the smallest org of at least that size."""
+def reports_of() -> dict[int, list[int]]:
     from sqlalchemy import select
 
     from reviews.extensions import db
     from reviews.people.models import Person
 
-    rows = db.session.execute(select(Person.id, Person.manager_id)).all()
     children: dict[int, list[int]] = {}
-    for pid, manager in rows:
+    for pid, manager in db.session.execute(select(Person.id, Person.manager_id)):
         if manager is not None:
             children.setdefault(manager, []).append(pid)
+    return children
 
-    below: dict[int, int] = {}
 
-    def count(pid: int) -> int:
-        stack, total = [pid], 0
-        while stack:
-            for child in children.get(stack.pop(), []):
-                total += 1
-                stack.append(child)
-        return total
+def count_below(pid: int, children: dict[int, list[int]] | None = None) -> int:
+    """Everyone below this person in the reporting tree."""
+    children = reports_of() if children is None else children
+    stack, total = [pid], 0
+    while stack:
+        for child in children.get(stack.pop(), []):
+            total += 1
+            stack.append(child)
+    return total
 
-    for pid in children:
-        below[pid] = count(pid)
+
+def manager_with_org_near(size: int, *, at_least: bool = False) -> Any:
+    """The manager whose org (everyone below them) is closest to `size` people,
+    or with `at_least` the smallest org of at least that size."""
+    from reviews.extensions import db
+    from reviews.people.models import Person
+
+    children = reports_of()
+    below = {pid: count_below(pid, children) for pid in children}
     # The smallest org of at least `size` people (the synthetic tree has 7 reports a
     # manager, so orgs come in sizes 7, 56, 399, 2,800...), else the largest.
     big_enough = [pid for pid in below if below[pid] >= size]
@@ -341,6 +355,48 @@ def manager_with_org_near(size: int, *, at_least: bool = False) -> Any:
     else:
         best = min(below, key=lambda pid: abs(below[pid] - size))
     return db.session.get(Person, best), below[best]
+
+
+def calibration_group(hr: Any, cycle: Any, size: int) -> tuple[list[Any], int]:
+    """A calibration session of at least `size` people, as close to it as the org allows.
+
+    The synthetic orgs come in sizes 7, 56, 399, 2,800..., so the smallest org of at
+    least `size` people is usually much bigger. As HR does in a large org, its
+    biggest sub-orgs are calibrated in sessions of their own first while what is
+    left stays above `size`; the session measured is the rest of the org.
+    """
+    from sqlalchemy import func, select
+
+    from reviews.calibration import operations as cal_ops
+    from reviews.calibration.models import CalibrationMember, GroupKind
+    from reviews.extensions import db
+    from reviews.people.models import Person
+
+    def open_org(manager: Any) -> Any:
+        return cal_ops.open_session(
+            hr,
+            cycle,
+            GroupKind.MANAGER_ORG,
+            department=None,
+            manager=manager,
+            managers_calibrate=True,
+        )
+
+    manager, org = manager_with_org_near(size, at_least=True)
+    reports = list(db.session.scalars(select(Person).where(Person.manager_id == manager.id)))
+    children = reports_of()
+    below = {p.id: count_below(p.id, children) for p in reports}
+    left, before = org, []
+    for report in sorted(reports, key=lambda p: -below[p.id]):
+        if below[report.id] and left - below[report.id] >= size:
+            before.append(open_org(report))
+            left -= below[report.id]
+    session = open_org(manager)
+    db.session.flush()
+    members = db.session.scalar(
+        select(func.count()).where(CalibrationMember.session_id == session.id)
+    )
+    return [session, *before], int(members or 0)
 
 
 # One database -------------------------------------------------------------------------
@@ -437,7 +493,6 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import select
 
     from reviews.calibration import operations as cal_ops
-    from reviews.calibration.models import GroupKind
     from reviews.calibration.views import uncalibrated_count
     from reviews.cycles import operations as ops
     from reviews.cycles.models import Review
@@ -501,15 +556,8 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     fill_manager_parts(cycle, keys)
     with app.test_request_context():
         ops.advance_cycle(hr, cycle, CycleState.CALIBRATION)
-        manager, size = manager_with_org_near(args.calibration_size, at_least=True)
-        session = cal_ops.open_session(
-            hr,
-            cycle,
-            GroupKind.MANAGER_ORG,
-            department=None,
-            manager=manager,
-            managers_calibrate=True,
-        )
+        sessions, size = calibration_group(hr, cycle, args.calibration_size)
+        session = sessions[0]
         db.session.commit()
     print(f"  calibration page for {size} people", flush=True)
     pages["HR cycle progress"] = timed_page(
@@ -524,7 +572,8 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     calibration["people"] = size
     pages["calibration page"] = calibration
     with app.test_request_context():
-        cal_ops.finish_session(hr, session)
+        for each in sessions:
+            cal_ops.finish_session(hr, each)
         if uncalibrated_count(cycle):
             cal_ops.finalise_uncalibrated(hr, cycle)
         db.session.commit()

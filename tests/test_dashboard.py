@@ -259,3 +259,40 @@ def test_feedback_quality_shows_only_managers_with_enough_reviews(app, make_pers
     assert "0.07" in row
     small_row = page.split("Sol Smallteam")[1].split("</tr>")[0]
     assert "Too few reviews to show" in small_row
+
+
+def test_the_coachs_figures_are_stored_with_a_submitted_part_and_follow_its_texts(
+    app, make_person
+):
+    """Calibration and the feedback-quality report sum stored figures: they are set on
+    submission, follow a later change of the texts, and are cleared on reopening."""
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    boss = make_person("Bea Boss", role=Role.MANAGER, level_key="engineering-manager")
+    person = make_person("Pat Person", manager=boss)
+    cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW)
+    review = review_of(cycle, person)
+    manager_part = db.session.scalar(
+        select(Assessment).where(
+            Assessment.review_id == review.id, Assessment.kind == PartKind.MANAGER
+        )
+    )
+    assert manager_part.quality_texts is None  # a draft has none
+    keys = list(db.session.scalars(select(Competency.key)))
+    submit_manager_review(boss, review, 3, dict.fromkeys(keys, 3))
+    db.session.refresh(manager_part)
+    # "Summary for Pat Person.", "Ownership.", "Influence.": three texts, no evidence
+    assert (
+        manager_part.quality_texts,
+        manager_part.quality_evidence,
+        manager_part.quality_personal,
+    ) == (3, 0, 0)
+    manager_part.answers = {**manager_part.answers, "summary": "Abrasive in the March review."}
+    db.session.commit()
+    db.session.refresh(manager_part)
+    assert (manager_part.quality_evidence, manager_part.quality_personal) == (1, 1)
+    with app.test_request_context():
+        cycle_ops.reopen_part(hr, manager_part)
+        db.session.commit()
+    db.session.refresh(manager_part)
+    assert manager_part.state == PartState.DRAFT
+    assert manager_part.quality_texts is None

@@ -141,6 +141,72 @@ def test_between_cycles_migration_upgrades_a_database_holding_data(tmp_path):
         _drop(schema)
 
 
+def test_part_quality_migration_fills_in_parts_submitted_before(tmp_path):
+    """Submitted parts get the coach's figures from their texts; drafts stay NULL."""
+    from flask_migrate import downgrade
+
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="eba4b33de352")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, session_version,"
+                        " created_at) VALUES (1, 'a@example.com', 'A', 'employee', true, 1,"
+                        " CURRENT_TIMESTAMP), (2, 'm@example.com', 'M', 'manager', true, 1,"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO cycle (id, name, period_start, period_end, state,"
+                        " participant_mode, peer_min, peer_max, peer_anonymous,"
+                        " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
+                        " guidance, upward_feedback, created_at, version) VALUES (1, 'Old',"
+                        " '2026-01-01', '2026-06-30', 'draft', 'all', 2, 5, true, 3, true,"
+                        " 5, '[]', false, CURRENT_TIMESTAMP, 1)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO review (id, cycle_id, subject_id, manager_id, created_at,"
+                        " final_version, final_locked) VALUES (1, 1, 1, 2, CURRENT_TIMESTAMP,"
+                        " 0, false)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO assessment (id, review_id, kind, author_id, state, ratings,"
+                        " comments, answers, reopened, version, created_at, updated_at,"
+                        " submitted_at) VALUES"
+                        " (1, 1, 'self', 1, 'draft', '{}', '{}', '{\"summary\": \"Bossy.\"}',"
+                        " false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, NULL),"
+                        " (2, 1, 'manager', 2, 'submitted', '{}',"
+                        ' \'{"delivery": "She is abrasive."}\','
+                        ' \'{"summary": "On 3 March she shipped the release, which cut'
+                        ' errors by 40%.", "strengths": ""}\', false, 1,'
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    )
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                found = conn.execute(
+                    text(
+                        "SELECT id, quality_texts, quality_evidence, quality_personal"
+                        " FROM assessment ORDER BY id"
+                    )
+                ).all()
+            assert [tuple(r) for r in found] == [(1, None, None, None), (2, 2, 1, 1)]
+            downgrade(revision="eba4b33de352")
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM assessment")).scalar() == 2
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)
+
+
 def test_flask_db_check_finds_no_drift(tmp_path):
     """The command an operator runs, in its own process, against a migrated database."""
     app, schema = _migrated_app(tmp_path)

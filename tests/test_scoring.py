@@ -13,6 +13,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reviews.calibration.scoring import (
     MIN_TEAM,
@@ -419,3 +421,39 @@ def test_self_manager_gap_is_none_without_overlap() -> None:
 @pytest.mark.parametrize(("rating", "band"), [(1, 0), (2, 0), (3, 1), (4, 2), (5, 2), (None, None)])
 def test_performance_band(rating: int | None, band: int | None) -> None:
     assert performance_band(rating) == band
+
+
+def _bias_by_definition(groups: dict[int, list[int]]) -> dict[int, tuple[float, float, float]]:
+    """(offset, ci_low, ci_high) per rater, computed from each rater's 'others' list."""
+    result = {}
+    for rater, own in groups.items():
+        others = [v for r, values in groups.items() if r != rater for v in values]
+        n, m = len(own), len(others)
+        offset = mean(own) - mean(others) if own and others else 0.0
+        if n >= 2 and m >= 2:
+            pooled = math.sqrt(
+                ((n - 1) * stdev(own) ** 2 + (m - 1) * stdev(others) ** 2) / (n + m - 2)
+            )
+            half = Z95 * pooled * math.sqrt(1 / n + 1 / m)
+        else:
+            half = math.inf
+        result[rater] = (offset, offset - half, offset + half)
+    return result
+
+
+@given(
+    st.dictionaries(
+        st.integers(1, 40),
+        st.lists(st.integers(1, 5), min_size=1, max_size=12),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_rater_bias_from_group_totals_matches_the_definition(groups) -> None:
+    """The one-pass figures (group totals minus the rater's own) equal the
+    others-list definition the README gives."""
+    found = rater_bias(groups)
+    for rater, (offset, low, high) in _bias_by_definition(groups).items():
+        assert found[rater].offset == pytest.approx(offset, abs=1e-9)
+        assert found[rater].ci_low == pytest.approx(low, abs=1e-9)
+        assert found[rater].ci_high == pytest.approx(high, abs=1e-9)

@@ -28,7 +28,7 @@ from reviews.api.core import (
 from reviews.api.cycles import ID, IN_ID, _iso, _review, visible_review
 from reviews.calibration import operations as cal_ops
 from reviews.calibration.models import CalibrationSession, GroupKind, SessionState
-from reviews.calibration.queries import session_data
+from reviews.calibration.queries import add_details, session_data, session_row
 from reviews.cycles.models import Cycle
 from reviews.cycles.operations import CycleError
 from reviews.cycles.parts import POTENTIAL
@@ -293,10 +293,9 @@ def calibration_finalise(cycle_id: int) -> Any:
 
 
 def _row_json(r: Any) -> dict[str, Any]:
-    review = r.review
     return {
-        "review_id": review.id,
-        "subject_id": review.subject_id,
+        "review_id": r.review_id,
+        "subject_id": r.subject_id,
         "name": r.name,
         "manager_id": r.manager_id,
         "manager_name": r.manager_name,
@@ -311,10 +310,10 @@ def _row_json(r: Any) -> dict[str, Any]:
         "readiness": r.readiness,
         "suggestion": r.suggestion,
         "self_manager_gap": r.gap,
-        "final_rating": review.final_rating,
+        "final_rating": r.final,
         "final_potential": r.final_potential,
-        "final_ratings": review.final_ratings,
-        "final_version": review.final_version,
+        "final_ratings": r.final_ratings,
+        "final_version": r.final_version,
         "changes": r.changes,
     }
 
@@ -329,6 +328,7 @@ def _row_json(r: Any) -> dict[str, Any]:
 def calibration_session(session_id: int) -> Any:
     session = _session(session_id)
     data = session_data(session, current_user.id)
+    add_details(session, data.rows)
     buckets = data.buckets(session.cycle.guidance)
     return jsonify(
         session=session_json(session),
@@ -426,7 +426,7 @@ def calibration_change(session_id: int, review_id: int) -> Any:
             raise ApiError(422, "invalid", str(exc), {exc.field: str(exc)}) from None
         raise ApiError(409, "conflict", str(exc)) from None
     db.session.commit()
-    row = next(r for r in session_data(session, current_user.id).rows if r.review.id == review.id)
+    _data, row = session_row(session, current_user.id, review.id)
     return with_etag(jsonify(_row_json(row)), review.final_version)
 
 

@@ -1,16 +1,24 @@
-"""Everything the calibration page shows, in a constant number of statements."""
+"""Everything the calibration page shows, in a constant number of statements.
+
+`session_data` reads what every figure needs for the whole group (one row of
+plain columns per person, the self and manager parts' ratings, the coach's
+stored figures summed in SQL); `add_details` reads what only a shown row needs
+(peer figures, cited evidence, final competency ratings), so the page pays for
+the rows it shows, not for the size of the group.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, String, func, select, type_coerce
+from sqlalchemy.orm import aliased, joinedload
 
 from reviews.calibration.models import CalibrationChange, CalibrationMember, CalibrationSession
 from reviews.calibration.scoring import (
+    Bucket,
     RaterBias,
     distribution,
     mean,
@@ -18,22 +26,26 @@ from reviews.calibration.scoring import (
     rater_bias,
     self_manager_gap,
 )
+from reviews.coach.analysis import text_quality
 from reviews.cycles.models import Assessment, PartKind, PartState, Review
 from reviews.evidence.citations import unsupported_extremes
 from reviews.extensions import db
+from reviews.people.models import Department, Person
 
 
 @dataclass
 class PersonRow:
-    review: Review
+    review_id: int
+    subject_id: int
     name: str
     manager_id: int | None
     manager_name: str
     department: str
     level_key: str | None
+    final: int | None
+    final_potential: str | None
+    final_version: int
     self_avg: float | None
-    peer_avg: float | None
-    peer_count: int
     manager_ratings: dict[str, int]
     manager_overall: int | None
     potential: str | None
@@ -41,16 +53,13 @@ class PersonRow:
     suggestion: int | None
     gap: float | None
     changes: int = 0
+    # Read by add_details, for the rows shown only:
+    detailed: bool = False
+    peer_avg: float | None = None
+    peer_count: int = 0
+    final_ratings: dict[str, int] | None = None
     # competencies rated 1 or 5 (final, else the manager's) that no part cites evidence for
     unsupported: list[str] = field(default_factory=list)
-
-    @property
-    def final(self) -> int | None:
-        return self.review.final_rating
-
-    @property
-    def final_potential(self) -> str | None:
-        return self.review.final_potential.value if self.review.final_potential else None
 
 
 @dataclass
@@ -60,168 +69,264 @@ class SessionData:
     team_gap: dict[int, float]
     manager_names: dict[int, str]
     ledger: list[CalibrationChange] = field(default_factory=list)
+    ledger_total: int = 0
     # per manager: (texts, share with evidence, personality words per text), or None
     # when the manager reviewed too few people for figures that protect each comment
     quality: dict[int, tuple[int, float, float] | None] = field(default_factory=dict)
 
-    def buckets(self, guidance: list[int]):  # type: ignore[no-untyped-def]
+    def buckets(self, guidance: list[int]) -> list[Bucket]:
         return distribution([r.final for r in self.rows if r.final is not None], guidance)
 
 
 MIN_QUALITY_GROUP = 5
+# Above this many rows, add_details reads the whole group rather than an IN list.
+DETAIL_IN_LIMIT = 500
 
 
 def feedback_quality(texts: list[str]) -> tuple[int, float, float]:
     """(number of texts, share naming evidence, personality-type words per text)."""
-    from reviews.coach.analysis import analyse, has_evidence
+    return quality_shares(*text_quality(texts))
 
+
+def quality_shares(texts: int, evidence: int, personal: int) -> tuple[int, float, float]:
     if not texts:
         return 0, 0.0, 0.0
-    evidence = sum(1 for t in texts if has_evidence(t))
-    personal = sum(
-        1 for t in texts for f in analyse(t) if f.category in ("personality", "gendered", "age")
+    return texts, evidence / texts, personal / texts
+
+
+def _members(session: CalibrationSession, viewer_id: int | None) -> Any:
+    """Reviews of the session, the viewer's own left out (as a subquery of ids)."""
+    return (
+        select(Review.id)
+        .join(CalibrationMember, CalibrationMember.review_id == Review.id)
+        .where(CalibrationMember.session_id == session.id, Review.subject_id != (viewer_id or -1))
+        .scalar_subquery()
     )
-    return len(texts), evidence / len(texts), personal / len(texts)
 
 
-def session_data(session: CalibrationSession, viewer_id: int | None = None) -> SessionData:
+def session_data(
+    session: CalibrationSession, viewer_id: int | None = None, *, ledger_limit: int | None = None
+) -> SessionData:
     """The session's people and figures; the viewer's own review is left out entirely
     (numbers included): a calibrator may not see it before release."""
-    reviews = list(
-        db.session.scalars(
-            select(Review)
-            .join(CalibrationMember, CalibrationMember.review_id == Review.id)
-            .where(
-                CalibrationMember.session_id == session.id, Review.subject_id != (viewer_id or -1)
-            )
-            .options(
-                joinedload(Review.subject),
-                joinedload(Review.manager),
-                joinedload(Review.department),
-            )
+    members = _members(session, viewer_id)
+    subject, manager = aliased(Person), aliased(Person)
+    # Plain rows through the connection, enums as their strings: no ORM rows to build.
+    connection = db.session.connection()
+    people = connection.execute(
+        select(
+            Review.id,
+            Review.subject_id,
+            subject.name,
+            Review.manager_id,
+            manager.name,
+            Department.name,
+            Review.level_key,
+            Review.final_rating,
+            type_coerce(Review.final_potential, String),
+            Review.final_version,
         )
-    )
-    ids = [r.id for r in reviews] or [-1]
-    parts = db.session.execute(
+        .join(subject, subject.id == Review.subject_id)
+        .outerjoin(manager, manager.id == Review.manager_id)
+        .outerjoin(Department, Department.id == Review.department_id)
+        .where(Review.id.in_(members))
+    ).all()
+    parts = connection.execute(
         select(
             Assessment.review_id,
-            Assessment.kind,
+            type_coerce(Assessment.kind, String),
             Assessment.ratings,
             Assessment.overall_rating,
-            Assessment.potential,
-            Assessment.promotion_readiness,
-            Assessment.comments,
-            Assessment.answers,
-            Assessment.author_id,
-            Assessment.evidence,
-        ).where(Assessment.review_id.in_(ids), Assessment.state == PartState.SUBMITTED)
-    ).all()
-    ledger = list(
-        db.session.scalars(
-            select(CalibrationChange)
-            .where(CalibrationChange.session_id == session.id, CalibrationChange.review_id.in_(ids))
-            .options(
-                joinedload(CalibrationChange.actor),
-                joinedload(CalibrationChange.review).joinedload(Review.subject),
-            )
-            .order_by(CalibrationChange.at.desc(), CalibrationChange.id.desc())
+            type_coerce(Assessment.potential, String),
+            type_coerce(Assessment.promotion_readiness, String),
+        ).where(
+            Assessment.review_id.in_(members),
+            Assessment.kind.in_((PartKind.SELF, PartKind.MANAGER)),
+            Assessment.state == PartState.SUBMITTED,
         )
+    ).all()
+    changes_per_review: dict[int, int] = dict(
+        db.session.execute(  # type: ignore[arg-type]
+            select(CalibrationChange.review_id, func.count())
+            .where(
+                CalibrationChange.session_id == session.id,
+                CalibrationChange.review_id.in_(members),
+            )
+            .group_by(CalibrationChange.review_id)
+        ).all()
     )
+    ledger_query = (
+        select(CalibrationChange)
+        .where(CalibrationChange.session_id == session.id, CalibrationChange.review_id.in_(members))
+        .options(
+            joinedload(CalibrationChange.actor),
+            joinedload(CalibrationChange.review).joinedload(Review.subject),
+        )
+        .order_by(CalibrationChange.at.desc(), CalibrationChange.id.desc())
+    )
+    if ledger_limit is not None:
+        ledger_query = ledger_query.limit(ledger_limit)
+    ledger = list(db.session.scalars(ledger_query)) if ledger_limit != 0 else []
+
     self_parts: dict[int, Mapping[str, int]] = {}
     manager_parts: dict[int, tuple[Mapping[str, int], int | None, str | None, str | None]] = {}
-    peer_values: dict[int, list[float]] = {}
-    peer_counts: dict[int, int] = {}
-    texts_by_manager: dict[int, list[str]] = {}
-    evidence: dict[int, list[Any]] = {}
-    for row in parts:
-        (
-            review_id,
-            kind,
-            ratings,
-            overall,
-            potential,
-            readiness,
-            comments,
-            answers,
-            author,
-            cited,
-        ) = row
-        if kind in (PartKind.SELF, PartKind.MANAGER):
-            evidence.setdefault(review_id, []).append(cited)
-        if kind == PartKind.SELF:
+    for review_id, kind, ratings, overall, potential, readiness in parts:
+        if kind == PartKind.SELF.value:
             self_parts[review_id] = ratings
-        elif kind == PartKind.MANAGER:
-            texts_by_manager.setdefault(author, []).extend(
-                t for t in [*comments.values(), *answers.values()] if t
-            )
-            manager_parts[review_id] = (
-                ratings,
-                overall,
-                potential.value if potential else None,
-                readiness.value if readiness else None,
-            )
         else:
-            peer_counts[review_id] = peer_counts.get(review_id, 0) + 1
-            if ratings:
-                peer_values.setdefault(review_id, []).append(mean(list(ratings.values())))
-    changes_per_review: dict[int, int] = {}
-    for change in ledger:
-        changes_per_review[change.review_id] = changes_per_review.get(change.review_id, 0) + 1
-
+            manager_parts[review_id] = (ratings, overall, potential, readiness)
     proposals = {
-        r.id: (r.manager_id or 0, manager_parts[r.id][1])
-        for r in reviews
-        if r.id in manager_parts and manager_parts[r.id][1] is not None
+        rid: (mid or 0, int(m[1]))
+        for rid, _s, _n, mid, *_rest in people
+        if (m := manager_parts.get(rid)) is not None and m[1] is not None
     }
-    suggestions = normalised_suggestions(
-        {rid: (m, int(v)) for rid, (m, v) in proposals.items() if v is not None}
-    )
+    suggestions = normalised_suggestions(proposals)
     by_rater: dict[int, list[int]] = {}
     for rater, value in proposals.values():
-        if value is not None:
-            by_rater.setdefault(rater, []).append(int(value))
+        by_rater.setdefault(rater, []).append(value)
     rows = []
     gaps_by_manager: dict[int, list[float]] = {}
-    for r in reviews:
-        own = self_parts.get(r.id)
-        manager = manager_parts.get(r.id)
-        gap = self_manager_gap(own, manager[0]) if own and manager else None
-        if gap is not None and r.manager_id:
-            gaps_by_manager.setdefault(r.manager_id, []).append(gap)
+    names: dict[int, str] = {}
+    for (
+        rid,
+        subject_id,
+        name,
+        manager_id,
+        manager_name,
+        department,
+        level_key,
+        final,
+        final_potential,
+        final_version,
+    ) in people:
+        own = self_parts.get(rid)
+        proposal = manager_parts.get(rid)
+        gap = self_manager_gap(own, proposal[0]) if own and proposal else None
+        if gap is not None and manager_id:
+            gaps_by_manager.setdefault(manager_id, []).append(gap)
+        if manager_id and manager_name:
+            names[manager_id] = manager_name
         rows.append(
             PersonRow(
-                review=r,
-                name=r.subject.name,
-                manager_id=r.manager_id,
-                manager_name=r.manager.name if r.manager else "",
-                department=r.department.name if r.department else "",
-                level_key=r.level_key,
+                review_id=rid,
+                subject_id=subject_id,
+                name=name,
+                manager_id=manager_id,
+                manager_name=manager_name or "",
+                department=department or "",
+                level_key=level_key,
+                final=final,
+                final_potential=final_potential,
+                final_version=final_version,
                 self_avg=mean(list(own.values())) if own else None,
-                peer_avg=mean(peer_values[r.id]) if r.id in peer_values else None,
-                peer_count=peer_counts.get(r.id, 0),
-                manager_ratings=dict(manager[0]) if manager else {},
-                manager_overall=manager[1] if manager else None,
-                potential=manager[2] if manager else None,
-                readiness=manager[3] if manager else None,
-                suggestion=suggestions.get(r.id),
+                manager_ratings=dict(proposal[0]) if proposal else {},
+                manager_overall=proposal[1] if proposal else None,
+                potential=proposal[2] if proposal else None,
+                readiness=proposal[3] if proposal else None,
+                suggestion=suggestions.get(rid),
                 gap=gap,
-                changes=changes_per_review.get(r.id, 0),
-                unsupported=unsupported_extremes(
-                    r.final_ratings or (dict(manager[0]) if manager else {}),
-                    evidence.get(r.id, []),
-                ),
+                changes=changes_per_review.get(rid, 0),
             )
         )
-    names = {r.manager_id: r.manager.name for r in reviews if r.manager_id and r.manager}
     reviewed = {m: len(v) for m, v in by_rater.items()}
     return SessionData(
         rows=rows,
         bias=rater_bias(by_rater),
         team_gap={m: mean(g) for m, g in gaps_by_manager.items()},
         quality={
-            m: feedback_quality(texts) if reviewed.get(m, 0) >= MIN_QUALITY_GROUP else None
-            for m, texts in texts_by_manager.items()
+            m: quality_shares(*figures[1:]) if reviewed.get(m, 0) >= MIN_QUALITY_GROUP else None
+            for m, figures in quality_by_author(members).items()
         },
         manager_names=names,
         ledger=ledger,
+        ledger_total=sum(changes_per_review.values()),
     )
+
+
+def quality_by_author(reviews: Any) -> dict[int, tuple[int, int, int, int]]:
+    """Per author of a submitted manager part of these reviews (a subquery of ids):
+    (parts, texts, texts naming evidence, personality words), the coach's stored
+    figures summed in SQL. A part whose figures were never stored (written straight
+    into the database) is analysed here."""
+    mine = (
+        Assessment.review_id.in_(reviews),
+        Assessment.kind == PartKind.MANAGER,
+        Assessment.state == PartState.SUBMITTED,
+    )
+    totals: dict[int, tuple[int, int, int, int]] = {
+        author: (int(n), int(t or 0), int(e or 0), int(p or 0))
+        for author, n, t, e, p in db.session.execute(
+            select(
+                Assessment.author_id,
+                func.count(),
+                func.sum(Assessment.quality_texts),
+                func.sum(Assessment.quality_evidence),
+                func.sum(Assessment.quality_personal),
+            )
+            .where(*mine)
+            .group_by(Assessment.author_id)
+        )
+    }
+    unstored = db.session.execute(
+        select(Assessment.author_id, Assessment.comments, Assessment.answers)
+        .where(*mine, Assessment.quality_texts.is_(None))
+        .execution_options(yield_per=1000)
+    )
+    for author, comments, answers in unstored:
+        t, e, p = text_quality([*comments.values(), *answers.values()])
+        n, t0, e0, p0 = totals[author]
+        totals[author] = (n, t0 + t, e0 + e, p0 + p)
+    return totals
+
+
+def add_details(session: CalibrationSession, rows: Sequence[PersonRow]) -> None:
+    """Peer figures, cited evidence and final competency ratings of these rows, in two
+    statements whatever their number."""
+    todo = {r.review_id: r for r in rows if not r.detailed}
+    if not todo:
+        return
+    ids: Iterable[int] | Any = list(todo)
+    if len(todo) > DETAIL_IN_LIMIT:
+        ids = (
+            select(CalibrationMember.review_id)
+            .where(CalibrationMember.session_id == session.id)
+            .scalar_subquery()
+        )
+    finals: dict[int, dict[str, int] | None] = dict(
+        db.session.execute(  # type: ignore[arg-type]
+            select(Review.id, Review.final_ratings).where(Review.id.in_(ids))
+        ).all()
+    )
+    query: Select[Any] = select(
+        Assessment.review_id, Assessment.kind, Assessment.ratings, Assessment.evidence
+    ).where(Assessment.review_id.in_(ids), Assessment.state == PartState.SUBMITTED)
+    peer_values: dict[int, list[float]] = {}
+    evidence: dict[int, list[Any]] = {}
+    for review_id, kind, ratings, cited in db.session.execute(query):
+        row = todo.get(review_id)
+        if row is None:
+            continue
+        if kind == PartKind.PEER:
+            row.peer_count += 1
+            if ratings:
+                peer_values.setdefault(review_id, []).append(mean(list(ratings.values())))
+        else:
+            evidence.setdefault(review_id, []).append(cited)
+    for review_id, row in todo.items():
+        row.final_ratings = finals.get(review_id)
+        row.peer_avg = mean(peer_values[review_id]) if review_id in peer_values else None
+        row.unsupported = unsupported_extremes(
+            row.final_ratings or row.manager_ratings, evidence.get(review_id, [])
+        )
+        row.detailed = True
+
+
+def session_row(
+    session: CalibrationSession, viewer_id: int | None, review_id: int
+) -> tuple[SessionData, PersonRow]:
+    """The group's figures with one person's row in full (their suggestion depends on the
+    whole group)."""
+    data = session_data(session, viewer_id, ledger_limit=0)
+    row = next(r for r in data.rows if r.review_id == review_id)
+    add_details(session, [row])
+    return data, row

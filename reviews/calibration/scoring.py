@@ -104,25 +104,36 @@ def rater_bias(
     s * sqrt(1/n_rater + 1/n_others), s the pooled standard deviation of the two
     sets (Welch would be more exact; pooled is steadier for small teams).
     """
+    # The others' figures come from the group's totals minus the rater's own: one pass.
+    total_n = total = total_sq = 0.0
+    for values in ratings_by_rater.values():
+        total_n += len(values)
+        total += sum(values)
+        total_sq += sum(v * v for v in values)
     result = {}
-    everything = [(r, v) for r, values in ratings_by_rater.items() for v in values]
     for rater, values in ratings_by_rater.items():
         own = list(values)
-        others = [v for r, v in everything if r != rater]
-        n, m = len(own), len(others)
-        offset = mean(own) - mean(others) if own and others else 0.0
+        n = len(own)
+        m = int(total_n) - n
+        own_mean, own_sd = mean(own), stdev(own)
+        others_sum = total - sum(own)
+        others_mean = others_sum / m if m else 0.0
+        others_var = (
+            max(0.0, (total_sq - sum(v * v for v in own) - m * others_mean**2) / (m - 1))
+            if m >= 2
+            else 0.0
+        )
+        offset = own_mean - others_mean if own and m else 0.0
         if n >= 2 and m >= 2:
-            pooled = math.sqrt(
-                ((n - 1) * stdev(own) ** 2 + (m - 1) * stdev(others) ** 2) / (n + m - 2)
-            )
+            pooled = math.sqrt(((n - 1) * own_sd**2 + (m - 1) * others_var) / (n + m - 2))
             half = Z95 * pooled * math.sqrt(1 / n + 1 / m)
         else:
             half = math.inf
         result[rater] = RaterBias(
             rater=rater,
             n=n,
-            mean=mean(own),
-            spread=stdev(own),
+            mean=own_mean,
+            spread=own_sd,
             offset=offset,
             ci_low=offset - half,
             ci_high=offset + half,
@@ -146,16 +157,16 @@ def normalised_suggestions(
         by_rater.setdefault(rater, []).append(rating)
     everything = [r for _, r in ratings.values()]
     group_mean, group_sd = mean(everything), stdev(everything)
+    habits = {rater: (len(own), mean(own), stdev(own)) for rater, own in by_rater.items()}
     suggestions = {}
     for person, (rater, rating) in ratings.items():
-        own = by_rater[rater]
-        sd = stdev(own)
-        if len(own) < min_team or group_sd == 0:
+        n, rater_mean, sd = habits[rater]
+        if n < min_team or group_sd == 0:
             value = float(rating)  # too few to normalise, or nothing to map onto
         elif sd == 0:
             value = group_mean  # the rater told no one apart: only the group's centre is left
         else:
-            value = group_mean + (rating - mean(own)) / sd * group_sd
+            value = group_mean + (rating - rater_mean) / sd * group_sd
         suggestions[person] = int(min(5, max(1, math.floor(value + 0.5))))
     return suggestions
 

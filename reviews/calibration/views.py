@@ -16,7 +16,7 @@ from reviews.calibration.models import (
     GroupKind,
     SessionState,
 )
-from reviews.calibration.queries import session_data
+from reviews.calibration.queries import add_details, session_data, session_row
 from reviews.charts import distribution_svg
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.operations import CycleError
@@ -146,16 +146,37 @@ def finalise(cycle_id: int) -> Any:
     return redirect(url_for("calibration.sessions", cycle_id=cycle.id))
 
 
+PAGE_SIZE = 100  # people rows per page
+BOX_NAMES = 12  # names listed in each 9-box cell; the rest are a link to the table
+TOP_MANAGERS = 20  # rows of the rater tables before "show all"
+LEDGER_ROWS = 200  # latest changes shown; the CSV export has them all
+BANDS = {"2": "Exceeds (4\u20135)", "1": "Meets (3)", "0": "Below (1\u20132)"}
+
+
+def _band(rating: int | None) -> str | None:
+    if rating is None:
+        return None
+    return "0" if rating <= 2 else "1" if rating == 3 else "2"
+
+
+def _outliers_first(bias: dict[int, Any]) -> list[Any]:
+    """Lenient and severe raters first, then by the size of their offset."""
+    return sorted(
+        bias.values(),
+        key=lambda b: (b.too_small, b.verdict == "in line", -abs(b.offset), b.rater),
+    )
+
+
 @bp.get("/calibration/<int:session_id>")
 @access.signed_in
 def session_page(session_id: int) -> Any:
     session = _session_or_404(session_id)
-    data = session_data(session, current_user.id)
+    data = session_data(session, current_user.id, ledger_limit=LEDGER_ROWS)
     snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
     rows = data.rows
     filters = {
         k: request.args.get(k, "")[:100]
-        for k in ("manager", "department", "level", "rating", "potential")
+        for k in ("manager", "department", "level", "rating", "potential", "band")
     }
     if filters["manager"]:
         rows = [r for r in rows if str(r.manager_id) == filters["manager"]]
@@ -167,8 +188,16 @@ def session_page(session_id: int) -> Any:
         rows = [r for r in rows if str(r.final) == filters["rating"]]
     if filters["potential"]:
         rows = [r for r in rows if r.final_potential == filters["potential"]]
+    if filters["band"]:
+        rows = [r for r in rows if _band(r.final) == filters["band"]]
     sort = request.args.get("sort", "name")
     rows = sorted(rows, key=SORTS.get(sort, SORTS["name"]))
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    raw_page = request.args.get("page", "1")
+    page = min(int(raw_page), pages) if raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
+    page = max(page, 1)
+    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    add_details(session, shown)
     labels = [s["label"] for s in snapshot.performance] or [str(v) for v in range(1, 6)]
     buckets = data.buckets(session.cycle.guidance)
     chart = distribution_svg(
@@ -176,20 +205,38 @@ def session_page(session_id: int) -> Any:
         [str(v) for v in range(1, 6)],
         f"Final ratings in {session.name} against the guidance",
     )
-    grid: dict[tuple[int, str], list[Any]] = {}
+    grid: dict[tuple[str, str], list[Any]] = {}
     for r in data.rows:
-        if r.final is not None and r.final_potential:
-            band = 0 if r.final <= 2 else 1 if r.final == 3 else 2
+        band = _band(r.final)
+        if band is not None and r.final_potential:
             grid.setdefault((band, r.final_potential), []).append(r)
+    for names in grid.values():
+        names.sort(key=SORTS["name"])
+    everyone = request.args.get("raters") == "all"
+    raters = _outliers_first(data.bias)
+    quality = sorted(
+        data.quality.items(),
+        key=lambda item: (item[1] is None, item[1][1] if item[1] else 0, item[0]),
+    )
     return render_template(
         "calibration/session.html",
         session=session,
         data=data,
-        rows=rows,
+        rows=shown,
+        matching=len(rows),
+        page=page,
+        pages=pages,
+        page_size=PAGE_SIZE,
         chart=chart,
         buckets=buckets,
         scale_labels=labels,
         grid=grid,
+        bands=BANDS,
+        box_names=BOX_NAMES,
+        raters=raters if everyone else raters[:TOP_MANAGERS],
+        quality=quality if everyone else quality[:TOP_MANAGERS],
+        all_raters=everyone,
+        top_managers=TOP_MANAGERS,
         filters=filters,
         sort=sort,
         snapshot=snapshot,
@@ -199,6 +246,7 @@ def session_page(session_id: int) -> Any:
         snapshot_names={c.key: c.name for c in snapshot.competencies},
         departments=sorted({r.department for r in data.rows}),
         levels=sorted({r.level_key for r in data.rows if r.level_key}),
+        ledger_rows=LEDGER_ROWS,
     )
 
 
@@ -226,8 +274,7 @@ def person(session_id: int, review_id: int) -> Any:
     if not access.can_calibrate_review(current_user, session, review):
         abort(403)  # one's own review is calibrated by others and not shown here
     snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
-    data = session_data(session, current_user.id)
-    row = next(r for r in data.rows if r.review.id == review.id)
+    _data, row = session_row(session, current_user.id, review.id)
     errors: dict[str, str] = {}
     status = 200
     values: dict[str, str] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -93,6 +94,19 @@ def lexicon(language: str = "en") -> Lexicon:
 def has_evidence(text: str, lex: Lexicon | None = None) -> bool:
     """Whether the text names a time, an example, an event or an effect."""
     return bool((lex or lexicon()).evidence.search(text))
+
+
+PERSONAL = ("personality", "gendered", "age")
+
+
+def text_quality(texts: Iterable[str]) -> tuple[int, int, int]:
+    """(non-empty texts, texts naming evidence, personality-type words) of a part's
+    written texts: the figures calibration shows per manager."""
+    lex = lexicon()
+    written = [t for t in texts if t and t.strip()]
+    evidence = sum(1 for t in written if has_evidence(t, lex))
+    personal = sum(1 for t in written for f in analyse(t) if f.category in PERSONAL)
+    return len(written), evidence, personal
 
 
 def sentiment(text: str, lex: Lexicon) -> tuple[int, int]:

@@ -17,7 +17,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
+    inspect,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -183,13 +185,15 @@ class PeerRequest(Base):
     __tablename__ = "peer_request"
     __table_args__ = (
         UniqueConstraint("review_id", "reviewer_id"),
+        # covers the completion figures' count of approved and declined requests
+        Index("ix_peer_request_review_state", "review_id", "state"),
         CheckConstraint(
             "state <> 'declined' OR decline_reason IS NOT NULL", name="declined_has_reason"
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     state: Mapped[RequestState] = mapped_column(
         string_enum(RequestState, "request_state"), default=RequestState.PROPOSED
@@ -218,10 +222,12 @@ class Assessment(Base):
             "overall_rating IS NULL OR overall_rating BETWEEN 1 AND 5", name="overall_on_scale"
         ),
         Index("ix_assessment_author_kind", "author_id", "kind"),
+        # covers the completion figures and the rating distribution: no wide row read
+        Index("ix_assessment_review_state", "review_id", "kind", "state", "overall_rating"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), index=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
     kind: Mapped[PartKind] = mapped_column(string_enum(PartKind, "part_kind"))
     author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     peer_request_id: Mapped[int | None] = mapped_column(
@@ -246,6 +252,13 @@ class Assessment(Base):
         string_enum(Readiness, "readiness")
     )
     reopened: Mapped[bool] = mapped_column(default=False)
+    # What the feedback coach found in the written texts when the part was submitted
+    # (reviews.coach.analysis.text_quality): texts, texts naming evidence, and
+    # personality-type words. Calibration sums them in SQL instead of analysing
+    # every comment on every view; NULL until submitted.
+    quality_texts: Mapped[int | None]
+    quality_evidence: Mapped[int | None]
+    quality_personal: Mapped[int | None]
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -256,3 +269,22 @@ class Assessment(Base):
     peer_request: Mapped[PeerRequest | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+@event.listens_for(Assessment, "before_insert")
+@event.listens_for(Assessment, "before_update")
+def _store_text_quality(_mapper: Any, _connection: Any, part: Assessment) -> None:
+    """Keep the coach's figures in step with a submitted part's texts, whichever code
+    path writes them through the ORM (calibration and reports sum the stored figures)."""
+    from reviews.coach.analysis import text_quality
+
+    if part.state != PartState.SUBMITTED:
+        part.quality_texts = part.quality_evidence = part.quality_personal = None
+        return
+    changed = inspect(part).attrs
+    if part.quality_texts is None or any(
+        changed[name].history.has_changes() for name in ("comments", "answers", "state")
+    ):
+        part.quality_texts, part.quality_evidence, part.quality_personal = text_quality(
+            [*(part.comments or {}).values(), *(part.answers or {}).values()]
+        )

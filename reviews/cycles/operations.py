@@ -703,7 +703,7 @@ def save_part(
     if submit:
         part.state = PartState.SUBMITTED
         part.submitted_at = now
-        part.reopened = False
+        part.reopened = False  # the coach's figures are stored by a flush event (models)
     try:
         db.session.flush()
     except StaleDataError:

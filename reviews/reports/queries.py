@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, func, null, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from reviews.calibration.models import CalibrationChange, CalibrationSession
@@ -45,6 +45,13 @@ class Completion:
     acknowledged: int = 0
     declined: int = 0
 
+    @property
+    def share(self) -> float:
+        """Share of the cycle's tasks done so far (self, peer and manager parts)."""
+        tasks = self.reviews + self.peer_total + self.manager_total
+        done = self.self_done + self.peer_done + self.manager_done
+        return done / tasks if tasks else 1.0
+
 
 @dataclass
 class Scope:
@@ -65,23 +72,46 @@ def completion(
     cycle: Cycle, by: str, scope: Scope | None = None
 ) -> tuple[Completion, list[Completion]]:
     """Totals and one row per department (by="department") or frozen manager (by="manager")."""
+    groups = completion_groups(cycle, scope, by=(by,))
+    return groups.total, groups.by_department if by == "department" else groups.by_manager
+
+
+@dataclass
+class CompletionGroups:
+    total: Completion
+    by_department: list[Completion]  # by name
+    by_manager: list[Completion]  # by name
+
+
+def completion_groups(
+    cycle: Cycle, scope: Scope | None = None, by: tuple[str, ...] = ("department", "manager")
+) -> CompletionGroups:
+    """Totals, per department and per frozen manager, in one pass over the reviews, one
+    over their parts and one over their peer requests (grouped by both keys at once).
+    A breakdown left out of `by` comes back empty."""
     scope = scope or Scope()
-    key = Review.department_id if by == "department" else Review.manager_id
+    department = Review.department_id if "department" in by else null()
+    manager = Review.manager_id if "manager" in by else null()
+    keys = (department.label("d"), manager.label("m"))
+    grouped = [c for c, name in ((department, "department"), (manager, "manager")) if name in by]
+    connection = db.session.connection()  # plain rows: no ORM result to build
     submitted = case((Assessment.state == PartState.SUBMITTED, 1), else_=0)
     locked = case((Review.final_locked.is_(True), 1), else_=0)
     acked = case((Review.acknowledged_at.is_not(None), 1), else_=0)
-    base = scope.apply(
-        select(key.label("k"), func.count(), func.sum(locked), func.sum(acked)).where(
-            Review.cycle_id == cycle.id
-        )
-    )
-    reviews = db.session.execute(base.group_by(key)).all()
-    parts = db.session.execute(
+    reviews = connection.execute(
         scope.apply(
-            select(key, Assessment.kind, func.count(), func.sum(submitted))
+            select(*keys, func.count(), func.sum(locked), func.sum(acked)).where(
+                Review.cycle_id == cycle.id
+            )
+        ).group_by(*grouped)
+    ).all()
+    kind = type_coerce(Assessment.kind, String)
+    parts = connection.execute(
+        scope.apply(
+            select(*keys, kind, func.count(), func.sum(submitted))
             .join(Assessment, Assessment.review_id == Review.id)
             .where(Review.cycle_id == cycle.id)
-        ).group_by(key, Assessment.kind)
+        ).group_by(*grouped, Assessment.kind)
     ).all()
     approved = case((PeerRequest.state == RequestState.APPROVED, 1), else_=0)
     declined = case((PeerRequest.state == RequestState.DECLINED, 1), else_=0)
@@ -89,59 +119,78 @@ def completion(
         scope.apply(
             select(
                 Review.id.label("rid"),
-                key.label("k"),
+                *keys,
                 func.sum(approved).label("approved"),
                 func.sum(declined).label("declined"),
             )
             .join(PeerRequest, PeerRequest.review_id == Review.id)
             .where(Review.cycle_id == cycle.id)
         )
-        .group_by(Review.id, key)
+        .group_by(Review.id, *grouped)
         .subquery()
     )
-    peers = db.session.execute(
+    peers = connection.execute(
         select(
-            per_review.c.k,
+            per_review.c.d,
+            per_review.c.m,
             func.sum(case((per_review.c.approved >= cycle.peer_min, 1), else_=0)),
             func.sum(per_review.c.approved),
             func.sum(per_review.c.declined),
-        ).group_by(per_review.c.k)
+        ).group_by(per_review.c.d, per_review.c.m)
     ).all()
-    if by == "department":
-        names = dict(db.session.execute(select(Department.id, Department.name)).all())
-    else:
-        ids = [r[0] for r in reviews if r[0]]
-        names = dict(
-            db.session.execute(
-                select(Person.id, Person.name).where(Person.id.in_(ids or [-1]))
+    department_names: dict[Any, str] = (
+        dict(connection.execute(select(Department.id, Department.name)).all())  # type: ignore[arg-type]
+        if "department" in by
+        else {}
+    )
+    manager_ids = {m for _d, m, *_rest in reviews if m}
+    manager_names: dict[Any, str] = (
+        dict(
+            connection.execute(  # type: ignore[arg-type]
+                select(Person.id, Person.name).where(Person.id.in_(manager_ids))
             ).all()
         )
-    rows: dict[Any, Completion] = {}
+        if manager_ids
+        else {}
+    )
+    departments: dict[Any, Completion] = {}
+    managers: dict[Any, Completion] = {}
 
-    def row(k: Any) -> Completion:
-        return rows.setdefault(k, Completion(names.get(k, "None") if k else "None"))
+    def rows(d: Any, m: Any) -> tuple[Completion, Completion]:
+        return (
+            departments.setdefault(d, Completion(department_names.get(d, "None") if d else "None")),
+            managers.setdefault(m, Completion(manager_names.get(m, "None") if m else "None")),
+        )
 
-    for k, n, cal, ack in reviews:
-        r = row(k)
-        r.reviews, r.calibrated, r.acknowledged = n, int(cal or 0), int(ack or 0)
-    for k, kind, n, done in parts:
-        r = row(k)
-        if kind == PartKind.SELF:
-            r.self_done = int(done or 0)
-        elif kind == PartKind.MANAGER:
-            r.manager_total, r.manager_done = n, int(done or 0)
-        else:
-            r.peer_done = int(done or 0)
-    for k, nominated, total_approved, declined_n in peers:
-        r = row(k)
-        r.nominated, r.peer_total = int(nominated or 0), int(total_approved or 0)
-        r.declined = int(declined_n or 0)
+    for d, m, n, cal, ack in reviews:
+        for r in rows(d, m):
+            r.reviews += n
+            r.calibrated += int(cal or 0)
+            r.acknowledged += int(ack or 0)
+    for d, m, part_kind, n, done in parts:
+        for r in rows(d, m):
+            if part_kind == PartKind.SELF.value:
+                r.self_done += int(done or 0)
+            elif part_kind == PartKind.MANAGER.value:
+                r.manager_total += n
+                r.manager_done += int(done or 0)
+            else:
+                r.peer_done += int(done or 0)
+    for d, m, nominated, total_approved, declined_n in peers:
+        for r in rows(d, m):
+            r.nominated += int(nominated or 0)
+            r.peer_total += int(total_approved or 0)
+            r.declined += int(declined_n or 0)
     total = Completion("All")
-    for r in rows.values():
+    for r in departments.values():
         for name in total.__dataclass_fields__:
             if name != "label":
                 setattr(total, name, getattr(total, name) + getattr(r, name))
-    return total, sorted(rows.values(), key=lambda r: r.label)
+    return CompletionGroups(
+        total,
+        sorted(departments.values(), key=lambda r: r.label) if "department" in by else [],
+        sorted(managers.values(), key=lambda r: r.label) if "manager" in by else [],
+    )
 
 
 @dataclass

@@ -77,9 +77,17 @@ def _attachment(cycle: Cycle, what: str, ext: str, *, inline: bool = False) -> d
     return {"Content-Disposition": f'{kind}; filename="{_filename(cycle, what, ext)}"'}
 
 
+BEHIND = 25  # managers on the dashboard: the least complete
+MANAGERS_PAGE = 100
+
+
+def _least_complete(rows: list[q.Completion]) -> list[q.Completion]:
+    return sorted(rows, key=lambda r: (r.share, -r.reviews, r.label))
+
+
 def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
-    total, by_department = q.completion(cycle, "department")
-    _, by_manager = q.completion(cycle, "manager")
+    groups = q.completion_groups(cycle)
+    total, by_department, by_manager = groups.total, groups.by_department, groups.by_manager
     dists = q.distributions(cycle)
     changes = q.calibration_changes(cycle)
     phases = [
@@ -112,6 +120,8 @@ def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
 def dashboard(cycle_id: int) -> Any:
     cycle = _launched(cycle_id)
     today = date.today()
+    data = _dashboard_data(cycle)
+    managers = data.pop("by_manager")
     return render_template(
         "reports/dashboard.html",
         cycle=cycle,
@@ -119,7 +129,35 @@ def dashboard(cycle_id: int) -> Any:
         today=today,
         departments=list(db.session.scalars(select(Department).order_by(Department.name))),
         confirm=ConfirmForm(),
-        **_dashboard_data(cycle),
+        behind=_least_complete(managers)[:BEHIND],
+        managers=len(managers),
+        **data,
+    )
+
+
+@bp.get("/cycles/<int:cycle_id>/dashboard/managers")
+@access.hr_only
+def manager_completion(cycle_id: int) -> Any:
+    """Completion for every manager (as frozen at launch), a page at a time."""
+    cycle = _launched(cycle_id)
+    _total, managers = q.completion(cycle, "manager")
+    order = request.args.get("sort", "behind")
+    if order == "name":
+        managers = sorted(managers, key=lambda r: r.label.lower())
+    else:
+        order, managers = "behind", _least_complete(managers)
+    pages = max(1, -(-len(managers) // MANAGERS_PAGE))
+    raw = request.args.get("page", "1")
+    page = max(1, min(int(raw), pages)) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    return render_template(
+        "reports/managers.html",
+        cycle=cycle,
+        rows=managers[(page - 1) * MANAGERS_PAGE : page * MANAGERS_PAGE],
+        count=len(managers),
+        page=page,
+        pages=pages,
+        page_size=MANAGERS_PAGE,
+        sort=order,
     )
 
 
@@ -228,41 +266,24 @@ def feedback_quality(cycle_id: int) -> Any:
     Shown only for managers with at least five submitted reviews, so that no
     single comment can be inferred from a figure.
     """
-    from reviews.calibration.queries import MIN_QUALITY_GROUP
-    from reviews.calibration.queries import feedback_quality as quality_of
-    from reviews.cycles.models import Assessment, PartKind, PartState
-
-    cycle = _launched(cycle_id)
-    texts: dict[int, list[str]] = {}
-    reviewed: dict[int, int] = {}
-    rows = db.session.execute(
-        select(Assessment.author_id, Assessment.comments, Assessment.answers)
-        .join(Review, Review.id == Assessment.review_id)
-        .where(
-            Review.cycle_id == cycle.id,
-            Assessment.kind == PartKind.MANAGER,
-            Assessment.state == PartState.SUBMITTED,
-        )
-        .execution_options(yield_per=1000)
-    )
-    for author, comments, answers in rows:
-        reviewed[author] = reviewed.get(author, 0) + 1
-        texts.setdefault(author, []).extend(t for t in [*comments.values(), *answers.values()] if t)
+    from reviews.calibration.queries import MIN_QUALITY_GROUP, quality_by_author, quality_shares
     from reviews.people.models import Person
 
+    cycle = _launched(cycle_id)
+    figures = quality_by_author(select(Review.id).where(Review.cycle_id == cycle.id))
     names = dict(
         db.session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(list(reviewed) or [-1]))
+            select(Person.id, Person.name).where(Person.id.in_(list(figures) or [-1]))
         ).all()
     )
     table = sorted(
         (
             (
                 names.get(m, "?"),
-                reviewed[m],
-                quality_of(texts.get(m, [])) if reviewed[m] >= MIN_QUALITY_GROUP else None,
+                n,
+                quality_shares(t, e, p) if n >= MIN_QUALITY_GROUP else None,
             )
-            for m in reviewed
+            for m, (n, t, e, p) in figures.items()
         ),
         key=lambda r: r[0],
     )
