@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, case, func, null, select, type_coerce
+from sqlalchemy import Float, String, case, cast, func, null, select, true, type_coerce
 from sqlalchemy.orm import aliased
 
 from reviews.calibration.models import CalibrationChange, CalibrationSession
@@ -366,6 +366,14 @@ def _avg(values: dict[str, int] | None) -> float | None:
     return round(mean(list(values.values())), 2) if values else None
 
 
+def rating_values(column: Any) -> Any:
+    """The values of a JSON object column as rows of a table-valued function (one
+    column, `value`), on SQLite and PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.json_each_text(column).table_valued("key", "value")
+    return func.json_each(column).table_valued("key", "value")
+
+
 def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
     """One row per review, fetched a chunk at a time: memory stays flat with the cycle.
 
@@ -378,41 +386,43 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
     keys = snapshot.keys if snapshot else []
     last = 0
     subject, manager = aliased(Person), aliased(Person)
+    connection = db.session.connection()
+    values = rating_values(Assessment.ratings)
     while True:
-        chunk = (
-            db.session.connection()
-            .execute(
-                scope.apply(
-                    # Columns, not entities: plain rows are several times cheaper than
-                    # ORM objects, and an export of 10,000 reviews reads every one.
-                    select(
-                        Review.id,
-                        Review.level_key,
-                        Review.final_locked,
-                        Review.final_rating,
-                        Review.final_ratings,
-                        Review.final_potential,
-                        Review.acknowledged_at,
-                        subject.name,
-                        subject.email,
-                        Department.name,
-                        manager.name,
-                    )
-                    .join(subject, subject.id == Review.subject_id)
-                    .outerjoin(manager, manager.id == Review.manager_id)
-                    .outerjoin(Department, Department.id == Review.department_id)
-                    .where(Review.cycle_id == cycle.id, Review.id > last)
+        chunk = connection.execute(
+            scope.apply(
+                # Columns, not entities: plain rows are several times cheaper than
+                # ORM objects, and an export of 10,000 reviews reads every one.
+                select(
+                    Review.id,
+                    Review.level_key,
+                    Review.final_locked,
+                    Review.final_rating,
+                    Review.final_ratings,
+                    type_coerce(Review.final_potential, String),
+                    Review.acknowledged_at,
+                    subject.name,
+                    subject.email,
+                    Department.name,
+                    manager.name,
                 )
-                .order_by(Review.id)
-                .limit(CHUNK)
+                .join(subject, subject.id == Review.subject_id)
+                .outerjoin(manager, manager.id == Review.manager_id)
+                .outerjoin(Department, Department.id == Review.department_id)
+                .where(Review.cycle_id == cycle.id, Review.id > last)
             )
-            .all()
-        )
+            .order_by(Review.id)
+            .limit(CHUNK)
+        ).all()
         if not chunk:
             return
         ids = [r[0] for r in chunk]
+        # The chunk is a run of review ids: a range, not a list of 1,000 parameters
+        # (rows of another cycle's reviews inside the range are skipped below).
+        in_chunk = set(ids)
+        first, final = ids[0], ids[-1]
         parts: dict[int, dict[str, Any]] = {}
-        peers: dict[int, list[dict[str, int]]] = {}
+        submitted = PartState.SUBMITTED.value
         for (
             review_id,
             kind,
@@ -421,32 +431,55 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
             overall,
             potential,
             readiness,
-        ) in db.session.connection().execute(
+        ) in connection.execute(
             select(
                 Assessment.review_id,
-                Assessment.kind,
-                Assessment.state,
+                type_coerce(Assessment.kind, String),  # enums as their strings
+                type_coerce(Assessment.state, String),
                 Assessment.ratings,
                 Assessment.overall_rating,
-                Assessment.potential,
-                Assessment.promotion_readiness,
-            ).where(Assessment.review_id.in_(ids))
-        ):
-            if kind == PartKind.PEER:
-                if state == PartState.SUBMITTED:
-                    peers.setdefault(review_id, []).append(ratings)
-                continue
-            parts.setdefault(review_id, {})[kind.value] = (
-                state,
-                ratings,
-                overall,
-                potential,
-                readiness,
+                type_coerce(Assessment.potential, String),
+                type_coerce(Assessment.promotion_readiness, String),
+            ).where(
+                Assessment.review_id.between(first, final),
+                Assessment.kind.in_((PartKind.SELF, PartKind.MANAGER)),
             )
+        ):
+            if review_id in in_chunk:
+                parts.setdefault(review_id, {})[kind] = (
+                    state,
+                    ratings,
+                    overall,
+                    potential,
+                    readiness,
+                )
+        # Peers only as a count and the mean of all their ratings: the database
+        # averages the JSON values, no peer part is read into Python.
+        peers = {
+            review_id: (n, average)
+            for review_id, n, average in connection.execute(
+                select(
+                    Assessment.review_id,
+                    func.count(func.distinct(Assessment.id)),
+                    func.avg(cast(values.c.value, Float)),
+                )
+                .select_from(Assessment)
+                .outerjoin(values, true())
+                .where(
+                    Assessment.review_id.between(first, final),
+                    Assessment.kind == PartKind.PEER,
+                    Assessment.state == PartState.SUBMITTED,
+                )
+                .group_by(Assessment.review_id)
+            )
+        }
         approved = dict(
-            db.session.execute(
+            connection.execute(  # type: ignore[arg-type]
                 select(PeerRequest.review_id, func.count())
-                .where(PeerRequest.review_id.in_(ids), PeerRequest.state == RequestState.APPROVED)
+                .where(
+                    PeerRequest.review_id.between(first, final),
+                    PeerRequest.state == RequestState.APPROVED,
+                )
                 .group_by(PeerRequest.review_id)
             ).all()
         )
@@ -465,10 +498,10 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
         ) in chunk:
             own = parts.get(review_id, {})
             self_part, manager_part = own.get("self"), own.get("manager")
-            manager_state = manager_part[0].value if manager_part else ""
-            if manager_part and manager_part[0] != PartState.SUBMITTED:
+            manager_state = manager_part[0] if manager_part else ""
+            if manager_part and manager_part[0] != submitted:
                 manager_part = None  # a draft is not a result
-            peer_ratings = [v for r in peers.get(review_id, []) for v in r.values()]
+            peer_count, peer_average = peers.get(review_id, (0, None))
             finals = final_ratings or (manager_part[1] if manager_part else {}) or {}
             yield [
                 name,
@@ -476,29 +509,21 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
                 department or "",
                 snapshot.level_name(level_key) if snapshot else level_key or "",
                 manager_name or "",
-                self_part[0].value if self_part else "",
+                self_part[0] if self_part else "",
                 approved.get(review_id, 0),
-                f"{len(peers.get(review_id, []))}/{approved.get(review_id, 0)}",
+                f"{peer_count}/{approved.get(review_id, 0)}",
                 manager_state,
                 "yes" if final_locked else "no",
-                _avg(self_part[1]) if self_part and self_part[0] == PartState.SUBMITTED else None,
-                round(mean(peer_ratings), 2) if peer_ratings else None,
-                _avg(manager_part[1])
-                if manager_part and manager_part[0] == PartState.SUBMITTED
-                else None,
+                _avg(self_part[1]) if self_part and self_part[0] == submitted else None,
+                round(float(peer_average), 2) if peer_average is not None else None,
+                _avg(manager_part[1]) if manager_part else None,
                 manager_part[2] if manager_part else None,
                 final_rating,
                 *[finals.get(k) for k in keys],
-                POTENTIAL.get(final_potential.value, "")
+                POTENTIAL.get(final_potential, "")
                 if final_potential
-                else (
-                    POTENTIAL.get(manager_part[3].value, "")
-                    if manager_part and manager_part[3]
-                    else ""
-                ),
-                READINESS.get(manager_part[4].value, "")
-                if manager_part and manager_part[4]
-                else "",
+                else (POTENTIAL.get(manager_part[3], "") if manager_part else ""),
+                READINESS.get(manager_part[4], "") if manager_part else "",
                 acknowledged_at.date().isoformat() if acknowledged_at else "",
             ]
         last = ids[-1]
