@@ -146,6 +146,9 @@ class Review(Base):
         UniqueConstraint("cycle_id", "subject_id"),
         CheckConstraint("manager_id IS NULL OR manager_id <> subject_id", name="not_own_manager"),
         Index("ix_review_cycle_manager", "cycle_id", "manager_id"),
+        # a manager's reviews in every cycle (home page tasks): SQLite cannot use the
+        # (cycle_id, manager_id) index without the cycle and would scan the parts
+        Index("ix_review_manager_id", "manager_id"),
         CheckConstraint(
             "final_rating IS NULL OR final_rating BETWEEN 1 AND 5", name="final_on_scale"
         ),
