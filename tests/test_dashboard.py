@@ -261,9 +261,7 @@ def test_feedback_quality_shows_only_managers_with_enough_reviews(app, make_pers
     assert "Too few reviews to show" in small_row
 
 
-def test_the_coachs_figures_are_stored_with_a_submitted_part_and_follow_its_texts(
-    app, make_person
-):
+def test_the_coachs_figures_are_stored_with_a_submitted_part_and_follow_its_texts(app, make_person):
     """Calibration and the feedback-quality report sum stored figures: they are set on
     submission, follow a later change of the texts, and are cleared on reopening."""
     hr = make_person("Hana HR", role=Role.HR, level_key=None)
