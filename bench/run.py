@@ -461,6 +461,18 @@ def table_rows() -> dict[str, int]:
     return counts
 
 
+def settle() -> None:
+    """After a bulk write, let PostgreSQL's planner see the new row counts, as its
+    autovacuum does within a minute or so on a live server (ANALYZE); SQLite keeps
+    no statistics unless asked, and the app never asks, so nothing is done there."""
+    from reviews.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        db.session.commit()
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
 def core_executemany(rows: int) -> float:
     from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table
 
@@ -524,6 +536,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     after = table_rows()
     written = sum(after[t] - before.get(t, 0) for t in after)
     limit = core_executemany(written)
+    settle()
     out["launch"] = {
         "seconds": round(launch, 3),
         "rows": written,
@@ -546,6 +559,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         ops.advance_cycle(hr, cycle, CycleState.PEER_FEEDBACK)
         db.session.commit()
     out["peer_feedback_rows"] = add_peer_feedback(cycle, keys)
+    settle()
     with app.test_request_context():
         ops.advance_cycle(hr, cycle, CycleState.MANAGER_REVIEW)
         db.session.commit()
@@ -554,6 +568,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         app, clients[em.email], f"/cycles/{cycle.id}/team", args.repeat
     )
     fill_manager_parts(cycle, keys)
+    settle()
     with app.test_request_context():
         ops.advance_cycle(hr, cycle, CycleState.CALIBRATION)
         sessions, size = calibration_group(hr, cycle, args.calibration_size)
@@ -581,6 +596,7 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         ops.advance_cycle(hr, cycle, CycleState.RELEASED)  # proposes every growth plan
         db.session.commit()
         out["release_seconds"] = round(time.perf_counter() - start, 2)
+    settle()
     print("  exports", flush=True)
     out["exports"] = exports(clients[hr.email], cycle.id)
     print("  growth-plan PDFs", flush=True)
