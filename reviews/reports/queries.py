@@ -47,9 +47,10 @@ class Completion:
 
     @property
     def share(self) -> float:
-        """Share of the cycle's tasks done so far (self, peer and manager parts)."""
-        tasks = self.reviews + self.peer_total + self.manager_total
-        done = self.self_done + self.peer_done + self.manager_done
+        """Share of the cycle's tasks done so far: self, peer and manager parts, and
+        acknowledgements (calibration is HR's, not the group's)."""
+        tasks = 2 * self.reviews + self.peer_total + self.manager_total
+        done = self.self_done + self.peer_done + self.manager_done + self.acknowledged
         return done / tasks if tasks else 1.0
 
 
