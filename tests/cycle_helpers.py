@@ -104,3 +104,23 @@ def release_with_manager_ratings(hr: Person, cycle, ratings_for) -> None:  # typ
         calibration_ops.finalise_uncalibrated(hr, cycle)
         db.session.commit()
     advance(hr, cycle, CycleState.RELEASED)
+
+
+def calibrate_org(hr: Person, cycle, manager: Person):  # type: ignore[no-untyped-def]
+    """Move the cycle to calibration and open a session of the manager's whole org."""
+
+    from reviews.calibration import operations as cal
+    from reviews.calibration.models import GroupKind
+
+    advance(hr, cycle, CycleState.CALIBRATION)
+    with current_app.test_request_context():
+        session = cal.open_session(
+            hr,
+            cycle,
+            GroupKind.MANAGER_ORG,
+            department=None,
+            manager=manager,
+            managers_calibrate=True,
+        )
+        db.session.commit()
+    return session

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from conftest import count_queries, csrf_token, post
-from cycle_helpers import advance, launched_cycle, part, review_of
+from cycle_helpers import advance, calibrate_org, launched_cycle, part, review_of
 from flask import current_app
 from sqlalchemy import func, select, update
 
@@ -280,17 +280,7 @@ def _calibration_page_statements(app, size: int) -> int:
         )
     )
     db.session.commit()
-    advance(hr, cycle, CycleState.CALIBRATION)
-    with app.test_request_context():
-        session = cal.open_session(
-            hr,
-            cycle,
-            GroupKind.MANAGER_ORG,
-            department=None,
-            manager=director,
-            managers_calibrate=True,
-        )
-        db.session.commit()
+    session = calibrate_org(hr, cycle, director)
     client = app.test_client()
     token = csrf_token(client)
     assert (

@@ -7,11 +7,10 @@ import re
 
 import pytest
 from conftest import sign_in
-from cycle_helpers import advance, launched_cycle
+from cycle_helpers import calibrate_org, launched_cycle
 from sqlalchemy import func, select, update
 
-from reviews.calibration import operations as cal
-from reviews.calibration.models import CalibrationMember, GroupKind
+from reviews.calibration.models import CalibrationMember
 from reviews.cycles.models import Assessment, PartKind, PartState, Potential, Review
 from reviews.cycles.workflow import CycleState
 from reviews.demo import DEMO_PASSWORD, build_synthetic_org
@@ -56,17 +55,7 @@ def big_session(app):
         )
     )
     db.session.commit()
-    advance(hr, cycle, CycleState.CALIBRATION)
-    with app.test_request_context():
-        session = cal.open_session(
-            hr,
-            cycle,
-            GroupKind.MANAGER_ORG,
-            department=None,
-            manager=director,
-            managers_calibrate=True,
-        )
-        db.session.commit()
+    session = calibrate_org(hr, cycle, director)
     members = db.session.scalar(
         select(func.count()).where(CalibrationMember.session_id == session.id)
     )
