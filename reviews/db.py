@@ -134,7 +134,13 @@ def _sqlite_upgrade_before_write(
     writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
     if not writes and not statement.lstrip()[:9].upper().startswith(_WRITE_VERBS):
         return
-    del conn.info[_DEFERRED]
     dbapi_connection = cursor.connection
     dbapi_connection.execute("COMMIT")
-    dbapi_connection.execute("BEGIN IMMEDIATE")
+    try:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        # Still locked after the busy timeout: stay inside a read transaction, as
+        # SQLAlchemy believes, instead of running on in autocommit mode.
+        dbapi_connection.execute("BEGIN")
+        raise
+    del conn.info[_DEFERRED]

@@ -13,7 +13,8 @@ import pytest
 from between_helpers import client_for
 from conftest import PG_URL, post
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from reviews.api.models import ApiToken
 from reviews.api.operations import create_token
@@ -208,3 +209,31 @@ def test_a_savepoint_in_a_page_view_stays_a_savepoint(app, make_person):
     assert outcome == ["written"]
     assert on_disk(app, dev_id, "name, email") == ("Dev", "kept@example.com")
     assert on_disk(app, bystander_id) == "Written elsewhere"
+
+
+def test_an_upgrade_that_times_out_leaves_a_transaction_open(app, make_person):
+    """Busy past the timeout, the write fails as any locked write does, and the
+    connection stays inside a transaction: a later write still takes the lock first
+    and the transaction's end still commits or rolls back, never autocommit."""
+    dev = make_person("Dev")
+    dev_id = dev.id
+    db.session.commit()
+    holder = sqlite3.connect(database_file(app), timeout=0, isolation_level=None)
+    rename = update(Person).where(Person.id == dev_id)
+    try:
+        with app.app_context(), app.test_request_context("/", method="GET"):
+            db.session.connection().exec_driver_sql("PRAGMA busy_timeout=0")
+            assert db.session.get(Person, dev_id).name == "Dev"
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(OperationalError, match="database is locked"):
+                db.session.execute(rename.values(name="Never"))
+            assert db.session.connection().connection.dbapi_connection.in_transaction
+            holder.execute("ROLLBACK")
+            db.session.execute(rename.values(name="Renamed"))
+            assert on_disk(app, dev_id) == "Dev"  # not autocommitted
+            db.session.commit()
+            db.session.connection().exec_driver_sql("PRAGMA busy_timeout=10000")
+            db.session.remove()
+    finally:
+        holder.close()
+    assert on_disk(app, dev_id) == "Renamed"
