@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -66,9 +67,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
-    # Let SQLAlchemy's "begin" event below issue BEGIN IMMEDIATE itself: with
-    # pysqlite's own deferred transactions concurrent read-modify-writes are
-    # silently lost (STACK-NOTES).
+    # Let SQLAlchemy's "begin" event below issue BEGIN itself (IMMEDIATE unless
+    # the request only reads): with pysqlite's own deferred transactions
+    # concurrent read-modify-writes are silently lost (STACK-NOTES).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -78,7 +79,68 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Requests that only read; a GET that writes after all upgrades on its first write.
+_READING_METHODS = frozenset({"GET", "HEAD"})
+# conn.info flag: this SQLite transaction began deferred and has not written yet.
+_DEFERRED = "reviews.sqlite_deferred"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn: Connection) -> None:
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name != "sqlite":
+        return
+    conn.info.pop(_DEFERRED, None)  # info lives with the pooled connection, not the transaction
+    if has_request_context() and request.method in _READING_METHODS:
+        # A page view only reads as a rule: a deferred BEGIN takes no lock, so
+        # workers read side by side in WAL mode instead of queueing for the
+        # write lock (and starving each other past the busy timeout).
+        conn.exec_driver_sql("BEGIN")
+        conn.info[_DEFERRED] = True
+    else:
+        # Everything else takes the write lock up front, so concurrent
+        # read-modify-writes are never lost (STACK-NOTES).
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_upgrade_before_write(
+    conn: Connection,
+    cursor: Any,
+    statement: str,
+    _parameters: Any,
+    context: Any,
+    _executemany: bool,
+) -> None:
+    """Turn a reading request's deferred transaction into BEGIN IMMEDIATE at its
+    first write (a GET that records an audit event, a token's last use, ...).
+
+    Safe because nothing was written before: ending the read-only transaction
+    loses nothing, and the write lock is then taken, waiting up to the busy
+    timeout, as in every other transaction. SQLite would otherwise refuse to
+    upgrade a read snapshot that another connection has since written past
+    (SQLITE_BUSY_SNAPSHOT, at once, without waiting). Rows read before the
+    upgrade may be older than the database the write lands in, as under
+    PostgreSQL's read committed: what page views write are inserts and plain
+    overwrites, and the concurrent-edit checks are `UPDATE ... WHERE version=?`
+    (version_id_col), evaluated inside the write transaction, so a stale read
+    still cannot overwrite a newer save. A SAVEPOINT upgrades too, so that a
+    nested transaction is never cut by the COMMIT. SQLAlchemy's own COMMIT or
+    ROLLBACK then ends the IMMEDIATE transaction (isolation_level=None:
+    pysqlite issues them only when a transaction is open, and one is).
+    """
+    if not conn.info.get(_DEFERRED):
+        return
+    writes = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+    if not writes and not statement.lstrip()[:9].upper().startswith(_WRITE_VERBS):
+        return
+    dbapi_connection = cursor.connection
+    dbapi_connection.execute("COMMIT")
+    try:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        # Still locked after the busy timeout: stay inside a read transaction, as
+        # SQLAlchemy believes, instead of running on in autocommit mode.
+        dbapi_connection.execute("BEGIN")
+        raise
+    del conn.info[_DEFERRED]

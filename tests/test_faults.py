@@ -1,6 +1,6 @@
 """Faults: a database error at any statement of launch, calibration finish or release
 leaves every row as it was; a killed bulk job leaves no archive and can be retried;
-two processes writing one SQLite file lose nothing."""
+two processes writing one SQLite file lose nothing while a third reads beside them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import time
 import zipfile
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
@@ -218,19 +219,37 @@ def test_a_killed_job_leaves_no_archive_and_can_be_retried(app, app_config, clie
     download.close()
 
 
-# --- SQLite with two writer processes ----------------------------------------------------
+# --- SQLite with two writer processes and a reader --------------------------------------
 
 
-def _writer(config: dict, person_id: int, rounds: int, start) -> None:
+def _writer(config: dict, person_id: int, rounds: int, start, method: str | None) -> None:
     app = create_app(config)
     with app.app_context():
         start.wait(timeout=30)
         for n in range(rounds):
-            # A read-modify-write (lost under deferred transactions) and an insert.
-            person = db.session.get(Person, person_id)
-            person.session_version = person.session_version + 1
-            db.session.add(AuditEvent(event="test.write", details={"pid": os.getpid(), "n": n}))
-            db.session.commit()
+            # A read-modify-write (lost under deferred transactions) and an insert, in a
+            # form post's request or, as the CLI and jobs run, outside any request.
+            with app.test_request_context(method=method) if method else nullcontext():
+                person = db.session.get(Person, person_id)
+                person.session_version = person.session_version + 1
+                db.session.add(AuditEvent(event="test.write", details={"pid": os.getpid(), "n": n}))
+                db.session.commit()
+        db.engine.dispose()
+
+
+def _reader(config: dict, person_id: int, rounds: int, start) -> None:
+    """Page views beside the writers: they read without the write lock, never fail,
+    and never see the count go back."""
+    app = create_app(config)
+    with app.app_context():
+        start.wait(timeout=30)
+        seen: list[int] = []
+        for _ in range(rounds):
+            with app.test_request_context(method="GET"):
+                query = select(Person.session_version).where(Person.id == person_id)
+                seen.append(db.session.scalar(query))
+                db.session.commit()
+        assert seen == sorted(seen)
         db.engine.dispose()
 
 
@@ -241,16 +260,18 @@ def test_two_writer_processes_on_sqlite_lose_nothing(app, app_config, make_perso
     before = db.session.scalar(select(func.count()).select_from(AuditEvent))
     db.session.commit()  # and no reads until the writers finish: they would hold the lock
     ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(2)
+    start = ctx.Barrier(3)
     rounds = 150
-    writers = [
-        ctx.Process(target=_writer, args=(app_config, person_id, rounds, start)) for _ in range(2)
+    processes = [
+        ctx.Process(target=_writer, args=(app_config, person_id, rounds, start, method))
+        for method in ("POST", None)
     ]
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join(timeout=120)
-    assert [w.exitcode for w in writers] == [0, 0]  # no "database is locked"
+    processes.append(ctx.Process(target=_reader, args=(app_config, person_id, 2 * rounds, start)))
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0]  # no "database is locked"
     db.session.expire_all()
     assert db.session.get(Person, person_id).session_version == start_version + 2 * rounds
     events = db.session.scalar(
