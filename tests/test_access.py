@@ -156,6 +156,7 @@ EXPECTED: dict[str, set[str]] = {
     "tokens.reference": EVERYONE,
     "reports.dashboard": HR,
     "reports.feedback_quality": HR,
+    "reports.manager_completion": HR,
     "reports.remind": HR,
     "reports.report_csv": {"direct_manager", "skip_level", "other_manager", "hr"},
     "reports.report_xlsx": {"direct_manager", "skip_level", "other_manager", "hr"},

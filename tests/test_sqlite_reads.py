@@ -237,3 +237,45 @@ def test_an_upgrade_that_times_out_leaves_a_transaction_open(app, make_person):
     finally:
         holder.close()
     assert on_disk(app, dev_id) == "Renamed"
+
+
+def test_a_peer_form_opened_twice_at_once_gives_both_the_same_draft(app, make_person):
+    """The first view of a peer request creates the peer's draft. When another request
+    (a second tab) creates it between this one's read and its insert, the page uses
+    that draft instead of failing on the unique constraint."""
+    from cycle_helpers import advance, approved_peer, launched_cycle, review_of
+
+    from reviews.cycles.workflow import CycleState
+
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    boss = make_person("Bea Boss", role=Role.MANAGER, level_key="engineering-manager")
+    subject = make_person("Sam Subject", manager=boss)
+    peer = make_person("Pia Peer", manager=boss)
+    cycle = launched_cycle(hr, CycleState.SELF_REVIEW)
+    peer_request = approved_peer(boss, review_of(cycle, subject), peer)
+    advance(hr, cycle, CycleState.PEER_FEEDBACK)
+    request_id, review_id = peer_request.id, peer_request.review_id
+    web = client_for(app, peer)
+
+    def other_tab() -> None:
+        other = sqlite3.connect(database_file(app), timeout=5, isolation_level=None)
+        try:
+            other.execute(
+                "INSERT INTO assessment (review_id, kind, author_id, peer_request_id, state,"
+                " ratings, comments, answers, reopened, version, created_at, updated_at)"
+                " VALUES (?, 'peer', ?, ?, 'draft', '{}', '{}', '{}', 0, 1,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+                (review_id, peer.id, request_id),
+            )
+        finally:
+            other.close()
+
+    with after_first_read("GET", other_tab):
+        page = web.get(f"/requests/{request_id}")
+    assert page.status_code == 200
+    assert "Sam Subject" in page.get_data(as_text=True)
+    with closing(sqlite3.connect(database_file(app))) as other:
+        drafts = other.execute(
+            "SELECT count(*) FROM assessment WHERE peer_request_id = ?", (request_id,)
+        ).fetchone()[0]
+    assert drafts == 1

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import url_for
 from sqlalchemy import Select, delete, false, func, insert, literal, literal_column, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews.audit.operations import record
@@ -634,20 +635,30 @@ def part_for(review: Review, kind: PartKind) -> Assessment:
 
 def peer_assessment(request: PeerRequest) -> Assessment:
     """The feedback a peer writes for a request, created on first use."""
-    found = db.session.scalar(select(Assessment).where(Assessment.peer_request_id == request.id))
-    if found is None:
-        found = Assessment(
-            review_id=request.review_id,
-            kind=PartKind.PEER,
-            author_id=request.reviewer_id,
-            peer_request_id=request.id,
-            ratings={},
-            comments={},
-            answers={},
-        )
-        db.session.add(found)
-        db.session.flush()
-    return found
+    mine = select(Assessment).where(Assessment.peer_request_id == request.id)
+    found = db.session.scalar(mine)
+    if found is not None:
+        return found
+    created = Assessment(
+        review_id=request.review_id,
+        kind=PartKind.PEER,
+        author_id=request.reviewer_id,
+        peer_request_id=request.id,
+        ratings={},
+        comments={},
+        answers={},
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(created)
+    except IntegrityError:
+        # Created at the same moment by another request (the page open in two tabs):
+        # that one is committed now, and it is the one to write.
+        found = db.session.scalar(mine.execution_options(populate_existing=True))
+        if found is None:
+            raise
+        return found
+    return created
 
 
 def part_lock_reason(part: Assessment, actor: Person) -> str | None:
