@@ -145,10 +145,10 @@ class Review(Base):
     __table_args__ = (
         UniqueConstraint("cycle_id", "subject_id"),
         CheckConstraint("manager_id IS NULL OR manager_id <> subject_id", name="not_own_manager"),
-        Index("ix_review_cycle_manager", "cycle_id", "manager_id"),
-        # a manager's reviews in every cycle (home page tasks): SQLite cannot use the
-        # (cycle_id, manager_id) index without the cycle and would scan the parts
-        Index("ix_review_manager_id", "manager_id"),
+        # a manager's reviews in one cycle (team page) or in all (home page tasks:
+        # with the cycle first, SQLite could not use it there and scanned the parts);
+        # the unique (cycle_id, subject_id) serves lookups by cycle
+        Index("ix_review_manager_cycle", "manager_id", "cycle_id"),
         CheckConstraint(
             "final_rating IS NULL OR final_rating BETWEEN 1 AND 5", name="final_on_scale"
         ),
