@@ -83,12 +83,8 @@ MIN_QUALITY_GROUP = 5
 DETAIL_IN_LIMIT = 500
 
 
-def feedback_quality(texts: list[str]) -> tuple[int, float, float]:
-    """(number of texts, share naming evidence, personality-type words per text)."""
-    return quality_shares(*text_quality(texts))
-
-
 def quality_shares(texts: int, evidence: int, personal: int) -> tuple[int, float, float]:
+    """(number of texts, share naming evidence, personality-type words per text)."""
     if not texts:
         return 0, 0.0, 0.0
     return texts, evidence / texts, personal / texts
