@@ -207,6 +207,100 @@ def test_part_quality_migration_fills_in_parts_submitted_before(tmp_path):
         _drop(schema)
 
 
+def test_counters_migration_counts_existing_rows_and_installs_the_triggers(tmp_path):
+    """Reviews written before the counters get them from their rows; later writes
+    keep them, and a downgrade keeps the rows."""
+    from flask_migrate import downgrade
+
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="c3d58e0f7b21")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, session_version,"
+                        " created_at) VALUES"
+                        + ", ".join(
+                            f" ({i}, 'p{i}@example.com', 'P{i}', 'employee', true, 1,"
+                            " CURRENT_TIMESTAMP)"
+                            for i in range(1, 5)
+                        )
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO cycle (id, name, period_start, period_end, state,"
+                        " participant_mode, peer_min, peer_max, peer_anonymous,"
+                        " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
+                        " guidance, upward_feedback, created_at, version) VALUES (1, 'Old',"
+                        " '2026-01-01', '2026-06-30', 'draft', 'all', 2, 5, true, 3,"
+                        " true, 5, '[]', false, CURRENT_TIMESTAMP, 1)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO review (id, cycle_id, subject_id, manager_id, created_at,"
+                        " final_version, final_locked) VALUES (1, 1, 1, 2, CURRENT_TIMESTAMP,"
+                        " 0, false), (2, 1, 3, 2, CURRENT_TIMESTAMP, 0, false)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO peer_request (id, review_id, reviewer_id, state,"
+                        " decline_reason, created_at) VALUES"
+                        " (1, 1, 3, 'approved', NULL, CURRENT_TIMESTAMP),"
+                        " (2, 1, 4, 'declined', 'Away.', CURRENT_TIMESTAMP),"
+                        " (3, 2, 4, 'proposed', NULL, CURRENT_TIMESTAMP)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO assessment (id, review_id, kind, author_id,"
+                        " peer_request_id, state, overall_rating, ratings, comments, answers,"
+                        " reopened, version, created_at, updated_at, submitted_at) VALUES"
+                        " (1, 1, 'self', 1, NULL, 'submitted', NULL, '{}', '{}', '{}', false,"
+                        " 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                        " (2, 1, 'manager', 2, NULL, 'submitted', 4, '{}', '{}', '{}', false,"
+                        " 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                        " (3, 1, 'peer', 3, 1, 'submitted', NULL, '{}', '{}', '{}', false,"
+                        " 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                        " (4, 2, 'self', 3, NULL, 'draft', NULL, '{}', '{}', '{}', false,"
+                        " 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, NULL),"
+                        " (5, 2, 'manager', 2, NULL, 'draft', NULL, '{}', '{}', '{}', false,"
+                        " 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, NULL)"
+                    )
+                )
+            upgrade()
+            counts = (
+                "SELECT id, self_done, manager_done, peers_done, peers_approved,"
+                " peers_declined, manager_overall FROM review ORDER BY id"
+            )
+            with db.engine.connect() as conn:
+                assert [tuple(r) for r in conn.execute(text(counts))] == [
+                    (1, 1, 1, 1, 1, 1, 4),
+                    (2, 0, 0, 0, 0, 0, None),
+                ]
+            with db.engine.begin() as conn:  # the triggers are in place
+                conn.execute(
+                    text(
+                        "UPDATE assessment SET state = 'submitted', overall_rating = 2,"
+                        " submitted_at = CURRENT_TIMESTAMP WHERE id = 5"
+                    )
+                )
+                conn.execute(text("UPDATE peer_request SET state = 'approved' WHERE id = 3"))
+            with db.engine.connect() as conn:
+                assert tuple(conn.execute(text(counts)).all()[1]) == (2, 0, 1, 0, 1, 0, 2)
+            downgrade(revision="c3d58e0f7b21")
+            with db.engine.begin() as conn:  # no trigger left to name a dropped column
+                conn.execute(text("UPDATE assessment SET state = 'draft', submitted_at = NULL"))
+                assert conn.execute(text("SELECT count(*) FROM assessment")).scalar() == 5
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)
+
+
 def test_flask_db_check_finds_no_drift(tmp_path):
     """The command an operator runs, in its own process, against a migrated database."""
     app, schema = _migrated_app(tmp_path)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from reviews.cycles import counters
 from reviews.cycles.workflow import CycleState
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.people.models import Department, Person
@@ -175,6 +176,16 @@ class Review(Base):
     # Release: the employee says "I have read it".
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledgement_comment: Mapped[str | None] = mapped_column(Text)
+    # Completion counters, kept by database triggers on the parts and peer requests
+    # (reviews.cycles.counters): never written by the application. Read them with a
+    # fresh query: an object loaded before a part was submitted holds the old count.
+    self_done: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    manager_done: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    peers_done: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    peers_approved: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    peers_declined: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # the submitted manager part's overall rating (the proposal before calibration)
+    manager_overall: Mapped[int | None]
 
     cycle: Mapped[Cycle] = relationship()
     subject: Mapped[Person] = relationship(foreign_keys=[subject_id])
@@ -291,3 +302,6 @@ def _store_text_quality(_mapper: Any, _connection: Any, part: Assessment) -> Non
         part.quality_texts, part.quality_evidence, part.quality_personal = text_quality(
             [*(part.comments or {}).values(), *(part.answers or {}).values()]
         )
+
+
+counters.install(PeerRequest.__table__, Assessment.__table__)  # type: ignore[arg-type]

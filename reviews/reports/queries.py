@@ -33,6 +33,8 @@ CHUNK = 1000
 
 @dataclass
 class Completion:
+    # completion_groups builds these positionally: its SELECT lists the counts in
+    # this order
     label: str
     reviews: int = 0
     self_done: int = 0
@@ -87,57 +89,38 @@ class CompletionGroups:
 def completion_groups(
     cycle: Cycle, scope: Scope | None = None, by: tuple[str, ...] = ("department", "manager")
 ) -> CompletionGroups:
-    """Totals, per department and per frozen manager, in one pass over the reviews, one
-    over their parts and one over their peer requests (grouped by both keys at once).
-    A breakdown left out of `by` comes back empty."""
+    """Totals, per department and per frozen manager, in one pass over the reviews
+    (grouped by both keys at once): each review carries its counts of submitted parts
+    and decided peer requests (reviews.cycles.counters). A breakdown left out of
+    `by` comes back empty."""
     scope = scope or Scope()
     department = Review.department_id if "department" in by else null()
     manager = Review.manager_id if "manager" in by else null()
     keys = (department.label("d"), manager.label("m"))
     grouped = [c for c, name in ((department, "department"), (manager, "manager")) if name in by]
     connection = db.session.connection()  # plain rows: no ORM result to build
-    submitted = case((Assessment.state == PartState.SUBMITTED, 1), else_=0)
-    locked = case((Review.final_locked.is_(True), 1), else_=0)
-    acked = case((Review.acknowledged_at.is_not(None), 1), else_=0)
+
+    def count(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
     reviews = connection.execute(
         scope.apply(
-            select(*keys, func.count(), func.sum(locked), func.sum(acked)).where(
-                Review.cycle_id == cycle.id
-            )
-        ).group_by(*grouped)
-    ).all()
-    kind = type_coerce(Assessment.kind, String)
-    parts = connection.execute(
-        scope.apply(
-            select(*keys, kind, func.count(), func.sum(submitted))
-            .join(Assessment, Assessment.review_id == Review.id)
-            .where(Review.cycle_id == cycle.id)
-        ).group_by(*grouped, Assessment.kind)
-    ).all()
-    approved = case((PeerRequest.state == RequestState.APPROVED, 1), else_=0)
-    declined = case((PeerRequest.state == RequestState.DECLINED, 1), else_=0)
-    per_review = (
-        scope.apply(
             select(
-                Review.id.label("rid"),
                 *keys,
-                func.sum(approved).label("approved"),
-                func.sum(declined).label("declined"),
-            )
-            .join(PeerRequest, PeerRequest.review_id == Review.id)
-            .where(Review.cycle_id == cycle.id)
-        )
-        .group_by(Review.id, *grouped)
-        .subquery()
-    )
-    peers = connection.execute(
-        select(
-            per_review.c.d,
-            per_review.c.m,
-            func.sum(case((per_review.c.approved >= cycle.peer_min, 1), else_=0)),
-            func.sum(per_review.c.approved),
-            func.sum(per_review.c.declined),
-        ).group_by(per_review.c.d, per_review.c.m)
+                # in the order of Completion's fields
+                func.count(),
+                func.sum(Review.self_done),
+                count(Review.peers_approved >= cycle.peer_min),
+                func.sum(Review.peers_done),
+                func.sum(Review.peers_approved),
+                func.sum(Review.manager_done),
+                # launch gives every review with a manager a manager part
+                count(Review.manager_id.is_not(None)),
+                count(Review.final_locked.is_(True)),
+                count(Review.acknowledged_at.is_not(None)),
+                func.sum(Review.peers_declined),
+            ).where(Review.cycle_id == cycle.id)
+        ).group_by(*grouped)
     ).all()
     department_names: dict[Any, str] = (
         dict(connection.execute(select(Department.id, Department.name)).all())  # type: ignore[arg-type]
@@ -154,39 +137,30 @@ def completion_groups(
         if manager_ids
         else {}
     )
-    departments: dict[Any, Completion] = {}
-    managers: dict[Any, Completion] = {}
-
-    def rows(d: Any, m: Any) -> tuple[Completion, Completion]:
-        return (
-            departments.setdefault(d, Completion(department_names.get(d, "None") if d else "None")),
-            managers.setdefault(m, Completion(manager_names.get(m, "None") if m else "None")),
-        )
-
-    for d, m, n, cal, ack in reviews:
-        for r in rows(d, m):
-            r.reviews += n
-            r.calibrated += int(cal or 0)
-            r.acknowledged += int(ack or 0)
-    for d, m, part_kind, n, done in parts:
-        for r in rows(d, m):
-            if part_kind == PartKind.SELF.value:
-                r.self_done += int(done or 0)
-            elif part_kind == PartKind.MANAGER.value:
-                r.manager_total += n
-                r.manager_done += int(done or 0)
+    # Sums per department and per manager (a manager's reports may span departments),
+    # as plain lists: a dashboard at 10,000 people adds up some 1,500 groups.
+    by_department: dict[Any, list[int]] = {}
+    by_manager: dict[Any, list[int]] = {}
+    for d, m, *values in reviews:
+        figures = [int(v or 0) for v in values]
+        for sums, key in ((by_department, d), (by_manager, m)):
+            found = sums.get(key)
+            if found is None:
+                sums[key] = list(figures)
             else:
-                r.peer_done += int(done or 0)
-    for d, m, nominated, total_approved, declined_n in peers:
-        for r in rows(d, m):
-            r.nominated += int(nominated or 0)
-            r.peer_total += int(total_approved or 0)
-            r.declined += int(declined_n or 0)
-    total = Completion("All")
-    for r in departments.values():
-        for name in total.__dataclass_fields__:
-            if name != "label":
-                setattr(total, name, getattr(total, name) + getattr(r, name))
+                for i, value in enumerate(figures):
+                    found[i] += value
+    departments = {
+        d: Completion(department_names.get(d, "None") if d else "None", *figures)
+        for d, figures in by_department.items()
+    }
+    managers = {
+        m: Completion(manager_names.get(m, "None") if m else "None", *figures)
+        for m, figures in by_manager.items()
+    }
+    total = Completion(
+        "All", *(sum(column) for column in zip(*by_department.values(), strict=True))
+    )
     return CompletionGroups(
         total,
         sorted(departments.values(), key=lambda r: r.label) if "department" in by else [],
@@ -204,16 +178,7 @@ class Distributions:
 def distributions(cycle: Cycle, scope: Scope | None = None) -> Distributions:
     """Counts of ratings 1-5: the final rating where set, else the manager's overall."""
     scope = scope or Scope()
-    manager_overall = (
-        select(Assessment.overall_rating)
-        .where(
-            Assessment.review_id == Review.id,
-            Assessment.kind == PartKind.MANAGER,
-            Assessment.state == PartState.SUBMITTED,
-        )
-        .scalar_subquery()
-    )
-    rating = func.coalesce(Review.final_rating, manager_overall)
+    rating = func.coalesce(Review.final_rating, Review.manager_overall)
     rows = db.session.execute(
         scope.apply(
             select(Department.name, Review.level_key, rating, func.count())
