@@ -232,18 +232,21 @@ class OrgPage:
 
 def org_reviews(cycle: Cycle, manager: Person, page: int = 1, per_page: int = ORG_PAGE) -> OrgPage:
     """Reviews whose frozen manager is `manager` or anyone below them, with their
-    parts: the direct reports first, then the rest of the org, one page at a time
-    (an org of thousands is read a page at a time, in two statements)."""
-    managers = org_manager_ids(manager.id)
-    scope = select(Review).where(Review.cycle_id == cycle.id, Review.manager_id.in_(managers))
+    parts: the direct reports first, then the rest of the org, one page at a time.
 
-    def read(number: int) -> list[Any]:
+    The org is ordered by narrow rows (ids only) and only the page's reviews are read
+    whole, with their people: sorting 2,800 reviews joined to two people each cost
+    ten times more than sorting their ids."""
+    managers = org_manager_ids(manager.id)
+    scope = select(Review.id).where(Review.cycle_id == cycle.id, Review.manager_id.in_(managers))
+    connection = db.session.connection()
+
+    def ids(number: int) -> list[Any]:
         # The org's size rides along on every row (a window count): the org's
         # recursive query runs once, not once for the count and again for the page.
         return list(
-            db.session.execute(
+            connection.execute(
                 scope.add_columns(func.count().over())
-                .options(joinedload(Review.subject), joinedload(Review.manager))
                 .order_by(Review.manager_id != manager.id, Review.manager_id, Review.id)
                 .limit(per_page)
                 .offset((number - 1) * per_page)
@@ -251,18 +254,27 @@ def org_reviews(cycle: Cycle, manager: Person, page: int = 1, per_page: int = OR
         )
 
     page = max(page, 1)
-    found = read(page)
+    found = ids(page)
     if not found and page > 1:  # past the last page: show the last one
-        total = db.session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+        total = connection.scalar(select(func.count()).select_from(scope.subquery())) or 0
         page = max(1, -(-total // per_page))
-        found = read(page)
+        found = ids(page)
     total = found[0][1] if found else 0
     pages = max(1, -(-total // per_page))
-    reviews = [row[0] for row in found]
+    order = [row[0] for row in found]
+    loaded = {
+        r.id: r
+        for r in db.session.scalars(
+            select(Review)
+            .where(Review.id.in_(order or [-1]))
+            .options(joinedload(Review.subject), joinedload(Review.manager))
+        )
+    }
+    reviews = [loaded[i] for i in order]
     parts = db.session.scalars(
         select(Assessment).where(
-            Assessment.review_id.in_([r.id for r in reviews] or [-1]),
-            Assessment.kind != PartKind.PEER,
+            Assessment.review_id.in_(order or [-1]),
+            Assessment.kind.in_((PartKind.SELF, PartKind.MANAGER)),
         )
     ).all()
     by_review: dict[int, dict[str, Assessment]] = {}
