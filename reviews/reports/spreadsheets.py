@@ -9,11 +9,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+import xlsxwriter
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"  # tells Excel the CSV is UTF-8
@@ -39,21 +39,31 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
 
 
 def xlsx_file(sheet: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> IO[bytes]:
-    """A write-only workbook in a temporary file (spooled to disk past 8 MB)."""
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(sheet[:31])
-
-    def cell(value: Any) -> Any:
-        if isinstance(value, str):
-            c = WriteOnlyCell(ws, value=safe(value))
-            c.data_type = "s"  # a string, never a formula
-            return c
-        return value
-
-    ws.append([cell(h) for h in header])
-    for row in rows:
-        ws.append([cell(v) for v in row])
+    """A workbook in a temporary file (spooled to disk past 8 MB), written a row at a
+    time (XlsxWriter's constant-memory mode: each row goes to disk once written)."""
     out: IO[bytes] = SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    book.save(out)
+    book = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            # text stays text: no formula, number or link made of it
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    ws = book.add_worksheet(sheet[:31])
+    write_string, write_number, write_boolean = ws.write_string, ws.write_number, ws.write_boolean
+    for r, row in enumerate(chain([header], rows)):
+        for c, value in enumerate(row):
+            if value is None or value == "":
+                continue  # an empty cell
+            if isinstance(value, bool):
+                write_boolean(r, c, value)
+            elif isinstance(value, int | float):
+                write_number(r, c, value)
+            else:
+                write_string(r, c, safe(str(value)))
+    book.close()
     out.seek(0)
     return out
