@@ -40,8 +40,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from reviews.db import json_loads
     from reviews.extensions import csrf, db, login_manager, migrate
 
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_deserializer": json_loads, **options}
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
