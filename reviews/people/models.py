@@ -32,6 +32,10 @@ class Person(UserMixin, Base):
         CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         Index("ix_person_active_name", "active", "name"),
+        # someone's active reports by name (home page, org chart): with only
+        # (active, name) to choose from, SQLite read every active person in name
+        # order to find a manager's seven
+        Index("ix_person_manager_active_name", "manager_id", "active", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,7 +43,7 @@ class Person(UserMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id"))
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     role: Mapped[Role] = mapped_column(
         string_enum(Role, "role"),
         default=Role.EMPLOYEE,
