@@ -22,6 +22,7 @@ Results go to bench/results/*.json and a markdown table on stdout;
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -434,15 +435,22 @@ def in_process(label: str, args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
     app = create_app()
     app.test_client_class = client_class()
-    with app.app_context():
-        result["server_version"] = (
-            db.session.execute(select(func.version())).scalar()
-            if db.engine.dialect.name == "postgresql"
-            else f"SQLite {sqlite3.sqlite_version}"
-        )
-        result.update(run_cycle(app, args))
-        db.session.remove()
-        db.engine.dispose()
+    # As wsgi.py does for the app gunicorn serves; undone after, for a caller (the
+    # test suite) that goes on in this process.
+    gc.collect()
+    gc.freeze()
+    try:
+        with app.app_context():
+            result["server_version"] = (
+                db.session.execute(select(func.version())).scalar()
+                if db.engine.dialect.name == "postgresql"
+                else f"SQLite {sqlite3.sqlite_version}"
+            )
+            result.update(run_cycle(app, args))
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        gc.unfreeze()
     return result
 
 
