@@ -42,7 +42,13 @@ from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.framework.models import Level, Scale
 from reviews.framework.queries import ladder, scale
-from reviews.notifications.operations import Message, notify, notify_many
+from reviews.notifications.operations import (
+    Message,
+    link_of,
+    notify,
+    notify_each,
+    notify_many,
+)
 from reviews.people.models import Person
 
 
@@ -350,56 +356,43 @@ def _launch(cycle: Cycle) -> None:
 
 
 def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
+    """Tell everyone the phase asks something of, in one statement whatever their number."""
     due = cycle.due(state)
     due_text = f" by {due:%-d %B %Y}" if due else ""
     if state == CycleState.SELF_REVIEW:
-        rows = db.session.execute(
-            select(Review.id, Review.subject_id).where(Review.cycle_id == cycle.id)
-        ).all()
-        notify_many(
-            Message(
-                subject_id,
-                "self_review_open",
-                f"{cycle.name}: your self-review is open",
-                f"Write your self-review and nominate peers{due_text}.",
-                url_for("cycles.self_part", review_id=rid),
-            )
-            for rid, subject_id in rows
+        notify_each(
+            "self_review_open",
+            f"{cycle.name}: your self-review is open",
+            f"Write your self-review and nominate peers{due_text}.",
+            select(Review.subject_id, link_of("cycles.self_part", "review_id", Review.id)).where(
+                Review.cycle_id == cycle.id
+            ),
         )
     elif state == CycleState.PEER_FEEDBACK:
-        rows = db.session.execute(
-            select(PeerRequest.id, PeerRequest.reviewer_id)
+        notify_each(
+            "peer_feedback_open",
+            f"{cycle.name}: peer feedback is due",
+            f"Colleagues are waiting for your feedback{due_text}.",
+            select(
+                PeerRequest.reviewer_id,
+                link_of("cycles.peer_request", "request_id", PeerRequest.id),
+            )
             .join(Review)
             .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
             .where(
                 Review.cycle_id == cycle.id,
                 PeerRequest.state == RequestState.APPROVED,
                 or_(Assessment.id.is_(None), Assessment.state == PartState.DRAFT),
-            )
-        ).all()
-        notify_many(
-            Message(
-                reviewer_id,
-                "peer_feedback_open",
-                f"{cycle.name}: peer feedback is due",
-                f"Colleagues are waiting for your feedback{due_text}.",
-                url_for("cycles.peer_request", request_id=rid),
-            )
-            for rid, reviewer_id in rows
+            ),
         )
     elif state == CycleState.RELEASED:
-        rows = db.session.execute(
-            select(Review.id, Review.subject_id).where(Review.cycle_id == cycle.id)
-        ).all()
-        notify_many(
-            Message(
-                subject_id,
-                "review_released",
-                f"{cycle.name}: your review is released",
-                "Read your review and acknowledge that you have read it.",
-                url_for("cycles.review", review_id=rid),
-            )
-            for rid, subject_id in rows
+        notify_each(
+            "review_released",
+            f"{cycle.name}: your review is released",
+            "Read your review and acknowledge that you have read it.",
+            select(Review.subject_id, link_of("cycles.review", "review_id", Review.id)).where(
+                Review.cycle_id == cycle.id
+            ),
         )
     elif state == CycleState.MANAGER_REVIEW:
         rows = db.session.execute(

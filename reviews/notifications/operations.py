@@ -6,9 +6,10 @@ import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
-from flask import current_app
-from sqlalchemy import select, update
+from flask import current_app, url_for
+from sqlalchemy import Select, String, cast, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviews.db import utcnow
@@ -46,6 +47,27 @@ def notify_many(messages: Iterable[Message]) -> None:
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = dialect_insert(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"])
     db.session.execute(stmt, rows)
+
+
+def notify_each(kind: str, subject: str, body: str, recipients_and_links: Select[Any]) -> None:
+    """Queue one message to every row of `recipients_and_links` (recipient id, link)
+    in one INSERT ... SELECT: a phase of a 10,000-person cycle opens without 10,000
+    messages built in Python."""
+    columns = ["recipient_id", "link", "kind", "subject", "body", "created_at"]
+    rows = recipients_and_links.add_columns(
+        literal(kind, String),
+        literal(subject, String),
+        literal(body, String),
+        literal(utcnow(), Notification.created_at.type),
+    )
+    db.session.execute(insert(Notification).from_select(columns, rows))
+
+
+def link_of(endpoint: str, name: str, column: Any) -> Any:
+    """SQL giving, for each row, url_for(endpoint, name=<column's value>)."""
+    marker = 918273645  # an id no test or org reaches; the URL is split around it
+    before, after = url_for(endpoint, **{name: marker}).split(str(marker))
+    return literal(before, String) + cast(column, String) + literal(after, String)
 
 
 def notify(message: Message) -> None:
