@@ -15,10 +15,6 @@ from reviews.notifications.models import Notification
 
 
 def test_phase_notifications_reach_each_person_with_the_link_to_their_own_task(app, make_person):
-    """Launch, peer feedback and release queue their messages in one INSERT ... SELECT:
-    each recipient's link is the one url_for gives for their own review or request."""
-
-    from reviews.notifications.models import Notification
 
     org = cycle_in(make_person, CycleState.RELEASED)
     cycle = org["cycle"]
@@ -45,7 +41,6 @@ def test_phase_notifications_reach_each_person_with_the_link_to_their_own_task(a
 
 
 def test_opening_peer_feedback_tells_each_approved_peer_with_their_request(app, make_person):
-    from flask import url_for
 
     org = cycle_in(make_person, CycleState.SELF_REVIEW)
     team = org["team"]
