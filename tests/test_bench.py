@@ -30,7 +30,12 @@ def test_the_benchmark_runs_every_measure_and_reports_it(tmp_path, monkeypatch):
         "HR dashboard", "calibration page",
     }  # fmt: skip
     assert all(page["statements"] > 0 for page in result["pages"].values())
-    for route in ("one-query route", "employee home", "manager team page"):
+    for route in (
+        "one-query route",
+        "signed-in form (floor)",
+        "employee home",
+        "manager team page",
+    ):
         assert result["gunicorn"][route]["requests"] > 0
         assert result["gunicorn"][route]["errors"] == 0, route
     assert result["exports"]["csv"]["bytes"] > 1000
