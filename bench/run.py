@@ -479,6 +479,7 @@ def settle() -> None:
         db.session.commit()
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
+            conn.commit()  # statistics are rows too: a rolled-back ANALYZE leaves none
 
 
 def core_executemany(rows: int) -> float:
@@ -991,10 +992,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     (args.out / f"{stamp}-{args.people}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.write_docs:
-        DOCS.parent.mkdir(exist_ok=True)
-        DOCS.write_text(
-            "# Benchmarks\n\n"
-            "Made by `make bench` (`python -m bench`; see `bench/run.py` for what each "
-            "figure measures). The JSON of each run is in `bench/results/`.\n\n" + text + "\n"
-        )
+        write_docs(text)
     return report
+
+
+BEGIN, END = "<!-- results: written by make bench -->", "<!-- end of results -->"
+
+
+def write_docs(text: str, path: Path = DOCS) -> None:
+    """Put the tables between the markers of docs/benchmarks.md, keeping the notes
+    written around them; a missing file (or one without markers) is started afresh."""
+    block = f"{BEGIN}\n{text}\n{END}"
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:
+        before, rest = old.split(BEGIN, 1)
+        after = rest.split(END, 1)[1]
+        path.write_text(before + block + after)
+        return
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        "# Benchmarks\n\n"
+        "Made by `make bench` (`python -m bench`; see `bench/run.py` for what each "
+        "figure measures). The JSON of each run is in `bench/results/`.\n\n" + block + "\n"
+    )

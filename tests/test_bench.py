@@ -44,3 +44,18 @@ def test_the_benchmark_runs_every_measure_and_reports_it(tmp_path, monkeypatch):
     written = list(tmp_path.glob("*.json"))
     assert json.loads(written[0].read_text())["databases"][0]["people"] == 60
     assert "| Measure | Result | Target | Met |" in markdown(report)
+
+
+def test_a_new_run_replaces_the_tables_and_keeps_the_notes(tmp_path):
+    from bench.run import BEGIN, END, write_docs
+
+    page = tmp_path / "benchmarks.md"
+    write_docs("| first run |", page)
+    assert "| first run |" in page.read_text()
+    page.write_text(page.read_text() + "\n## Notes\n\nWhy a target was missed.\n")
+    write_docs("| second run |", page)
+    text = page.read_text()
+    assert "| second run |" in text
+    assert "| first run |" not in text
+    assert text.count(BEGIN) == text.count(END) == 1
+    assert text.endswith("Why a target was missed.\n")

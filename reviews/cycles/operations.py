@@ -7,7 +7,18 @@ from datetime import date
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import Select, delete, false, func, insert, literal, literal_column, or_, select
+from sqlalchemy import (
+    Select,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -353,6 +364,21 @@ def _launch(cycle: Cycle) -> None:
                 ).where(Review.cycle_id == cycle.id, author.is_not(None)),
             )
         )
+    _refresh_statistics("review", "assessment")
+
+
+def _refresh_statistics(*tables: str) -> None:
+    """Let PostgreSQL's planner see the rows a launch has just written.
+
+    Until autovacuum's next pass (a minute or more) the planner would take a
+    10,000-review cycle for a few dozen rows, and pick plans that read it
+    thousands of times over: a manager's team page took 1.8 s instead of 20 ms
+    right after launch. ANALYZE in this transaction counts its own uncommitted
+    rows and its statistics commit, or roll back, with the launch. SQLite keeps no
+    statistics here, and its planner does not need them for these queries."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            db.session.execute(text(f"ANALYZE {table}"))
 
 
 def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
