@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_deserializer": json_loads, **options}
     db.init_app(app)
+    register_planner_settings(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
@@ -61,6 +62,31 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.request_loader(load_user_from_bearer)
     login_manager.unauthorized_handler(unauthorized)
+
+
+def register_planner_settings(app: Flask) -> None:
+    """On PostgreSQL, tell the planner that a random page read costs little more
+    than a sequential one (PG_RANDOM_PAGE_COST, 1.1 unless set; the server's
+    default of 4 models spinning disks). Reviews' pages read a few hundred rows by
+    index out of tables that fit in memory; at 4 the planner read the 50,000 parts
+    of a cycle in full to find a calibration group's 2,400 (17 ms instead of 5)."""
+    from sqlalchemy import event
+
+    from reviews.extensions import db
+
+    cost = app.config.get("PG_RANDOM_PAGE_COST")
+    if not cost:
+        return
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _set_page_cost(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET random_page_cost = {float(cost)}")
+        dbapi_connection.commit()  # a SET in a transaction rolled back would be undone
 
 
 def register_models() -> None:

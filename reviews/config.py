@@ -44,6 +44,18 @@ def _count(name: str, default: str) -> int:
     return int(raw)
 
 
+def _page_cost(raw: str) -> str:
+    if raw == "":
+        return raw
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1000:
+        raise ConfigError(f"PG_RANDOM_PAGE_COST must be a number above 0, or empty, not {raw!r}")
+    return str(value)
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
     overrides = overrides or {}
     env = overrides.get("REVIEWS_ENV") or os.environ.get("REVIEWS_ENV", "development")
@@ -75,6 +87,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         # Reverse proxies in front of Reviews whose X-Forwarded-* headers are believed
         # (0: none, so a client cannot pick the address the sign-in throttle sees).
         "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", "0"),
+        # PostgreSQL's planner cost of a random page read, set on each connection
+        # (docs/admin.md); empty leaves the server's own setting.
+        "PG_RANDOM_PAGE_COST": _page_cost(os.environ.get("PG_RANDOM_PAGE_COST", "1.1")),
         # Background jobs: RQ on Redis when REDIS_URL is set, else a thread in this process.
         "REDIS_URL": os.environ.get("REDIS_URL"),
         "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "reviews"),

@@ -91,11 +91,22 @@ def quality_shares(texts: int, evidence: int, personal: int) -> tuple[int, float
 
 
 def _members(session: CalibrationSession, viewer_id: int | None) -> Any:
-    """Reviews of the session, the viewer's own left out (as a subquery of ids)."""
-    return (
+    """Reviews of the session, the viewer's own left out (as a subquery of ids).
+
+    The viewer's own review is found by its unique (cycle, subject) key, not by
+    joining every member's review to compare subjects (PostgreSQL then read the
+    whole review table for each of the page's queries)."""
+    own = (
         select(Review.id)
-        .join(CalibrationMember, CalibrationMember.review_id == Review.id)
-        .where(CalibrationMember.session_id == session.id, Review.subject_id != (viewer_id or -1))
+        .where(Review.cycle_id == session.cycle_id, Review.subject_id == (viewer_id or -1))
+        .scalar_subquery()
+    )
+    return (
+        select(CalibrationMember.review_id)
+        .where(
+            CalibrationMember.session_id == session.id,
+            CalibrationMember.review_id != func.coalesce(own, -1),
+        )
         .scalar_subquery()
     )
 
