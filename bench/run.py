@@ -672,17 +672,24 @@ def pdfs(
         render_pdf(html, css)
         static_times.append(time.perf_counter() - start)
     manager, size = manager_with_org_near(args.bulk_plans)
-    bulk: dict[str, Any] = {"plans": size}
-    for workers in (1, 2):
-        with app.test_request_context():
-            job = job_ops.start_plans_zip(hr, cycle, manager)
-            db.session.commit()
-        start = time.perf_counter()
-        tasks._run(app, job.id, workers)
-        seconds = time.perf_counter() - start
+    bulk: dict[str, Any] = {"plans": size, "runs": args.bulk_runs}
+    # One and two workers in turns, the median of each: a single pair of runs of
+    # some 20 s swung between 1.6x and 2.4x on a shared machine.
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(args.bulk_runs):
+        for workers in (1, 2):
+            with app.test_request_context():
+                job = job_ops.start_plans_zip(hr, cycle, manager)
+                db.session.commit()
+            start = time.perf_counter()
+            tasks._run(app, job.id, workers)
+            times[workers].append(time.perf_counter() - start)
+    for workers, seconds_of_runs in times.items():
+        seconds = statistics.median(seconds_of_runs)
         bulk[f"workers_{workers}"] = {
             "seconds": round(seconds, 2),
             "plans_per_second": round(size / seconds, 2),
+            "all_seconds": [round(t, 2) for t in seconds_of_runs],
         }
     bulk["speedup"] = round(bulk["workers_1"]["seconds"] / bulk["workers_2"]["seconds"], 2)
     plan = statistics.median(plan_times)
@@ -882,7 +889,8 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     b = p["bulk"]
     rows.append(
         (
-            f"bulk ZIP of {b['plans']} plans",
+            f"bulk ZIP of {b['plans']} plans"
+            + (f" (median of {b['runs']} runs)" if b.get("runs") else ""),
             f"1 worker {b['workers_1']['plans_per_second']}/s, 2 workers "
             f"{b['workers_2']['plans_per_second']}/s = {b['speedup']}x",
             f">= {TARGETS['bulk_speedup']}x",
@@ -957,6 +965,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pdf-repeat", type=int, default=9)
     parser.add_argument("--calibration-size", type=int, default=1000)
     parser.add_argument("--bulk-plans", type=int, default=60)
+    parser.add_argument("--bulk-runs", type=int, default=3, help="bulk ZIP runs per worker count")
     parser.add_argument("--load-seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="small and short: for CI")
@@ -965,6 +974,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.quick:
         args.repeat, args.pdf_repeat, args.load_seconds = 5, 2, 2
+        args.bulk_runs = 1
         args.bulk_plans, args.calibration_size = (
             min(args.bulk_plans, 8),
             min(args.calibration_size, 100),
