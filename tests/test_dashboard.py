@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from reviews.cycles import operations as cycle_ops
-from reviews.cycles.models import Assessment, ParticipantMode, PartKind, PartState
+from reviews.cycles.models import Assessment, ParticipantMode, PartKind, PartState, Review
 from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.demo import DEMO_PASSWORD, build_synthetic_org
@@ -108,9 +108,13 @@ def test_completion_figures_at_a_known_stage(app, stage):
     _, by_manager = q.completion(cycle, "manager")
     managers = {r.label: r for r in by_manager}
     assert (managers["Mo Manager"].reviews, managers["Mo Manager"].manager_done) == (2, 1)
-    dists = q.distributions(cycle)
+    # the dashboard's one pass: the same completion, and the rating distributions
+    same_total, same_departments, dists = q.department_figures(cycle)
+    assert same_total == total
+    assert same_departments == by_department
     assert dists.overall == [0, 0, 0, 1, 0]
     assert dists.by_department == {"Platform": [0, 0, 0, 1, 0]}
+    assert dists.by_level == {"Engineer": [0, 0, 0, 1, 0]}
     after_deadline = date.fromordinal(cycle.manager_review_due.toordinal() + 1)
     assert q.overdue(cycle, cycle.manager_review_due) == []  # due today is not late yet
     late = q.overdue(cycle, after_deadline)
@@ -294,3 +298,45 @@ def test_the_coachs_figures_are_stored_with_a_submitted_part_and_follow_its_text
     db.session.refresh(manager_part)
     assert manager_part.state == PartState.DRAFT
     assert manager_part.quality_texts is None
+
+
+def test_managers_are_ordered_by_the_database_as_completion_defines_it(app):
+    """The dashboard's managers furthest behind and the paged managers page are sorted
+    in SQL: the same order as Completion.share, then most reviews, then name."""
+    build_synthetic_org(400)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW)
+    # varied progress: every third manager's reviews written, every fifth review's self part
+    managers = sorted(
+        set(db.session.scalars(select(Review.manager_id).where(Review.manager_id.is_not(None))))
+    )
+    db.session.execute(
+        update(Assessment)
+        .where(
+            Assessment.kind == PartKind.MANAGER,
+            Assessment.review_id.in_(select(Review.id).where(Review.manager_id.in_(managers[::3]))),
+        )
+        .values(state=PartState.SUBMITTED, overall_rating=3, submitted_at=func.now())
+    )
+    db.session.execute(
+        update(Assessment)
+        .where(Assessment.kind == PartKind.SELF, Assessment.review_id % 5 == 0)
+        .values(state=PartState.SUBMITTED, submitted_at=func.now())
+    )
+    db.session.commit()
+    _total, everyone = q.completion(cycle, "manager")
+
+    def key(r):
+        return (r.label, r.share, r.reviews, r.self_done, r.manager_done)
+
+    behind, count = q.manager_completion(cycle)
+    assert count == len(everyone) > 25
+    assert [key(r) for r in behind] == [
+        key(r) for r in sorted(everyone, key=lambda r: (r.share, -r.reviews, r.label))
+    ]
+    assert len({r.share for r in behind}) > 2  # the order is tested on differing shares
+    by_name, _ = q.manager_completion(cycle, order="name")
+    assert [r.label.lower() for r in by_name] == sorted(r.label.lower() for r in everyone)
+    page, count = q.manager_completion(cycle, limit=25, offset=25)
+    assert [key(r) for r in page] == [key(r) for r in behind[25:50]]
+    assert q.manager_completion(cycle, limit=25, offset=10_000) == ([], 0)

@@ -81,14 +81,8 @@ BEHIND = 25  # managers on the dashboard: the least complete
 MANAGERS_PAGE = 100
 
 
-def _least_complete(rows: list[q.Completion]) -> list[q.Completion]:
-    return sorted(rows, key=lambda r: (r.share, -r.reviews, r.label))
-
-
 def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
-    groups = q.completion_groups(cycle)
-    total, by_department, by_manager = groups.total, groups.by_department, groups.by_manager
-    dists = q.distributions(cycle)
+    total, by_department, dists = q.department_figures(cycle)
     changes = q.calibration_changes(cycle)
     phases = [
         ("Self-reviews", total.self_done, total.reviews),
@@ -103,7 +97,6 @@ def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
     return {
         "total": total,
         "by_department": by_department,
-        "by_manager": by_manager,
         "dists": dists,
         "changes": changes,
         "phases": phases,
@@ -121,7 +114,7 @@ def dashboard(cycle_id: int) -> Any:
     cycle = _launched(cycle_id)
     today = date.today()
     data = _dashboard_data(cycle)
-    managers = data.pop("by_manager")
+    behind, managers = q.manager_completion(cycle, limit=BEHIND)
     return render_template(
         "reports/dashboard.html",
         cycle=cycle,
@@ -129,8 +122,8 @@ def dashboard(cycle_id: int) -> Any:
         today=today,
         departments=list(db.session.scalars(select(Department).order_by(Department.name))),
         confirm=ConfirmForm(),
-        behind=_least_complete(managers)[:BEHIND],
-        managers=len(managers),
+        behind=behind,
+        managers=managers,
         **data,
     )
 
@@ -140,20 +133,27 @@ def dashboard(cycle_id: int) -> Any:
 def manager_completion(cycle_id: int) -> Any:
     """Completion for every manager (as frozen at launch), a page at a time."""
     cycle = _launched(cycle_id)
-    _total, managers = q.completion(cycle, "manager")
-    order = request.args.get("sort", "behind")
-    if order == "name":
-        managers = sorted(managers, key=lambda r: r.label.lower())
-    else:
-        order, managers = "behind", _least_complete(managers)
-    pages = max(1, -(-len(managers) // MANAGERS_PAGE))
+    order = "name" if request.args.get("sort") == "name" else "behind"
     raw = request.args.get("page", "1")
-    page = max(1, min(int(raw), pages)) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    page = int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    page = max(page, 1)
+
+    def read(number: int) -> tuple[list[q.Completion], int]:
+        return q.manager_completion(
+            cycle, order=order, limit=MANAGERS_PAGE, offset=(number - 1) * MANAGERS_PAGE
+        )
+
+    rows, count = read(page)
+    if not rows and page > 1:  # past the last page: show the last one
+        count = q.manager_completion(cycle, order=order, limit=1)[1]
+        page = max(1, -(-count // MANAGERS_PAGE))
+        rows, count = read(page)
+    pages = max(1, -(-count // MANAGERS_PAGE))
     return render_template(
         "reports/managers.html",
         cycle=cycle,
-        rows=managers[(page - 1) * MANAGERS_PAGE : page * MANAGERS_PAGE],
-        count=len(managers),
+        rows=rows,
+        count=count,
         page=page,
         pages=pages,
         page_size=MANAGERS_PAGE,
