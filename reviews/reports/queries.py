@@ -191,7 +191,7 @@ def manager_completion(
     c = groups.c
     tasks = 2 * c.reviews + c.peer_total + c.manager_total
     done = c.self_done + c.peer_done + c.manager_done + c.acknowledged
-    share = case((tasks > 0, cast(done, Float) / tasks), else_=1.0)  # as Completion.share
+    share = case((tasks > 0, cast(done, Float) / cast(tasks, Float)), else_=1.0)  # as .share
     person = aliased(Person)
     label = func.coalesce(person.name, "None")
     ordering = (
