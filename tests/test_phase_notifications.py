@@ -15,7 +15,6 @@ from reviews.notifications.models import Notification
 
 
 def test_phase_notifications_reach_each_person_with_the_link_to_their_own_task(app, make_person):
-
     org = cycle_in(make_person, CycleState.RELEASED)
     cycle = org["cycle"]
     got = {
