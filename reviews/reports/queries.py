@@ -8,7 +8,7 @@ from datetime import date
 from operator import add
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, case, cast, func, null, select, true, type_coerce
+from sqlalchemy import Float, String, case, cast, func, select, true, type_coerce
 from sqlalchemy.orm import aliased
 
 from reviews.calibration.models import CalibrationChange, CalibrationSession
@@ -34,8 +34,7 @@ CHUNK = 1000
 
 @dataclass
 class Completion:
-    # completion_groups builds these positionally: its SELECT lists the counts in
-    # this order
+    # built positionally from completion_figures, which lists the sums in this order
     label: str
     reviews: int = 0
     self_done: int = 0
@@ -95,81 +94,46 @@ def completion_figures(cycle: Cycle) -> list[Any]:
     ]
 
 
-def completion(
-    cycle: Cycle, by: str, scope: Scope | None = None
-) -> tuple[Completion, list[Completion]]:
-    """Totals and one row per department (by="department") or frozen manager (by="manager")."""
-    groups = completion_groups(cycle, scope, by=(by,))
-    return groups.total, groups.by_department if by == "department" else groups.by_manager
-
-
-@dataclass
-class CompletionGroups:
-    total: Completion
-    by_department: list[Completion]  # by name
-    by_manager: list[Completion]  # by name
-
-
-def completion_groups(
-    cycle: Cycle, scope: Scope | None = None, by: tuple[str, ...] = ("department", "manager")
-) -> CompletionGroups:
-    """Totals, per department and per frozen manager, in one pass over the reviews
-    (grouped by both keys at once): each review carries its counts of submitted parts
-    and decided peer requests (reviews.cycles.counters). A breakdown left out of
-    `by` comes back empty."""
-    scope = scope or Scope()
-    nothing = cast(null(), Integer)  # typed, for PostgreSQL's join on it below
-    department = Review.department_id if "department" in by else nothing
-    manager = Review.manager_id if "manager" in by else nothing
-    keys = (department.label("d"), manager.label("m"))
-    grouped = [c for c, name in ((department, "department"), (manager, "manager")) if name in by]
+def completion(cycle: Cycle, by: str) -> tuple[Completion, list[Completion]]:
+    """Totals and one row per department (by="department", by name) or per frozen
+    manager (by="manager", by name), from each review's counters."""
     connection = db.session.connection()  # plain rows: no ORM result to build
-
-    groups = (
-        scope.apply(select(*keys, *completion_figures(cycle)).where(Review.cycle_id == cycle.id))
-        .group_by(*grouped)
-        .subquery()
-    )
-    # The managers' names joined to the groups, not asked for by 1,500 ids (that
-    # list of parameters alone took 20 ms on PostgreSQL).
-    manager_person = aliased(Person)
-    reviews = connection.execute(
-        select(manager_person.name, groups).outerjoin(
-            manager_person, manager_person.id == groups.c.m
-        )
+    rows = connection.execute(
+        select(Review.department_id, *completion_figures(cycle))
+        .where(Review.cycle_id == cycle.id)
+        .group_by(Review.department_id)
     ).all()
-    department_names: dict[Any, str] = (
-        dict(connection.execute(select(Department.id, Department.name)).all())  # type: ignore[arg-type]
-        if "department" in by
-        else {}
+    total, departments = _by_department(
+        [(d, [v or 0 for v in values]) for d, *values in rows], _department_names()
     )
-    # Sums per department and per manager (a manager's reports may span departments),
-    # as plain lists: a dashboard at 10,000 people adds up some 1,500 groups.
-    by_department: dict[Any, list[int]] = {}
-    by_manager: dict[Any, list[int]] = {}
-    manager_names: dict[Any, str] = {}
-    for manager_name, d, m, *values in reviews:
-        manager_names[m] = manager_name
-        figures = [v or 0 for v in values]  # counts and sums of integers: ints or NULL
-        for sums, key in ((by_department, d), (by_manager, m)):
-            found = sums.get(key)
-            sums[key] = figures if found is None else list(map(add, found, figures))
-    departments = {
-        d: Completion(department_names.get(d, "None") if d else "None", *figures)
-        for d, figures in by_department.items()
-    }
-    managers = {
-        m: Completion(manager_names.get(m) or "None" if m else "None", *figures)
-        for m, figures in by_manager.items()
-    }
-    total = Completion(
-        "All", *(sum(column) for column in zip(*by_department.values(), strict=True))
+    if by == "manager":
+        return total, manager_completion(cycle, order="name")[0]
+    return total, departments
+
+
+def _department_names() -> dict[Any, str]:
+    connection = db.session.connection()
+    return dict(connection.execute(select(Department.id, Department.name)).all())  # type: ignore[arg-type]
+
+
+def _by_department(
+    rows: list[tuple[Any, list[int]]], names: dict[Any, str]
+) -> tuple[Completion, list[Completion]]:
+    """Totals and one Completion per department (by name) from (department id,
+    figures in Completion's order) rows, several rows of a department added up."""
+    sums: dict[Any, list[int]] = {}
+    for department_id, figures in rows:
+        found = sums.get(department_id)
+        sums[department_id] = figures if found is None else list(map(add, found, figures))
+    departments = sorted(
+        (
+            Completion(names.get(d, "None") if d else "None", *figures)
+            for d, figures in sums.items()
+        ),
+        key=lambda r: r.label,
     )
-    return CompletionGroups(
-        total,
-        sorted(departments.values(), key=lambda r: r.label) if "department" in by else [],
-        sorted(managers.values(), key=lambda r: r.label) if "manager" in by else [],
-    )
+    total = Completion("All", *(sum(column) for column in zip(*sums.values(), strict=True)))
+    return total, departments
 
 
 def manager_completion(
@@ -224,24 +188,24 @@ def department_figures(cycle: Cycle) -> tuple[Completion, list[Completion], Dist
     grouped by department, level and rating: some 200 groups at 10,000 people,
     where two passes (completion and distributions) cost twice the reading."""
     rating = func.coalesce(Review.final_rating, Review.manager_overall)
-    connection = db.session.connection()
-    rows = connection.execute(
-        select(Review.department_id, Review.level_key, rating, *completion_figures(cycle))
-        .where(Review.cycle_id == cycle.id)
-        .group_by(Review.department_id, Review.level_key, rating)
-    ).all()
-    names: dict[Any, str] = dict(
-        connection.execute(select(Department.id, Department.name)).all()  # type: ignore[arg-type]
+    rows = (
+        db.session.connection()
+        .execute(
+            select(Review.department_id, Review.level_key, rating, *completion_figures(cycle))
+            .where(Review.cycle_id == cycle.id)
+            .group_by(Review.department_id, Review.level_key, rating)
+        )
+        .all()
     )
+    names = _department_names()
     snapshot = (
         FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
     )
-    sums: dict[Any, list[int]] = {}
+    figures_by_department = []
     dists = Distributions()
     for department_id, level, value, *values in rows:
         figures = [v or 0 for v in values]
-        found = sums.get(department_id)
-        sums[department_id] = figures if found is None else list(map(add, found, figures))
+        figures_by_department.append((department_id, figures))
         if value is None:
             continue
         n = figures[0]  # reviews
@@ -250,14 +214,7 @@ def department_figures(cycle: Cycle) -> tuple[Completion, list[Completion], Dist
         dists.by_department.setdefault(department, [0] * 5)[value - 1] += n
         level_name = snapshot.level_name(level) if snapshot else (level or "None")
         dists.by_level.setdefault(level_name, [0] * 5)[value - 1] += n
-    departments = sorted(
-        (
-            Completion(names.get(d, "None") if d else "None", *figures)
-            for d, figures in sums.items()
-        ),
-        key=lambda r: r.label,
-    )
-    total = Completion("All", *(sum(column) for column in zip(*sums.values(), strict=True)))
+    total, departments = _by_department(figures_by_department, names)
     return total, departments, dists
 
 
