@@ -44,6 +44,8 @@ FOCUS = """() => {
           value: el.value || "", checked: !!el.checked};
 }"""
 
+PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
 
 @pytest.fixture
 def cycle_server(app_config: dict[str, Any]) -> Iterator[tuple[str, Any, int]]:
@@ -74,6 +76,13 @@ class Keyboard:
         with self.page.expect_navigation():
             self.page.keyboard.press(key)
         self.keys += 1
+        self.painted()
+
+    def painted(self) -> None:
+        """Wait until the loaded page has drawn a frame: until then Chromium may drop keys
+        (the load event can come first on a busy machine, and a Tab pressed then left
+        focus on the body in CI)."""
+        self.page.evaluate(PAINTED)
 
     def type(self, text: str) -> None:
         self.page.keyboard.type(text)
@@ -91,6 +100,7 @@ class Keyboard:
     def start(self, url: str) -> None:
         """Open a page as if typed into the address bar; focus starts at the document."""
         self.page.goto(url)
+        self.painted()
 
 
 def _sign_in(keys: Keyboard, base: str, email: str) -> None:
