@@ -20,6 +20,29 @@ BAND = "#dce6f8"
 WARN = "#a32020"
 
 
+NARROW = frozenset("fijlrtI!|.,:;'()[] ")
+WIDE = frozenset("mwMW@%")
+
+
+def _text_width(text: str, font_size: int = 12) -> float:
+    """An estimate of `text`'s width in px, on the wide side: advances of DejaVu Sans (the
+    PDFs' font and wider than the web page's), by character class."""
+    ems = sum(
+        0.32 if ch in NARROW else 0.98 if ch in WIDE else 0.74 if ch.isupper() else 0.64
+        for ch in text
+    )
+    return ems * font_size
+
+
+def _fit(text: str, width: float, font_size: int = 12) -> str:
+    """`text`, cut with an ellipsis when it would run wider than `width` px."""
+    if _text_width(text, font_size) <= width:
+        return text
+    while text and _text_width(text + "\u2026", font_size) > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"
+
+
 def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: str) -> Markup:
     """Bars of actual shares per rating over the guidance target and its tolerance band."""
     width, height = 640, 260
@@ -133,7 +156,7 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
         y = top + i * row_h
         parts.append(
             f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" '
-            f'font-size="12" fill="{INK}">{escape(name)}</text>'
+            f'font-size="12" fill="{INK}">{escape(_fit(name, label_w - 12))}</text>'
         )
         if rating is not None:
             short = rating < expected
@@ -164,7 +187,9 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
 def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
     """One bar per phase: done of total, with the percentage."""
     row_h, label_w, plot_w, top = 30, 230, 300, 10
-    width, height = label_w + plot_w + 130, top + row_h * len(rows) + 10
+    figures = [f"{done}/{total} ({done / total if total else 0.0:.0%})" for _, done, total in rows]
+    figure_w = 16 + max((_text_width(text) for text in figures), default=0)  # "(100%)" never cut
+    width, height = label_w + plot_w + round(figure_w), top + row_h * len(rows) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" aria-labelledby="completion-title completion-desc" class="chart">',
@@ -173,12 +198,12 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
         + escape("; ".join(f"{label}: {done} of {total}" for label, done, total in rows))
         + "</desc>",
     ]
-    for i, (label, done, total) in enumerate(rows):
+    for i, ((label, done, total), figure) in enumerate(zip(rows, figures, strict=True)):
         y = top + i * row_h
         share = done / total if total else 0.0
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" font-size="12" '
-            f'fill="{INK}">{escape(label)}</text>'
+            f'fill="{INK}">{escape(_fit(label, label_w - 12))}</text>'
         )
         parts.append(
             f'<rect x="{label_w}" y="{y + 6}" width="{plot_w}" height="{row_h - 12}" '
@@ -190,7 +215,7 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
         )
         parts.append(
             f'<text x="{label_w + plot_w + 8}" y="{y + 19}" font-size="12" '
-            f'fill="{INK}">{done}/{total} ({share:.0%})</text>'
+            f'fill="{INK}">{figure}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
