@@ -176,6 +176,22 @@ def test_personal_data_holds_and_anonymising_removes_feedback_and_goal_texts(lin
     assert data["goals"][0]["title"] == "Own the on-call handbook"
     assert data["goals"][0]["check_ins"][0]["note"] == "First draft out"
     assert data["goals"][0]["comments"][0]["text"] == "Add the paging policy."
+    # The PDF a person is handed holds them too, readable.
+    from test_exports import pdf_text
+
+    response = hr_client.get(f"/people/{sam.id}/data.pdf")
+    flat = " ".join(pdf_text(response.get_data()).split())
+    response.close()
+    for text in (
+        f"{pia.name} → {sam.name}",
+        "Sharp incident write-up on Friday.",
+        "Thanks for the pairing session.",
+        "Own the on-call handbook · On track, 30% · due",
+        "Handbook reviewed by the team",
+        "First draft out (30%, confidence 4)",
+        f"{boss.name}: Add the paging policy.",
+    ):
+        assert text in flat, text
 
     # Sam leaves (nobody reports to them), and is anonymised.
     assert post(hr_client, f"/people/{sam.id}/deactivate").status_code == 302

@@ -228,7 +228,7 @@ def test_personal_data_json_holds_everything_about_the_person(app, released, log
 
 
 def test_personal_data_pdf_names_the_person(app, released, login_as):
-    _cycle, hr, _em, dev, _kim, _lou = released
+    cycle, hr, _em, dev, _kim, _lou = released
     status, data, headers = fetch(login_as(hr), f"/people/{dev.id}/data.pdf")
     assert status == 200
     assert headers["Content-Type"] == "application/pdf"
@@ -237,7 +237,31 @@ def test_personal_data_pdf_names_the_person(app, released, login_as):
     assert "Devon Clarke" in text
     assert "devon.clarke@example.com" in text
     assert "Personal data" in text
-    assert SELF_TEXT in text
+    flat = " ".join(text.split())
+    for free_text in (SELF_TEXT, ABOUT_DEVON, DEVON_WROTE, ACK, PLAN_NOTES, PLAN_COMMENT):
+        assert free_text in flat
+    assert f"{ITEM_TITLE} ({date.today():%-d %b %Y}" in flat
+    assert ITEM_TEXT in flat
+    assert ITEM_NOTE in flat
+    # Answers under their questions, ratings by competency name beside self, manager, final.
+    assert f"Accomplishments this period: {SELF_TEXT}" in flat
+    assert "Overall 4 · potential High · promotion readiness Within a year" in flat
+    review = review_of(cycle, dev)
+    names = {c["key"]: c["name"] for c in cycle.framework_snapshot["competencies"]}
+    own = db.session.scalar(
+        select(Assessment).where(
+            Assessment.review_id == review.id, Assessment.kind == PartKind.SELF
+        )
+    )
+    key = next(iter(review.final_ratings))
+    squashed = "".join(text.split())  # the PDF's text splits kerned pairs ("T echnical")
+    for key, name in names.items():
+        row = f"{name}{own.ratings[key]}{review.final_ratings[key]}{review.final_ratings[key]}"
+        # The manager's ratings are the final ones: nothing was calibrated.
+        assert row.replace(" ", "") in squashed
+    assert "Kim Park" in flat  # a named cycle: HR's view shows the authors
+    assert "Laptop script" in flat
+    assert "review.acknowledged" in flat
     export = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "export.personal_data"))
     assert (export.actor_id, export.subject_id, export.details) == (
         hr.id,

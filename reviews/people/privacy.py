@@ -33,8 +33,13 @@ def _part(p: Assessment) -> dict[str, Any]:
         "ratings": p.ratings,
         "comments": p.comments,
         "answers": p.answers,
+        "evidence": p.evidence or {},
         "submitted_at": p.submitted_at.isoformat() if p.submitted_at else None,
     }
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def person_data(person: Person) -> dict[str, Any]:
@@ -77,7 +82,18 @@ def person_data(person: Person) -> dict[str, Any]:
                 "cycle": cycle.name,
                 "level": review.level_key,
                 "manager": review.manager.email if review.manager else None,
-                "self_review": next((_part(p) for p in own if p.kind == PartKind.SELF), None),
+                "competency_names": {
+                    c["key"]: c["name"]
+                    for c in (cycle.framework_snapshot or {}).get("competencies", [])
+                },
+                "self_review": next(
+                    (
+                        {**_part(p), "desired_level": p.desired_level_key}
+                        for p in own
+                        if p.kind == PartKind.SELF
+                    ),
+                    None,
+                ),
                 "manager_review": next(
                     (
                         {
@@ -112,15 +128,21 @@ def person_data(person: Person) -> dict[str, Any]:
                 else None,
                 "acknowledgement_comment": review.acknowledgement_comment,
                 "growth_plan": {
+                    "mode": plan.mode.value,
                     "target_level": plan.target_level_key,
                     "focus": plan.focus,
                     "notes": plan.notes,
                     "employee_comment": plan.employee_comment,
+                    "manager_agreed_at": _iso(plan.manager_agreed_at),
+                    "employee_agreed_at": _iso(plan.employee_agreed_at),
                     "items": [
                         {
                             "title": i.title,
+                            "description": i.description,
+                            "competencies": i.competencies,
                             "start": i.start_date.isoformat(),
                             "end": i.end_date.isoformat(),
+                            "check_ins": i.checkins,
                             "notes": i.notes,
                         }
                         for i in plan.items

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -344,11 +345,22 @@ def personal_data_pdf(person_id: int) -> Any:
     from flask import Response
 
     from reviews.audit.operations import record
+    from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS
     from reviews.documents.pdf import render_pdf, stylesheet
+    from reviews.framework.models import Level
     from reviews.people.privacy import person_data
 
     person = _person_or_404(person_id)
-    html = render_template("documents/personal_data.html", person=person, data=person_data(person))
+    html = render_template(
+        "documents/personal_data.html",
+        person=person,
+        data=person_data(person),
+        generated=date.today(),
+        answer_labels={kind: {k: label for k, label, _ in q} for kind, q in ANSWERS.items()},
+        potential=POTENTIAL,
+        readiness=READINESS,
+        level_names=dict(db.session.execute(select(Level.key, Level.name)).all()),
+    )
     pdf = render_pdf(html, stylesheet())
     record("export.personal_data", actor=current_user, subject=person, format="pdf")
     db.session.commit()
