@@ -834,7 +834,7 @@ def _assert_no_peer(text: str, where: str, *, emails: bool = True, content: bool
 def test_anonymous_peer_authors_appear_in_no_export(app, anonymous):
     from test_cycle_flow import login_as_fresh
 
-    cycle, hr, em, dev, _peers, names_to_managers = anonymous
+    cycle, hr, em, dev, peers, names_to_managers = anonymous
     review_id = review_of(cycle, dev).id
     hr_client = login_as_fresh(app, hr)
     manager_client = login_as_fresh(app, em)
@@ -890,6 +890,21 @@ def test_anonymous_peer_authors_appear_in_no_export(app, anonymous):
         )
         # Nowhere else in the document either (audit details carry emails only).
         _assert_no_peer(data.decode("utf-8"), "data.json", emails=False)
+    # A peer's own export: what they wrote, and about whom, only where HR sees authors (that
+    # they were asked, HR knows: the requests are in the audit log and their notifications).
+    for ext in ("json", "pdf"):
+        status, data, _ = fetch(hr_client, f"/people/{peers[0].id}/data.{ext}")
+        assert status == 200
+        text = data.decode("utf-8") if ext == "json" else " ".join(pdf_text(data).split())
+        shown = [f for f in FEEDBACK if f in text]
+        if names_to_managers:
+            assert len(shown) == 1, (ext, shown)
+            assert ('"about": "Devon Clarke"' if ext == "json" else "About Devon Clarke") in text
+        else:
+            assert shown == [], ext
+            assert '"about"' not in text
+            assert "About Devon" not in text
+            assert "withheld: this cycle keeps peer authors from HR" in text
 
 
 # Every export is audited --------------------------------------------------------------------

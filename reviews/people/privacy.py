@@ -42,6 +42,18 @@ def _iso(moment: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
+WITHHELD = "withheld: this cycle keeps peer authors from HR"
+
+
+def _written(part: Assessment, review: Review) -> dict[str, Any]:
+    """Peer feedback the person wrote; in a cycle that hides authors from HR (SPEC 4), only
+    that it exists: its subject, text or time would name its author to HR."""
+    cycle = review.cycle
+    if cycle.peer_anonymous and not cycle.peer_names_to_managers:
+        return {"cycle": cycle.name, "state": part.state.value, "content": WITHHELD}
+    return {"about": review.subject.name, "cycle": cycle.name, **_part(part)}
+
+
 def person_data(person: Person) -> dict[str, Any]:
     """Everything about `person` (HR's view, anonymity rules applied to peer feedback)."""
     reviews = list(
@@ -170,9 +182,7 @@ def person_data(person: Person) -> dict[str, Any]:
             "deactivated_at": person.deactivated_at.isoformat() if person.deactivated_at else None,
         },
         "reviews": out_reviews,
-        "peer_feedback_written": [
-            {"about": r.subject.name, "cycle": r.cycle.name, **_part(a)} for a, r in written
-        ],
+        "peer_feedback_written": [_written(a, r) for a, r in written],
         **_between_cycles_data(person),
         "calibration_changes": [
             {
