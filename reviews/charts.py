@@ -97,8 +97,10 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
             f'y2="{target_y:.1f}" stroke="{INK}" stroke-width="2" '
             f'stroke-dasharray="4 3"/>'
         )
+        # Above the bar and above the guidance band, so the target line never crosses it.
+        label_y = top + plot_h - max(b.share, b.high) * scale - 6
         parts.append(
-            f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - bar_h - 6:.1f}" '
+            f'<text x="{x + bar_w / 2:.1f}" y="{label_y:.1f}" '
             f'text-anchor="middle" font-size="12" font-weight="700" fill="{INK}">'
             f"{b.count} ({b.share:.0%})</text>"
         )
@@ -185,14 +187,19 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
 
 
 def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
-    """One bar per phase: done of total, with the percentage."""
-    row_h, label_w, plot_w, top = 30, 230, 300, 10
+    """One bar per phase: its name above, done of total and the percentage beside it.
+
+    Narrow on purpose (about 370 units): it sits in half a dashboard row, so its
+    12-unit text stays about 11 px there instead of shrinking with a wide drawing.
+    """
+    row_h, plot_w, top, bar_h = 40, 220, 4, 14
     figures = [f"{done}/{total} ({done / total if total else 0.0:.0%})" for _, done, total in rows]
     figure_w = 16 + max((_text_width(text) for text in figures), default=0)  # "(100%)" never cut
-    width, height = label_w + plot_w + round(figure_w), top + row_h * len(rows) + 10
+    width, height = plot_w + round(figure_w), top + row_h * len(rows)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" aria-labelledby="completion-title completion-desc" class="chart">',
+        f'role="img" aria-labelledby="completion-title completion-desc" '
+        f'class="chart completion-chart">',
         f'<title id="completion-title">{escape(title)}</title>',
         '<desc id="completion-desc">'
         + escape("; ".join(f"{label}: {done} of {total}" for label, done, total in rows))
@@ -202,20 +209,18 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
         y = top + i * row_h
         share = done / total if total else 0.0
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" font-size="12" '
-            f'fill="{INK}">{escape(_fit(label, label_w - 12))}</text>'
+            f'<text x="0" y="{y + 12}" font-size="12" '
+            f'fill="{INK}">{escape(_fit(label, width))}</text>'
         )
         parts.append(
-            f'<rect x="{label_w}" y="{y + 6}" width="{plot_w}" height="{row_h - 12}" '
-            f'rx="3" fill="#e3e7ee"/>'
+            f'<rect x="0" y="{y + 18}" width="{plot_w}" height="{bar_h}" rx="3" fill="#e3e7ee"/>'
         )
         parts.append(
-            f'<rect x="{label_w}" y="{y + 6}" width="{plot_w * share:.1f}" '
-            f'height="{row_h - 12}" rx="3" fill="{BRAND}" class="bar"/>'
+            f'<rect x="0" y="{y + 18}" width="{plot_w * share:.1f}" '
+            f'height="{bar_h}" rx="3" fill="{BRAND}" class="bar"/>'
         )
         parts.append(
-            f'<text x="{label_w + plot_w + 8}" y="{y + 19}" font-size="12" '
-            f'fill="{INK}">{figure}</text>'
+            f'<text x="{plot_w + 8}" y="{y + 30}" font-size="12" fill="{INK}">{figure}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above

@@ -82,3 +82,21 @@ def test_distribution_counts_of_a_whole_company_are_whole(tmp_path):
     words = _words(distribution_svg(buckets, [str(v) for v in range(1, 6)], "Ratings"), tmp_path)
     assert "10000" in [w for _, _, w in words]
     assert _inside(words) == []
+
+
+def test_distribution_counts_stand_clear_of_the_guidance_band():
+    """A count sits above its bar and its guidance band, where the dashed target line
+    cannot strike it through (it once did, for bars shorter than their target)."""
+    counts = {1: 1, 2: 12, 3: 20, 4: 7, 5: 1}
+    buckets = [
+        Bucket(rating=r, count=n, share=n / 41, target=t, low=t - 0.05, high=t + 0.05)
+        for (r, n), t in zip(counts.items(), (0.05, 0.2, 0.5, 0.2, 0.05), strict=True)
+    ]
+    chart = distribution_svg(buckets, [str(v) for v in range(1, 6)], "Ratings")
+    bands = [float(y) for y in re.findall(r'<rect x="[\d.]+" y="([\d.]+)"[^>]*><title>Guid', chart)]
+    labels = [
+        float(y)
+        for y, _ in re.findall(r'<text x="[\d.]+" y="([\d.]+)"[^>]*700[^>]*>(\d+ \()', chart)
+    ]
+    assert len(bands) == len(labels) == 5
+    assert all(label < band for label, band in zip(labels, bands, strict=True)), (labels, bands)

@@ -105,9 +105,11 @@ def test_completion_figures_at_a_known_stage(app, stage):
         3,
     )
     assert (rows["Data"].reviews, rows["Data"].self_done, rows["Data"].manager_total) == (2, 1, 2)
+    assert rows["No department"].reviews == 2  # HR and Vic, named for a reader, not "None"
     _, by_manager = q.completion(cycle, "manager")
     managers = {r.label: r for r in by_manager}
     assert (managers["Mo Manager"].reviews, managers["Mo Manager"].manager_done) == (2, 1)
+    assert (managers["No manager"].reviews, managers["No manager"].manager_total) == (2, 0)
     # the dashboard's one pass: the same completion, and the rating distributions
     same_total, same_departments, dists = q.department_figures(cycle)
     assert same_total == total

@@ -30,6 +30,7 @@ from reviews.extensions import db
 from reviews.people.models import Department, Person
 
 CHUNK = 1000
+NO_DEPARTMENT = "No department"
 
 
 @dataclass
@@ -127,7 +128,7 @@ def _by_department(
         sums[department_id] = figures if found is None else list(map(add, found, figures))
     departments = sorted(
         (
-            Completion(names.get(d, "None") if d else "None", *figures)
+            Completion(names.get(d, NO_DEPARTMENT) if d else NO_DEPARTMENT, *figures)
             for d, figures in sums.items()
         ),
         key=lambda r: r.label,
@@ -157,7 +158,7 @@ def manager_completion(
     done = c.self_done + c.peer_done + c.manager_done + c.acknowledged
     share = case((tasks > 0, cast(done, Float) / cast(tasks, Float)), else_=1.0)  # as .share
     person = aliased(Person)
-    label = func.coalesce(person.name, "None")
+    label = func.coalesce(person.name, "No manager")
     ordering = (
         (func.lower(label), c.m) if order == "name" else (share, c.reviews.desc(), label, c.m)
     )
@@ -209,10 +210,10 @@ def department_figures(cycle: Cycle) -> tuple[Completion, list[Completion], Dist
         if value is None:
             continue
         n = figures[0]  # reviews
-        department = names.get(department_id, "None") if department_id else "None"
+        department = names.get(department_id, NO_DEPARTMENT) if department_id else NO_DEPARTMENT
         dists.overall[value - 1] += n
         dists.by_department.setdefault(department, [0] * 5)[value - 1] += n
-        level_name = snapshot.level_name(level) if snapshot else (level or "None")
+        level_name = snapshot.level_name(level) if snapshot else (level or "No level")
         dists.by_level.setdefault(level_name, [0] * 5)[value - 1] += n
     total, departments = _by_department(figures_by_department, names)
     return total, departments, dists
