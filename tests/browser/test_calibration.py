@@ -25,6 +25,11 @@ def test_calibration_page_renders_chart_and_grid(live_server, page, tmp_path):
     rows = page.locator("tr[id^=row-]").count()
     assert placed == rows > 0  # everyone with a final rating and potential is in a box
     assert page.get_by_role("heading", name="Rater bias").is_visible()
+    # At 1280 px the figures up to Final stay in view beside long evidence flags, which wrap.
+    people = page.get_by_role("region", name="People in this session").bounding_box()
+    final = page.locator(".calibration-table thead th", has_text="Final").bounding_box()
+    assert page.locator(".calibration-table .evidence-flag").count() > 0
+    assert final["x"] + final["width"] <= people["x"] + people["width"], (final, people)
     page.screenshot(path=str(tmp_path / "calibration.png"), full_page=True)
     assert page.console_errors == []
     # A name in the grid opens the person's calibration page.
