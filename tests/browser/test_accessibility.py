@@ -15,6 +15,7 @@ scripts, so the browser context bypasses CSP for this test only.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,16 @@ def _overflow(page) -> list[str]:
     return problems
 
 
+# Python or JavaScript leaking into what people read: a None, an undefined, a NaN, an
+# unformatted timestamp, a template tag. ("None: write my own" is a real option.)
+LEAK = re.compile(r"\bNone\b(?!:)|\bundefined\b|\bNaN\b|\d{4}-\d\d-\d\dT\d\d:\d\d|\{\{ |\{%")
+
+
+def _leaks(page) -> list[str]:
+    text = page.inner_text("body")
+    return [repr(text[max(0, m.start() - 40) : m.end() + 20]) for m in LEAK.finditer(text)]
+
+
 def _violations(page, axe_source: str) -> list[dict]:
     page.add_script_tag(content=axe_source)
     return page.evaluate(RUN_AXE, TAGS)
@@ -102,6 +113,7 @@ def test_every_reachable_page_passes_axe_and_fits(live_server, chromium, axe_sou
             problems += [f"{path} {found}" for found in _overflow(page)]
             problems += [f"{path}: {b!r} does not ask" for b in page.evaluate(UNCONFIRMED)]
             problems += [f"{path}: {found}" for found in page.evaluate(STRUCTURE)]
+            problems += [f"{path} shows {found}" for found in _leaks(page)]
         # The error pages are the app's own too.
         page.goto(f"{live_server}/no-such-page")
         problems += [f"404 page: {v}" for v in _violations(page, axe_source)]
