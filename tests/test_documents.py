@@ -205,3 +205,9 @@ def test_review_summary_pdf_keeps_peers_anonymous(app, make_person, login_as):
     manager_pdf = login_as_fresh(app, em).get(f"/reviews/{review.id}/summary.pdf")
     manager_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(manager_pdf.data)).pages)
     assert "Pia Peer" in manager_text
+    # Hana has no manager: her summary says the final rating is not set, never "None".
+    own = login_as_fresh(app, hr).get(f"/reviews/{review_of(cycle, hr).id}/summary.pdf")
+    assert own.status_code == 200
+    own_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(own.data)).pages)
+    assert "Not set" in own_text
+    assert "None" not in own_text
