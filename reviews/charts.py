@@ -127,8 +127,13 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
 
     `rows` holds (competency name, final rating or None, expected rating).
     """
-    row_h, label_w, plot_w, top = 26, 210, 360, 30
-    width = label_w + plot_w + 60
+    row_h, plot_w, top = 26, 250, 30
+    # As wide as the names need (long ones are cut), so the drawing stays about 460 units
+    # and its text about 12 px in half a page row instead of shrinking with a wide one.
+    label_w = round(min(230, max(120, 16 + max((_text_width(n) for n, _, _ in rows), default=0))))
+    bar_legend, marker_legend = "final rating (red: below expectation)", "expected at target level"
+    marker_x = 20 + _text_width(bar_legend, 11) + 16
+    width = round(max(label_w + plot_w + 24, marker_x + 8 + _text_width(marker_legend, 11)))
     height = top + row_h * len(rows) + 34
     step = plot_w / 5
     parts = [
@@ -174,13 +179,12 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
         )
     legend_y = top + row_h * len(rows) + 22
     parts.append(
-        f'<rect x="{label_w}" y="{legend_y - 10}" width="14" height="10" fill="{BRAND}"/>'
-        f'<text x="{label_w + 20}" y="{legend_y}" font-size="11" fill="{MUTED}">'
-        f"final rating (red: below expectation)</text>"
-        f'<line x1="{label_w + 250}" x2="{label_w + 250}" y1="{legend_y - 11}" '
+        f'<rect x="0" y="{legend_y - 10}" width="14" height="10" fill="{BRAND}"/>'
+        f'<text x="20" y="{legend_y}" font-size="11" fill="{MUTED}">{bar_legend}</text>'
+        f'<line x1="{marker_x:.1f}" x2="{marker_x:.1f}" y1="{legend_y - 11}" '
         f'y2="{legend_y + 1}" stroke="{INK}" stroke-width="3"/>'
-        f'<text x="{label_w + 258}" y="{legend_y}" font-size="11" fill="{MUTED}">'
-        f"expected at target level</text>"
+        f'<text x="{marker_x + 8:.1f}" y="{legend_y}" font-size="11" fill="{MUTED}">'
+        f"{marker_legend}</text>"
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
