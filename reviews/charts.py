@@ -197,7 +197,11 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
     12-unit text stays about 11 px there instead of shrinking with a wide drawing.
     """
     row_h, plot_w, top, bar_h = 40, 220, 4, 14
-    figures = [f"{done}/{total} ({done / total if total else 0.0:.0%})" for _, done, total in rows]
+    shares = [done / total if total else 0.0 for _, done, total in rows]
+    figures = [
+        f"{done}/{total} ({share:.0%})"
+        for (_, done, total), share in zip(rows, shares, strict=True)
+    ]
     figure_w = 16 + max((_text_width(text) for text in figures), default=0)  # "(100%)" never cut
     width, height = plot_w + round(figure_w), top + row_h * len(rows)
     parts = [
@@ -209,9 +213,8 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
         + escape("; ".join(f"{label}: {done} of {total}" for label, done, total in rows))
         + "</desc>",
     ]
-    for i, ((label, done, total), figure) in enumerate(zip(rows, figures, strict=True)):
+    for i, ((label, _, _), share, figure) in enumerate(zip(rows, shares, figures, strict=True)):
         y = top + i * row_h
-        share = done / total if total else 0.0
         parts.append(
             f'<text x="0" y="{y + 12}" font-size="12" '
             f'fill="{INK}">{escape(_fit(label, width))}</text>'

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from reviews.cycles.models import Assessment, PartKind, PartState, PeerRequest, Review
+from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, PeerRequest, Review
 from reviews.cycles.visibility import (
     CyclePolicy,
     PeerFeedback,
@@ -51,6 +51,16 @@ def requests_of(review: Review) -> list[PeerRequest]:
     )
 
 
+def cycle_policy(cycle: Cycle) -> CyclePolicy:
+    """The cycle's anonymity settings, as `visibility` applies them."""
+    return CyclePolicy(
+        anonymous=cycle.peer_anonymous,
+        threshold=cycle.anonymity_threshold,
+        names_to_managers=cycle.peer_names_to_managers,
+        released=reached(cycle.state, CycleState.RELEASED),
+    )
+
+
 def peer_view(review: Review, relations: set[str], parts: list[Assessment]) -> PeerFeedbackView:
     """Submitted peer feedback as `relations` may see it (names, order, withholding)."""
     cycle = review.cycle
@@ -60,12 +70,7 @@ def peer_view(review: Review, relations: set[str], parts: list[Assessment]) -> P
         viewer = Viewer.HR
     else:
         viewer = Viewer.SUBJECT
-    policy = CyclePolicy(
-        anonymous=cycle.peer_anonymous,
-        threshold=cycle.anonymity_threshold,
-        names_to_managers=cycle.peer_names_to_managers,
-        released=reached(cycle.state, CycleState.RELEASED),
-    )
+    policy = cycle_policy(cycle)
     feedback = [
         PeerFeedback(
             p.id,

@@ -57,6 +57,11 @@ class CyclePolicy:
     names_to_managers: bool
     released: bool
 
+    @property
+    def names_to_staff(self) -> bool:
+        """Whether managers and HR see who wrote each peer feedback."""
+        return not self.anonymous or self.names_to_managers
+
 
 def peer_feedback_view(
     viewer: Viewer, policy: CyclePolicy, feedback: list[PeerFeedback], salt: bytes
@@ -74,7 +79,7 @@ def peer_feedback_view(
             return view
         show_names = not policy.anonymous
     else:
-        show_names = not policy.anonymous or policy.names_to_managers
+        show_names = policy.names_to_staff
     anonymous_view = not show_names
     if anonymous_view:
         ordered = sorted(

@@ -14,8 +14,8 @@ from reviews.audit.operations import record
 from reviews.auth.models import LoginFailure, PasswordLink
 from reviews.calibration.models import CalibrationChange
 from reviews.cycles.models import Assessment, PartKind, PartState, PeerRequest, Review
-from reviews.cycles.visibility import CyclePolicy, PeerFeedback, Viewer, peer_feedback_view
-from reviews.cycles.workflow import CycleState, reached
+from reviews.cycles.reading import cycle_policy
+from reviews.cycles.visibility import PeerFeedback, Viewer, peer_feedback_view
 from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.growth.models import GrowthPlan, GrowthPlanItem
@@ -27,6 +27,10 @@ class PrivacyError(ValueError):
     pass
 
 
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _part(p: Assessment) -> dict[str, Any]:
     return {
         "state": p.state.value,
@@ -34,12 +38,8 @@ def _part(p: Assessment) -> dict[str, Any]:
         "comments": p.comments,
         "answers": p.answers,
         "evidence": p.evidence or {},
-        "submitted_at": p.submitted_at.isoformat() if p.submitted_at else None,
+        "submitted_at": _iso(p.submitted_at),
     }
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 WITHHELD = "withheld: this cycle keeps peer authors from HR"
@@ -49,7 +49,7 @@ def _written(part: Assessment, review: Review) -> dict[str, Any]:
     """Peer feedback the person wrote; in a cycle that hides authors from HR (SPEC 4), only
     that it exists: its subject, text or time would name its author to HR."""
     cycle = review.cycle
-    if cycle.peer_anonymous and not cycle.peer_names_to_managers:
+    if not cycle_policy(cycle).names_to_staff:
         return {"cycle": cycle.name, "state": part.state.value, "content": WITHHELD}
     return {"about": review.subject.name, "cycle": cycle.name, **_part(part)}
 
@@ -69,12 +69,7 @@ def person_data(person: Person) -> dict[str, Any]:
     for review in reviews:
         own = [p for p in parts if p.review_id == review.id]
         cycle = review.cycle
-        policy = CyclePolicy(
-            cycle.peer_anonymous,
-            cycle.anonymity_threshold,
-            cycle.peer_names_to_managers,
-            reached(cycle.state, CycleState.RELEASED),
-        )
+        policy = cycle_policy(cycle)
         salt = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{review.id}".encode()).digest()
         peers = peer_feedback_view(
             Viewer.HR,
@@ -135,9 +130,7 @@ def person_data(person: Person) -> dict[str, Any]:
                     "potential": review.final_potential.value if review.final_potential else None,
                     "ratings": review.final_ratings,
                 },
-                "acknowledged_at": review.acknowledged_at.isoformat()
-                if review.acknowledged_at
-                else None,
+                "acknowledged_at": _iso(review.acknowledged_at),
                 "acknowledgement_comment": review.acknowledgement_comment,
                 "growth_plan": {
                     "mode": plan.mode.value,
@@ -179,7 +172,7 @@ def person_data(person: Person) -> dict[str, Any]:
             "level": person.level.key if person.level else None,
             "manager": person.manager.email if person.manager else None,
             "created_at": person.created_at.isoformat(),
-            "deactivated_at": person.deactivated_at.isoformat() if person.deactivated_at else None,
+            "deactivated_at": _iso(person.deactivated_at),
         },
         "reviews": out_reviews,
         "peer_feedback_written": [_written(a, r) for a, r in written],
@@ -207,7 +200,7 @@ def person_data(person: Person) -> dict[str, Any]:
                 "name": t.name,
                 "prefix": t.prefix,
                 "created_at": t.created_at.isoformat(),
-                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                "revoked_at": _iso(t.revoked_at),
             }
             for t in db.session.scalars(select(ApiToken).where(ApiToken.person_id == person.id))
         ],
