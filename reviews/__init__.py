@@ -106,9 +106,11 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from reviews.api import between as _api_between  # noqa: F401  (routes on the api blueprint)
-    from reviews.api import cycles as _api_cycles  # noqa: F401
-    from reviews.api import results as _api_results  # noqa: F401
+    import importlib
+
+    # Modules that only add routes to the api blueprint.
+    for module in ("between", "calibration", "cycles", "nominations", "results", "reviews"):
+        importlib.import_module(f"reviews.api.{module}")
     from reviews.api.tokens import bp as tokens_bp
     from reviews.api.views import bp as api_bp
     from reviews.audit.views import bp as audit_bp

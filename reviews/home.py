@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -15,6 +15,7 @@ from reviews.cycles.queries import Task, tasks_for
 from reviews.cycles.workflow import LABELS, CycleState
 from reviews.extensions import db
 from reviews.framework.queries import ladder
+from reviews.links import Link
 from reviews.people.models import Department, Person, Role
 from reviews.people.queries import direct_reports
 
@@ -47,7 +48,7 @@ def _between_cycles_tasks(me: Person) -> list[Task]:
             f"Check in on “{goal.title}”",
             "Note your progress and how confident you are; it becomes evidence for your "
             "next review.",
-            url_for("goals.goal_page", goal_id=goal.id),
+            Link("goals.goal_page", goal.id),
             when,
             "",
         )
@@ -57,7 +58,7 @@ def _between_cycles_tasks(me: Person) -> list[Task]:
         Task(
             f"Give {manager_name} upward feedback",
             "Anonymous; they see only averages once enough of their reports answered.",
-            url_for("upward.give", cycle_id=cycle.id),
+            Link("upward.give", cycle.id),
             cycle.manager_review_due,
             cycle.name,
         )

@@ -1,11 +1,24 @@
-"""What every page shares: security headers, error pages, health, template helpers."""
+"""What every page shares: the request's transaction, security headers, error pages
+(domain refusals included), health and template helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -13,6 +26,7 @@ from sqlalchemy import func, select, text
 from werkzeug.exceptions import HTTPException
 
 from reviews import access
+from reviews.errors import DomainError
 from reviews.extensions import db
 
 CSP = "; ".join(
@@ -68,8 +82,53 @@ FALLBACK = (
 )
 
 
+def keep_when_refused() -> None:
+    """Commit this request's writes even though it answers with an error: a failed
+    sign-in must count towards throttling. Used for security records only."""
+    g.keep_when_refused = True
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the request's transaction is committed (hand a job to a
+    worker only when the worker can read it); never if it is rolled back."""
+    g.setdefault("after_commit", []).append(callback)
+
+
+def failure(exc: DomainError, back: str, lead: str = "") -> Any:
+    """A refused form post on a page: nothing it did is kept, the reason is shown
+    on the page it came from (`back`), after `lead` ("Not finished: ")."""
+    db.session.rollback()
+    g.refused = True
+    flash(f"{lead}{exc.message}", "error")
+    return redirect(back)
+
+
 def register(app: Flask) -> None:
     app.view_functions["static"].access_rule = "public"  # type: ignore[attr-defined]
+
+    @app.after_request
+    def end_transaction(response: Response) -> Response:
+        """One commit or rollback per request: what a refused or failed request
+        wrote is never kept (a redirect after `failure` included)."""
+        refused = response.status_code >= 400 or g.get("refused", False)
+        if refused and not g.get("keep_when_refused", False):
+            db.session.rollback()
+            return response
+        db.session.commit()
+        for callback in g.pop("after_commit", []):
+            callback()
+        return response
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Any:
+        """A refusal no view turned into a form error: the API's JSON, else the error page."""
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            from reviews.api.core import error_body
+
+            return error_body(exc)
+        title = ERROR_TEXT.get(exc.status, ("Not possible", ""))[0]
+        return error_page(exc.status, title, exc.message), exc.status
 
     @app.before_request
     def refuse_nul_bytes() -> None:
@@ -159,6 +218,10 @@ def register(app: Flask) -> None:
                 or 0
             )
         return {"access": access, "me": current_user, "unread_notifications": unread}
+
+    from reviews.links import url_of
+
+    app.add_template_global(url_of)
 
     @app.template_filter("date")
     def format_date(value: Any) -> str:

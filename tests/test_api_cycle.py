@@ -109,13 +109,15 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
             "peer_feedback_due": (today + timedelta(days=14)).isoformat(),
             "manager_review_due": (today + timedelta(days=21)).isoformat(),
             "calibration_due": (today + timedelta(days=28)).isoformat(),
-            "peer_min": 2,
-            "anonymity_threshold": 2,
+            "peer_min": 3,
+            "anonymity_threshold": 3,
             "peer_names_to_managers": False,
         },
         expect=201,
     )
     cycle_id = created["id"]
+    assert created["warnings"] == []
+    assert created["upward_feedback"] is False
     stale = hr_api.send("PATCH", f"/cycles/{cycle_id}", {"name": "x", "version": 99}, expect=409)
     assert stale["error"]["current_version"] == created["version"]
     hr_api.send(
@@ -162,9 +164,9 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
     tokens["ben"].get(f"/reviews/{reviews['ann']}/self", expect=403)
     tokens["ann"].get(f"/reviews/{reviews['ann']}/manager", expect=403)
 
-    # Nominations: each proposes two peers, the manager approves them.
-    peers_of = {"ann": ("ben", "cat"), "ben": ("cat", "dan"), "cat": ("dan", "ann"),
-                "dan": ("ann", "ben")}  # fmt: skip
+    # Nominations: each proposes three peers, the manager approves them.
+    peers_of = {"ann": ("ben", "cat", "dan"), "ben": ("cat", "dan", "ann"),
+                "cat": ("dan", "ann", "ben"), "dan": ("ann", "ben", "cat")}  # fmt: skip
     for name, peers in peers_of.items():
         for peer in peers:
             tokens[name].send(
@@ -181,7 +183,7 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
     hr_api.send("POST", f"/cycles/{cycle_id}/advance", {"target": "peer_feedback"})
     for name in ("ann", "ben", "cat", "dan"):
         inbox = tokens[name].get("/requests")["items"]
-        assert len(inbox) == 2
+        assert len(inbox) == 3
         for item in inbox:
             feedback = tokens[name].get(f"/requests/{item['id']}/feedback")
             tokens[name].send(
@@ -219,7 +221,7 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
             ),
         )
     seen_by_manager = mia.get(f"/reviews/{reviews['ann']}")
-    assert seen_by_manager["peers"]["submitted"] == 2
+    assert seen_by_manager["peers"]["submitted"] == 3
     assert all(e["author_name"] is None for e in seen_by_manager["peers"]["entries"])
 
     # Calibration: HR opens a session; the manager calibrates one person; HR finishes.
@@ -256,7 +258,7 @@ def test_a_whole_cycle_through_the_api_only(app, client, hr_api):
     own = tokens["dan"].get(f"/reviews/{reviews['dan']}")
     assert own["result"]["final_rating"] == 3
     assert own["manager"]["state"] == "submitted"
-    assert len(own["peers"]["entries"]) == 2
+    assert len(own["peers"]["entries"]) == 3
     text = str(own["peers"])
     assert all(e["author_name"] is None and e["submitted_on"] is None
                for e in own["peers"]["entries"])  # fmt: skip

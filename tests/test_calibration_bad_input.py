@@ -272,7 +272,7 @@ LONG = "x" * 2001
         pytest.param(
             {"overall": "4", "rationale": LONG},
             "rationale",
-            "Keep the rationale under 2000 characters.",
+            "Keep the rationale to 2000 characters or fewer.",
             id="rationale-too-long",
         ),
         pytest.param(

@@ -125,23 +125,28 @@ def test_a_valid_cycle_form_creates_the_cycle(hr_client: FlaskClient) -> None:
 
 
 BAD_CYCLE_FORMS = [
-    pytest.param({"name": ""}, "name", "This field is required.", id="empty-name"),
-    pytest.param({"name": "   "}, "name", "This field is required.", id="blank-name"),
+    pytest.param({"name": ""}, "name", "Give the cycle a name.", id="empty-name"),
+    pytest.param({"name": "   "}, "name", "Give the cycle a name.", id="blank-name"),
     pytest.param(
         {"period_end": (TODAY - timedelta(days=200)).isoformat()},
         "period_end",
         "The period must end after it starts.",
         id="period-end-before-start",
     ),
-    pytest.param({"period_start": "2026-13-40"}, "period_start", "Enter a date.", id="not-a-date"),
+    pytest.param(
+        {"period_start": "2026-13-40"},
+        "period_start",
+        "Enter a date as YYYY-MM-DD.",
+        id="not-a-date",
+    ),
     pytest.param(
         {"peer_min": "4", "peer_max": "2"},
         "peer_min",
         "The minimum cannot be above the maximum.",
         id="peer-min-above-max",
     ),
-    pytest.param({"peer_max": "0"}, "peer_max", "between 1 and 20", id="peer-max-zero"),
-    pytest.param({"peer_min": "x"}, "peer_min", "Not a valid integer", id="peer-min-not-number"),
+    pytest.param({"peer_max": "0"}, "peer_max", "from 1 to 20", id="peer-max-zero"),
+    pytest.param({"peer_min": "x"}, "peer_min", "Enter a whole number", id="peer-min-not-number"),
     pytest.param(
         {"guidance": "5/20/50/20/4"},
         "guidance",
@@ -178,7 +183,9 @@ BAD_CYCLE_FORMS = [
         "percentage",
         id="guidance-negative",
     ),
-    pytest.param({"guidance": ""}, "guidance", "This field is required.", id="guidance-empty"),
+    pytest.param(
+        {"guidance": ""}, "guidance", "Enter the guidance distribution", id="guidance-empty"
+    ),
     pytest.param(
         {"self_review_due": (TODAY + timedelta(days=15)).isoformat()},
         "peer_feedback_due",
@@ -431,8 +438,18 @@ BAD_SELF_POSTS = [
         "Choose a rating from 1 to 5.",
         id="rating-fraction",
     ),
-    pytest.param({"rating_bogus": "3"}, None, "unknown competency 'bogus'", id="unknown-rating"),
-    pytest.param({"comment_bogus": "hi"}, None, "unknown competency 'bogus'", id="unknown-comment"),
+    pytest.param(
+        {"rating_bogus": "3"},
+        None,
+        "'bogus' is not a competency of this cycle",
+        id="unknown-rating",
+    ),
+    pytest.param(
+        {"comment_bogus": "hi"},
+        None,
+        "'bogus' is not a competency of this cycle",
+        id="unknown-comment",
+    ),
     pytest.param(
         {"accomplishments": "a" * 5001},
         "accomplishments",
@@ -572,7 +589,7 @@ def test_autosave_with_an_unknown_competency_answers_422(self_review: SelfReview
     form = self_form(self_review.version, "draft", rating_bogus="3")
     response = post(self_review.client, f"{self_review.url}/autosave", form)
     assert response.status_code == 422
-    assert "bogus" in response.get_json()["error"]["fields"]["form"]
+    assert "bogus" in response.get_json()["error"]["fields"]["rating_bogus"]
     assert stored(self_review.part_id) == before
 
 
@@ -618,7 +635,7 @@ def test_a_submitted_self_review_is_locked(self_review: SelfReview) -> None:
     form = self_form(version, "draft", accomplishments="Changed my mind")
     response = post(self_review.client, f"{self_review.url}/autosave", form)
     assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "locked"
+    assert response.get_json()["error"]["code"] == "phase_closed"
     assert stored(self_review.part_id) == before
 
 
@@ -648,7 +665,7 @@ def requests_of(review_id: int) -> list[tuple[int, RequestState]]:
         ("eli@example.com", "Nobody can give peer feedback on their own review."),
         ("ELI@example.com ", "Nobody can give peer feedback on their own review."),
         ("ghost@example.com", "Nobody has the email ghost@example.com."),
-        ("", "Enter an email."),
+        ("", "Enter your colleague's email."),
     ],
 )
 def test_bad_nominations_are_refused(self_review: SelfReview, email: str, message: str) -> None:

@@ -26,6 +26,7 @@ from reviews.cycles.models import (
 from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.demo import build_synthetic_org
+from reviews.errors import Conflict
 from reviews.extensions import db
 from reviews.framework.models import Competency
 from reviews.notifications.models import Notification
@@ -372,7 +373,7 @@ def test_concurrent_saves_from_two_threads_land_exactly_once(app, team):
                 )
                 db.session.commit()
                 outcomes.append("saved")
-            except ops.PartConflict:
+            except Conflict:
                 db.session.rollback()
                 outcomes.append("conflict")
             finally:

@@ -94,9 +94,12 @@ def test_given_feedback_reaches_the_recipient_and_their_line_with_the_authors_na
         ({"email": "nobody@example.com", "body": "x"}, "Nobody has the email"),
         ({"email": "SELF", "body": "Great job"}, "not to yourself"),
         ({"email": "PEER", "body": "   "}, "Write your feedback"),
-        ({"email": "PEER", "body": "x" * 4001}, "4000"),
-        ({"email": "PEER", "body": "Good", "competencies": ["made-up"]}, "valid choice"),
-        ({"email": "PEER", "body": "Good", "visibility": "everyone"}, "valid choice"),
+        ({"email": "PEER", "body": "x" * 5001}, "5000 characters or fewer"),
+        (
+            {"email": "PEER", "body": "Good", "competencies": ["made-up"]},
+            "Choose competencies from the framework",
+        ),
+        ({"email": "PEER", "body": "Good", "visibility": "everyone"}, "Choose one of"),
         ({"email": "LEFT", "body": "Good"}, "has left"),
     ],
 )

@@ -13,11 +13,13 @@ from sqlalchemy import func, select
 
 from reviews.audit.models import AuditEvent
 from reviews.cycles.workflow import CycleState
+from reviews.errors import Conflict
 from reviews.extensions import db
 from reviews.framework.models import Competency
 from reviews.goals import operations as goals_ops
 from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
 from reviews.growth.models import GrowthPlan
+from reviews.links import Link
 from reviews.notifications.models import Notification
 from reviews.people.models import Role
 
@@ -196,7 +198,7 @@ def test_checkin_reminders_are_queued_once_per_due_date(line, app, runner):
         db.session.scalars(select(Notification).where(Notification.recipient_id == sam.id))
     )
     assert len(messages) == 1
-    assert f"/goals/{goal.id}" in messages[0].link
+    assert messages[0].link == Link("goals.goal_page", goal.id)
     # After a check-in nothing is due until the next interval has passed.
     with app.test_request_context():
         goals_ops.check_in(sam, goal, note="Moved", confidence=3, progress=10)
@@ -307,7 +309,7 @@ def test_concurrent_goal_edits_from_two_threads_land_exactly_once(line, app):
                 goals_ops.update_goal(actor, stored, version, fields, known_competencies=set())
                 db.session.commit()
                 outcomes.append("saved")
-            except goals_ops.GoalConflict:
+            except Conflict:
                 db.session.rollback()
                 outcomes.append("conflict")
             finally:

@@ -86,11 +86,14 @@ def test_the_people_table_pages_through_everyone_once(big_session, as_demo):
         )
     }
     assert set(seen) == expected
-    # Out-of-range and junk page numbers show a real page, never an error.
-    for wild in ("0", "9999", "-1", "x", "9" * 30):
+    # A page past the last shows the last; a malformed one is refused, naming it.
+    answer = web.get(f"/calibration/{session.id}?page=9999")
+    assert answer.status_code == 200
+    assert ROW.search(answer.get_data(as_text=True))
+    for wild in ("0", "-1", "x", "9" * 30):
         answer = web.get(f"/calibration/{session.id}?page={wild}")
-        assert answer.status_code == 200
-        assert ROW.search(answer.get_data(as_text=True))
+        assert answer.status_code == 400
+        assert "parameter page" in answer.get_data(as_text=True)
 
 
 def test_the_distribution_counts_everyone_not_just_the_page(big_session, as_demo):

@@ -32,6 +32,8 @@ def test_a_large_org_is_paged_with_the_direct_reports_first(app, make_person, lo
     assert len(rest) == 3
     assert not set(rest) & set(names)  # each person on exactly one page
     assert "Page 2 of 2" in second
-    for wild in ("999", "0", "abc", "-1"):  # out of range or not a number: no error
+    assert web.get(f"/cycles/{cycle.id}/team?page=999").status_code == 200  # the last page
+    for wild in ("0", "abc", "-1"):  # not a page number: refused, naming the parameter
         answer = web.get(f"/cycles/{cycle.id}/team?page={wild}")
-        assert answer.status_code == 200
+        assert answer.status_code == 400
+        assert "parameter page" in answer.get_data(as_text=True)

@@ -16,14 +16,16 @@ from sqlalchemy import select
 
 from reviews import access
 from reviews.api.core import ApiError, body, bp, operation
-from reviews.api.cycles import ID, _iso
+from reviews.api.schemas import ID, iso
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
 from reviews.feedback import queries as feedback_queries
+from reviews.feedback.inputs import MAX_BODY, parse_feedback
 from reviews.feedback.models import FeedbackKind, FeedbackNote, FeedbackVisibility
-from reviews.feedback.operations import FeedbackError, give_feedback
+from reviews.feedback.operations import give_feedback
 from reviews.framework.models import Competency
 from reviews.goals.queries import goals_of
+from reviews.inputs import Fields
 from reviews.people.models import Person
 from reviews.upward.queries import summary_for
 
@@ -46,7 +48,7 @@ GIVE = {
     "properties": {
         "kind": {"type": "string", "enum": [k.value for k in FeedbackKind]},
         "visibility": {"type": "string", "enum": [v.value for v in FeedbackVisibility]},
-        "body": {"type": "string", "minLength": 1, "maxLength": 5000},
+        "body": {"type": "string", "minLength": 1, "maxLength": MAX_BODY},
         "competencies": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
     },
     "additionalProperties": False,
@@ -106,7 +108,7 @@ def note_json(n: FeedbackNote) -> dict[str, Any]:
         "visibility": n.visibility.value,
         "body": n.body,
         "competencies": list(n.competencies),
-        "created_at": _iso(n.created_at),
+        "created_at": iso(n.created_at),
     }
 
 
@@ -140,22 +142,17 @@ def feedback_give(person_id: int) -> Any:
     person = _person(person_id)
     if not access.can_give_feedback(current_user, person):
         raise ApiError(403, "forbidden", "Feedback goes to an active colleague, not to yourself.")
-    data = body()
-    try:
-        note = give_feedback(
-            current_user,
-            person,
-            kind=FeedbackKind(data.get("kind", FeedbackKind.FEEDBACK.value)),
-            visibility=FeedbackVisibility(
-                data.get("visibility", FeedbackVisibility.MANAGERS.value)
-            ),
-            body=data["body"],
-            competencies=list(data.get("competencies", [])),
-            known_competencies=set(db.session.scalars(select(Competency.key))),
-        )
-    except FeedbackError as exc:
-        raise ApiError(422, "invalid", str(exc), {exc.field or "body": str(exc)}) from None
-    db.session.commit()
+    known = set(db.session.scalars(select(Competency.key)))
+    given = parse_feedback(Fields.of_json(body()), known)
+    note = give_feedback(
+        current_user,
+        person,
+        kind=given.kind,
+        visibility=given.visibility,
+        body=given.body,
+        competencies=given.competencies,
+        known_competencies=known,
+    )
     return jsonify(note_json(note)), 201
 
 
@@ -180,15 +177,15 @@ def goals(person_id: int) -> Any:
                 "title": row.goal.title,
                 "outcome": row.goal.outcome,
                 "competencies": list(row.goal.competencies),
-                "period_start": _iso(row.goal.period_start),
-                "period_end": _iso(row.goal.period_end),
-                "due_date": _iso(row.goal.due_date),
+                "period_start": iso(row.goal.period_start),
+                "period_end": iso(row.goal.period_end),
+                "due_date": iso(row.goal.due_date),
                 "status": row.goal.status.value,
                 "progress": row.goal.progress,
                 "source": row.goal.source.value,
                 "checkins": row.checkins,
-                "last_checkin": _iso(row.last_checkin),
-                "next_checkin": _iso(row.next_checkin),
+                "last_checkin": iso(row.last_checkin),
+                "next_checkin": iso(row.next_checkin),
                 "version": row.goal.version,
             }
             for row in goals_of(person)

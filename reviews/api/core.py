@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import Select
 from werkzeug.exceptions import BadRequest
 
+from reviews.errors import Conflict, DomainError
 from reviews.extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -59,7 +60,10 @@ ERROR = {
 }
 
 
-class ApiError(Exception):
+class ApiError(DomainError):
+    """A refusal of the API's own protocol (not JSON, no version, a bad ETag ...):
+    a domain error with its status and code chosen here."""
+
     def __init__(
         self,
         status: int,
@@ -68,21 +72,24 @@ class ApiError(Exception):
         fields: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.fields = fields or {}
+        super().__init__(message, fields=fields)
+        self.status, self.code = status, code
         self.extra = extra
 
 
-def error_response(exc: ApiError) -> Any:
-    body = {"code": exc.code, "message": exc.message, "fields": exc.fields, **exc.extra}
+def error_body(exc: DomainError) -> Any:
+    """Every refusal as the API answers it: `{"error": {code, message, fields, ...}}`."""
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message, "fields": exc.fields}
+    if isinstance(exc, Conflict) and exc.current_version is not None:
+        body["current_version"] = exc.current_version
+    body.update(getattr(exc, "extra", {}))
     return jsonify(error=body), exc.status
 
 
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> Any:
+@bp.errorhandler(DomainError)
+def _api_error(exc: DomainError) -> Any:
     db.session.rollback()
-    return error_response(exc)
+    return error_body(exc)
 
 
 @bp.before_request

@@ -11,14 +11,15 @@ from sqlalchemy import select
 from reviews.api.models import ApiToken
 from reviews.audit.operations import record
 from reviews.db import utcnow
+from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.people.models import Person
 
 PREFIX = "rvw_"
 
 
-class TokenError(ValueError):
-    pass
+class TokenError(Invalid):
+    """A token that cannot be created or revoked as asked."""
 
 
 def _hash(token: str) -> str:
@@ -68,6 +69,5 @@ def person_for_token(secret: str) -> Person | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now  # written at most every few minutes per token
-        db.session.commit()
+        token.last_used_at = now  # written at most every few minutes, with the request
     return token.person

@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from reviews import access
 from reviews.api.models import ApiToken
-from reviews.api.operations import TokenError, create_token, revoke_token
+from reviews.api.operations import create_token, revoke_token
+from reviews.errors import DomainError
 from reviews.extensions import db
+from reviews.web import failure
 
 bp = Blueprint("tokens", __name__)
 
@@ -26,11 +28,9 @@ def tokens() -> Any:
             _token, secret = create_token(
                 current_user, current_user, request.form.get("name", "")[:200]
             )
-        except TokenError as exc:
+        except DomainError as exc:
             db.session.rollback()
-            error = str(exc)
-        else:
-            db.session.commit()
+            error = exc.message
     rows = list(
         db.session.scalars(
             select(ApiToken)
@@ -51,12 +51,9 @@ def revoke(token_id: int) -> Any:
         abort(403)
     try:
         revoke_token(current_user, token)
-    except TokenError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(f"The token {token.prefix}… is revoked.", "success")
+    except DomainError as exc:
+        return failure(exc, url_for("tokens.tokens"))
+    flash(f"The token {token.prefix}… is revoked.", "success")
     return redirect(url_for("tokens.tokens"))
 
 

@@ -104,23 +104,23 @@ def audit_csv() -> Any:
 
     stmt, filters = filtered_events()
     record("export.audit_log", actor=current_user, filters={k: v for k, v in filters.items() if v})
-    db.session.commit()
     actor, subject = aliased(Person), aliased(Person)
-    rows = db.session.execute(
-        stmt.with_only_columns(
-            AuditEvent.at,
-            AuditEvent.event,
-            actor.email,
-            subject.email,
-            AuditEvent.cycle_id,
-            AuditEvent.details,
-        )
-        .outerjoin(actor, AuditEvent.actor_id == actor.id)
-        .outerjoin(subject, AuditEvent.subject_id == subject.id)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).yield_per(1000)
 
     def lines() -> Any:
+        # Read once the export's audit record is committed, in the stream's own transaction.
+        rows = db.session.execute(
+            stmt.with_only_columns(
+                AuditEvent.at,
+                AuditEvent.event,
+                actor.email,
+                subject.email,
+                AuditEvent.cycle_id,
+                AuditEvent.details,
+            )
+            .outerjoin(actor, AuditEvent.actor_id == actor.id)
+            .outerjoin(subject, AuditEvent.subject_id == subject.id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        ).yield_per(1000)
         for at, event, by, about, cycle_id, details in rows:
             yield [
                 at.strftime("%Y-%m-%d %H:%M:%S"),

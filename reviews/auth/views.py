@@ -21,6 +21,7 @@ from reviews.auth.operations import (
 )
 from reviews.extensions import db
 from reviews.people.models import Person
+from reviews.web import keep_when_refused
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -103,11 +104,10 @@ def login() -> Any:
             )
             status = 429
         except SignInFailed:
-            db.session.commit()  # the failure counts towards throttling
+            keep_when_refused()  # the failure counts towards throttling
             form.password.errors = ["The email or the password is wrong."]
             status = 401
         else:
-            db.session.commit()
             session.clear()
             login_user(person)
             session.permanent = True
@@ -122,7 +122,6 @@ def login() -> Any:
 def logout() -> Any:
     # Bumping the session version also kills copies of this session cookie.
     sign_out_everywhere(current_user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -143,7 +142,6 @@ def change_password() -> Any:
             form.password.errors = [problem]
         else:
             set_password(me, form.password.data or "", actor=me)
-            db.session.commit()
             login_user(me)  # the session version changed; keep this session
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("home.index"))
@@ -163,7 +161,6 @@ def set_password_with_link(token: str) -> Any:
             form.password.errors = [problem]
         else:
             person = redeem_password_link(link, form.password.data or "")
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
             session.clear()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
 from sqlalchemy import and_, func, insert, literal, select, true, update
 from sqlalchemy.orm import aliased
 
 from reviews.audit.operations import record
+from reviews.calibration.inputs import MAX_RATIONALE, FinalChange, rationale_problem
 from reviews.calibration.models import (
     CalibrationChange,
     CalibrationMember,
@@ -18,23 +17,24 @@ from reviews.calibration.models import (
     SessionState,
 )
 from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Potential, Review
-from reviews.cycles.operations import CycleError
 from reviews.cycles.workflow import CycleState, reached
 from reviews.db import utcnow
+from reviews.errors import Conflict, Forbidden, Invalid, PhaseClosed
 from reviews.extensions import db
+from reviews.links import Link
 from reviews.notifications.operations import Message, notify
 from reviews.people.models import Department, Person
 
-MAX_RATIONALE = 2000
 FINALISED_WITHOUT_SESSION = "Finalised with the manager's rating (no calibration session)."
 
 
-class CalibrationConflict(Exception):
-    """Someone changed the final values first; `review` holds what is stored now."""
-
-    def __init__(self, review: Review) -> None:
-        super().__init__("changed by someone else")
-        self.review = review
+def _stale(review: Review) -> Conflict:
+    return Conflict(
+        "Not saved: another calibrator changed this person's final values first. "
+        f"The final rating is now {review.final_rating}; review it and save again.",
+        current=review,
+        current_version=review.final_version,
+    )
 
 
 def _below(manager_id: int):  # type: ignore[no-untyped-def]
@@ -69,17 +69,17 @@ def open_session(
     managers_calibrate: bool,
 ) -> CalibrationSession:
     if cycle.state != CycleState.CALIBRATION:
-        raise CycleError("Calibration sessions are opened during the calibration phase.")
+        raise PhaseClosed("Calibration sessions are opened during the calibration phase.")
     if kind == GroupKind.DEPARTMENT and department is None:
-        raise CycleError("Choose a department.", "department_id")
+        raise Invalid("Choose a department.", "department_id")
     if kind == GroupKind.MANAGER_ORG and manager is None:
-        raise CycleError("Choose a manager by email.", "manager_email")
+        raise Invalid("Choose a manager by email.", "manager_email")
     candidates = group_reviews(cycle, kind, department, manager).where(
         Review.id.not_in(select(CalibrationMember.review_id)), Review.final_locked.is_(False)
     )
     available = db.session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
     if not available:
-        raise CycleError(
+        raise PhaseClosed(
             "Everyone in this group is already in a calibration session, or the "
             "group holds no reviews."
         )
@@ -155,13 +155,6 @@ def calibrator_ids(session: CalibrationSession) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-@dataclass(frozen=True)
-class FinalChange:
-    overall: int | None
-    potential: str | None
-    ratings: dict[str, int]
-
-
 def change_final(
     actor: Person,
     session: CalibrationSession,
@@ -172,18 +165,16 @@ def change_final(
 ) -> list[CalibrationChange]:
     """Apply a calibrator's change of final values over exactly the version they saw."""
     if session.state != SessionState.OPEN:
-        raise CycleError("This calibration session is finished; its ratings are locked.")
+        raise PhaseClosed("This calibration session is finished; its ratings are locked.")
     if review.subject_id == actor.id:
-        raise CycleError("Nobody calibrates their own review.")
+        raise Forbidden("Nobody calibrates their own review.")
     if review.final_locked:
-        raise CycleError("This review's final values are locked.")
+        raise PhaseClosed("This review's final values are locked.")
+    if problem := rationale_problem(rationale):
+        raise Invalid(problem, "rationale")
     rationale = rationale.strip()
-    if not rationale:
-        raise CycleError("Say why: every calibration change needs a rationale.", "rationale")
-    if len(rationale) > MAX_RATIONALE:
-        raise CycleError(f"Keep the rationale under {MAX_RATIONALE} characters.", "rationale")
     if review.final_version != expected_version:
-        raise CalibrationConflict(review)
+        raise _stale(review)
     values: dict[str, object] = {}
     ledger: list[tuple[str, str | None, str]] = []
     if change.overall is not None and change.overall != review.final_rating:
@@ -199,7 +190,7 @@ def change_final(
             new_ratings[key] = value
             ledger.append((key, _text(current.get(key)), str(value)))
     if not ledger:
-        raise CycleError("Nothing changed: choose a different value to record a change.")
+        raise Invalid("Nothing changed: choose a different value to record a change.")
     if new_ratings != current:
         values["final_ratings"] = new_ratings
     # Compare-and-set: the later of two concurrent saves updates no row and is told.
@@ -217,7 +208,7 @@ def change_final(
         db.session.rollback()
         fresh = db.session.get(Review, review.id, populate_existing=True)
         assert fresh is not None  # noqa: S101
-        raise CalibrationConflict(fresh)
+        raise _stale(fresh)
     now = utcnow()
     changes = [
         CalibrationChange(
@@ -254,7 +245,7 @@ def _text(value: object) -> str | None:
 
 def finish_session(actor: Person, session: CalibrationSession) -> None:
     if session.state != SessionState.OPEN:
-        raise CycleError("This session is already finished.")
+        raise PhaseClosed("This session is already finished.")
     missing = db.session.scalar(
         select(func.count())
         .select_from(CalibrationMember)
@@ -270,7 +261,7 @@ def finish_session(actor: Person, session: CalibrationSession) -> None:
         .where(CalibrationMember.session_id == session.id, Review.final_rating.is_(None))
     )
     if missing:
-        raise CycleError(f"{missing} reviewed people have no final rating yet.")
+        raise PhaseClosed(f"{missing} reviewed people have no final rating yet.")
     session.state = SessionState.FINISHED
     session.finished_at = utcnow()
     db.session.execute(
@@ -313,14 +304,14 @@ def uncalibrated(cycle: Cycle) -> Any:
 def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
     """Lock the manager's rating as final for reviews no session holds; recorded per review."""
     if cycle.state != CycleState.CALIBRATION:
-        raise CycleError("Reviews are finalised during the calibration phase.")
+        raise PhaseClosed("Reviews are finalised during the calibration phase.")
     rows = db.session.execute(
         uncalibrated(cycle).with_only_columns(
             Review.id, Assessment.overall_rating, Assessment.potential, Assessment.ratings
         )
     ).all()
     if not rows:
-        raise CycleError("Every submitted review is already calibrated or finalised.")
+        raise PhaseClosed("Every submitted review is already calibrated or finalised.")
     now = utcnow()
     db.session.execute(
         update(Review),
@@ -358,14 +349,14 @@ def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
 
 def acknowledge(actor: Person, review: Review, comment: str) -> None:
     if review.subject_id != actor.id:
-        raise CycleError("Only the person reviewed acknowledges their review.")
+        raise Forbidden("Only the person reviewed acknowledges their review.")
     if not reached(review.cycle.state, CycleState.RELEASED):
-        raise CycleError("The review is not released yet.")
+        raise PhaseClosed("The review is not released yet.")
     if review.acknowledged_at is not None:
-        raise CycleError("You already acknowledged this review.")
+        raise PhaseClosed("You already acknowledged this review.")
     comment = comment.strip()
     if len(comment) > MAX_RATIONALE:
-        raise CycleError(f"Keep the comment under {MAX_RATIONALE} characters.", "comment")
+        raise Invalid(f"Keep the comment under {MAX_RATIONALE} characters.", "comment")
     review.acknowledged_at = utcnow()
     review.acknowledgement_comment = comment or None
     db.session.flush()
@@ -378,6 +369,6 @@ def acknowledge(actor: Person, review: Review, comment: str) -> None:
                 f"{review.cycle.name}: {actor.name} read their review",
                 f"{actor.name} acknowledged their review"
                 + (" and left a comment." if comment else "."),
-                url_for("cycles.review", review_id=review.id),
+                Link("cycles.review", review.id),
             )
         )

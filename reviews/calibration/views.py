@@ -7,8 +7,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from reviews import access
+from reviews import access, params
 from reviews.calibration import operations as ops
+from reviews.calibration.inputs import parse_change, parse_version
 from reviews.calibration.models import (
     CalibrationChange,
     CalibrationMember,
@@ -19,13 +20,15 @@ from reviews.calibration.models import (
 from reviews.calibration.queries import add_details, session_data, session_row
 from reviews.charts import distribution_svg
 from reviews.cycles.models import Cycle, Review
-from reviews.cycles.operations import CycleError
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import LABELS
+from reviews.errors import Conflict, DomainError, Invalid
 from reviews.extensions import db
+from reviews.inputs import Fields
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department, Person
+from reviews.web import failure
 
 bp = Blueprint("calibration", __name__)
 
@@ -122,11 +125,10 @@ def open_session(cycle_id: int) -> Any:
             manager=manager,
             managers_calibrate=request.form.get("managers_calibrate") == "y",
         )
-    except CycleError as exc:
-        db.session.rollback()
-        flash(f"No session opened: {exc}", "error")
-        return redirect(url_for("calibration.sessions", cycle_id=cycle.id))
-    db.session.commit()
+    except DomainError as exc:
+        return failure(
+            exc, url_for("calibration.sessions", cycle_id=cycle.id), "No session opened: "
+        )
     flash(f"Calibration of {session.name} is open.", "success")
     return redirect(url_for("calibration.session_page", session_id=session.id))
 
@@ -135,15 +137,13 @@ def open_session(cycle_id: int) -> Any:
 @access.hr_only
 def finalise(cycle_id: int) -> Any:
     cycle = db.get_or_404(Cycle, cycle_id)
+    back = url_for("calibration.sessions", cycle_id=cycle.id)
     try:
         n = ops.finalise_uncalibrated(current_user, cycle)
-    except CycleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(f"{n} review{'s' if n != 1 else ''} finalised with the manager's rating.", "success")
-    return redirect(url_for("calibration.sessions", cycle_id=cycle.id))
+    except DomainError as exc:
+        return failure(exc, back)
+    flash(f"{n} review{'s' if n != 1 else ''} finalised with the manager's rating.", "success")
+    return redirect(back)
 
 
 PAGE_SIZE = 100  # people rows per page
@@ -157,6 +157,19 @@ def _band(rating: int | None) -> str | None:
     if rating is None:
         return None
     return "0" if rating <= 2 else "1" if rating == 3 else "2"
+
+
+def _filters() -> dict[str, str]:
+    """The session page's filters as given, each refused with a 400 when malformed."""
+    manager = params.integer("manager")
+    return {
+        "manager": str(manager) if manager is not None else "",
+        "department": params.text("department", max_length=200),
+        "level": params.text("level", max_length=60),
+        "rating": params.choice("rating", ["1", "2", "3", "4", "5"]) or "",
+        "potential": params.choice("potential", list(POTENTIAL)) or "",
+        "band": params.choice("band", list(BANDS)) or "",
+    }
 
 
 def _outliers_first(bias: dict[int, Any]) -> list[Any]:
@@ -174,10 +187,7 @@ def session_page(session_id: int) -> Any:
     data = session_data(session, current_user.id, ledger_limit=LEDGER_ROWS)
     snapshot = FrameworkSnapshot(session.cycle.framework_snapshot or {})
     rows = data.rows
-    filters = {
-        k: request.args.get(k, "")[:100]
-        for k in ("manager", "department", "level", "rating", "potential", "band")
-    }
+    filters = _filters()
     if filters["manager"]:
         rows = [r for r in rows if str(r.manager_id) == filters["manager"]]
     if filters["department"]:
@@ -190,12 +200,10 @@ def session_page(session_id: int) -> Any:
         rows = [r for r in rows if r.final_potential == filters["potential"]]
     if filters["band"]:
         rows = [r for r in rows if _band(r.final) == filters["band"]]
-    sort = request.args.get("sort", "name")
-    rows = sorted(rows, key=SORTS.get(sort, SORTS["name"]))
+    sort = params.choice("sort", SORTS, "name") or "name"
+    rows = sorted(rows, key=SORTS[sort])
     pages = max(1, -(-len(rows) // PAGE_SIZE))
-    raw_page = request.args.get("page", "1")
-    page = min(int(raw_page), pages) if raw_page.isdigit() and 0 < len(raw_page) < 7 else 1
-    page = max(page, 1)
+    page = min(params.page(), pages)
     shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     add_details(session, shown)
     labels = [s["label"] for s in snapshot.performance] or [str(v) for v in range(1, 6)]
@@ -212,7 +220,7 @@ def session_page(session_id: int) -> Any:
             grid.setdefault((band, r.final_potential), []).append(r)
     for names in grid.values():
         names.sort(key=SORTS["name"])
-    everyone = request.args.get("raters") == "all"
+    everyone = params.choice("raters", ["all", "top"]) == "all"
     raters = _outliers_first(data.bias)
     quality = sorted(
         data.quality.items(),
@@ -280,57 +288,31 @@ def person(session_id: int, review_id: int) -> Any:
     values: dict[str, str] = {}
     if request.method == "POST":
         values = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        overall = _rating(values.get("overall", ""))
-        if request.form.get("action") == "adopt" and row.suggestion is not None:
-            overall = row.suggestion
-            values["overall"] = str(overall)
-        potential = values.get("potential") or None
-        if overall is None and values.get("overall"):
-            errors["overall"] = "Choose a final rating from 1 to 5."
-        if potential is not None and potential not in POTENTIAL:
-            errors["potential"] = "Choose low, medium or high."
-        ratings: dict[str, int] = {}
-        for key in snapshot.keys:
-            raw = values.get(f"rating_{key}", "")
-            if raw:
-                value = _rating(raw)
-                if value is None:
-                    errors[f"rating_{key}"] = "Choose a rating from 1 to 5."
-                else:
-                    ratings[key] = value
-        version = values.get("version", "")
-        if not (version.isdigit() and len(version) < 10):
-            errors["form"] = "The form was incomplete; reload the page and try again."
-        if not errors:
-            try:
-                ops.change_final(
-                    current_user,
-                    session,
-                    review,
-                    int(version) if version.isdigit() and len(version) < 10 else -1,
-                    ops.FinalChange(overall, potential, ratings),
-                    values.get("rationale", ""),
-                )
-            except ops.CalibrationConflict as conflict:
-                review = conflict.review
-                errors["form"] = (
-                    "Not saved: another calibrator changed this person's final values first. "
-                    f"The final rating is now {review.final_rating}; review it and save again."
-                )
-                values = {}
-                status = 409
-            except CycleError as exc:
-                db.session.rollback()
-                errors[exc.field or "form"] = str(exc)
-                status = 409 if session.state == SessionState.FINISHED else 400
-            else:
-                db.session.commit()
-                flash(f"{review.subject.name}'s final values are saved and recorded.", "success")
-                return redirect(
-                    url_for("calibration.session_page", session_id=session.id) + f"#row-{review.id}"
-                )
-        if status == 200:
-            status = 400
+        data = Fields.of_form(request.form)
+        try:
+            change, rationale = parse_change(data, snapshot.keys, suggestion=row.suggestion)
+            version = parse_version(data)
+            if version is None:
+                raise Invalid("The form was incomplete; reload the page and try again.")
+            if change.overall is not None and request.form.get("action") == "adopt":
+                values["overall"] = str(change.overall)
+            ops.change_final(current_user, session, review, version, change, rationale)
+        except Conflict as conflict:
+            review = conflict.current
+            errors["form"] = (
+                f"{conflict.message} What you wrote is kept below; the values shown are "
+                "the ones saved now."
+            )
+            values = {k: v for k, v in values.items() if k == "rationale"}
+            status = 409
+        except DomainError as exc:
+            errors = dict(exc.fields) or {"form": exc.message}
+            status = 409 if session.state == SessionState.FINISHED else 400
+        else:
+            flash(f"{review.subject.name}'s final values are saved and recorded.", "success")
+            return redirect(
+                url_for("calibration.session_page", session_id=session.id) + f"#row-{review.id}"
+            )
     history = list(
         db.session.scalars(
             select(CalibrationChange)
@@ -353,22 +335,16 @@ def person(session_id: int, review_id: int) -> Any:
     ), status
 
 
-def _rating(raw: str) -> int | None:
-    raw = raw.strip()
-    return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
-
-
 @bp.post("/calibration/<int:session_id>/finish")
 @access.hr_only
 def finish(session_id: int) -> Any:
     session = _session_or_404(session_id)
     try:
         ops.finish_session(current_user, session)
-    except CycleError as exc:
-        db.session.rollback()
-        flash(f"Not finished: {exc}", "error")
-        return redirect(url_for("calibration.session_page", session_id=session.id))
-    db.session.commit()
+    except DomainError as exc:
+        return failure(
+            exc, url_for("calibration.session_page", session_id=session.id), "Not finished: "
+        )
     flash(f"Calibration of {session.name} is finished; its final ratings are locked.", "success")
     return redirect(url_for("calibration.sessions", cycle_id=session.cycle_id))
 
@@ -379,12 +355,10 @@ def acknowledge(review_id: int) -> Any:
     review = db.get_or_404(Review, review_id)
     if not access.can_acknowledge(current_user, review):
         abort(403)
+    back = url_for("cycles.review", review_id=review.id)
     try:
         ops.acknowledge(current_user, review, request.form.get("comment", ""))
-    except CycleError as exc:
-        db.session.rollback()
-        flash(f"Not acknowledged: {exc}", "error")
-    else:
-        db.session.commit()
-        flash("Thank you: your acknowledgement is recorded.", "success")
-    return redirect(url_for("cycles.review", review_id=review.id))
+    except DomainError as exc:
+        return failure(exc, back, "Not acknowledged: ")
+    flash("Thank you: your acknowledgement is recorded.", "success")
+    return redirect(back)

@@ -12,20 +12,23 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from reviews.cycles.inputs import DEFAULTS, MIN_ANONYMITY_THRESHOLD
 from reviews.cycles.models import ParticipantMode
 
 
 class CycleForm(FlaskForm):
+    """Renders the cycle's settings; `cycles.inputs.parse_cycle` decides what is valid
+    (the same parser as the API), and its errors are put beside these fields."""
+
     version = HiddenField()
     name = StringField(
         "Name",
-        validators=[DataRequired(), Length(max=120)],
+        render_kw={"required": True, "maxlength": 120},
         description="For example “2026 H2 performance review”.",
     )
-    period_start = DateField("Period starts", validators=[DataRequired("Enter a date.")])
-    period_end = DateField("Period ends", validators=[DataRequired("Enter a date.")])
+    period_start = DateField("Period starts", render_kw={"required": True})
+    period_end = DateField("Period ends", render_kw={"required": True})
     participant_mode = RadioField(
         "Who takes part",
         choices=[
@@ -34,40 +37,33 @@ class CycleForm(FlaskForm):
             SelectChoice(ParticipantMode.LIST.value, "A list of people"),
         ],
         default=ParticipantMode.ALL.value,
+        validate_choice=False,
     )
-    department_ids = SelectMultipleField("Departments", coerce=int, validators=[Optional()])
-    participant_emails = TextAreaField(
-        "People (one email per line)", validators=[Optional(), Length(max=200_000)]
+    department_ids = SelectMultipleField("Departments", coerce=int, validate_choice=False)
+    participant_emails = TextAreaField("People (one email per line)")
+    self_review_due = DateField("Self-review and nominations due")
+    peer_feedback_due = DateField("Peer feedback due")
+    manager_review_due = DateField("Manager reviews due")
+    calibration_due = DateField("Calibration due")
+    peer_min = IntegerField("Minimum peers", default=DEFAULTS["peer_min"])
+    peer_max = IntegerField("Maximum peers", default=DEFAULTS["peer_max"])
+    peer_anonymous = BooleanField(
+        "Peer feedback is anonymous to the person reviewed", default=DEFAULTS["peer_anonymous"]
     )
-    self_review_due = DateField("Self-review and nominations due", validators=[Optional()])
-    peer_feedback_due = DateField("Peer feedback due", validators=[Optional()])
-    manager_review_due = DateField("Manager reviews due", validators=[Optional()])
-    calibration_due = DateField("Calibration due", validators=[Optional()])
-    peer_min = IntegerField(
-        "Minimum peers",
-        default=2,
-        validators=[InputRequired("Enter a number."), NumberRange(0, 20)],
-    )
-    peer_max = IntegerField(
-        "Maximum peers",
-        default=5,
-        validators=[InputRequired("Enter a number."), NumberRange(1, 20)],
-    )
-    peer_anonymous = BooleanField("Peer feedback is anonymous to the person reviewed", default=True)
     anonymity_threshold = IntegerField(
         "Anonymity threshold",
-        default=3,
-        validators=[InputRequired("Enter a number."), NumberRange(1, 20)],
-        description="Peer feedback is shown to the person only when at least this many peers "
-        "responded.",
+        default=DEFAULTS["anonymity_threshold"],
+        description=f"Peer feedback is shown to the person only when at least this many peers "
+        f"responded (at least {MIN_ANONYMITY_THRESHOLD} when feedback is anonymous).",
     )
     peer_names_to_managers = BooleanField(
-        "Managers and HR see who wrote each peer feedback", default=True
+        "Managers and HR see who wrote each peer feedback",
+        default=DEFAULTS["peer_names_to_managers"],
+        description="When not ticked, managers and HR read peer feedback without names too, "
+        "all at once when the peer-feedback phase ends.",
     )
     reviewer_load_cap = IntegerField(
-        "Requests per reviewer before warning",
-        default=5,
-        validators=[InputRequired("Enter a number."), NumberRange(1, 50)],
+        "Requests per reviewer before warning", default=DEFAULTS["reviewer_load_cap"]
     )
     upward_feedback = BooleanField(
         "Direct reports give their manager anonymous upward feedback",
@@ -79,18 +75,18 @@ class CycleForm(FlaskForm):
     guidance = StringField(
         "Guidance distribution (%)",
         default="5/20/50/20/5",
-        validators=[DataRequired(), Length(max=40)],
+        render_kw={"maxlength": 40},
         description="Share of final ratings 1 to 5 expected in calibration, e.g. 5/20/50/20/5.",
     )
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField(
-        "Why you decline", validators=[DataRequired("Say briefly why."), Length(max=1000)]
-    )
+    """Renders the decline form; `cycles.inputs.parse_decline` decides."""
+
+    reason = TextAreaField("Why you decline", render_kw={"required": True, "maxlength": 1000})
 
 
 class NominateForm(FlaskForm):
-    email = StringField(
-        "Colleague's email", validators=[DataRequired("Enter an email."), Length(max=254)]
-    )
+    """Renders the nomination form; `cycles.inputs.parse_nomination` decides."""
+
+    email = StringField("Colleague's email", render_kw={"required": True, "maxlength": 254})

@@ -1,13 +1,20 @@
 """What a person may write in each part of a review, checked field by field.
 
-Pure: takes the posted fields as strings and the snapshot's competency keys,
-returns clean values and errors keyed by form field name.
+Pure: the one parser of a part, for the page form, its autosave and the API.
+It reads the part as the form's flat fields (`rating_<key>`, `comment_<key>`,
+the answers by name, `desired_level`, `overall`, `potential`, `readiness`);
+the API's JSON becomes those fields through `merge_json`, over what is saved:
+a body changes only what it mentions (maps key by key, `null` removes), so a
+PUT of ratings keeps the comments, and a submit that sends only the version
+submits the saved draft. Errors are keyed by form field; `json_field` names
+them as the API does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_TEXT = 5000
 MAX_COMMENT = 2000
@@ -74,7 +81,8 @@ def parse_part(
     for name in form:
         for prefix in ("rating_", "comment_"):
             if name.startswith(prefix) and name[len(prefix) :] not in known:
-                errors["form"] = f"unknown competency {name[len(prefix) :]!r} in this cycle"
+                errors[name] = f"{name[len(prefix) :]!r} is not a competency of this cycle."
+    errors.update(unknown_answers(kind, form))
     for key in competency_keys:
         raw = (form.get(f"rating_{key}") or "").strip()
         if raw and raw != "skip":
@@ -126,3 +134,56 @@ def parse_part(
             else:
                 setattr(clean, name, value or None)
     return clean, errors
+
+
+SCALARS = ("desired_level", "overall", "potential", "readiness")
+
+
+def part_values(part: Any) -> dict[str, str]:
+    """A stored part (an Assessment) as the form's flat fields."""
+    values = {f"rating_{k}": str(v) for k, v in (part.ratings or {}).items()}
+    values.update({f"comment_{k}": v for k, v in (part.comments or {}).items()})
+    values.update(part.answers or {})
+    values["desired_level"] = part.desired_level_key or ""
+    values["overall"] = str(part.overall_rating or "")
+    values["potential"] = part.potential.value if part.potential else ""
+    values["readiness"] = part.promotion_readiness.value if part.promotion_readiness else ""
+    return values
+
+
+def merge_json(kind: str, saved: Mapping[str, str], body: Mapping[str, Any]) -> dict[str, str]:
+    """The flat fields after applying a JSON body to the saved ones (JSON Merge Patch,
+    RFC 7396): `ratings`, `comments` and `answers` merge key by key and `null` removes
+    a key; a scalar replaces the saved value (`null` clears it); what the body leaves
+    out stays as saved. Answers the part does not ask are refused by name."""
+    flat = dict(saved)
+    for group, prefix in (("ratings", "rating_"), ("comments", "comment_"), ("answers", "")):
+        for key, value in (body.get(group) or {}).items():
+            name = f"{prefix}{key}"
+            if group == "answers" and key not in {n for n, _l, _r in ANSWERS[kind]}:
+                name = f"answer_{key}"  # not a field of this part: reported as such
+            if value is None:
+                flat.pop(name, None)
+            else:
+                flat[name] = str(value)
+    for name in SCALARS:
+        if name in body:
+            flat[name] = "" if body[name] is None else str(body[name])
+    return flat
+
+
+def unknown_answers(kind: str, flat: Mapping[str, str]) -> dict[str, str]:
+    asked = sorted(n for n, _l, _r in ANSWERS[kind])
+    return {
+        name: f"This part asks {', '.join(asked)}." for name in flat if name.startswith("answer_")
+    }
+
+
+def json_field(name: str) -> str:
+    """A form field's name as the API names it (`rating_x` is `ratings.x`)."""
+    for prefix, group in (("rating_", "ratings"), ("comment_", "comments"), ("answer_", "answers")):
+        if name.startswith(prefix):
+            return f"{group}.{name.removeprefix(prefix)}"
+    if name in SCALARS or name.startswith("evidence"):
+        return name
+    return f"answers.{name}"

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -21,6 +20,7 @@ from reviews.cycles.models import (
 )
 from reviews.cycles.workflow import APPROVAL_OPEN, MANAGER_OPEN, PEER_OPEN, SELF_OPEN, CycleState
 from reviews.extensions import db
+from reviews.links import Link
 from reviews.people.models import Person
 
 
@@ -28,7 +28,7 @@ from reviews.people.models import Person
 class Task:
     title: str
     detail: str
-    link: str
+    link: Link
     due: date | None
     cycle: str
 
@@ -56,7 +56,7 @@ def tasks_for(person: Person) -> list[Task]:
                 Task(
                     "Write your self-review",
                     "Rate yourself against your level and note what you achieved.",
-                    url_for("cycles.self_part", review_id=review.id),
+                    Link("cycles.self_part", review.id),
                     cycle.self_review_due,
                     cycle.name,
                 )
@@ -67,7 +67,7 @@ def tasks_for(person: Person) -> list[Task]:
                 Task(
                     "Nominate peers",
                     f"Ask {need} more colleague{'s' if need != 1 else ''} for feedback.",
-                    url_for("cycles.nominations", review_id=review.id),
+                    Link("cycles.nominations", review.id),
                     cycle.self_review_due,
                     cycle.name,
                 )
@@ -92,7 +92,7 @@ def tasks_for(person: Person) -> list[Task]:
                 Task(
                     f"Give feedback to {name}",
                     "Peer feedback: strengths, growth areas and one concrete suggestion.",
-                    url_for("cycles.peer_request", request_id=request_id),
+                    Link("cycles.peer_request", request_id),
                     cycle.peer_feedback_due,
                     cycle.name,
                 )
@@ -114,7 +114,7 @@ def tasks_for(person: Person) -> list[Task]:
             Task(
                 f"Approve {name}'s peers",
                 f"{n} nomination{'s' if n != 1 else ''} waiting for you.",
-                url_for("cycles.nominations", review_id=review_id),
+                Link("cycles.nominations", review_id),
                 cycle.self_review_due,
                 cycle.name,
             )
@@ -138,7 +138,7 @@ def tasks_for(person: Person) -> list[Task]:
                 Task(
                     f"Write {name}'s review",
                     "Ratings, overall performance, potential and summary.",
-                    url_for("cycles.manager_part", review_id=review_id),
+                    Link("cycles.manager_part", review_id),
                     cycle.manager_review_due,
                     cycle.name,
                 )
@@ -165,7 +165,7 @@ def _release_and_calibration_tasks(person: Person) -> list[Task]:
             Task(
                 "Read your review",
                 "Your results are released; acknowledge that you have read them.",
-                url_for("cycles.review", review_id=review_id),
+                Link("cycles.review", review_id),
                 None,
                 cycle.name,
             )
@@ -189,7 +189,7 @@ def _release_and_calibration_tasks(person: Person) -> list[Task]:
             Task(
                 f"Calibrate {name}",
                 "Review the proposed final ratings with HR.",
-                url_for("calibration.session_page", session_id=session_id),
+                Link("calibration.session_page", session_id),
                 cycle.calibration_due,
                 cycle.name,
             )

@@ -1,21 +1,35 @@
-"""What a viewer may read of one review, shared by the pages, the PDFs and the API.
+"""What a viewer may read of one review: the one read model every output renders.
 
-The rules come from `access.review_relations` and `visibility.peer_feedback_view`;
-this module only gathers a review's parts once and applies them, so no output
-decides on its own what to show.
+`read_review(review, relations)` decides every field: which parts (a draft only
+to its author), peer feedback under the cycle's anonymity policy
+(`visibility.peer_feedback_view`), the result (the subject reads the calibrated
+values, never the proposal they replaced, and no potential or readiness), who
+was asked. The review page, the review-summary PDF, the JSON API
+(`api.schemas.review_json`) and the personal-data export render what it returns
+and decide nothing themselves; `tests/test_parity.py` holds them to it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, PeerRequest, Review
+from reviews.cycles.models import (
+    Assessment,
+    Cycle,
+    PartKind,
+    PartState,
+    PeerRequest,
+    Potential,
+    Readiness,
+    Review,
+)
 from reviews.cycles.visibility import (
     CyclePolicy,
     PeerFeedback,
@@ -26,7 +40,7 @@ from reviews.cycles.visibility import (
 from reviews.cycles.workflow import CycleState, reached
 from reviews.extensions import db
 
-LINE = {"manager", "skip", "hr"}
+LINE = frozenset({"manager", "skip", "hr"})
 
 
 def parts_of(review: Review) -> list[Assessment]:
@@ -58,19 +72,25 @@ def cycle_policy(cycle: Cycle) -> CyclePolicy:
         threshold=cycle.anonymity_threshold,
         names_to_managers=cycle.peer_names_to_managers,
         released=reached(cycle.state, CycleState.RELEASED),
+        collected=reached(cycle.state, CycleState.MANAGER_REVIEW),
     )
 
 
-def peer_view(review: Review, relations: set[str], parts: list[Assessment]) -> PeerFeedbackView:
-    """Submitted peer feedback as `relations` may see it (names, order, withholding)."""
-    cycle = review.cycle
+def viewer_of(relations: set[str] | frozenset[str]) -> Viewer:
     if relations & {"manager", "skip"}:
-        viewer = Viewer.MANAGER
-    elif "hr" in relations:
-        viewer = Viewer.HR
-    else:
-        viewer = Viewer.SUBJECT
-    policy = cycle_policy(cycle)
+        return Viewer.MANAGER
+    if "hr" in relations:
+        return Viewer.HR
+    return Viewer.SUBJECT
+
+
+def order_salt(review_id: int) -> bytes:
+    """The key of a review's anonymous order: stable, and unknowable without SECRET_KEY."""
+    return hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{review_id}".encode()).digest()
+
+
+def peer_view(review: Review, viewer: Viewer, parts: list[Assessment]) -> PeerFeedbackView:
+    """Submitted peer feedback as `viewer` may see it (names, order, withholding)."""
     feedback = [
         PeerFeedback(
             p.id,
@@ -83,36 +103,149 @@ def peer_view(review: Review, relations: set[str], parts: list[Assessment]) -> P
         for p in parts
         if p.kind == PartKind.PEER and p.state == PartState.SUBMITTED
     ]
-    salt = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{review.id}".encode()).digest()
-    return peer_feedback_view(viewer, policy, feedback, salt)
+    return peer_feedback_view(viewer, cycle_policy(review.cycle), feedback, order_salt(review.id))
 
 
-@dataclass
+@dataclass(frozen=True)
+class PartView:
+    """One self or manager part, holding only what the viewer may read of it."""
+
+    id: int
+    review_id: int
+    kind: PartKind
+    state: PartState
+    version: int
+    author_id: int
+    ratings: dict[str, int]
+    comments: dict[str, str]
+    answers: dict[str, str]
+    evidence: dict[str, list[dict[str, Any]]] | None
+    desired_level: str | None
+    overall: int | None
+    potential: Potential | None
+    readiness: Readiness | None
+    submitted_at: datetime | None
+    updated_at: datetime
+    reopened: bool
+    # The subject of a calibrated review reads the final competency ratings here.
+    ratings_are_final: bool = False
+
+    @property
+    def submitted(self) -> bool:
+        return self.state == PartState.SUBMITTED
+
+    @classmethod
+    def of(cls, part: Assessment) -> PartView:
+        return cls(
+            id=part.id,
+            review_id=part.review_id,
+            kind=part.kind,
+            state=part.state,
+            version=part.version,
+            author_id=part.author_id,
+            ratings=dict(part.ratings or {}),
+            comments=dict(part.comments or {}),
+            answers=dict(part.answers or {}),
+            evidence=part.evidence if part.kind != PartKind.PEER else None,
+            desired_level=part.desired_level_key,
+            overall=part.overall_rating,
+            potential=part.potential,
+            readiness=part.promotion_readiness,
+            submitted_at=part.submitted_at,
+            updated_at=part.updated_at,
+            reopened=part.reopened,
+        )
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """The final values: the line and HR from calibration on, the person once released."""
+
+    final_rating: int | None
+    final_potential: Potential | None  # None for the person reviewed
+    final_ratings: dict[str, int] | None
+    final_version: int
+    locked: bool
+
+
+@dataclass(frozen=True)
 class ReviewReading:
     """One review as a viewer with `relations` to it may read it."""
 
     review: Review
-    relations: set[str]
+    relations: frozenset[str]
+    viewer: Viewer
     released: bool
-    self_part: Assessment | None
-    manager_part: Assessment | None  # None when the viewer may not see it yet
+    self_part: PartView | None  # the author's draft, or the submitted part
+    self_submitted: bool
+    manager_part: PartView | None
+    manager_submitted: bool
     peers: PeerFeedbackView
     requests: list[PeerRequest]  # who was asked: never for a peer's eyes
-    result_visible: bool  # the final rating and ratings
+    result: ResultView | None
+    acknowledged_at: datetime | None
+    acknowledgement_comment: str | None
+
+    @property
+    def is_subject(self) -> bool:
+        return self.viewer == Viewer.SUBJECT
 
 
-def read_review(review: Review, relations: set[str]) -> ReviewReading:
+def _readable(part: Assessment | None, author_reads: bool) -> PartView | None:
+    """A part as others read it: submitted only; its author reads the draft too."""
+    if part is None or not (author_reads or part.state == PartState.SUBMITTED):
+        return None
+    return PartView.of(part)
+
+
+def _for_subject(view: PartView, review: Review) -> PartView:
+    """The manager's part as the person reviewed reads it: what calibration settled
+    replaces the proposal (SPEC 4), and potential and readiness stay with the line."""
+    return replace(
+        view,
+        overall=None,
+        potential=None,
+        readiness=None,
+        ratings=dict(review.final_ratings or view.ratings),
+        ratings_are_final=review.final_ratings is not None,
+    )
+
+
+def read_review(review: Review, relations: set[str] | frozenset[str]) -> ReviewReading:
+    relations = frozenset(relations)
+    viewer = viewer_of(relations)
     parts = parts_of(review)
     released = reached(review.cycle.state, CycleState.RELEASED)
-    manager_part = next((p for p in parts if p.kind == PartKind.MANAGER), None)
+    own = next((p for p in parts if p.kind == PartKind.SELF), None)
+    written = next((p for p in parts if p.kind == PartKind.MANAGER), None)
+    self_part = _readable(own, viewer == Viewer.SUBJECT)
+    manager_part: PartView | None = None
+    if viewer == Viewer.SUBJECT:
+        if released and (shown := _readable(written, False)) is not None:
+            manager_part = _for_subject(shown, review)
+    else:
+        manager_part = _readable(written, "manager" in relations)
+    result = None
+    if released or relations & LINE:
+        result = ResultView(
+            final_rating=review.final_rating,
+            final_potential=None if viewer == Viewer.SUBJECT else review.final_potential,
+            final_ratings=dict(review.final_ratings) if review.final_ratings else None,
+            final_version=review.final_version,
+            locked=review.final_locked,
+        )
     return ReviewReading(
         review=review,
         relations=relations,
+        viewer=viewer,
         released=released,
-        self_part=next((p for p in parts if p.kind == PartKind.SELF), None),
-        manager_part=manager_part if bool(relations & LINE) or released else None,
-        peers=peer_view(review, relations, parts),
-        requests=requests_of(review) if relations & ({"subject"} | LINE) else [],
-        # The final rating: the line and HR from calibration on; the person once released.
-        result_visible=released or bool(relations & LINE),
+        self_part=self_part,
+        self_submitted=own is not None and own.state == PartState.SUBMITTED,
+        manager_part=manager_part,
+        manager_submitted=written is not None and written.state == PartState.SUBMITTED,
+        peers=peer_view(review, viewer, parts),
+        requests=requests_of(review),
+        result=result,
+        acknowledged_at=review.acknowledged_at if released else None,
+        acknowledgement_comment=review.acknowledgement_comment if released else None,
     )

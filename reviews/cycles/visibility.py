@@ -1,9 +1,14 @@
 """SPEC 4 in one place: who sees which peer feedback, with whose name.
 
-Pure.  Every page (and later every export, PDF and API answer) that shows
-peer feedback goes through `peer_feedback_view`.  For the reviewee of an
-anonymous cycle nothing identifies an author: no name, no time, and an order
-that is a keyed hash, unrelated to when or by whom feedback was written.
+Pure.  Every output that shows peer feedback (pages, PDFs, the API, exports,
+the personal-data export) goes through `peer_feedback_view`, and every output
+that shows a figure made of peer ratings asks `peer_figures_shown`.  Where a
+viewer may not know the authors, nothing identifies one: no name, no time, an
+order that is a keyed hash unrelated to when or by whom feedback was written,
+no figure resting on fewer ratings than the threshold, and (for managers and HR
+in a cycle that hides names from them) no entry before the whole batch is in:
+the peer-feedback phase over and at least the threshold of peers responded, so
+entries never appear one by one as peers submit.
 """
 
 from __future__ import annotations
@@ -56,44 +61,65 @@ class CyclePolicy:
     threshold: int
     names_to_managers: bool
     released: bool
+    # the peer-feedback phase is over: no more feedback arrives (manager review on)
+    collected: bool = True
 
     @property
     def names_to_staff(self) -> bool:
         """Whether managers and HR see who wrote each peer feedback."""
         return not self.anonymous or self.names_to_managers
 
+    def names_to(self, viewer: Viewer) -> bool:
+        return not self.anonymous if viewer == Viewer.SUBJECT else self.names_to_staff
+
+
+def peer_figures_shown(viewer: Viewer, policy: CyclePolicy, ratings: int) -> bool:
+    """Whether a figure resting on `ratings` peer ratings (an average, a count) may be
+    shown to `viewer`: always to those who see names, else from the threshold up."""
+    return policy.names_to(viewer) or ratings >= policy.threshold
+
+
+def _withheld(viewer: Viewer, policy: CyclePolicy, submitted: int) -> str | None:
+    """Why `viewer` sees no entry at all yet, or None."""
+    if viewer == Viewer.SUBJECT and not policy.released:
+        return "Peer feedback is shared with you when the review is released."
+    if policy.names_to(viewer):
+        return None
+    if viewer != Viewer.SUBJECT and not policy.collected:
+        return (
+            "Peer feedback in this cycle is anonymous to managers and HR too: it is shown "
+            "all at once when the peer-feedback phase ends, if at least "
+            f"{policy.threshold} peers responded."
+        )
+    if submitted < policy.threshold:
+        return (
+            f"Too few peers responded to share their feedback anonymously "
+            f"(at least {policy.threshold} are needed)."
+        )
+    return None
+
 
 def peer_feedback_view(
     viewer: Viewer, policy: CyclePolicy, feedback: list[PeerFeedback], salt: bytes
 ) -> PeerFeedbackView:
     view = PeerFeedbackView(submitted=len(feedback))
-    if viewer == Viewer.SUBJECT:
-        if not policy.released:
-            view.withheld = "Peer feedback is shared with you when the review is released."
-            return view
-        if policy.anonymous and len(feedback) < policy.threshold:
-            view.withheld = (
-                f"Too few peers responded to share their feedback anonymously "
-                f"(at least {policy.threshold} are needed)."
-            )
-            return view
-        show_names = not policy.anonymous
+    view.withheld = _withheld(viewer, policy, len(feedback))
+    if view.withheld:
+        return view
+    show_names = policy.names_to(viewer)
+    if show_names:
+        ordered = sorted(feedback, key=lambda f: (f.author_name, f.id))
     else:
-        show_names = policy.names_to_staff
-    anonymous_view = not show_names
-    if anonymous_view:
         ordered = sorted(
             feedback, key=lambda f: hmac.new(salt, str(f.id).encode(), hashlib.sha256).hexdigest()
         )
-    else:
-        ordered = sorted(feedback, key=lambda f: (f.author_name, f.id))
     view.entries = [
         VisibleFeedback(
-            author_name=None if anonymous_view else f.author_name,
+            author_name=f.author_name if show_names else None,
             ratings=f.ratings,
             comments=f.comments,
             answers=f.answers,
-            submitted_on=None if anonymous_view else f.submitted_on,
+            submitted_on=f.submitted_on if show_names else None,
         )
         for f in ordered
     ]
@@ -101,5 +127,9 @@ def peer_feedback_view(
     for f in feedback:
         for key, value in f.ratings.items():
             totals.setdefault(key, []).append(value)
-    view.averages = {k: (sum(v) / len(v), len(v)) for k, v in totals.items()}
+    view.averages = {
+        k: (sum(v) / len(v), len(v))
+        for k, v in totals.items()
+        if peer_figures_shown(viewer, policy, len(v))
+    }
     return view

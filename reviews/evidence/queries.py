@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -16,6 +15,7 @@ from reviews.extensions import db
 from reviews.feedback.models import FeedbackNote
 from reviews.feedback.queries import timeline
 from reviews.goals.models import Goal, GoalCheckIn
+from reviews.links import Link
 from reviews.people.models import Person
 
 
@@ -26,7 +26,7 @@ class EvidenceItem:
     title: str
     detail: str
     on: date
-    link: str
+    link: Link
     competencies: list[str] = field(default_factory=list)
 
 
@@ -43,7 +43,7 @@ def _feedback_item(note: FeedbackNote) -> EvidenceItem:
         f"{word} from {note.author.name}",
         _excerpt(note.body),
         note.created_at.date(),
-        url_for("feedback.timeline", person_id=note.recipient_id),
+        Link("feedback.timeline", note.recipient_id),
         list(note.competencies),
     )
 
@@ -55,7 +55,7 @@ def _goal_item(goal: Goal) -> EvidenceItem:
         f"Goal: {goal.title}",
         f"{goal.progress}% · {goal.status.value.replace('_', ' ')} · {_excerpt(goal.outcome, 90)}",
         goal.due_date,
-        url_for("goals.goal_page", goal_id=goal.id),
+        Link("goals.goal_page", goal.id),
         list(goal.competencies),
     )
 
@@ -67,7 +67,7 @@ def _checkin_item(entry: GoalCheckIn) -> EvidenceItem:
         f"Check-in on “{entry.goal.title}”",
         f"{entry.progress}%, confidence {entry.confidence} of 5: {_excerpt(entry.note, 110)}",
         entry.created_at.date(),
-        url_for("goals.goal_page", goal_id=entry.goal_id),
+        Link("goals.goal_page", entry.goal_id),
         list(entry.goal.competencies),
     )
 

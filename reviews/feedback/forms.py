@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from reviews.feedback.inputs import MAX_BODY
 from reviews.feedback.models import FeedbackKind, FeedbackVisibility
-
-MAX_BODY = 4000
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -18,9 +16,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class GiveFeedbackForm(FlaskForm):
-    email = StringField(
-        "Colleague's email", validators=[DataRequired("Enter an email."), Length(max=254)]
-    )
+    """Renders the form; `feedback.inputs.parse_feedback` decides (the API's parser too)."""
+
+    email = StringField("Colleague's email", render_kw={"required": True, "maxlength": 254})
     kind = RadioField(
         "Kind",
         choices=[
@@ -31,10 +29,10 @@ class GiveFeedbackForm(FlaskForm):
     )
     body = TextAreaField(
         "What you saw and why it mattered",
-        validators=[DataRequired("Write your feedback."), Length(max=MAX_BODY)],
+        render_kw={"required": True, "maxlength": MAX_BODY},
         description="Describe a concrete situation, what they did, and its effect.",
     )
-    competencies = MultiCheckboxField("Competencies it shows (optional)", validators=[Optional()])
+    competencies = MultiCheckboxField("Competencies it shows (optional)", validate_choice=False)
     visibility = RadioField(
         "Who sees it",
         choices=[

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from flask import url_for
-
 from reviews import access
 from reviews.audit.operations import record
+from reviews.errors import Invalid
 from reviews.extensions import db
+from reviews.feedback.inputs import competency_problem
 from reviews.feedback.models import FeedbackKind, FeedbackNote, FeedbackVisibility
+from reviews.links import Link
 from reviews.notifications.operations import Message, notify
 from reviews.people.models import Person
-
-
-class FeedbackError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def give_feedback(
@@ -29,15 +24,14 @@ def give_feedback(
     known_competencies: set[str],
 ) -> FeedbackNote:
     if recipient.id == author.id:
-        raise FeedbackError("Feedback goes to a colleague, not to yourself.", "email")
+        raise Invalid("Feedback goes to a colleague, not to yourself.", "email")
     if not access.can_give_feedback(author, recipient):
-        raise FeedbackError(f"{recipient.name} has left and no longer receives feedback.", "email")
+        raise Invalid(f"{recipient.name} has left and no longer receives feedback.", "email")
     body = body.strip()
     if not body:
-        raise FeedbackError("Write your feedback.", "body")
-    unknown = [c for c in competencies if c not in known_competencies]
-    if unknown:
-        raise FeedbackError("Choose competencies from the framework.", "competencies")
+        raise Invalid("Write your feedback.", "body")
+    if problem := competency_problem(competencies, known_competencies):
+        raise Invalid(problem, "competencies")
     note = FeedbackNote(
         author_id=author.id,
         recipient_id=recipient.id,
@@ -63,7 +57,7 @@ def give_feedback(
             "feedback",
             f"{author.name} gave you {word}",
             f"{author.name} wrote you {word}. Read it on your feedback page.",
-            url_for("feedback.mine", _external=True),
+            Link("feedback.mine"),
         )
     )
     return note

@@ -4,16 +4,17 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from reviews import access
+from reviews import access, params
+from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.feedback import operations as ops
 from reviews.feedback import queries
 from reviews.feedback.forms import GiveFeedbackForm
-from reviews.feedback.models import FeedbackKind, FeedbackVisibility
+from reviews.feedback.inputs import parse_feedback, parse_recipient
 from reviews.framework.queries import competency_names
+from reviews.inputs import Fields
 from reviews.people.models import Person
 
 bp = Blueprint("feedback", __name__)
@@ -27,34 +28,32 @@ def give() -> Any:
     form.competencies.choices = [SelectChoice(k, v) for k, v in names.items()]
     status = 200
     if request.method == "GET":
-        to = request.args.get("to", "")
-        recipient = db.session.get(Person, int(to)) if to.isdigit() and len(to) < 10 else None
+        to = params.integer("to")
+        recipient = db.session.get(Person, to) if to is not None else None
         if recipient is not None:
             form.email.data = recipient.email
-    if form.validate_on_submit():
-        email = (form.email.data or "").strip().lower()
-        recipient = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
+    else:
+        data = Fields.of_form(request.form)
         try:
-            if recipient is None:
-                raise ops.FeedbackError(f"Nobody has the email {email}.", "email")
+            recipient = parse_recipient(data)
+            note = parse_feedback(data, set(names))
             ops.give_feedback(
                 current_user,
                 recipient,
-                kind=FeedbackKind(form.kind.data),
-                visibility=FeedbackVisibility(form.visibility.data),
-                body=form.body.data or "",
-                competencies=list(form.competencies.data or []),
+                kind=note.kind,
+                visibility=note.visibility,
+                body=note.body,
+                competencies=note.competencies,
                 known_competencies=set(names),
             )
-        except ops.FeedbackError as exc:
-            db.session.rollback()
-            field = getattr(form, exc.field or "", None)
-            if field is not None:
-                field.errors = [*field.errors, str(exc)]
-            else:
-                form.form_errors.append(str(exc))
+        except DomainError as exc:
+            for name, message in (exc.fields or {"": exc.message}).items():
+                field = getattr(form, name, None) if name else None
+                if field is not None:
+                    field.errors = [*field.errors, message]
+                else:
+                    form.form_errors.append(message)
         else:
-            db.session.commit()
             flash(f"Your feedback to {recipient.name} is saved, with your name on it.", "success")
             return redirect(url_for("feedback.mine"))
     if request.method == "POST":

@@ -109,7 +109,7 @@ def edit_level(key: str) -> Any:
                     name=form.name.data or "",
                     description=form.description.data or "",
                 )
-                db.session.commit()
+                db.session.flush()
             except StaleDataError:
                 db.session.rollback()
                 form = LevelForm(formdata=None, obj=_level_or_404(key))
@@ -171,7 +171,7 @@ def edit_competency(key: str) -> Any:
                     anchors={v: form[f"anchor_{v}"].data for v in range(1, 6)},
                     expectations=expectations,
                 )
-                db.session.commit()
+                db.session.flush()
             except StaleDataError:
                 db.session.rollback()
                 conflict = True
@@ -246,7 +246,7 @@ def _save_opportunity(opportunity: Opportunity | None) -> Any:
                     competencies=[comps[i] for i in form.competencies.data or []],
                     levels=[levels[i] for i in form.levels.data or []],
                 )
-                db.session.commit()
+                db.session.flush()
             except StaleDataError:
                 db.session.rollback()
                 form.form_errors.append(CONFLICT)
@@ -290,7 +290,6 @@ def _set_active(opportunity_id: int, active: bool) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ops.set_opportunity_active(current_user, opportunity, active)
-    db.session.commit()
     flash(
         f"“{opportunity.title}” is {'back in' if active else 'retired from'} the catalogue.",
         "success",

@@ -5,29 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews import access
 from reviews.audit.operations import record
 from reviews.db import utcnow
+from reviews.errors import Conflict, Forbidden, Invalid, NotFound, PhaseClosed
 from reviews.extensions import db
 from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
+from reviews.links import Link
 from reviews.notifications.operations import Message, notify_many
 from reviews.people.models import Person
 
 
-class GoalError(Exception):
-    pass
-
-
-class GoalConflict(Exception):
-    """The goal was saved elsewhere after the writer loaded it."""
-
-    def __init__(self, current: Goal) -> None:
-        super().__init__("stale goal")
-        self.current = current
+def _stale(current: Goal) -> Conflict:
+    return Conflict(
+        "This goal was saved elsewhere after you opened it; it shows the saved version now.",
+        current=current,
+        current_version=current.version,
+    )
 
 
 @dataclass
@@ -45,17 +42,17 @@ class GoalFields:
 
 def _check(fields: GoalFields, known_competencies: set[str]) -> None:
     if not fields.title.strip() or not fields.outcome.strip():
-        raise GoalError("A goal needs a name and a measurable outcome.")
+        raise Invalid("A goal needs a name and a measurable outcome.")
     if fields.period_start > fields.period_end:
-        raise GoalError("The period ends after it starts.")
+        raise Invalid("The period ends after it starts.")
     if not fields.period_start <= fields.due_date <= fields.period_end:
-        raise GoalError("The due date falls within the period.")
+        raise Invalid("The due date falls within the period.")
     if not 0 <= fields.progress <= 100:
-        raise GoalError("Progress is a percentage from 0 to 100.")
+        raise Invalid("Progress is a percentage from 0 to 100.")
     if not 1 <= fields.checkin_every_days <= 365:
-        raise GoalError("Check in every 1 to 365 days.")
+        raise Invalid("Check in every 1 to 365 days.")
     if any(c not in known_competencies for c in fields.competencies):
-        raise GoalError("Choose competencies from the framework.")
+        raise Invalid("Choose competencies from the framework.")
 
 
 def create_goal(
@@ -68,7 +65,7 @@ def create_goal(
     growth_plan_id: int | None = None,
 ) -> Goal:
     if not access.can_set_goals(actor, owner):
-        raise GoalError("You can set goals for yourself and your direct reports.")
+        raise Forbidden("You can set goals for yourself and your direct reports.")
     _check(fields, known_competencies)
     goal = Goal(
         owner_id=owner.id,
@@ -99,11 +96,11 @@ def update_goal(
     *,
     known_competencies: set[str],
 ) -> None:
-    """Save over exactly the version the writer loaded; a stale save raises GoalConflict."""
+    """Save over exactly the version the writer loaded; a stale save raises Conflict."""
     if not access.can_edit_goal(actor, goal):
-        raise GoalError("Only the owner and their manager edit a goal.")
+        raise Forbidden("Only the owner and their manager edit a goal.")
     if goal.version != expected_version:
-        raise GoalConflict(goal)
+        raise _stale(goal)
     _check(fields, known_competencies)
     before = {"status": goal.status.value, "progress": goal.progress}
     goal.title = fields.title.strip()
@@ -134,20 +131,20 @@ def _flush(goal: Goal) -> None:
         db.session.rollback()
         current = db.session.get(Goal, goal.id)
         assert current is not None  # noqa: S101
-        raise GoalConflict(current) from None
+        raise _stale(current) from None
 
 
 def check_in(
     actor: Person, goal: Goal, *, note: str, confidence: int, progress: int
 ) -> GoalCheckIn:
     if not access.can_check_in(actor, goal):
-        raise GoalError("Only the goal's owner checks in.")
+        raise Forbidden("Only the goal's owner checks in.")
     if goal.status in (GoalStatus.DONE, GoalStatus.DROPPED):
-        raise GoalError("This goal is closed; reopen it by changing its status first.")
+        raise PhaseClosed("This goal is closed; reopen it by changing its status first.")
     if not note.strip():
-        raise GoalError("Write what moved since the last check-in.")
+        raise Invalid("Write what moved since the last check-in.")
     if not 1 <= confidence <= 5 or not 0 <= progress <= 100:
-        raise GoalError("Confidence is 1 to 5 and progress 0 to 100.")
+        raise Invalid("Confidence is 1 to 5 and progress 0 to 100.")
     entry = GoalCheckIn(
         goal_id=goal.id,
         author_id=actor.id,
@@ -178,7 +175,7 @@ def check_in(
                     "goal_checkin",
                     f"{goal.owner.name} checked in on “{goal.title}”",
                     f"Progress {progress}%, confidence {confidence} of 5. Comment if it helps.",
-                    url_for("goals.goal_page", goal_id=goal.id, _external=True),
+                    Link("goals.goal_page", goal.id),
                 )
             ]
         )
@@ -189,11 +186,11 @@ def comment(
     actor: Person, goal: Goal, *, body: str, checkin: GoalCheckIn | None = None
 ) -> GoalComment:
     if not access.can_comment_on_goal(actor, goal):
-        raise GoalError("Managers up the owner's line comment on goals.")
+        raise Forbidden("Managers up the owner's line comment on goals.")
     if checkin is not None and checkin.goal_id != goal.id:
-        raise GoalError("That check-in belongs to another goal.")
+        raise NotFound("That check-in belongs to another goal.")
     if not body.strip():
-        raise GoalError("Write a comment.")
+        raise Invalid("Write a comment.")
     entry = GoalComment(
         goal_id=goal.id,
         checkin_id=checkin.id if checkin else None,
@@ -210,7 +207,7 @@ def comment(
                 "goal_comment",
                 f"{actor.name} commented on “{goal.title}”",
                 "Read the comment on your goal's page.",
-                url_for("goals.goal_page", goal_id=goal.id, _external=True),
+                Link("goals.goal_page", goal.id),
             )
         ]
     )
@@ -262,7 +259,7 @@ def remind_checkins(today: date) -> int:
             f"Check in on “{goal.title}”",
             f"A check-in on your goal was due {when:%d %B %Y}: note your progress and "
             "how confident you are.",
-            url_for("goals.goal_page", goal_id=goal.id, _external=True),
+            Link("goals.goal_page", goal.id),
             dedupe_key=f"goal-checkin:{goal.id}:{when.isoformat()}",
         )
         for goal, when in due_checkins(today)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from reviews import access
+from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
 from reviews.framework.queries import competency_names
 from reviews.goals import operations as ops
@@ -123,11 +124,10 @@ def new() -> Any:
                 source=seed.source if seed else GoalSource.OWN,
                 growth_plan_id=seed.plan_id if seed else None,
             )
-        except ops.GoalError as exc:
+        except DomainError as exc:
             db.session.rollback()
-            form.form_errors.append(str(exc))
+            form.form_errors.append(exc.message)
         else:
-            db.session.commit()
             flash("Goal added.", "success")
             return redirect(url_for("goals.goal_page", goal_id=goal.id))
     if request.method == "POST":
@@ -195,7 +195,7 @@ def edit_goal(goal_id: int) -> Any:
     version = _id(form.version.data) or -1
     try:
         ops.update_goal(current_user, goal, version, _fields(form), known_competencies=set(names))
-    except ops.GoalConflict as conflict:
+    except Conflict as conflict:
         db.session.rollback()
         fresh = _goal_form(names, obj=conflict.current, formdata=None)
         fresh.status.data = conflict.current.status.value
@@ -205,11 +205,10 @@ def edit_goal(goal_id: int) -> Any:
             "it. The saved version is shown now; make your changes again."
         )
         return _page(conflict.current, form=fresh, status=409)
-    except ops.GoalError as exc:
+    except DomainError as exc:
         db.session.rollback()
-        form.form_errors.append(str(exc))
+        form.form_errors.append(exc.message)
         return _page(goal, form=form, status=400)
-    db.session.commit()
     flash("Goal saved.", "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))
 
@@ -231,15 +230,14 @@ def add_checkin(goal_id: int) -> Any:
             confidence=int(form.confidence.data or 0),
             progress=form.progress.data or 0,
         )
-    except ops.GoalError as exc:
-        db.session.rollback()
-        form.form_errors.append(str(exc))
-        return _page(goal, checkin_form=form, status=409)
-    except ops.GoalConflict as conflict:
+    except Conflict as conflict:
         db.session.rollback()
         form.form_errors.append("The goal changed meanwhile; check in again.")
-        return _page(conflict.current, checkin_form=form, status=409)
-    db.session.commit()
+        return _page(conflict.current or goal, checkin_form=form, status=409)
+    except DomainError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _page(goal, checkin_form=form, status=409)
     flash("Check-in saved.", "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))
 
@@ -264,10 +262,9 @@ def add_comment(goal_id: int) -> Any:
             return _page(goal, comment_form=form, status=400)
     try:
         ops.comment(current_user, goal, body=form.body.data or "", checkin=checkin)
-    except ops.GoalError as exc:
+    except DomainError as exc:
         db.session.rollback()
-        form.form_errors.append(str(exc))
+        form.form_errors.append(exc.message)
         return _page(goal, comment_form=form, status=400)
-    db.session.commit()
     flash("Comment added.", "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))

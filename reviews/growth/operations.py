@@ -9,9 +9,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from reviews.audit.operations import record
 from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Review
-from reviews.cycles.operations import CycleError
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.db import utcnow
+from reviews.errors import Conflict, Invalid, NotFound
 from reviews.extensions import db
 from reviews.framework.models import Opportunity as OpportunityRow
 from reviews.growth.models import GrowthPlan, GrowthPlanItem, PlanMode
@@ -27,9 +27,13 @@ from reviews.people.models import Person
 MAX_TEXT = 2000
 
 
-class PlanConflict(Exception):
-    def __init__(self) -> None:
-        super().__init__("the plan changed meanwhile")
+def _stale(plan: GrowthPlan) -> Conflict:
+    return Conflict(
+        "The plan changed after you opened it (someone else edited it); it shows the "
+        "current version now.",
+        current=plan,
+        current_version=plan.version,
+    )
 
 
 def catalogue() -> list[Opportunity]:
@@ -157,7 +161,7 @@ def propose_plans(cycle: Cycle, start: date | None = None) -> int:
 
 def _check(plan: GrowthPlan, version: int) -> None:
     if plan.version != version:
-        raise PlanConflict
+        raise _stale(plan)
 
 
 def _touch(plan: GrowthPlan, *, reset_agreement: bool) -> None:
@@ -168,16 +172,19 @@ def _touch(plan: GrowthPlan, *, reset_agreement: bool) -> None:
         plan.employee_agreed_at = None
     try:
         db.session.flush()
-    except StaleDataError as exc:
-        raise PlanConflict from exc
+    except StaleDataError:
+        db.session.rollback()
+        current = db.session.get(GrowthPlan, plan.id)
+        assert current is not None  # noqa: S101
+        raise _stale(current) from None
 
 
 def _text(value: str, label: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise CycleError(f"{label} is needed.", label.lower().replace(" ", "_"))
+        raise Invalid(f"{label} is needed.", label.lower().replace(" ", "_"))
     if len(value) > limit:
-        raise CycleError(
+        raise Invalid(
             f"Keep the {label.lower()} under {limit} characters.", label.lower().replace(" ", "_")
         )
     return value
@@ -196,7 +203,7 @@ def add_item(
 ) -> GrowthPlanItem:
     _check(plan, version)
     if not 1 <= weeks <= 52:
-        raise CycleError("Choose a duration from 1 to 52 weeks.", "weeks")
+        raise Invalid("Choose a duration from 1 to 52 weeks.", "weeks")
     competencies: list[str] = []
     if opportunity_key:
         found = db.session.scalar(
@@ -205,9 +212,9 @@ def add_item(
             )
         )
         if found is None:
-            raise CycleError("Choose an opportunity from the catalogue.", "opportunity")
+            raise Invalid("Choose an opportunity from the catalogue.", "opportunity")
         if any(i.opportunity_key == opportunity_key for i in plan.items):
-            raise CycleError("This opportunity is already in the plan.", "opportunity")
+            raise Invalid("This opportunity is already in the plan.", "opportunity")
         title, description = found.title, found.description
         competencies = [c.key for c in found.competencies]
     else:
@@ -240,7 +247,7 @@ def add_item(
 def _item(plan: GrowthPlan, item_id: int) -> GrowthPlanItem:
     item = next((i for i in plan.items if i.id == item_id), None)
     if item is None:
-        raise CycleError("That item is not in this plan.")
+        raise NotFound("That item is not in this plan.")
     return item
 
 
@@ -267,7 +274,7 @@ def move_item(actor: Person, plan: GrowthPlan, version: int, item_id: int, step:
     i = items.index(item)
     j = i + step
     if not 0 <= j < len(items):
-        raise CycleError("That item cannot move further.")
+        raise Invalid("That item cannot move further.")
     items[i], items[j] = items[j], items[i]
     for n, other in enumerate(items):
         other.position = n
@@ -287,9 +294,9 @@ def update_item(
     _check(plan, version)
     item = _item(plan, item_id)
     if end < start:
-        raise CycleError("The end date cannot be before the start date.", "end")
+        raise Invalid("The end date cannot be before the start date.", "end")
     if (end - start).days > 366:
-        raise CycleError("Keep an item within a year.", "end")
+        raise Invalid("Keep an item within a year.", "end")
     item.start_date, item.end_date = start, end
     item.checkins = [d.isoformat() for d in checkins_between(start, end)]
     item.notes = _text(notes, "Notes")

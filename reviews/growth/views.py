@@ -12,10 +12,10 @@ from reviews import access
 from reviews.audit.operations import record
 from reviews.charts import ratings_svg
 from reviews.cycles.models import Review
-from reviews.cycles.operations import CycleError
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import CycleState, reached
 from reviews.documents.pdf import render_pdf, stylesheet
+from reviews.errors import Conflict, DomainError, Invalid
 from reviews.extensions import db
 from reviews.framework.models import Opportunity
 from reviews.growth import operations as ops
@@ -107,7 +107,7 @@ def plan_page(review_id: int) -> Any:
                 raw_start = request.form.get("start", "").strip()
                 start = _date(raw_start) if raw_start else date.today()
                 if start is None:
-                    raise CycleError("Enter the start date as YYYY-MM-DD.", "start")
+                    raise Invalid("Enter the start date as YYYY-MM-DD.", "start")
                 weeks = request.form.get("weeks", "")
                 ops.add_item(
                     current_user,
@@ -128,7 +128,7 @@ def plan_page(review_id: int) -> Any:
                     start = _date(request.form.get("start", ""))
                     end = _date(request.form.get("end", ""))
                     if start is None or end is None:
-                        raise CycleError("Enter both dates as YYYY-MM-DD.", "dates")
+                        raise Invalid("Enter both dates as YYYY-MM-DD.", "dates")
                     ops.update_item(
                         current_user,
                         plan,
@@ -144,7 +144,7 @@ def plan_page(review_id: int) -> Any:
                 ops.set_notes(current_user, plan, version_n, request.form.get("notes", ""))
             else:
                 abort(400)
-        except ops.PlanConflict:
+        except Conflict:
             db.session.rollback()
             plan = ops.plan_for(review)  # type: ignore[assignment]
             errors["form"] = (
@@ -152,12 +152,11 @@ def plan_page(review_id: int) -> Any:
                 "edited it). This is the current plan; make your change again."
             )
             status = 409
-        except CycleError as exc:
+        except DomainError as exc:
             db.session.rollback()
-            errors["form"] = str(exc)
+            errors["form"] = exc.message
             status = 400
         else:
-            db.session.commit()
             flash("The plan is saved.", "success")
             return redirect(url_for("growth.plan_page", review_id=review.id))
     catalogue = list(
@@ -206,7 +205,6 @@ def plan_pdf(review_id: int) -> Any:
         subject=review.subject,
         cycle_id=review.cycle_id,
     )
-    db.session.commit()
     filename = f"growth-plan-{review.subject.name.lower().replace(' ', '-')}.pdf"
     return Response(
         pdf,

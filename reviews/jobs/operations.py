@@ -9,9 +9,9 @@ from flask import current_app
 
 from reviews.audit.operations import record
 from reviews.cycles.models import Cycle
-from reviews.cycles.operations import CycleError
 from reviews.cycles.workflow import CycleState, reached
 from reviews.db import utcnow
+from reviews.errors import PhaseClosed
 from reviews.extensions import db
 from reviews.jobs.models import Job, JobState
 from reviews.people.models import Person
@@ -21,7 +21,7 @@ STALLED_AFTER = timedelta(minutes=10)
 
 def start_plans_zip(actor: Person, cycle: Cycle, scope_manager: Person | None) -> Job:
     if not reached(cycle.state, CycleState.RELEASED):
-        raise CycleError("Growth plans exist once the cycle is released.")
+        raise PhaseClosed("Growth plans exist once the cycle is released.")
     job = Job(
         kind="growth_plans_zip",
         requester_id=actor.id,
@@ -47,7 +47,7 @@ def stalled(job: Job) -> bool:
 
 def retry(actor: Person, job: Job) -> None:
     if not (job.state == JobState.FAILED or stalled(job)):
-        raise CycleError("Only a failed or stalled job can be retried.")
+        raise PhaseClosed("Only a failed or stalled job can be retried.")
     job.state, job.done, job.error, job.file_name = JobState.QUEUED, 0, None, None
     job.heartbeat_at = utcnow()
     db.session.flush()

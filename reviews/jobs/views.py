@@ -6,7 +6,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
     redirect,
     render_template,
     send_from_directory,
@@ -17,12 +16,13 @@ from sqlalchemy import func, select
 
 from reviews import access
 from reviews.cycles.models import Cycle, Review
-from reviews.cycles.operations import CycleError
+from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.jobs import operations as ops
 from reviews.jobs.models import Job, JobState
 from reviews.jobs.tasks import export_dir
 from reviews.people.forms import ConfirmForm
+from reviews.web import after_commit, failure
 
 bp = Blueprint("jobs", __name__)
 
@@ -44,12 +44,9 @@ def start_plans_zip(cycle_id: int) -> Any:
         scope = current_user
     try:
         job = ops.start_plans_zip(current_user, cycle, scope)
-    except CycleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("home.index"))
-    db.session.commit()
-    ops.enqueue(job.id)
+    except DomainError as exc:
+        return failure(exc, url_for("home.index"))
+    after_commit(lambda: ops.enqueue(job.id))
     return redirect(url_for("jobs.job_page", job_id=job.id))
 
 
@@ -90,10 +87,7 @@ def retry(job_id: int) -> Any:
     job = _own_job(job_id)
     try:
         ops.retry(current_user, job)
-    except CycleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("jobs.job_page", job_id=job.id))
-    db.session.commit()
-    ops.enqueue(job.id)
+    except DomainError as exc:
+        return failure(exc, url_for("jobs.job_page", job_id=job.id))
+    after_commit(lambda: ops.enqueue(job.id))
     return redirect(url_for("jobs.job_page", job_id=job.id))

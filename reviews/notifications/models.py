@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, utcnow
+from reviews.links import Link
 from reviews.people.models import Person
 
 
@@ -20,7 +21,10 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    link: Mapped[str] = mapped_column(String(300))
+    # The page the message points to: an endpoint and its route's id (reviews.links),
+    # made into a URL by whoever shows or mails it.
+    target: Mapped[str] = mapped_column(String(80))
+    target_id: Mapped[int | None]
     # Makes a message idempotent: a reminder is sent once per person, task and day.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -28,3 +32,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     recipient: Mapped[Person] = relationship()
+
+    @property
+    def link(self) -> Link:
+        return Link(self.target, self.target_id)

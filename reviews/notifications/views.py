@@ -32,5 +32,4 @@ def outbox() -> Any:
         db.session.execute(
             update(Notification).where(Notification.id.in_(unread)).values(read_at=utcnow())
         )
-        db.session.commit()
     return page

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 
 from reviews.audit.operations import record, record_many
 from reviews.db import utcnow
+from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.people.models import Department, Person, Role
@@ -23,12 +24,8 @@ from reviews.people.orgimport import (
 from reviews.people.queries import is_below
 
 
-class PeopleError(ValueError):
-    """A change that is refused; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class PeopleError(Invalid):
+    """A change to the org that is refused; `field` names the form field it belongs to."""
 
 
 @dataclass

@@ -17,14 +17,15 @@ from reviews.cycles.models import Assessment, PartKind, PartState, PeerRequest, 
 from reviews.cycles.reading import cycle_policy
 from reviews.cycles.visibility import PeerFeedback, Viewer, peer_feedback_view
 from reviews.db import utcnow
+from reviews.errors import PhaseClosed
 from reviews.extensions import db
 from reviews.growth.models import GrowthPlan, GrowthPlanItem
 from reviews.notifications.models import Notification
 from reviews.people.models import Person
 
 
-class PrivacyError(ValueError):
-    pass
+class PrivacyError(PhaseClosed):
+    """The person's state does not allow this (still active, already anonymised)."""
 
 
 def _iso(moment: Any) -> str | None:

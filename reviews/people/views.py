@@ -13,6 +13,7 @@ from reviews import access, security
 from reviews.audit.models import AuditEvent
 from reviews.auth.models import LinkPurpose
 from reviews.auth.operations import issue_password_link
+from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.people import operations as ops
@@ -26,6 +27,7 @@ from reviews.people.queries import (
     report_counts,
     search_people,
 )
+from reviews.web import failure
 
 bp = Blueprint("people", __name__)
 PER_PAGE = 50
@@ -168,13 +170,13 @@ def _apply_person_form(form: PersonForm, person: Person | None) -> Person | None
             return ops.create_person(current_user, **fields)  # type: ignore[arg-type]
         ops.update_person(current_user, person, **fields)  # type: ignore[arg-type]
         return person
-    except ops.PeopleError as exc:
+    except DomainError as exc:
         db.session.rollback()
         target = getattr(form, exc.field or "", None)
         if target is not None:
-            target.errors = [str(exc)]
+            target.errors = [exc.message]
         else:
-            form.form_errors.append(str(exc))
+            form.form_errors.append(exc.message)
         return None
 
 
@@ -186,7 +188,6 @@ def create() -> Any:
     if form.validate_on_submit():
         person = _apply_person_form(form, None)
         if person is not None:
-            db.session.commit()
             flash(f"{person.name} is added. Send them a sign-in link from their page.", "success")
             return redirect(url_for("people.profile", person_id=person.id))
     return render_template(
@@ -206,7 +207,6 @@ def edit(person_id: int) -> Any:
         form.manager.data = person.manager.email if person.manager else ""
         form.role.data = person.role.value
     if form.validate_on_submit() and _apply_person_form(form, person) is not None:
-        db.session.commit()
         flash(f"{person.name}'s details are saved.", "success")
         return redirect(url_for("people.profile", person_id=person.id))
     return render_template(
@@ -229,9 +229,9 @@ def password_link(person_id: int) -> Any:
     try:
         token = issue_password_link(current_user, person, purpose)
     except ValueError as exc:
+        db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("people.profile", person_id=person.id))
-    db.session.commit()
     link = url_for("auth.set_password_with_link", token=token, _external=True)
     return render_template("people/password_link.html", person=person, link=link, purpose=purpose)
 
@@ -252,15 +252,13 @@ def _toggle_active(person_id: int, operation: Any, message: str) -> Any:
     person = _person_or_404(person_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    back = url_for("people.profile", person_id=person_id)
     try:
         operation(current_user, person)
-    except ops.PeopleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(message.format(person.name), "success")
-    return redirect(url_for("people.profile", person_id=person_id))
+    except DomainError as exc:
+        return failure(exc, back)
+    flash(message.format(person.name), "success")
+    return redirect(back)
 
 
 @bp.route("/people/import", methods=["GET", "POST"])
@@ -298,7 +296,6 @@ def import_apply() -> Any:
             "people/import.html", form=ImportUploadForm(), check=check, apply_form=ImportApplyForm()
         ), 422
     plan = ops.apply_import(check, current_user)
-    db.session.commit()
     flash(f"Org chart imported: {plan.summary()}.", "success")
     return redirect(url_for("people.directory"))
 
@@ -331,7 +328,6 @@ def personal_data_json(person_id: int) -> Any:
 
     body = json.dumps(person_data(person), ensure_ascii=False, indent=2)
     record("export.personal_data", actor=current_user, subject=person, format="json")
-    db.session.commit()
     return Response(
         body,
         mimetype="application/json",
@@ -363,7 +359,6 @@ def personal_data_pdf(person_id: int) -> Any:
     )
     pdf = render_pdf(html, stylesheet())
     record("export.personal_data", actor=current_user, subject=person, format="pdf")
-    db.session.commit()
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -374,22 +369,19 @@ def personal_data_pdf(person_id: int) -> Any:
 @bp.post("/people/<int:person_id>/anonymise")
 @access.hr_only
 def anonymise(person_id: int) -> Any:
-    from reviews.people.privacy import PrivacyError
     from reviews.people.privacy import anonymise as anonymise_person
 
     person = _person_or_404(person_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    back = url_for("people.profile", person_id=person_id)
     try:
         anonymise_person(current_user, person)
-    except PrivacyError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(
-            "The person is anonymised: their name, email and written text are removed; "
-            "ratings stay in the figures.",
-            "success",
-        )
-    return redirect(url_for("people.profile", person_id=person_id))
+    except DomainError as exc:
+        return failure(exc, back)
+    flash(
+        "The person is anonymised: their name, email and written text are removed; "
+        "ratings stay in the figures.",
+        "success",
+    )
+    return redirect(back)

@@ -512,7 +512,6 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
                 acknowledged_at.date().isoformat() if acknowledged_at else "",
             ]
         last = ids[-1]
-        db.session.expunge_all()  # keep the identity map from growing with the cycle
 
 
 LEDGER_HEADER = ["at", "employee", "email", "session", "field", "from", "to", "by", "rationale"]

@@ -169,7 +169,6 @@ def remind(cycle_id: int) -> Any:
         abort(400)
     queued = remind_due(date.today(), cycle_id=cycle.id)
     record("cycle.reminded", actor=current_user, cycle_id=cycle.id, queued=queued)
-    db.session.commit()
     flash(
         f"{queued} reminder{'s' if queued != 1 else ''} sent (at most one per person and "
         "task a day).",
@@ -191,7 +190,6 @@ def report_csv(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
-    db.session.commit()
     header = q.report_header(cycle)
     return Response(
         stream_with_context(csv_stream(header, q.report_rows(cycle, scope))),
@@ -213,7 +211,6 @@ def report_xlsx(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
-    db.session.commit()
     handle = xlsx_file("Reviews", q.report_header(cycle), q.report_rows(cycle, scope))
     return send_file(
         handle,
@@ -229,7 +226,6 @@ def ledger_csv(cycle_id: int) -> Any:
     cycle = _launched(cycle_id)
     scope = _scope(cycle)
     record("export.calibration_ledger", actor=current_user, cycle_id=cycle.id)
-    db.session.commit()
     return Response(
         stream_with_context(csv_stream(q.LEDGER_HEADER, q.ledger_rows(cycle, scope))),
         mimetype="text/csv; charset=utf-8",
@@ -250,7 +246,6 @@ def summary_pdf(cycle_id: int) -> Any:
     )
     pdf = render_pdf(html, stylesheet())
     record("export.cycle_summary_pdf", actor=current_user, cycle_id=cycle.id)
-    db.session.commit()
     return Response(
         pdf,
         mimetype="application/pdf",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from reviews.audit.operations import record
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.workflow import CycleState
+from reviews.errors import Forbidden, NotFound, PhaseClosed
 from reviews.extensions import db
 from reviews.people.models import Person
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
@@ -18,12 +19,6 @@ from reviews.upward.models import UpwardAnswer, UpwardParticipation
 # Reports answer while the cycle collects reviews; results show from calibration on.
 UPWARD_OPEN = (CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW)
 MAX_COMMENT = 2000
-
-
-class UpwardError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def own_review(author: Person, cycle: Cycle) -> Review | None:
@@ -68,14 +63,14 @@ def parse_answer(
 
 def submit(author: Person, cycle: Cycle, ratings: dict[str, int], comment: str) -> None:
     if not cycle.upward_feedback:
-        raise UpwardError("This cycle does not ask for upward feedback.")
+        raise NotFound("This cycle does not ask for upward feedback.")
     if cycle.state not in UPWARD_OPEN:
-        raise UpwardError("Upward feedback is closed for this cycle.")
+        raise PhaseClosed("Upward feedback is closed for this cycle.")
     review = own_review(author, cycle)
     if review is None or review.manager_id is None:
-        raise UpwardError("You have no manager to give feedback to in this cycle.")
+        raise Forbidden("You have no manager to give feedback to in this cycle.")
     if has_answered(author, cycle, review.manager_id):
-        raise UpwardError("You already gave your manager feedback in this cycle.")
+        raise PhaseClosed("You already gave your manager feedback in this cycle.")
     db.session.add(
         UpwardParticipation(
             cycle_id=cycle.id,

@@ -9,6 +9,7 @@ from reviews import access
 from reviews.audit.operations import record
 from reviews.cycles.models import Cycle
 from reviews.cycles.workflow import LABELS, CycleState
+from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.people.models import Person
 from reviews.reports.spreadsheets import csv_stream
@@ -43,12 +44,11 @@ def give(cycle_id: int) -> Any:
         if not errors:
             try:
                 ops.submit(current_user, cycle, ratings, comment)
-            except ops.UpwardError as exc:
+            except DomainError as exc:
                 db.session.rollback()
-                errors["form"] = str(exc)
-                status = 409
+                errors["form"] = exc.message
+                status = exc.status
             else:
-                db.session.commit()
                 flash("Thank you. Your answer is kept without your name.", "success")
                 return redirect(url_for("home.index"))
         status = status if status != 200 else 400
@@ -87,7 +87,6 @@ def summary_csv(cycle_id: int) -> Any:
     cycle = _cycle(cycle_id)
     keys = queries.competencies(cycle)
     record("export.upward_summary", actor=current_user, cycle_id=cycle.id, format="csv")
-    db.session.commit()
     header = [
         "manager",
         "email",

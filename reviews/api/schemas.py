@@ -1,0 +1,440 @@
+"""The API's JSON: request-body schemas (also what `/api/v1/openapi.json` shows) and the
+one serialisation of each resource, apart from the views that use them.
+
+`review_json` turns a `cycles.reading.ReviewReading` into JSON and decides
+nothing: what a caller may read was settled by the read model, as for the page
+and the PDF.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reviews.cycles.inputs import cycle_warnings
+from reviews.cycles.models import Cycle, ParticipantMode, PeerRequest, RequestState, Review
+from reviews.cycles.parts import POTENTIAL, READINESS
+from reviews.cycles.reading import PartView, ReviewReading
+from reviews.cycles.workflow import CycleState
+
+ID = {"type": "integer"}
+# Ids and versions sent in: what the databases hold (a 32-bit integer).
+IN_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+DATE = {"type": "string", "format": "date"}
+NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+STATES = [s.value for s in CycleState]
+
+CYCLE_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 120},
+    "period_start": DATE,
+    "period_end": DATE,
+    "participant_mode": {"type": "string", "enum": [m.value for m in ParticipantMode]},
+    "department_ids": {"type": "array", "items": IN_ID, "maxItems": 1000},
+    "participant_emails": {
+        "type": "array",
+        "items": {"type": "string", "maxLength": 254},
+        "maxItems": 100000,
+    },
+    "self_review_due": NULLABLE_DATE,
+    "peer_feedback_due": NULLABLE_DATE,
+    "manager_review_due": NULLABLE_DATE,
+    "calibration_due": NULLABLE_DATE,
+    "peer_min": {"type": "integer", "minimum": 0, "maximum": 20},
+    "peer_max": {"type": "integer", "minimum": 1, "maximum": 20},
+    "peer_anonymous": {"type": "boolean"},
+    "anonymity_threshold": {"type": "integer", "minimum": 1, "maximum": 20},
+    "peer_names_to_managers": {"type": "boolean"},
+    "reviewer_load_cap": {"type": "integer", "minimum": 1, "maximum": 50},
+    "guidance": {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0, "maximum": 100},
+        "minItems": 5,
+        "maxItems": 5,
+    },
+    "upward_feedback": {"type": "boolean"},
+}
+CYCLE_CREATE = {
+    "type": "object",
+    "required": ["name", "period_start", "period_end"],
+    "properties": CYCLE_FIELDS,
+    "additionalProperties": False,
+}
+CYCLE_UPDATE = {
+    "type": "object",
+    "properties": {**CYCLE_FIELDS, "version": IN_ID},
+    "additionalProperties": False,
+}
+CYCLE = {
+    "type": "object",
+    "required": ["id", "name", "state", "version"],
+    "properties": {
+        "id": ID,
+        "name": {"type": "string"},
+        "state": {"type": "string", "enum": STATES},
+        "version": ID,
+        "period_start": DATE,
+        "period_end": DATE,
+        "participant_mode": {"type": "string"},
+        "department_ids": {"type": "array", "items": ID},
+        "participant_ids": {"type": "array", "items": ID},
+        "self_review_due": NULLABLE_DATE,
+        "peer_feedback_due": NULLABLE_DATE,
+        "manager_review_due": NULLABLE_DATE,
+        "calibration_due": NULLABLE_DATE,
+        "peer_min": ID,
+        "peer_max": ID,
+        "peer_anonymous": {"type": "boolean"},
+        "anonymity_threshold": ID,
+        "peer_names_to_managers": {"type": "boolean"},
+        "reviewer_load_cap": ID,
+        "guidance": {"type": "array", "items": ID},
+        "upward_feedback": {"type": "boolean"},
+        "launched_at": {"type": ["string", "null"]},
+        "warnings": {
+            "type": "array",
+            "description": "Settings that are allowed but probably not meant",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+PROGRESS = {
+    "type": "object",
+    "required": ["cycle_id", "state", "total", "departments"],
+    "properties": {
+        "cycle_id": ID,
+        "state": {"type": "string"},
+        "total": {"type": "object"},
+        "departments": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ADVANCE = {
+    "type": "object",
+    "required": ["target"],
+    "properties": {"target": {"type": "string", "enum": STATES}},
+    "additionalProperties": False,
+}
+PART_BODY = {
+    "type": "object",
+    "properties": {
+        "ratings": {
+            "type": "object",
+            "description": "Merged key by key into the saved ratings; null removes one",
+            "additionalProperties": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+        },
+        "comments": {
+            "type": "object",
+            "description": "Merged key by key into the saved comments; null removes one",
+            "additionalProperties": {"type": ["string", "null"]},
+        },
+        "answers": {
+            "type": "object",
+            "description": "Merged key by key into the saved answers; null removes one",
+            "additionalProperties": {"type": ["string", "null"]},
+        },
+        "desired_level": {"type": ["string", "null"]},
+        "overall": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+        "potential": {"enum": [*POTENTIAL, None]},
+        "readiness": {"enum": [*READINESS, None]},
+        "evidence": {
+            "type": "object",
+            "description": "Self and manager parts: per competency (replacing that "
+            "competency's saved citations), the evidence its rating "
+            'cites: {"kind": "feedback"|"goal"|"checkin", "id": N} (what the writer may '
+            'read from the period) or one {"kind": "link", "url", "title"}',
+            "additionalProperties": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["kind", "id"],
+                            "properties": {
+                                "kind": {"enum": ["feedback", "goal", "checkin"]},
+                                "id": IN_ID,
+                            },
+                            "additionalProperties": False,
+                        },
+                        {
+                            "type": "object",
+                            "required": ["kind", "url", "title"],
+                            "properties": {
+                                "kind": {"const": "link"},
+                                "url": {"type": "string", "maxLength": 500},
+                                "title": {"type": "string", "maxLength": 200},
+                            },
+                            "additionalProperties": False,
+                        },
+                    ]
+                },
+            },
+        },
+        "version": IN_ID,
+    },
+    "additionalProperties": False,
+}
+PART = {
+    "type": "object",
+    "required": ["id", "kind", "state", "version", "ratings", "comments", "answers"],
+    "properties": {
+        "id": ID,
+        "review_id": ID,
+        "kind": {"type": "string", "enum": ["self", "peer", "manager"]},
+        "state": {"type": "string", "enum": ["draft", "submitted"]},
+        "version": ID,
+        "ratings": {"type": "object", "additionalProperties": ID},
+        "comments": {"type": "object", "additionalProperties": {"type": "string"}},
+        "answers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "desired_level": {"type": ["string", "null"]},
+        "overall": {"type": ["integer", "null"]},
+        "potential": {"type": ["string", "null"]},
+        "readiness": {"type": ["string", "null"]},
+        "submitted_at": {"type": ["string", "null"]},
+        "updated_at": {"type": ["string", "null"]},
+        "evidence": {"type": ["object", "null"]},
+        "ratings_are_final": {
+            "type": "boolean",
+            "description": "For the person reviewed: `ratings` are the calibrated final values",
+        },
+        "locked": {"type": ["string", "null"], "description": "Why it cannot be written now"},
+    },
+}
+REVIEW_SUMMARY = {
+    "type": "object",
+    "required": ["id", "cycle_id", "subject_id", "subject_name"],
+    "properties": {
+        "id": ID,
+        "cycle_id": ID,
+        "cycle_name": {"type": "string"},
+        "cycle_state": {"type": "string"},
+        "subject_id": ID,
+        "subject_name": {"type": "string"},
+        "manager_id": {"type": ["integer", "null"]},
+        "level": {"type": ["string", "null"]},
+        "acknowledged": {"type": "boolean"},
+    },
+}
+PEER_ENTRY = {
+    "type": "object",
+    "required": ["ratings", "comments", "answers"],
+    "properties": {
+        "author_name": {"type": ["string", "null"]},
+        "ratings": {"type": "object"},
+        "comments": {"type": "object"},
+        "answers": {"type": "object"},
+        "submitted_on": {"type": ["string", "null"]},
+    },
+}
+REQUEST = {
+    "type": "object",
+    "required": ["id", "review_id", "reviewer", "state"],
+    "properties": {
+        "id": ID,
+        "review_id": ID,
+        "reviewer": {
+            "type": "object",
+            "properties": {"id": ID, "name": {"type": "string"}, "email": {"type": "string"}},
+        },
+        "state": {"type": "string", "enum": [s.value for s in RequestState]},
+        "decline_reason": {"type": ["string", "null"]},
+    },
+}
+REVIEW = {
+    "type": "object",
+    "required": ["id", "relations", "self", "manager", "peers", "requests", "result"],
+    "properties": {
+        **REVIEW_SUMMARY["properties"],
+        "relations": {"type": "array", "items": {"type": "string"}},
+        "self": {"oneOf": [PART, {"type": "null"}]},
+        "manager": {"oneOf": [PART, {"type": "null"}]},
+        "peers": {
+            "type": "object",
+            "required": ["submitted", "entries"],
+            "properties": {
+                "submitted": ID,
+                "withheld": {"type": ["string", "null"]},
+                "entries": {"type": "array", "items": PEER_ENTRY},
+                "averages": {"type": "object"},
+            },
+        },
+        "requests": {"type": "array", "items": REQUEST},
+        "result": {
+            "type": ["object", "null"],
+            "properties": {
+                "final_rating": {"type": ["integer", "null"]},
+                "final_potential": {"type": ["string", "null"]},
+                "final_ratings": {"type": ["object", "null"]},
+                "final_version": ID,
+                "locked": {"type": "boolean"},
+            },
+        },
+        "acknowledged_at": {"type": ["string", "null"]},
+        "acknowledgement_comment": {"type": ["string", "null"]},
+    },
+}
+NOMINATIONS = {
+    "type": "object",
+    "required": ["review_id", "requests", "can_nominate", "can_decide"],
+    "properties": {
+        "review_id": ID,
+        "can_nominate": {"type": "boolean"},
+        "can_decide": {"type": "boolean"},
+        "peer_min": ID,
+        "peer_max": ID,
+        "requests": {
+            "type": "array",
+            "items": {
+                **REQUEST,
+                "properties": {
+                    **REQUEST["properties"],
+                    "reviewer_load": ID,
+                    "reciprocal": {"type": "boolean"},
+                    "over_load_cap": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+NOMINATE = {
+    "type": "object",
+    "required": ["email"],
+    "properties": {"email": {"type": "string", "minLength": 3, "maxLength": 254}},
+    "additionalProperties": False,
+}
+DECLINE = {
+    "type": "object",
+    "required": ["reason"],
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    "additionalProperties": False,
+}
+INBOX_ITEM = {
+    "type": "object",
+    "required": ["id", "review_id", "subject_name", "state"],
+    "properties": {
+        "id": ID,
+        "review_id": ID,
+        "cycle_id": ID,
+        "cycle_name": {"type": "string"},
+        "subject_name": {"type": "string"},
+        "state": {"type": "string"},
+        "feedback_state": {"type": ["string", "null"]},
+        "due": NULLABLE_DATE,
+    },
+}
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def cycle_json(c: Cycle) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "state": c.state.value,
+        "version": c.version,
+        "period_start": c.period_start.isoformat(),
+        "period_end": c.period_end.isoformat(),
+        "participant_mode": c.participant_mode.value,
+        "department_ids": [d.id for d in c.departments],
+        "participant_ids": [p.id for p in c.participants],
+        "self_review_due": iso(c.self_review_due),
+        "peer_feedback_due": iso(c.peer_feedback_due),
+        "manager_review_due": iso(c.manager_review_due),
+        "calibration_due": iso(c.calibration_due),
+        "peer_min": c.peer_min,
+        "peer_max": c.peer_max,
+        "peer_anonymous": c.peer_anonymous,
+        "anonymity_threshold": c.anonymity_threshold,
+        "peer_names_to_managers": c.peer_names_to_managers,
+        "reviewer_load_cap": c.reviewer_load_cap,
+        "guidance": list(c.guidance),
+        "upward_feedback": c.upward_feedback,
+        "launched_at": iso(c.launched_at),
+        "warnings": [{"field": f, "message": m} for f, m in cycle_warnings(c)],
+    }
+
+
+def review_summary(r: Review) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "cycle_id": r.cycle_id,
+        "cycle_name": r.cycle.name,
+        "cycle_state": r.cycle.state.value,
+        "subject_id": r.subject_id,
+        "subject_name": r.subject.name,
+        "manager_id": r.manager_id,
+        "level": r.level_key,
+        "acknowledged": r.acknowledged_at is not None,
+    }
+
+
+def part_json(part: PartView) -> dict[str, Any]:
+    return {
+        "id": part.id,
+        "review_id": part.review_id,
+        "kind": part.kind.value,
+        "state": part.state.value,
+        "version": part.version,
+        "ratings": dict(part.ratings),
+        "comments": dict(part.comments),
+        "answers": dict(part.answers),
+        "desired_level": part.desired_level,
+        "overall": part.overall,
+        "potential": part.potential.value if part.potential else None,
+        "readiness": part.readiness.value if part.readiness else None,
+        "submitted_at": iso(part.submitted_at),
+        "updated_at": iso(part.updated_at),
+        "evidence": part.evidence,
+        "ratings_are_final": part.ratings_are_final,
+    }
+
+
+def request_json(r: PeerRequest) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "review_id": r.review_id,
+        "reviewer": {"id": r.reviewer.id, "name": r.reviewer.name, "email": r.reviewer.email},
+        "state": r.state.value,
+        "decline_reason": r.decline_reason,
+    }
+
+
+def review_json(reading: ReviewReading) -> dict[str, Any]:
+    review, peers, result = reading.review, reading.peers, reading.result
+    return {
+        **review_summary(review),
+        "relations": sorted(reading.relations),
+        "self": part_json(reading.self_part) if reading.self_part else None,
+        "manager": part_json(reading.manager_part) if reading.manager_part else None,
+        "peers": {
+            "submitted": peers.submitted,
+            "withheld": peers.withheld,
+            "entries": [
+                {
+                    "author_name": e.author_name,
+                    "ratings": e.ratings,
+                    "comments": e.comments,
+                    "answers": e.answers,
+                    "submitted_on": iso(e.submitted_on),
+                }
+                for e in peers.entries
+            ],
+            "averages": {k: {"mean": m, "n": n} for k, (m, n) in peers.averages.items()},
+        },
+        "requests": [request_json(r) for r in reading.requests],
+        "result": {
+            "final_rating": result.final_rating,
+            "final_potential": result.final_potential.value if result.final_potential else None,
+            "final_ratings": result.final_ratings,
+            "final_version": result.final_version,
+            "locked": result.locked,
+        }
+        if result
+        else None,
+        "acknowledged_at": iso(reading.acknowledged_at),
+        "acknowledgement_comment": reading.acknowledgement_comment,
+    }

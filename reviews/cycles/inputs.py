@@ -1,0 +1,255 @@
+"""A cycle's settings and a nomination, as the new-cycle form and the API send them.
+
+`parse_cycle` is the one reading of a cycle's settings: the page form and
+`POST`/`PATCH /api/v1/cycles` both call it, so a field the form keeps the API
+keeps too. Every problem is reported at once (`errors.Invalid.fields`). A JSON
+body may leave fields out: creating, they take the defaults below; changing,
+they keep the cycle's values (PATCH). `check_cycle` holds the cross-field rules
+and is also what the operations apply to settings built in code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from reviews.cycles.models import Cycle, ParticipantMode
+from reviews.extensions import db
+from reviews.inputs import Fields
+from reviews.people.models import Department, Person
+
+# Anonymous peer feedback needs at least this many authors before anyone reads it.
+MIN_ANONYMITY_THRESHOLD = 3
+MAX_NAME = 120
+
+
+@dataclass
+class CycleFields:
+    name: str
+    period_start: date
+    period_end: date
+    participant_mode: ParticipantMode
+    department_ids: list[int]
+    participant_ids: list[int]
+    self_review_due: date | None
+    peer_feedback_due: date | None
+    manager_review_due: date | None
+    calibration_due: date | None
+    peer_min: int
+    peer_max: int
+    peer_anonymous: bool
+    anonymity_threshold: int
+    peer_names_to_managers: bool
+    reviewer_load_cap: int
+    guidance: list[int]
+    upward_feedback: bool = False
+
+    @classmethod
+    def for_everyone(cls, name: str, today: date, **overrides: Any) -> CycleFields:
+        """The usual cycle: everyone, the half ending `today`, a phase a week, the
+        new-cycle page's defaults (demo data, the benchmark and tests start here)."""
+        values: dict[str, Any] = {
+            "name": name,
+            "period_start": today - timedelta(days=180),
+            "period_end": today,
+            "participant_mode": ParticipantMode.ALL,
+            "department_ids": [],
+            "participant_ids": [],
+            "self_review_due": today + timedelta(days=7),
+            "peer_feedback_due": today + timedelta(days=14),
+            "manager_review_due": today + timedelta(days=21),
+            "calibration_due": today + timedelta(days=28),
+            **DEFAULTS,
+        }
+        return cls(**{**values, **overrides})
+
+
+# What a new cycle gets for every setting the form or the JSON body leaves out.
+DEFAULTS: dict[str, Any] = {
+    "peer_min": 3,
+    "peer_max": 5,
+    "peer_anonymous": True,
+    "anonymity_threshold": 3,
+    "peer_names_to_managers": True,
+    "reviewer_load_cap": 5,
+    "guidance": [5, 20, 50, 20, 5],
+    "upward_feedback": False,
+}
+DEADLINES = ("self_review_due", "peer_feedback_due", "manager_review_due", "calibration_due")
+FIELD_NAMES = tuple(f.name for f in fields(CycleFields))
+
+
+def check_cycle(f: CycleFields) -> dict[str, str]:
+    """Every rule that ties a cycle's settings together, as errors by field."""
+    errors: dict[str, str] = {}
+    if not f.name.strip():
+        errors["name"] = "Give the cycle a name."
+    if f.period_start > f.period_end:
+        errors["period_end"] = "The period must end after it starts."
+    if f.peer_min > f.peer_max:
+        errors["peer_min"] = "The minimum cannot be above the maximum."
+    if len(f.guidance) != 5 or any(not 0 <= g <= 100 for g in f.guidance) or sum(f.guidance) != 100:
+        errors["guidance"] = "The five guidance percentages must add up to 100."
+    known = [d for d in (getattr(f, n) for n in DEADLINES) if d is not None]
+    if known != sorted(known):
+        errors["peer_feedback_due"] = "Phase deadlines must follow the order of the phases."
+    if f.peer_anonymous and f.anonymity_threshold < MIN_ANONYMITY_THRESHOLD:
+        errors["anonymity_threshold"] = (
+            f"Anonymous peer feedback needs a threshold of at least {MIN_ANONYMITY_THRESHOLD}: "
+            "with fewer, people can tell who wrote what."
+        )
+    if f.participant_mode == ParticipantMode.DEPARTMENTS and not f.department_ids:
+        errors["department_ids"] = "Choose at least one department."
+    if f.participant_mode == ParticipantMode.LIST and not f.participant_ids:
+        errors.setdefault("participant_emails", "List at least one participant.")
+    return errors
+
+
+def cycle_warnings(cycle: Cycle | CycleFields) -> list[tuple[str, str]]:
+    """Settings that are allowed but probably not meant: (field, what to know)."""
+    found = []
+    if cycle.peer_anonymous and cycle.anonymity_threshold > cycle.peer_min:
+        found.append(
+            (
+                "peer_min",
+                f"The anonymity threshold ({cycle.anonymity_threshold}) is above the minimum "
+                f"of peers ({cycle.peer_min}): people with only {cycle.peer_min} peers will "
+                "never see their peer feedback. Raise the minimum to the threshold.",
+            )
+        )
+    return found
+
+
+def _guidance(data: Fields) -> list[int]:
+    raw = data.raw("guidance")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        data.error("guidance", "Enter the guidance distribution, e.g. 5/20/50/20/5.")
+        return []
+    if isinstance(raw, str):
+        parts = [p.strip() for p in raw.replace(",", "/").split("/")]
+        if all(p.isdigit() and len(p) < 4 for p in parts):
+            return [int(p) for p in parts]
+    elif isinstance(raw, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        return list(raw)
+    data.error("guidance", "Write five whole percentages separated by /.")
+    return []
+
+
+def _participants(data: Fields, current: Cycle | None) -> list[int]:
+    if not data.has("participant_emails"):
+        return [p.id for p in current.participants] if current else []
+    emails = sorted({e.lower() for e in data.words("participant_emails", max_length=200_000)})
+    if not emails:
+        return []
+    found = dict(
+        db.session.execute(
+            select(func.lower(Person.email), Person.id).where(func.lower(Person.email).in_(emails))
+        ).all()
+    )
+    unknown = [e for e in emails if e not in found]
+    if unknown:
+        more = " and more" if len(unknown) > 5 else ""
+        data.error("participant_emails", f"Nobody has the email {', '.join(unknown[:5])}{more}.")
+    return [found[e] for e in emails if e in found]
+
+
+def _departments(data: Fields, current: Cycle | None) -> list[int]:
+    if not data.has("department_ids"):
+        return [d.id for d in current.departments] if current else []
+    ids = data.ids("department_ids")
+    if ids:
+        known = set(db.session.scalars(select(Department.id).where(Department.id.in_(ids))))
+        if set(ids) - known:
+            data.error("department_ids", "Choose departments from the list.")
+    return sorted(set(ids))
+
+
+def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
+    """A cycle's settings from a form or a JSON body, or Invalid naming every problem.
+
+    `current` is the cycle being changed: what the input leaves out keeps its value."""
+
+    def keep(name: str) -> Any:
+        if current is not None:
+            return getattr(current, name)
+        return DEFAULTS.get(name)
+
+    def given(name: str) -> bool:
+        return data.has(name)
+
+    values: dict[str, Any] = {}
+    values["name"] = (
+        data.text("name", max_length=MAX_NAME, required="Give the cycle a name.")
+        if given("name")
+        else keep("name") or ""
+    )
+    for name, label in (("period_start", "starts"), ("period_end", "ends")):
+        values[name] = (
+            data.day(name, required=f"Enter the day the period {label}.")
+            if given(name)
+            else keep(name)
+        )
+        if values[name] is None and data.ok(name):
+            data.error(name, f"Enter the day the period {label}.")
+    mode = (
+        data.choice("participant_mode", [m.value for m in ParticipantMode])
+        if given("participant_mode")
+        else None
+    )
+    values["participant_mode"] = (
+        ParticipantMode(mode) if mode else keep("participant_mode") or ParticipantMode.ALL
+    )
+    values["department_ids"] = _departments(data, current)
+    values["participant_ids"] = _participants(data, current)
+    for name in DEADLINES:
+        values[name] = data.day(name) if given(name) else keep(name)
+    for name, low, high in (
+        ("peer_min", 0, 20),
+        ("peer_max", 1, 20),
+        ("anonymity_threshold", 1, 20),
+        ("reviewer_load_cap", 1, 50),
+    ):
+        values[name] = (
+            data.integer(name, low, high, required="Enter a number.") if given(name) else keep(name)
+        )
+    for name in ("peer_anonymous", "peer_names_to_managers", "upward_feedback"):
+        values[name] = data.boolean(name) if given(name) else keep(name)
+    values["guidance"] = _guidance(data) if given("guidance") else list(keep("guidance"))
+    if data.errors:  # a value is missing or malformed: cross-field rules would only echo it
+        data.check()
+    result = CycleFields(**values)
+    for name, message in check_cycle(result).items():
+        data.error(name, message)
+    data.check()
+    return result
+
+
+@dataclass(frozen=True)
+class Nomination:
+    peer: Person
+
+
+def parse_nomination(data: Fields) -> Nomination:
+    """The colleague asked for peer feedback, by email."""
+    email = data.text("email", max_length=254, required="Enter your colleague's email.").lower()
+    peer = None
+    if data.ok("email"):
+        peer = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
+        if peer is None:
+            data.error("email", f"Nobody has the email {email}.")
+    data.check()
+    assert peer is not None  # noqa: S101
+    return Nomination(peer)
+
+
+def parse_decline(data: Fields) -> str:
+    reason = data.text(
+        "reason",
+        max_length=1000,
+        required="Say briefly why you decline, so that a replacement can be found.",
+    )
+    data.check()
+    return reason

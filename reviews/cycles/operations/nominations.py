@@ -1,0 +1,230 @@
+"""Peer nominations: the person proposes, the manager (or HR) approves, removes or adds;
+the peer answers or declines."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+
+from reviews.audit.operations import record
+from reviews.cycles.models import Assessment, PartState, PeerRequest, RequestState, Review
+from reviews.cycles.workflow import APPROVAL_OPEN, NOMINATION_OPEN, PEER_OPEN
+from reviews.db import utcnow
+from reviews.errors import Forbidden, Invalid, PhaseClosed
+from reviews.extensions import db
+from reviews.links import Link
+from reviews.notifications.operations import Message, notify
+from reviews.people.models import Person
+
+
+def _requests_of(review: Review) -> list[PeerRequest]:
+    return list(db.session.scalars(select(PeerRequest).where(PeerRequest.review_id == review.id)))
+
+
+def reviewer_load(cycle_id: int, reviewer_ids: list[int]) -> dict[int, int]:
+    """How many live requests each reviewer holds in the cycle."""
+    if not reviewer_ids:
+        return {}
+    rows = db.session.execute(
+        select(PeerRequest.reviewer_id, func.count())
+        .join(Review)
+        .where(
+            Review.cycle_id == cycle_id,
+            PeerRequest.reviewer_id.in_(reviewer_ids),
+            PeerRequest.state.in_([RequestState.PROPOSED, RequestState.APPROVED]),
+        )
+        .group_by(PeerRequest.reviewer_id)
+    ).all()
+    return dict(rows)
+
+
+def _add_request(
+    actor: Person, review: Review, reviewer: Person, state: RequestState
+) -> PeerRequest:
+    if reviewer.id == review.subject_id:
+        raise Invalid("Nobody can give peer feedback on their own review.", "email")
+    if not reviewer.active:
+        raise Invalid(f"{reviewer.name} is deactivated.", "email")
+    live = [
+        r for r in _requests_of(review) if r.state in (RequestState.PROPOSED, RequestState.APPROVED)
+    ]
+    existing = next((r for r in _requests_of(review) if r.reviewer_id == reviewer.id), None)
+    if existing is not None and existing.state in (RequestState.PROPOSED, RequestState.APPROVED):
+        raise Invalid(f"{reviewer.name} is already asked.", "email")
+    if existing is not None and existing.state == RequestState.DECLINED:
+        raise Invalid(f"{reviewer.name} declined: {existing.decline_reason}", "email")
+    if len(live) >= review.cycle.peer_max:
+        raise Invalid(f"This cycle allows at most {review.cycle.peer_max} peers.", "email")
+    now = utcnow()
+    if existing is not None:  # a removed request comes back
+        request = existing
+        request.state = state
+        request.decline_reason = None
+    else:
+        request = PeerRequest(
+            review_id=review.id,
+            reviewer_id=reviewer.id,
+            state=state,
+            proposed_by_id=actor.id,
+            created_at=now,
+        )
+        db.session.add(request)
+    if state == RequestState.APPROVED:
+        request.decided_by_id, request.decided_at = actor.id, now
+    db.session.flush()
+    return request
+
+
+def propose_peer(actor: Person, review: Review, reviewer: Person) -> PeerRequest:
+    if review.cycle.state not in NOMINATION_OPEN:
+        raise PhaseClosed("Peers are nominated during the self-review phase.")
+    request = _add_request(actor, review, reviewer, RequestState.PROPOSED)
+    record(
+        "peer.proposed",
+        actor=actor,
+        subject=review.subject,
+        cycle_id=review.cycle_id,
+        reviewer_id=reviewer.id,
+    )
+    if review.manager_id:
+        notify(
+            Message(
+                review.manager_id,
+                "nomination_to_approve",
+                f"{review.cycle.name}: approve {review.subject.name}'s peers",
+                f"{review.subject.name} nominated {reviewer.name} for peer feedback.",
+                Link("cycles.nominations", review.id),
+            )
+        )
+    return request
+
+
+def _notify_reviewer(request: PeerRequest) -> None:
+    review = request.review
+    notify(
+        Message(
+            request.reviewer_id,
+            "peer_request",
+            f"{review.cycle.name}: feedback for {review.subject.name}",
+            f"You are asked for peer feedback on {review.subject.name}.",
+            Link("cycles.peer_request", request.id),
+        )
+    )
+
+
+def add_peer(actor: Person, review: Review, reviewer: Person) -> PeerRequest:
+    """The manager (or HR) adds a peer, approved at once."""
+    if review.cycle.state not in APPROVAL_OPEN:
+        raise PhaseClosed("Peers can be added until the peer-feedback phase ends.")
+    request = _add_request(actor, review, reviewer, RequestState.APPROVED)
+    record(
+        "peer.added",
+        actor=actor,
+        subject=review.subject,
+        cycle_id=review.cycle_id,
+        reviewer_id=reviewer.id,
+    )
+    _notify_reviewer(request)
+    return request
+
+
+def decide_request(actor: Person, request: PeerRequest, approve: bool) -> None:
+    review = request.review
+    if review.cycle.state not in APPROVAL_OPEN:
+        raise PhaseClosed("Nominations are decided until the peer-feedback phase ends.")
+    if request.state not in (RequestState.PROPOSED, RequestState.APPROVED):
+        raise PhaseClosed("This request is no longer open.")
+    if not approve and _submitted_feedback(request):
+        raise PhaseClosed("This peer already submitted feedback; it stays part of the review.")
+    if approve and request.state == RequestState.APPROVED:
+        return
+    request.state = RequestState.APPROVED if approve else RequestState.REMOVED
+    request.decided_by_id, request.decided_at = actor.id, utcnow()
+    if not approve:
+        db.session.execute(delete(Assessment).where(Assessment.peer_request_id == request.id))
+    db.session.flush()
+    record(
+        "peer.approved" if approve else "peer.removed",
+        actor=actor,
+        subject=review.subject,
+        cycle_id=review.cycle_id,
+        reviewer_id=request.reviewer_id,
+    )
+    if approve:
+        _notify_reviewer(request)
+
+
+def withdraw_proposal(actor: Person, request: PeerRequest) -> None:
+    if request.review.subject_id != actor.id:
+        raise Forbidden("Only the person reviewed withdraws their own nominations.")
+    if request.state != RequestState.PROPOSED:
+        raise PhaseClosed("Only nominations that are not yet approved can be withdrawn.")
+    if request.review.cycle.state not in NOMINATION_OPEN:
+        raise PhaseClosed("Nominations are closed.")
+    request.state = RequestState.REMOVED
+    db.session.flush()
+    record(
+        "peer.withdrawn",
+        actor=actor,
+        subject=request.review.subject,
+        cycle_id=request.review.cycle_id,
+        reviewer_id=request.reviewer_id,
+    )
+
+
+def decline_request(actor: Person, request: PeerRequest, reason: str) -> None:
+    if request.reviewer_id != actor.id:
+        raise Forbidden("Only the person asked can decline.")
+    if request.state != RequestState.APPROVED or _submitted_feedback(request):
+        raise PhaseClosed("This request can no longer be declined.")
+    if request.review.cycle.state not in PEER_OPEN:
+        raise PhaseClosed("Peer feedback is closed for this cycle.")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("Say briefly why you decline, so that a replacement can be found.", "reason")
+    request.state = RequestState.DECLINED
+    request.decline_reason = reason[:1000]
+    request.decided_at = utcnow()
+    db.session.execute(delete(Assessment).where(Assessment.peer_request_id == request.id))
+    db.session.flush()
+    record(
+        "peer.declined",
+        actor=actor,
+        subject=request.review.subject,
+        cycle_id=request.review.cycle_id,
+    )
+    if request.review.manager_id:
+        notify(
+            Message(
+                request.review.manager_id,
+                "peer_declined",
+                f"{request.review.cycle.name}: a peer declined",
+                f"{actor.name} declined to give feedback on {request.review.subject.name}.",
+                Link("cycles.nominations", request.review_id),
+            )
+        )
+
+
+def _submitted_feedback(request: PeerRequest) -> bool:
+    return bool(
+        db.session.scalar(
+            select(func.count()).where(
+                Assessment.peer_request_id == request.id, Assessment.state == PartState.SUBMITTED
+            )
+        )
+    )
+
+
+def reciprocal_pairs(cycle_id: int, subject_ids: list[int]) -> set[tuple[int, int]]:
+    """(a, b) where a reviews b and b reviews a in this cycle, for the given subjects."""
+    if not subject_ids:
+        return set()
+    rows = db.session.execute(
+        select(Review.subject_id, PeerRequest.reviewer_id)
+        .join(PeerRequest)
+        .where(
+            Review.cycle_id == cycle_id,
+            PeerRequest.state.in_([RequestState.PROPOSED, RequestState.APPROVED]),
+        )
+    ).all()
+    pairs = {(s, r) for s, r in rows}
+    return {(s, r) for s, r in pairs if (r, s) in pairs and s in subject_ids}

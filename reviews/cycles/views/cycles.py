@@ -1,0 +1,183 @@
+"""HR's cycle pages: the list, creating and editing a draft, the cycle page, moving it
+on, deleting a draft; and a manager's team page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms import SelectChoice
+
+from reviews import access, params
+from reviews.cycles import operations as ops
+from reviews.cycles.forms import CycleForm
+from reviews.cycles.inputs import cycle_warnings, parse_cycle
+from reviews.cycles.models import Cycle, Review
+from reviews.cycles.queries import org_reviews
+from reviews.cycles.views import bp
+from reviews.cycles.workflow import LABELS, CycleState, next_transition
+from reviews.errors import DomainError, Invalid
+from reviews.extensions import db
+from reviews.inputs import Fields
+from reviews.people.forms import ConfirmForm
+from reviews.people.models import Department
+from reviews.web import failure
+
+
+@bp.get("/cycles")
+@access.hr_only
+def cycle_list() -> Any:
+    cycles = list(db.session.scalars(select(Cycle).order_by(Cycle.created_at.desc())))
+    counts = dict(
+        db.session.execute(select(Review.cycle_id, func.count()).group_by(Review.cycle_id)).all()
+    )
+    return render_template("cycles/list.html", cycles=cycles, counts=counts, labels=LABELS)
+
+
+def _cycle_or_404(cycle_id: int) -> Cycle:
+    return db.get_or_404(Cycle, cycle_id)
+
+
+def _form_for(cycle: Cycle | None) -> CycleForm:
+    """The form showing what was posted, or the cycle's settings, or the defaults."""
+    if request.method == "POST":
+        form = CycleForm()
+    else:
+        form = CycleForm(obj=cycle, formdata=None) if cycle else CycleForm(formdata=None)
+        if cycle is not None:
+            form.participant_mode.data = cycle.participant_mode.value
+            form.department_ids.data = [d.id for d in cycle.departments]
+            form.participant_emails.data = "\n".join(p.email for p in cycle.participants)
+            form.guidance.data = "/".join(str(g) for g in cycle.guidance)
+            form.version.data = str(cycle.version)
+    form.department_ids.choices = [
+        SelectChoice(d.id, d.name)
+        for d in db.session.scalars(select(Department).order_by(Department.name))
+    ]
+    return form
+
+
+def _show_errors(form: CycleForm, exc: DomainError) -> None:
+    for name, message in exc.fields.items():
+        target = getattr(form, name, None)
+        if target is not None and name != "version":
+            target.errors = [message]
+        else:
+            form.form_errors.append(message)
+    if not exc.fields:
+        form.form_errors.append(exc.message)
+
+
+def _save_cycle(cycle: Cycle | None) -> Any:
+    form = _form_for(cycle)
+    warnings = cycle_warnings(cycle) if cycle is not None else []
+    status = 200
+    if request.method == "POST":
+        try:
+            fields = parse_cycle(Fields.of_form(request.form), current=cycle)
+            if cycle is None:
+                cycle = ops.create_cycle(current_user, fields)
+            else:
+                version = _version(request.form.get("version", ""))
+                ops.update_cycle(current_user, cycle, version, fields)
+        except DomainError as exc:
+            db.session.rollback()
+            _show_errors(form, exc)
+            status = exc.status if exc.status != 422 else 400
+            if cycle is not None:
+                warnings = []
+        else:
+            flash(f"“{cycle.name}” is saved.", "success")
+            for _name, message in cycle_warnings(cycle):
+                flash(message, "warning")
+            return redirect(url_for("cycles.cycle_detail", cycle_id=cycle.id))
+    return render_template("cycles/edit.html", form=form, cycle=cycle, warnings=warnings), status
+
+
+def _version(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise Invalid("The form was incomplete; reload the page and edit again.", "version")
+    return int(raw)
+
+
+@bp.route("/cycles/new", methods=["GET", "POST"])
+@access.hr_only
+def cycle_new() -> Any:
+    return _save_cycle(None)
+
+
+@bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
+@access.hr_only
+def cycle_edit(cycle_id: int) -> Any:
+    cycle = _cycle_or_404(cycle_id)
+    if cycle.state != CycleState.DRAFT:
+        flash("A launched cycle cannot be edited.", "error")
+        return redirect(url_for("cycles.cycle_detail", cycle_id=cycle.id))
+    return _save_cycle(cycle)
+
+
+@bp.get("/cycles/<int:cycle_id>")
+@access.hr_only
+def cycle_detail(cycle_id: int) -> Any:
+    cycle = _cycle_or_404(cycle_id)
+    from reviews.reports.queries import completion
+
+    total, departments = completion(cycle, "department")
+    participants = (
+        ops.count_participants(cycle) if cycle.state == CycleState.DRAFT else total.reviews
+    )
+    return render_template(
+        "cycles/detail.html",
+        cycle=cycle,
+        total=total,
+        departments=departments,
+        participants=participants,
+        transition=next_transition(cycle.state),
+        labels=LABELS,
+        confirm=ConfirmForm(),
+        today=date.today(),
+        warnings=cycle_warnings(cycle),
+    )
+
+
+@bp.post("/cycles/<int:cycle_id>/advance")
+@access.hr_only
+def cycle_advance(cycle_id: int) -> Any:
+    cycle = _cycle_or_404(cycle_id)
+    target_value = request.form.get("target", "")
+    if target_value not in {s.value for s in CycleState}:
+        abort(400)
+    back = url_for("cycles.cycle_detail", cycle_id=cycle_id)
+    try:
+        ops.advance_cycle(current_user, cycle, CycleState(target_value))
+    except DomainError as exc:
+        return failure(exc, back)
+    flash(f"“{cycle.name}” is now in {LABELS[cycle.state].lower()}.", "success")
+    return redirect(back)
+
+
+@bp.post("/cycles/<int:cycle_id>/delete")
+@access.hr_only
+def cycle_delete(cycle_id: int) -> Any:
+    cycle = _cycle_or_404(cycle_id)
+    try:
+        ops.delete_cycle(current_user, cycle)
+    except DomainError as exc:
+        return failure(exc, url_for("cycles.cycle_detail", cycle_id=cycle_id))
+    flash("The draft cycle is deleted.", "success")
+    return redirect(url_for("cycles.cycle_list"))
+
+
+@bp.get("/cycles/<int:cycle_id>/team")
+@access.signed_in
+def team(cycle_id: int) -> Any:
+    cycle = _cycle_or_404(cycle_id)
+    if cycle.state == CycleState.DRAFT:
+        abort(404)
+    found = org_reviews(cycle, current_user, params.page())
+    return render_template(
+        "cycles/team.html", cycle=cycle, rows=found.rows, org=found, labels=LABELS
+    )

@@ -1,0 +1,311 @@
+"""Writing a part: the self-review, the manager's review and a peer's feedback, as a
+form (without JavaScript) and by autosave, both through `cycles.parts.parse_part`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from reviews import access
+from reviews.cycles import operations as ops
+from reviews.cycles.forms import DeclineForm
+from reviews.cycles.models import Assessment, PartKind, PeerRequest, RequestState, Review
+from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS, parse_part, part_values
+from reviews.cycles.reading import read_review
+from reviews.cycles.snapshot import FrameworkSnapshot
+from reviews.cycles.views import bp
+from reviews.cycles.views.review import review_or_404
+from reviews.cycles.workflow import LABELS
+from reviews.errors import Conflict, DomainError
+from reviews.evidence.citations import coverage
+from reviews.evidence.queries import citable_refs, resolve
+from reviews.extensions import db
+
+EVIDENCE_KINDS = ("self", "manager")
+TEXT_FIELDS = {"accomplishments", "growth", "strengths", "growth_areas", "suggestion", "summary"}
+
+
+def _parse(part: Assessment, snapshot: FrameworkSnapshot, *, submit: bool) -> Any:
+    """The posted form through the one part parser (and the evidence parser), or Invalid."""
+    from reviews.errors import merge
+    from reviews.evidence.citations import parse_evidence
+
+    kind = part.kind.value
+    clean, errors = parse_part(
+        kind, request.form, snapshot.keys, snapshot.level_keys(), submit=submit
+    )
+    if kind in EVIDENCE_KINDS:
+        evidence, evidence_errors = parse_evidence(
+            request.form, snapshot.keys, citable_refs(current_user, part)
+        )
+        clean.evidence = evidence
+        errors = {**evidence_errors, **errors}
+    if errors:
+        raise merge(errors)
+    return clean
+
+
+def _version() -> int:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else -1
+
+
+def _evidence_context(part: Assessment, posted: dict[str, Any] | None) -> dict[str, Any]:
+    """What the evidence pickers show: the options, and what is cited now."""
+    from reviews.evidence.queries import options_for
+
+    if part.kind.value not in EVIDENCE_KINDS:
+        return {"options": [], "cited": {}}
+    return {
+        "options": options_for(current_user, part.review),
+        "cited": posted if posted is not None else (part.evidence or {}),
+    }
+
+
+def _summary(errors: dict[str, str], snapshot: FrameworkSnapshot, kind: str) -> list[Any]:
+    """Every problem of a refused post, each with the field it points to."""
+    names = {c.key: c.name for c in snapshot.competencies}
+    labels = {name: label for name, label, _ in ANSWERS[kind]}
+    labels.update(
+        {
+            "overall": "Overall performance",
+            "potential": "Potential",
+            "readiness": "Promotion readiness",
+            "desired_level": "Level you want to grow towards",
+        }
+    )
+    found = []
+    for name, message in errors.items():
+        if name == "form":
+            continue
+        anchor, label = name, labels.get(name, "")
+        for prefix in ("rating_", "comment_", "evidence_url_", "evidence_title_", "evidence_"):
+            if name.startswith(prefix):
+                key = name.removeprefix(prefix)
+                anchor = f"competency-{key}" if prefix == "rating_" else name
+                label = names.get(key, key)
+                break
+        found.append((anchor, label, message))
+    return found
+
+
+def _label(name: str, snapshot: FrameworkSnapshot, kind: str) -> str:
+    names = {c.key: c.name for c in snapshot.competencies}
+    for prefix, what in (("rating_", "rating"), ("comment_", "comment")):
+        if name.startswith(prefix):
+            return f"{names.get(name.removeprefix(prefix), name)} ({what})"
+    labels = {n: label for n, label, _ in ANSWERS[kind]}
+    return labels.get(name, name.replace("_", " ").capitalize())
+
+
+def _differences(
+    saved: dict[str, str], typed: dict[str, str], snapshot: FrameworkSnapshot, kind: str
+) -> list[tuple[str, str]]:
+    """What the other save stored where it differs from what this person typed."""
+    names = sorted(set(saved) | {n for n in typed if n not in ("version", "action")})
+    return [
+        (_label(n, snapshot, kind), saved.get(n) or "(empty)")
+        for n in names
+        if (saved.get(n) or "") != (typed.get(n) or "") and not n.startswith("evidence")
+    ]
+
+
+def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> Any:
+    """GET shows the part; POST saves a draft or submits, refusing stale versions and
+    keeping what the person typed when it is refused."""
+    review = part.review
+    snapshot = FrameworkSnapshot(review.cycle.framework_snapshot or {})
+    kind = part.kind.value
+    values = part_values(part)
+    errors: dict[str, str] = {}
+    status = 200
+    lock = ops.part_lock_reason(part, current_user)
+    posted_evidence: dict[str, Any] | None = None
+    saved_now: list[tuple[str, str]] = []
+    if request.method == "POST":
+        submit = request.form.get("action") == "submit"
+        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        try:
+            clean = _parse(part, snapshot, submit=submit)
+            posted_evidence = clean.evidence
+            ops.save_part(current_user, part, _version(), clean, submit=submit)
+        except Conflict as conflict:  # the edge rolls the request back: status >= 400
+            part = conflict.current or part
+            errors["form"] = (
+                f"{conflict.message} What you typed is still in the form below; what is saved "
+                "now differs as listed here. Check it and save again."
+            )
+            saved_now = _differences(part_values(part), values, snapshot, kind)
+            status = 409
+        except DomainError as exc:
+            errors = dict(exc.fields) or {"form": exc.message}
+            if exc.fields and "form" not in errors:
+                errors["form"] = (
+                    "Not submitted yet: fix what is marked below."
+                    if submit
+                    else "Not saved: fix what is marked below."
+                )
+            status = 400 if exc.status == 422 else exc.status
+        else:
+            flash("Submitted. Thank you." if submit else "Draft saved.", "success")
+            return redirect(back if submit else request.path)
+    return render_template(
+        template,
+        coach=_coach(kind, values),
+        part=part,
+        review=review,
+        snapshot=snapshot,
+        values=values,
+        errors=errors,
+        summary=_summary(errors, snapshot, kind),
+        saved_now=saved_now,
+        lock=lock,
+        answers=ANSWERS[kind],
+        potential=POTENTIAL,
+        readiness=READINESS,
+        kind=kind,
+        labels=LABELS,
+        evidence=_evidence_context(part, posted_evidence) if not lock else None,
+        **context,
+    ), status
+
+
+def _coach(kind: str, values: dict[str, str]) -> dict[str, list[Any]]:
+    """Findings for every written field, shown beside it (the no-JavaScript path)."""
+    from reviews.coach.analysis import analyse
+
+    found: dict[str, list[Any]] = {}
+    for name, text in values.items():
+        if not text or not (name.startswith("comment_") or name in TEXT_FIELDS):
+            continue
+        rating_field = (
+            "overall"
+            if name == "summary"
+            else ("rating_" + name.removeprefix("comment_") if name.startswith("comment_") else "")
+        )
+        raw = values.get(rating_field, "")
+        findings = analyse(text, int(raw) if raw in {"1", "2", "3", "4", "5"} else None)
+        if findings:
+            found[name] = findings
+    return found
+
+
+def _autosave(part: Assessment) -> Any:
+    """The form's script saving a draft as the person types: JSON in the API's shape."""
+    from reviews.api.core import error_body
+
+    snapshot = FrameworkSnapshot(part.review.cycle.framework_snapshot or {})
+    try:
+        clean = _parse(part, snapshot, submit=False)
+        ops.save_part(current_user, part, _version(), clean, submit=False)
+    except DomainError as exc:
+        return error_body(exc)
+    return jsonify(ok=True, version=part.version, saved_at=part.updated_at.isoformat())
+
+
+def _own_part(review: Review, kind: PartKind, author_id: int | None) -> Assessment:
+    part = db.session.scalar(
+        select(Assessment).where(
+            Assessment.review_id == review.id,
+            Assessment.kind == kind,
+            Assessment.author_id == author_id,
+        )
+    )
+    if part is None:
+        abort(404)
+    return part
+
+
+@bp.route("/reviews/<int:review_id>/self", methods=["GET", "POST"])
+@access.signed_in
+def self_part(review_id: int) -> Any:
+    review = review_or_404(review_id)
+    if not access.can_write_self_part(current_user, review):
+        abort(403)
+    part = _own_part(review, PartKind.SELF, review.subject_id)
+    return _handle_part(
+        part,
+        "reviews/self.html",
+        url_for("cycles.review", review_id=review.id),
+        resolved=resolve(review.subject_id, [part.evidence]),
+    )
+
+
+@bp.post("/reviews/<int:review_id>/self/autosave")
+@access.signed_in
+def self_autosave(review_id: int) -> Any:
+    review = review_or_404(review_id)
+    if not access.can_write_self_part(current_user, review):
+        abort(403)
+    return _autosave(_own_part(review, PartKind.SELF, review.subject_id))
+
+
+@bp.route("/reviews/<int:review_id>/manager", methods=["GET", "POST"])
+@access.signed_in
+def manager_part(review_id: int) -> Any:
+    review = review_or_404(review_id)
+    if not access.can_write_manager_part(current_user, review):
+        abort(403)
+    part = _own_part(review, PartKind.MANAGER, review.manager_id)
+    reading = read_review(review, access.review_relations(current_user, review))
+    # The self-review (and its citations) reach the manager once it is submitted.
+    self_evidence = reading.self_part.evidence if reading.self_part else None
+    keys = FrameworkSnapshot(review.cycle.framework_snapshot or {}).keys
+    return _handle_part(
+        part,
+        "reviews/manager.html",
+        url_for("cycles.team", cycle_id=review.cycle_id),
+        self_part=reading.self_part,
+        peers=reading.peers,
+        self_evidence=self_evidence,
+        coverage_self=coverage(keys, [self_evidence]),
+        coverage_manager=coverage(keys, [part.evidence]),
+        resolved=resolve(review.subject_id, [self_evidence, part.evidence]),
+    )
+
+
+@bp.post("/reviews/<int:review_id>/manager/autosave")
+@access.signed_in
+def manager_autosave(review_id: int) -> Any:
+    review = review_or_404(review_id)
+    if not access.can_write_manager_part(current_user, review):
+        abort(403)
+    return _autosave(_own_part(review, PartKind.MANAGER, review.manager_id))
+
+
+def my_request(request_id: int) -> PeerRequest:
+    req = db.session.scalar(
+        select(PeerRequest)
+        .where(PeerRequest.id == request_id)
+        .options(joinedload(PeerRequest.review).joinedload(Review.subject))
+    )
+    if req is None:
+        abort(404)
+    if req.reviewer_id != current_user.id:
+        abort(403)
+    if req.state not in (RequestState.APPROVED, RequestState.DECLINED):
+        abort(404)
+    return req
+
+
+@bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
+@access.signed_in
+def peer_request(request_id: int) -> Any:
+    req = my_request(request_id)
+    if req.state == RequestState.DECLINED:
+        return render_template("reviews/declined.html", req=req)
+    part = ops.peer_assessment(req)
+    return _handle_part(
+        part, "reviews/peer.html", url_for("cycles.inbox"), req=req, decline=DeclineForm()
+    )
+
+
+@bp.post("/requests/<int:request_id>/autosave")
+@access.signed_in
+def peer_autosave(request_id: int) -> Any:
+    req = my_request(request_id)
+    return _autosave(ops.peer_assessment(req))

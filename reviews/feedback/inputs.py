@@ -1,0 +1,56 @@
+"""Giving feedback, as the feedback form and `POST /api/v1/people/{id}/feedback` send it:
+one parser for both (the recipient comes by email on the form, by URL on the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from reviews.extensions import db
+from reviews.feedback.models import FeedbackKind, FeedbackVisibility
+from reviews.inputs import Fields
+from reviews.people.models import Person
+
+MAX_BODY = 5000
+
+
+@dataclass(frozen=True)
+class NewFeedback:
+    kind: FeedbackKind
+    visibility: FeedbackVisibility
+    body: str
+    competencies: list[str]
+
+
+def competency_problem(competencies: list[str], known: set[str]) -> str | None:
+    if any(c not in known for c in competencies):
+        return "Choose competencies from the framework."
+    return None
+
+
+def parse_feedback(data: Fields, known_competencies: set[str]) -> NewFeedback:
+    kind = data.choice("kind", [k.value for k in FeedbackKind]) or FeedbackKind.FEEDBACK.value
+    visibility = (
+        data.choice("visibility", [v.value for v in FeedbackVisibility])
+        or FeedbackVisibility.MANAGERS.value
+    )
+    body = data.text("body", max_length=MAX_BODY, required="Write your feedback.")
+    competencies = [str(c) for c in data.values("competencies")]
+    if problem := competency_problem(competencies, known_competencies):
+        data.error("competencies", problem)
+    data.check()
+    return NewFeedback(
+        FeedbackKind(kind), FeedbackVisibility(visibility), body, list(dict.fromkeys(competencies))
+    )
+
+
+def parse_recipient(data: Fields) -> Person:
+    """The colleague a form names by email."""
+    email = data.text("email", max_length=254, required="Enter your colleague's email.").lower()
+    person = None
+    if data.ok("email"):
+        person = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
+        if person is None:
+            data.error("email", f"Nobody has the email {email}.")
+    return person  # type: ignore[return-value]  (None only with an error recorded)

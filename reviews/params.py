@@ -1,0 +1,72 @@
+"""Query parameters, read one way on every page and API call.
+
+A parameter that is absent takes its default; one that is present but
+malformed (`?manager=abc`, `?to=notadate`, `?page=0`) is refused with a 400
+naming it (`errors.BadParameter`), never quietly ignored: a filter dropped
+without a word returns everything, which reads as an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from flask import request
+
+from reviews.errors import BadParameter
+
+MAX_ID = 2**31 - 1
+
+
+def _given(name: str) -> str | None:
+    value = request.args.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def integer(
+    name: str, *, low: int = 0, high: int = MAX_ID, default: int | None = None
+) -> int | None:
+    value = _given(name)
+    if value is None:
+        return default
+    if not value.isdigit() or len(value) > 10 or not low <= int(value) <= high:
+        raise BadParameter(
+            f"The parameter {name} must be a whole number from {low} to {high}.",
+            name,
+        )
+    return int(value)
+
+
+def page(name: str = "page") -> int:
+    return integer(name, low=1, high=100_000, default=1) or 1
+
+
+def day(name: str) -> date | None:
+    value = _given(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(
+            f"The parameter {name} must be a date written YYYY-MM-DD.", name
+        ) from None
+
+
+def choice(name: str, choices: Iterable[str], default: str | None = None) -> str | None:
+    allowed = list(choices)
+    value = _given(name)
+    if value is None:
+        return default
+    if value not in allowed:
+        raise BadParameter(f"The parameter {name} must be one of: {', '.join(allowed)}.", name)
+    return value
+
+
+def text(name: str, *, max_length: int) -> str:
+    value = _given(name) or ""
+    if len(value) > max_length:
+        raise BadParameter(f"The parameter {name} must be at most {max_length} characters.", name)
+    return value
