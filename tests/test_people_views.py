@@ -187,34 +187,35 @@ def test_directory_pages(org, login_as):
     assert re.search(r'href="[^"]*q=zed[^"]*page=2|href="[^"]*page=2[^"]*q=zed', filtered)
 
 
-ODD_QUERIES = [
-    "page=abc",
-    "page=-1",
-    "page=0",
-    "page=99999999999999",
-    "page=1e3",
-    "page=999",
-    "department=abc",
-    "department=999999",
-    "department=-5",
-    "inactive=yes",
-    "q=" + "x" * 5000,
-    "q=%3Cscript%3E",
-    "q=%F0%9F%98%80",
-    "q=%C0%AF",
-    "q=%00",
-]
+# A query the directory can answer, and one it refuses with a 400 naming the parameter.
+ODD_QUERIES = {
+    "page=abc": 400,
+    "page=-1": 400,
+    "page=0": 400,
+    "page=99999999999999": 400,
+    "page=1e3": 400,
+    "page=999": 200,
+    "department=abc": 400,
+    "department=999999": 200,
+    "department=-5": 400,
+    "inactive=yes": 400,
+    "q=" + "x" * 5000: 400,
+    "q=%3Cscript%3E": 200,
+    "q=%F0%9F%98%80": 200,
+    "q=%C0%AF": 200,
+    "q=%00": 400,  # NUL is refused as a bad request
+}
 
 
 def test_directory_survives_odd_queries(org, login_as):
     client = login_as(org.hr)
     broken = {}
-    for query in ODD_QUERIES:
+    for query, expected in ODD_QUERIES.items():
         try:
             status = client.get(f"/people?{query}").status_code
         except Exception as exc:  # testing propagates server errors; collect them all
             status = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        if status != (400 if "%00" in query else 200):  # NUL is refused as a bad request
+        if status != expected:
             broken[query] = status
     assert broken == {}
     escaped = client.get("/people?q=%3Cscript%3E").get_data(as_text=True)

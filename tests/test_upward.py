@@ -15,7 +15,7 @@ from reviews.audit.models import AuditEvent
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.people.models import Role
-from reviews.upward.aggregate import summarise
+from reviews.upward.aggregate import SPREAD_MINIMUM, summarise
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
 
 PM, CM, CL = "people-management", "coaching-and-mentorship", "communication-and-listening"
@@ -62,11 +62,19 @@ def test_summarise_shows_nothing_below_the_threshold_or_while_collecting():
     )
     assert at.responses == 4
     assert at.competencies[0].mean == 3.0
-    assert at.competencies[0].distribution == (0, 1, 1, 1, 0)
+    assert at.competencies[0].responses == 3
+    # Three answers: a spread would show each one; it waits for SPREAD_MINIMUM.
+    assert at.competencies[0].bands is None
     assert at.comments == ["alpha", "zeta"]  # sorted: order says nothing about who or when
-    # A competency fewer than the threshold rated shows no figure.
-    sparse = summarise(1, [{PM: 5}, {}, {}], [], names, threshold=3, closed=True)
+    # A competency fewer than the threshold rated shows no figure, and no count either.
+    sparse = summarise(1, [{PM: 5}, {PM: 4}, {}], [], names, threshold=3, closed=True)
     assert sparse.competencies[0].mean is None
+    assert sparse.competencies[0].responses is None
+    # From SPREAD_MINIMUM answers on, the spread shows in three bands only.
+    many = [{PM: v} for v in (1, 2, 3, 4, 5, 5)]
+    wide = summarise(1, many, [], names, threshold=3, closed=True)
+    assert wide.competencies[0].bands == (2, 1, 3)
+    assert SPREAD_MINIMUM <= len(many)
 
 
 def test_below_the_threshold_nothing_shows_and_at_it_only_aggregates_without_authors(app, org):
@@ -135,12 +143,16 @@ def test_below_the_threshold_nothing_shows_and_at_it_only_aggregates_without_aut
             assert c not in text
     for mark in author_marks:
         assert mark not in export
-    # The audit trail says who answered, never what: the answers carry no link back.
-    events = list(
-        db.session.scalars(select(AuditEvent).where(AuditEvent.event == "upward.submitted"))
+    # The audit trail says how many answered when the cycle reached calibration, never
+    # who answered about whom, nor when.
+    assert not db.session.scalar(select(AuditEvent).where(AuditEvent.event.startswith("upward")))
+    advanced = db.session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.event == "cycle.advanced", AuditEvent.cycle_id == cycle.id
+        ).order_by(AuditEvent.id.desc())
     )
-    assert len(events) == 5
-    assert all("comment" not in e.details and "ratings" not in e.details for e in events)
+    assert advanced.details["target"] == "calibration"
+    assert advanced.details["upward_answers"] == 5
 
 
 @pytest.mark.parametrize(

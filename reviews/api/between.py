@@ -27,6 +27,7 @@ from reviews.framework.models import Competency
 from reviews.goals.queries import goals_of
 from reviews.inputs import Fields
 from reviews.people.models import Person
+from reviews.upward.aggregate import BANDS, SPREAD_MINIMUM
 from reviews.upward.queries import summary_for
 
 NOTE = {
@@ -87,7 +88,26 @@ UPWARD = {
             "threshold answered; then nothing else is given, not even the count",
         },
         "responses": {"type": ["integer", "null"]},
-        "competencies": {"type": "array", "items": {"type": "object"}},
+        "competencies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string"},
+                    "name": {"type": "string"},
+                    "responses": {
+                        "type": ["integer", "null"],
+                        "description": "null when fewer than the threshold rated it",
+                    },
+                    "mean": {"type": ["number", "null"]},
+                    "bands": {
+                        "type": ["object", "null"],
+                        "description": "How many answers were 1-2, 3 and 4-5; given from "
+                        f"{SPREAD_MINIMUM} answers (and the threshold) on",
+                    },
+                },
+            },
+        },
         "comments": {"type": "array", "items": {"type": "string"}},
     },
 }
@@ -221,7 +241,7 @@ def upward(cycle_id: int, person_id: int) -> Any:
                 "name": c.name,
                 "responses": c.responses,
                 "mean": c.mean,
-                "distribution": list(c.distribution) if c.distribution else None,
+                "bands": dict(zip(BANDS, c.bands, strict=True)) if c.bands else None,
             }
             for c in summary.competencies
         ],

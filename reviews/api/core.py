@@ -261,7 +261,7 @@ def page_args() -> tuple[int, int]:
         )
     if not limit.isdigit() or len(limit) > 4 or not 1 <= int(limit) <= 200:
         raise ApiError(
-            422, "invalid_limit", "limit must be a whole number from 1 to 200.", {"limit": "1-200"}
+            400, "invalid_limit", "limit must be a whole number from 1 to 200.", {"limit": "1-200"}
         )
     return int(cursor), int(limit)
 
@@ -296,7 +296,7 @@ def int_arg(name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 9:
-        raise ApiError(422, "invalid", f"{name} must be an id.", {name: "A whole number."})
+        raise ApiError(400, "bad_parameter", f"{name} must be an id.", {name: "A whole number."})
     return int(raw)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import jsonify
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from reviews import access
 from reviews.api.core import (
@@ -143,8 +142,13 @@ def plan_pdf(review_id: int) -> Any:
 # Exports and audit ------------------------------------------------------------------------
 
 SCOPE_PARAMETERS = [
-    {"name": "department", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {"name": "manager", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {
+        "name": name,
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+        "description": "A malformed value is refused with 400 naming it",
+    }
+    for name in ("department", "manager")
 ]
 
 
@@ -183,27 +187,39 @@ def report_xlsx(cycle_id: int) -> Any:
         *PAGE_PARAMETERS,
         *[
             {"name": name, "in": "query", "schema": {"type": "string", "maxLength": 254}}
-            for name in ("person", "actor", "event", "from", "to")
+            for name in ("person", "actor")
         ],
-        {"name": "cycle", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "event", "in": "query", "schema": {"type": "string", "maxLength": 60}},
+        *[
+            {"name": name, "in": "query", "schema": {"type": "string", "format": "date"}}
+            for name in ("from", "to")
+        ],
+        {
+            "name": "cycle",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+        },
     ],
 )
 def audit() -> Any:
     from reviews.audit.models import AuditEvent
+    from reviews.audit.reading import views_of
     from reviews.audit.views import filtered_events
 
     stmt, _filters = filtered_events()
-    stmt = stmt.options(joinedload(AuditEvent.actor), joinedload(AuditEvent.subject))
     return paged(
         stmt,
         AuditEvent.id,
-        lambda e: {
-            "id": e.id,
-            "at": iso(e.at),
-            "event": e.event,
-            "actor": e.actor.email if e.actor else None,
-            "subject": e.subject.email if e.subject else None,
-            "cycle_id": e.cycle_id,
-            "details": e.details,
-        },
+        render_page=lambda events: [
+            {
+                "id": e.id,
+                "at": iso(e.at),
+                "event": e.event,
+                "actor": e.actor,
+                "subject": e.subject,
+                "cycle_id": e.cycle_id,
+                "details": e.details,
+            }
+            for e in views_of(events)
+        ],
     )

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from reviews import access
+from reviews import access, params
 from reviews.api.core import PAGE_PARAMETERS, ApiError, bp, build_openapi, operation, page_of, paged
 from reviews.cycles.snapshot import take_snapshot
 from reviews.extensions import db
@@ -146,9 +146,7 @@ def person(person_id: int) -> Any:
     raw_body="text/csv",
 )
 def org_import() -> Any:
-    dry_run = request.args.get("dry_run", "false").lower()
-    if dry_run not in {"true", "false", "1", "0"}:
-        raise ApiError(422, "invalid", "dry_run is true or false.", {"dry_run": "true or false"})
+    dry_run = params.choice("dry_run", ["true", "false", "1", "0"], "false")
     if request.content_length and request.content_length > 5 * 1024 * 1024:
         raise ApiError(422, "too_large", "Keep the file under 5 MB.", {"body": "Under 5 MB."})
     check = people_ops.check_org_file(request.get_data(), current_user)

@@ -4,13 +4,15 @@ import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, stream_with_context
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
-from reviews import access
+from reviews import access, params
 from reviews.audit.models import AuditEvent
+from reviews.audit.operations import record
+from reviews.audit.reading import stream, views_of
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
 from reviews.people.models import Person
@@ -19,22 +21,20 @@ bp = Blueprint("audit", __name__)
 PER_PAGE = 50
 
 
-def _date(name: str) -> datetime | None:
-    try:
-        day = datetime.strptime(request.args.get(name, ""), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _midnight(name: str) -> datetime | None:
+    day = params.day(name)
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
 
 def filtered_events() -> tuple[Any, dict[str, Any]]:
-    """The audit query with the page's filters, and the filters to show back."""
+    """The audit query with the filters asked for (page, API and CSV alike), and the
+    filters to show back; a malformed filter is refused with a 400 naming it."""
     stmt = select(AuditEvent)
-    person = request.args.get("person", "").strip().lower()[:254]
-    actor = request.args.get("actor", "").strip().lower()[:254]
-    event = request.args.get("event", "").strip()[:60]
-    cycle_arg = request.args.get("cycle", "")
-    cycle_id = int(cycle_arg) if cycle_arg.isdigit() and len(cycle_arg) < 10 else None
+    person = params.text("person", max_length=254).lower()
+    actor = params.text("actor", max_length=254).lower()
+    event = params.text("event", max_length=60)
+    cycle_id = params.integer("cycle")
+    since, until = _midnight("from"), _midnight("to")
     if person:
         subject = aliased(Person)
         stmt = stmt.join(subject, AuditEvent.subject_id == subject.id).where(
@@ -47,7 +47,6 @@ def filtered_events() -> tuple[Any, dict[str, Any]]:
         stmt = stmt.where(AuditEvent.event.startswith(event, autoescape=True))
     if cycle_id:
         stmt = stmt.where(AuditEvent.cycle_id == cycle_id)
-    since, until = _date("from"), _date("to")
     if since:
         stmt = stmt.where(AuditEvent.at >= since)
     if until:
@@ -57,8 +56,8 @@ def filtered_events() -> tuple[Any, dict[str, Any]]:
         "actor": actor,
         "event": event,
         "cycle": cycle_id or "",
-        "from": request.args.get("from", "")[:10],
-        "to": request.args.get("to", "")[:10],
+        "from": since.date().isoformat() if since else "",
+        "to": until.date().isoformat() if until else "",
     }
     return stmt, filters
 
@@ -68,13 +67,11 @@ def filtered_events() -> tuple[Any, dict[str, Any]]:
 def audit_log() -> Any:
     """The append-only audit log, filtered by person, actor, cycle, event and dates."""
     stmt, filters = filtered_events()
-    page_arg = request.args.get("page", "1")
-    page = int(page_arg) if page_arg.isdigit() and 0 < int(page_arg) < 100_000 else 1
+    page = params.page()
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     events = list(
         db.session.scalars(
-            stmt.options(joinedload(AuditEvent.actor), joinedload(AuditEvent.subject))
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(PER_PAGE)
             .offset((page - 1) * PER_PAGE)
         )
@@ -83,7 +80,7 @@ def audit_log() -> Any:
     kinds = list(db.session.scalars(select(AuditEvent.event).distinct().order_by(AuditEvent.event)))
     return render_template(
         "audit/log.html",
-        events=events,
+        events=views_of(events),
         total=total,
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
@@ -97,38 +94,21 @@ def audit_log() -> Any:
 @access.hr_only
 def audit_csv() -> Any:
     """The filtered log (e.g. a period) as CSV, streamed."""
-    from flask import Response, stream_with_context
-
-    from reviews.audit.operations import record
     from reviews.reports.spreadsheets import csv_stream
 
     stmt, filters = filtered_events()
     record("export.audit_log", actor=current_user, filters={k: v for k, v in filters.items() if v})
-    actor, subject = aliased(Person), aliased(Person)
 
     def lines() -> Any:
         # Read once the export's audit record is committed, in the stream's own transaction.
-        rows = db.session.execute(
-            stmt.with_only_columns(
-                AuditEvent.at,
-                AuditEvent.event,
-                actor.email,
-                subject.email,
-                AuditEvent.cycle_id,
-                AuditEvent.details,
-            )
-            .outerjoin(actor, AuditEvent.actor_id == actor.id)
-            .outerjoin(subject, AuditEvent.subject_id == subject.id)
-            .order_by(AuditEvent.at, AuditEvent.id)
-        ).yield_per(1000)
-        for at, event, by, about, cycle_id, details in rows:
+        for e in stream(stmt):
             yield [
-                at.strftime("%Y-%m-%d %H:%M:%S"),
-                event,
-                by or "system",
-                about or "",
-                cycle_id or "",
-                json.dumps(details, ensure_ascii=False, sort_keys=True),
+                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.event,
+                e.actor or "system",
+                e.subject or "",
+                e.cycle_id or "",
+                json.dumps(e.details, ensure_ascii=False, sort_keys=True),
             ]
 
     return Response(

@@ -28,6 +28,8 @@ from reviews.calibration.scoring import (
 )
 from reviews.coach.analysis import text_quality
 from reviews.cycles.models import Assessment, PartKind, PartState, Review
+from reviews.cycles.reading import cycle_policy
+from reviews.cycles.visibility import Viewer, peer_figures_shown
 from reviews.evidence.citations import unsupported_extremes
 from reviews.extensions import db
 from reviews.people.models import Department, Person
@@ -56,7 +58,9 @@ class PersonRow:
     # Read by add_details, for the rows shown only:
     detailed: bool = False
     peer_avg: float | None = None
-    peer_count: int = 0
+    # None where the cycle keeps peer authors from calibrators and fewer than its
+    # threshold of peers responded: figures below it are withheld, counts included
+    peer_count: int | None = 0
     final_ratings: dict[str, int] | None = None
     # competencies rated 1 or 5 (final, else the manager's) that no part cites evidence for
     unsupported: list[str] = field(default_factory=list)
@@ -314,14 +318,17 @@ def add_details(session: CalibrationSession, rows: Sequence[PersonRow]) -> None:
         if row is None:
             continue
         if kind == PartKind.PEER:
-            row.peer_count += 1
+            row.peer_count = (row.peer_count or 0) + 1
             if ratings:
                 peer_values.setdefault(review_id, []).append(mean(list(ratings.values())))
         else:
             evidence.setdefault(review_id, []).append(cited)
+    policy = cycle_policy(session.cycle)
     for review_id, row in todo.items():
         row.final_ratings = finals.get(review_id)
         row.peer_avg = mean(peer_values[review_id]) if review_id in peer_values else None
+        if not peer_figures_shown(Viewer.HR, policy, row.peer_count or 0):
+            row.peer_avg = row.peer_count = None
         row.unsupported = unsupported_extremes(
             row.final_ratings or row.manager_ratings, evidence.get(review_id, [])
         )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from reviews import access
+from reviews import access, params
 from reviews.extensions import db
 from reviews.framework import operations as ops
 from reviews.framework.forms import LevelForm, OpportunityForm, competency_form
@@ -193,7 +193,7 @@ def edit_competency(key: str) -> Any:
 @bp.get("/opportunities")
 @access.signed_in
 def opportunities() -> Any:
-    show_retired = access.is_hr(current_user) and request.args.get("retired") == "1"
+    show_retired = access.is_hr(current_user) and params.choice("retired", ["0", "1"]) == "1"
     stmt = (
         select(Opportunity)
         .options(selectinload(Opportunity.competencies), selectinload(Opportunity.levels))
@@ -201,7 +201,7 @@ def opportunities() -> Any:
     )
     if not show_retired:
         stmt = stmt.where(Opportunity.active.is_(True))
-    competency_key = request.args.get("competency", "")
+    competency_key = params.text("competency", max_length=60)
     if competency_key:
         stmt = stmt.where(Opportunity.competencies.any(Competency.key == competency_key))
     return render_template(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from reviews import access
-from reviews.errors import Conflict, DomainError
+from reviews.errors import BadParameter, Conflict, DomainError
 from reviews.extensions import db
 from reviews.framework.queries import competency_names
 from reviews.goals import operations as ops
@@ -90,7 +90,10 @@ def person_goals(person_id: int) -> Any:
 @bp.route("/goals/new", methods=["GET", "POST"])
 @access.signed_in
 def new() -> Any:
-    owner_id = _id(request.values.get("for"))
+    raw_owner = request.values.get("for")
+    owner_id = _id(raw_owner)
+    if raw_owner and owner_id is None:
+        raise BadParameter("The parameter for must be a person's id.", "for")
     owner = db.session.get(Person, owner_id) if owner_id else current_user
     if owner is None:
         abort(404)
@@ -100,6 +103,8 @@ def new() -> Any:
     seeds = {s.key: s for s in queries.seeds_for(owner, names)}
     form = _goal_form(names)
     seed = seeds.get(request.values.get("seed", ""))
+    if request.values.get("seed") and seed is None:
+        raise BadParameter("The parameter seed names no suggestion for this person.", "seed")
     if request.method == "GET":
         today = date.today()
         form.period_start.data = today

@@ -35,7 +35,8 @@ def start_plans_zip(actor: Person, cycle: Cycle, scope_manager: Person | None) -
         actor=actor,
         cycle_id=cycle.id,
         job=job.id,
-        scope=scope_manager.email if scope_manager else "cycle",
+        scope="org" if scope_manager else "cycle",
+        scope_manager_id=scope_manager.id if scope_manager else None,
     )
     return job
 

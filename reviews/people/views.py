@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from reviews import access, security
+from reviews import access, params, security
 from reviews.audit.models import AuditEvent
 from reviews.auth.models import LinkPurpose
 from reviews.auth.operations import issue_password_link
@@ -33,18 +33,13 @@ bp = Blueprint("people", __name__)
 PER_PAGE = 50
 
 
-def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 1_000_000 else default
-
-
 @bp.get("/people")
 @access.signed_in
 def directory() -> Any:
-    q = request.args.get("q", "")[:200]
-    department_id = _int_arg("department", 0) or None
-    include_inactive = access.is_hr(current_user) and request.args.get("inactive") == "1"
-    page = _int_arg("page", 1)
+    q = params.text("q", max_length=200)
+    department_id = params.integer("department") or None
+    include_inactive = access.is_hr(current_user) and params.choice("inactive", ["0", "1"]) == "1"
+    page = params.page()
     people, total = search_people(q, department_id, include_inactive, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template(

@@ -24,7 +24,9 @@ from reviews.cycles.models import (
 )
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.queries import org_manager_ids
+from reviews.cycles.reading import cycle_policy
 from reviews.cycles.snapshot import FrameworkSnapshot
+from reviews.cycles.visibility import Viewer, peer_figures_shown
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.people.models import Department, Person
@@ -260,6 +262,21 @@ class Overdue:
     link_review: int | None
 
 
+def _without_subjects(late: list[Overdue]) -> list[Overdue]:
+    """Late peers, one line each with how many requests they owe: in a cycle that keeps
+    peer authors from HR, who owes feedback on whom would tell, by elimination, who
+    wrote on whom."""
+    owed: dict[tuple[str, str], int] = {}
+    for item in late:
+        owed[(item.name, item.email)] = owed.get((item.name, item.email), 0) + 1
+    return [
+        Overdue(
+            name, email, f"peer feedback ({n} request{'s' if n != 1 else ''})", late[0].due, None
+        )
+        for (name, email), n in owed.items()
+    ]
+
+
 def overdue(cycle: Cycle, today: date, scope: Scope | None = None) -> list[Overdue]:
     """Who is late in the current phase (its deadline has passed)."""
     scope = scope or Scope()
@@ -297,9 +314,11 @@ def overdue(cycle: Cycle, today: date, scope: Scope | None = None) -> list[Overd
                     PeerRequest.state == RequestState.APPROVED,
                     (Assessment.id.is_(None)) | (Assessment.state == PartState.DRAFT),
                 )
-            ).order_by(reviewer.name)
+            ).order_by(reviewer.name, subject.name)
         ):
             late.append(Overdue(name, email, f"peer feedback for {who}", due, None))
+        if not cycle_policy(cycle).names_to_staff:
+            late = _without_subjects(late)
     elif cycle.state == CycleState.MANAGER_REVIEW:
         manager = aliased(Person)
         for name, email, who, rid in db.session.execute(
@@ -362,13 +381,16 @@ def rating_values(column: Any) -> Any:
 def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
     """One row per review, fetched a chunk at a time: memory stays flat with the cycle.
 
-    No peer identity is in any column: peers appear only as counts and an average.
+    No peer identity is in any column: peers appear only as counts and an average, and
+    the average only where the cycle shows authors to managers and HR or at least its
+    threshold of peers responded (`visibility.peer_figures_shown`).
     """
     scope = scope or Scope()
     snapshot = (
         FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
     )
     keys = snapshot.keys if snapshot else []
+    policy = cycle_policy(cycle)
     last = 0
     subject, manager = aliased(Person), aliased(Person)
     connection = db.session.connection()
@@ -487,6 +509,8 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
             if manager_part and manager_part[0] != submitted:
                 manager_part = None  # a draft is not a result
             peer_count, peer_average = peers.get(review_id, (0, None))
+            if not peer_figures_shown(Viewer.HR, policy, peer_count):
+                peer_average = None  # an average of fewer peers than the threshold
             finals = final_ratings or (manager_part[1] if manager_part else {}) or {}
             yield [
                 name,

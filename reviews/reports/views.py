@@ -10,7 +10,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     send_file,
     stream_with_context,
     url_for,
@@ -18,7 +17,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from reviews import access
+from reviews import access, params
 from reviews.audit.operations import record
 from reviews.calibration.scoring import distribution
 from reviews.charts import completion_svg, distribution_svg
@@ -34,14 +33,11 @@ from reviews.reports.spreadsheets import csv_stream, xlsx_file
 bp = Blueprint("reports", __name__)
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
 def _scope(cycle: Cycle) -> q.Scope:
     """HR: the filters asked for. A manager: their own org, narrowed by the filters."""
-    scope = q.Scope(department_id=_int_arg("department"), manager_id=_int_arg("manager"))
+    scope = q.Scope(
+        department_id=params.integer("department"), manager_id=params.integer("manager")
+    )
     if access.is_hr(current_user):
         return scope
     manages = db.session.scalar(
@@ -133,10 +129,8 @@ def dashboard(cycle_id: int) -> Any:
 def manager_completion(cycle_id: int) -> Any:
     """Completion for every manager (as frozen at launch), a page at a time."""
     cycle = _launched(cycle_id)
-    order = "name" if request.args.get("sort") == "name" else "behind"
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
-    page = max(page, 1)
+    order = params.choice("sort", ["behind", "name"], "behind") or "behind"
+    page = params.page()
 
     def read(number: int) -> tuple[list[q.Completion], int]:
         return q.manager_completion(

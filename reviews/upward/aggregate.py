@@ -3,8 +3,10 @@
 Pure: takes the answers' ratings and comments (which carry no author) and
 the cycle's threshold; returns what may be shown.  Below the threshold
 nothing is shown, not even the count; a competency that fewer than the
-threshold rated shows no figure; comments are shown sorted by their text, so
-their order says nothing about who wrote them or when.
+threshold rated shows no figure and no count; the spread is given only in three
+bands (1-2, 3, 4-5) and only from SPREAD_MINIMUM answers on, so that no one
+report's rating can be picked out of it; comments are shown sorted by their
+text, so their order says nothing about who wrote them or when.
 """
 
 from __future__ import annotations
@@ -21,14 +23,19 @@ UPWARD_COMPETENCIES = (
 )
 
 
+# A spread shows from this many answers on (and never below the cycle's threshold).
+SPREAD_MINIMUM = 5
+BANDS = ("1-2", "3", "4-5")
+
+
 @dataclass(frozen=True)
 class CompetencyAggregate:
     key: str
     name: str
-    responses: int
+    responses: int | None  # None below the threshold: the count is withheld too
     mean: float | None
-    # how many answers gave 1, 2, 3, 4, 5
-    distribution: tuple[int, int, int, int, int] | None
+    # how many answers were 1-2, 3 and 4-5; None below SPREAD_MINIMUM answers
+    bands: tuple[int, int, int] | None
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,17 @@ def summarise(
     for key, name in competencies:
         values = [r[key] for r in ratings if r.get(key) in (1, 2, 3, 4, 5)]
         if len(values) < threshold:
-            rows.append(CompetencyAggregate(key, name, len(values), None, None))
+            rows.append(CompetencyAggregate(key, name, None, None, None))
             continue
-        counts = tuple(values.count(v) for v in range(1, 6))
-        rows.append(
-            CompetencyAggregate(
-                key,
-                name,
-                len(values),
-                round(sum(values) / len(values), 2),
-                (counts[0], counts[1], counts[2], counts[3], counts[4]),
+        bands = None
+        if len(values) >= max(threshold, SPREAD_MINIMUM):
+            bands = (
+                sum(1 for v in values if v <= 2),
+                values.count(3),
+                sum(1 for v in values if v >= 4),
             )
+        rows.append(
+            CompetencyAggregate(key, name, len(values), round(sum(values) / len(values), 2), bands)
         )
     return UpwardSummary(
         manager_id,

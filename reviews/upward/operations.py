@@ -8,7 +8,6 @@ from datetime import date
 
 from sqlalchemy import select
 
-from reviews.audit.operations import record
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.workflow import CycleState
 from reviews.errors import Forbidden, NotFound, PhaseClosed
@@ -89,10 +88,6 @@ def submit(author: Person, cycle: Cycle, ratings: dict[str, int], comment: str) 
             comment=comment,
         )
     )
+    # No audit event per answer: its actor and time would name who answered about whom.
+    # The transition to calibration records how many answered (cycles.operations.lifecycle).
     db.session.flush()
-    record(
-        "upward.submitted",
-        actor=author,
-        subject=review.manager,
-        cycle_id=cycle.id,
-    )

@@ -15,6 +15,7 @@ from reviews.people.models import Person
 from reviews.reports.spreadsheets import csv_stream
 from reviews.upward import operations as ops
 from reviews.upward import queries
+from reviews.upward.aggregate import SPREAD_MINIMUM
 
 bp = Blueprint("upward", __name__)
 
@@ -78,6 +79,7 @@ def summary(cycle_id: int, person_id: int) -> Any:
         manager=manager,
         summary=queries.summary_for(cycle, manager.id),
         labels=LABELS,
+        spread_minimum=max(SPREAD_MINIMUM, cycle.anonymity_threshold),
     )
 
 

@@ -1,0 +1,95 @@
+"""The audit log as HR reads it, on the page, in the API and in the CSV alike.
+
+Events store people as ids (the actor, the subject, and `*_id` details such as a
+peer request's reviewer), never a name or an email: anonymising a person then
+needs no rewriting of the log, and this is the one place that turns ids into
+who they are now. What may not be known is never stored in the first place:
+peer feedback in a cycle that hides its authors and upward answers are audited
+only in aggregate (`cycles.operations`), so no event pairs an author with the
+person they wrote about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from reviews.audit.models import AuditEvent
+from reviews.extensions import db
+from reviews.people.models import Person
+
+# Details that name a person by id, and what they are shown as.
+PERSON_DETAILS = {"reviewer_id": "reviewer", "author_id": "author", "scope_manager_id": "manager"}
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    event: str
+    actor: str | None  # email, None for the system
+    subject: str | None
+    cycle_id: int | None
+    details: dict[str, Any]
+
+
+def _emails(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Person.id, Person.email).where(Person.id.in_(ids)))
+    return {person_id: email for person_id, email in rows}
+
+
+def views_of(events: Sequence[AuditEvent]) -> list[EventView]:
+    """Events with every person they name resolved, in one statement."""
+    ids: set[int] = set()
+    for e in events:
+        ids.update(i for i in (e.actor_id, e.subject_id) if i is not None)
+        ids.update(
+            v for k, v in (e.details or {}).items() if k in PERSON_DETAILS and isinstance(v, int)
+        )
+    emails = _emails(ids)
+    out = []
+    for e in events:
+        details = {}
+        for key, value in (e.details or {}).items():
+            if key in PERSON_DETAILS and isinstance(value, int):
+                details[PERSON_DETAILS[key]] = emails.get(value, f"person {value}")
+            else:
+                details[key] = value
+        out.append(
+            EventView(
+                id=e.id,
+                at=e.at,
+                event=e.event,
+                actor=emails.get(e.actor_id) if e.actor_id else None,
+                subject=emails.get(e.subject_id) if e.subject_id else None,
+                cycle_id=e.cycle_id,
+                details=details,
+            )
+        )
+    return out
+
+
+def stream(stmt: Select[Any]) -> Iterator[EventView]:
+    """Every event `stmt` selects, oldest first, a chunk at a time (for the CSV)."""
+    last = None
+    ordered = stmt.order_by(AuditEvent.at, AuditEvent.id)
+    while True:
+        page = ordered
+        if last is not None:
+            at, event_id = last
+            page = page.where(
+                (AuditEvent.at > at) | ((AuditEvent.at == at) & (AuditEvent.id > event_id))
+            )
+        events = list(db.session.scalars(page.limit(CHUNK)))
+        if not events:
+            return
+        yield from views_of(events)
+        last = (events[-1].at, events[-1].id)
+        db.session.expunge_all()
