@@ -42,7 +42,7 @@ def _emails(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(select(Person.id, Person.email).where(Person.id.in_(ids)))
-    return {person_id: email for person_id, email in rows}
+    return dict(rows)
 
 
 def views_of(events: Sequence[AuditEvent]) -> list[EventView]:
