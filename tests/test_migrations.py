@@ -3,6 +3,7 @@ cycle from the first revision to head."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -426,3 +427,82 @@ def test_a_populated_cycle_survives_every_migration_from_the_first(app, make_per
             db.engine.dispose()
     finally:
         _drop(schema)
+
+
+def test_the_anonymity_migration_redacts_the_audit_log_of_a_database_holding_data(tmp_path):
+    """Events that paired a peer or a report with whom they wrote about go (counted in one
+    `audit.redacted` event), emails in details become ids, and an anonymous cycle with a
+    threshold below three gets three."""
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="d4a7e2c19b30")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, session_version,"
+                        " created_at) VALUES (1, 'sam@example.com', 'Sam', 'employee', true, 1,"
+                        " CURRENT_TIMESTAMP), (2, 'pia@example.com', 'Pia', 'employee', true,"
+                        " 1, CURRENT_TIMESTAMP)"
+                    )
+                )
+                for cycle_id, names_to_managers, threshold in ((1, False, 2), (2, True, 3)):
+                    conn.execute(
+                        text(
+                            "INSERT INTO cycle (id, name, period_start, period_end, state,"
+                            " participant_mode, peer_min, peer_max, peer_anonymous,"
+                            " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
+                            " upward_feedback, guidance, created_at, version) VALUES (:id, 'C',"
+                            " '2026-01-01', '2026-06-30', 'draft', 'all', 2, 5, true, :t, :n,"
+                            " 5, true, '[]', CURRENT_TIMESTAMP, 1)"
+                        ),
+                        {"id": cycle_id, "t": threshold, "n": names_to_managers},
+                    )
+                events = [
+                    (1, 2, "part.submitted", 1, 1, {"part": "peer"}),  # names hidden: goes
+                    (2, 1, "part.submitted", 1, 1, {"part": "self"}),
+                    (3, 2, "part.submitted", 1, 2, {"part": "peer"}),  # names shown: stays
+                    (4, 2, "upward.submitted", 1, 2, {}),  # never attributable: goes
+                    (5, 1, "peer.approved", 1, 1, {"reviewer": "pia@example.com"}),
+                ]
+                for event_id, actor, name, subject, cycle_id, details in events:
+                    conn.execute(
+                        text(
+                            "INSERT INTO audit_event (id, at, actor_id, event, subject_id,"
+                            " cycle_id, details) VALUES (:id, CURRENT_TIMESTAMP, :a, :e, :s,"
+                            " :c, :d)"
+                        ),
+                        {
+                            "id": event_id,
+                            "a": actor,
+                            "e": name,
+                            "s": subject,
+                            "c": cycle_id,
+                            "d": Json(details) if PG_URL else json.dumps(details),
+                        },
+                    )
+                if PG_URL:  # ids given by hand: move the sequence past them
+                    conn.execute(
+                        text("SELECT setval(pg_get_serial_sequence('audit_event', 'id'), 100)")
+                    )
+            upgrade()
+            rows = {r["id"]: r for r in raw_rows("audit_event")}
+            assert set(rows) >= {2, 3, 5}
+            assert 1 not in rows
+            assert 4 not in rows
+            redacted = sorted(
+                (r["cycle_id"], _json(r["details"])["removed"])
+                for r in rows.values()
+                if r["event"] == "audit.redacted"
+            )
+            assert redacted == [(1, 1), (2, 1)]
+            assert _json(rows[5]["details"]) == {"reviewer_id": 2}
+            assert {r["id"]: r["anonymity_threshold"] for r in raw_rows("cycle")} == {1: 3, 2: 3}
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value

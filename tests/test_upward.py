@@ -147,9 +147,9 @@ def test_below_the_threshold_nothing_shows_and_at_it_only_aggregates_without_aut
     # who answered about whom, nor when.
     assert not db.session.scalar(select(AuditEvent).where(AuditEvent.event.startswith("upward")))
     advanced = db.session.scalar(
-        select(AuditEvent).where(
-            AuditEvent.event == "cycle.advanced", AuditEvent.cycle_id == cycle.id
-        ).order_by(AuditEvent.id.desc())
+        select(AuditEvent)
+        .where(AuditEvent.event == "cycle.advanced", AuditEvent.cycle_id == cycle.id)
+        .order_by(AuditEvent.id.desc())
     )
     assert advanced.details["target"] == "calibration"
     assert advanced.details["upward_answers"] == 5

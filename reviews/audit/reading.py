@@ -42,7 +42,7 @@ def _emails(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(select(Person.id, Person.email).where(Person.id.in_(ids)))
-    return dict(rows)
+    return {row[0]: row[1] for row in rows.all()}
 
 
 def views_of(events: Sequence[AuditEvent]) -> list[EventView]:

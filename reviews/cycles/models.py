@@ -89,6 +89,10 @@ class Cycle(Base):
             "peer_min >= 0 AND peer_min <= peer_max AND peer_max <= 20", name="peer_range"
         ),
         CheckConstraint("anonymity_threshold >= 1", name="threshold_positive"),
+        # Fewer than three anonymous authors can be told apart (cycles.inputs).
+        CheckConstraint(
+            "NOT peer_anonymous OR anonymity_threshold >= 3", name="anonymous_threshold"
+        ),
         CheckConstraint(
             "state = 'draft' OR (framework_snapshot IS NOT NULL AND launched_at IS NOT NULL)",
             name="launched_has_snapshot",

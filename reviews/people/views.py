@@ -316,7 +316,7 @@ def personal_data_json(person_id: int) -> Any:
     from flask import Response
 
     from reviews.audit.operations import record
-    from reviews.people.privacy import person_data
+    from reviews.privacy import export_person as person_data
 
     person = _person_or_404(person_id)
     import json
@@ -339,7 +339,7 @@ def personal_data_pdf(person_id: int) -> Any:
     from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS
     from reviews.documents.pdf import render_pdf, stylesheet
     from reviews.framework.models import Level
-    from reviews.people.privacy import person_data
+    from reviews.privacy import export_person as person_data
 
     person = _person_or_404(person_id)
     html = render_template(
@@ -364,7 +364,7 @@ def personal_data_pdf(person_id: int) -> Any:
 @bp.post("/people/<int:person_id>/anonymise")
 @access.hr_only
 def anonymise(person_id: int) -> Any:
-    from reviews.people.privacy import anonymise as anonymise_person
+    from reviews.privacy import anonymise as anonymise_person
 
     person = _person_or_404(person_id)
     if not ConfirmForm().validate_on_submit():
