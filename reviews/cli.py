@@ -1,8 +1,15 @@
-"""Thin click commands: parse, call an operation, commit once."""
+"""Thin click commands: parse, call an operation, commit once.
+
+`unit_of_work` is the CLI's edge, as `web.end_transaction` is the request's: a
+command's changes are committed when it completes and rolled back when it fails;
+a refusal (`reviews.errors`) is one line on stderr and exit status 1.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,11 +27,26 @@ from reviews.demo import (
     load_demo_cycles,
     load_demo_org,
 )
+from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.framework.operations import ensure_default_framework
 from reviews.people import operations as people_ops
 from reviews.people.models import Person, Role
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """The command's transaction: committed when the block completes, rolled back when
+    it fails; a refusal (`reviews.errors`) becomes one line and exit status 1."""
+    try:
+        yield
+    except DomainError as exc:
+        fail(exc.message)
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def fail(message: str) -> None:
@@ -63,8 +85,7 @@ def setup_command() -> None:
     people = db.session.scalar(select(db.func.count()).select_from(Person)) or 0
     if not people:
         count = load_demo_org()
-        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-            load_demo_cycles()
+        load_demo_cycles()
         click.echo(
             f"Loaded the demo organisation ({count} people), a closed cycle and one in progress."
         )
@@ -91,8 +112,7 @@ def demo_command(people: int | None) -> None:
             count = build_synthetic_org(people)
         else:
             count = load_demo_org()
-            with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-                load_demo_cycles()
+            load_demo_cycles()
     except DemoError as exc:
         fail(str(exc))
     db.session.commit()
@@ -127,8 +147,8 @@ def org_import(file: Path, dry_run: bool) -> None:
         db.session.rollback()
         click.echo(f"Dry run, nothing written: {check.plan.summary()}")
         return
-    plan = people_ops.apply_import(check, None)
-    db.session.commit()
+    with unit_of_work():
+        plan = people_ops.apply_import(check, None)
     click.echo(f"Imported {file}: {plan.summary()}")
 
 
@@ -174,7 +194,7 @@ def users_create(
     manager = _person(manager_email) if manager_email else None
     if "@" not in email or len(email) > 254 or not name.strip() or len(name) > 200:
         fail("give a valid email and a name of at most 200 characters")
-    try:
+    with unit_of_work():
         person = people_ops.create_person(
             None,
             email=email,
@@ -185,9 +205,6 @@ def users_create(
             role=Role(role),
         )
         token = issue_password_link(None, person, LinkPurpose.INVITE)
-    except (people_ops.PeopleError, ValueError) as exc:
-        fail(str(exc))
-    db.session.commit()
     click.echo(
         f"Created {person.email}. Set-password link (valid "
         f"{current_app.config['PASSWORD_LINK_HOURS']} hours):"
@@ -200,11 +217,8 @@ def users_create(
 def users_reset(email: str) -> None:
     """Print a one-time link for this person to set a new password."""
     person = _person(email)
-    try:
+    with unit_of_work():
         token = issue_password_link(None, person, LinkPurpose.RESET)
-    except ValueError as exc:
-        fail(str(exc))
-    db.session.commit()
     click.echo(_link(token))
 
 
@@ -214,11 +228,8 @@ def users_reset(email: str) -> None:
 def users_set_password(email: str, password: str) -> None:
     """Set a person's password directly (signs them out everywhere)."""
     person = _person(email)
-    try:
+    with unit_of_work():
         set_password(person, password, actor=None)
-    except ValueError as exc:
-        fail(str(exc))
-    db.session.commit()
     click.echo(f"Password set for {person.email}.")
 
 
@@ -243,11 +254,10 @@ def cycles_remind(today: datetime | None) -> None:
     from reviews.notifications.operations import deliver_pending
 
     day = today.date() if today else date.today()
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
         queued = remind_due(day)
-    db.session.commit()
-    sent = deliver_pending()
-    db.session.commit()
+    with unit_of_work():
+        sent = deliver_pending()
     click.echo(
         f"Queued {queued} reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
         + (f"; mailed {sent}." if sent else ".")
@@ -270,11 +280,10 @@ def goals_remind(today: datetime | None) -> None:
     from reviews.notifications.operations import deliver_pending
 
     day = today.date() if today else date.today()
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
         queued = remind_checkins(day)
-    db.session.commit()
-    sent = deliver_pending()
-    db.session.commit()
+    with unit_of_work():
+        sent = deliver_pending()
     click.echo(
         f"Queued {queued} check-in reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
         + (f"; mailed {sent}." if sent else ".")
@@ -291,8 +300,8 @@ def notifications_send() -> None:
 
     if not current_app.config.get("SMTP_HOST"):
         fail("SMTP_HOST is not set; notifications stay in the in-app outbox")
-    sent = deliver_pending()
-    db.session.commit()
+    with unit_of_work():
+        sent = deliver_pending()
     click.echo(f"Mailed {sent} notification{'s' if sent != 1 else ''}.")
 
 
@@ -322,14 +331,11 @@ def worker_command(burst: bool) -> None:
 )
 def users_token(email: str, name: str, days: int | None) -> None:
     """Create an API token for EMAIL; the token is printed on the last line, once."""
-    from reviews.api.operations import TokenError, create_token
+    from reviews.api.operations import create_token
 
     person = _person(email)
-    try:
+    with unit_of_work():
         _token, secret = create_token(None, person, name, days)
-    except TokenError as exc:
-        fail(str(exc))
-    db.session.commit()
     click.echo(f"API token for {person.email} (shown once; use as 'Authorization: Bearer ...'):")
     click.echo(secret)
 

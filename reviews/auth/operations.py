@@ -14,6 +14,7 @@ from reviews.audit.operations import record
 from reviews.auth.models import LinkPurpose, LoginFailure, PasswordLink
 from reviews.auth.throttle import retry_after
 from reviews.db import utcnow
+from reviews.errors import Invalid, PhaseClosed
 from reviews.extensions import db
 from reviews.people.models import Person
 
@@ -101,7 +102,7 @@ def sign_out_everywhere(person: Person) -> None:
 def set_password(person: Person, password: str, *, actor: Person | None) -> None:
     problem = password_problem(password, person)
     if problem:
-        raise ValueError(problem)
+        raise Invalid(problem, "password")
     person.password_hash = hash_password(password)
     person.session_version += 1
     db.session.flush()
@@ -115,7 +116,7 @@ def _token_hash(token: str) -> str:
 def issue_password_link(actor: Person | None, person: Person, purpose: LinkPurpose) -> str:
     """A new one-time token (returned once, kept only hashed); older links die."""
     if not person.active:
-        raise ValueError(f"{person.name} is deactivated; reactivate them first")
+        raise PhaseClosed(f"{person.name} is deactivated; reactivate them first")
     now = utcnow()
     db.session.execute(
         update(PasswordLink)

@@ -223,10 +223,8 @@ def password_link(person_id: int) -> Any:
     purpose = LinkPurpose.RESET if person.has_password else LinkPurpose.INVITE
     try:
         token = issue_password_link(current_user, person, purpose)
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("people.profile", person_id=person.id))
+    except DomainError as exc:
+        return failure(exc, url_for("people.profile", person_id=person.id))
     link = url_for("auth.set_password_with_link", token=token, _external=True)
     return render_template("people/password_link.html", person=person, link=link, purpose=purpose)
 
