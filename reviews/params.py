@@ -33,7 +33,7 @@ def integer(
         return default
     if not value.isdigit() or len(value) > 10 or not low <= int(value) <= high:
         raise BadParameter(
-            f"The parameter {name} must be a whole number from {low} to {high}.",
+            f"The parameter “{name}” must be a whole number from {low} to {high}.",
             name,
         )
     return int(value)
@@ -51,7 +51,7 @@ def day(name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise BadParameter(
-            f"The parameter {name} must be a date written YYYY-MM-DD.", name
+            f"The parameter “{name}” must be a date written YYYY-MM-DD.", name
         ) from None
 
 
@@ -61,12 +61,12 @@ def choice(name: str, choices: Iterable[str], default: str | None = None) -> str
     if value is None:
         return default
     if value not in allowed:
-        raise BadParameter(f"The parameter {name} must be one of: {', '.join(allowed)}.", name)
+        raise BadParameter(f"The parameter “{name}” must be one of: {', '.join(allowed)}.", name)
     return value
 
 
 def text(name: str, *, max_length: int) -> str:
     value = _given(name) or ""
     if len(value) > max_length:
-        raise BadParameter(f"The parameter {name} must be at most {max_length} characters.", name)
+        raise BadParameter(f"The parameter “{name}” must be at most {max_length} characters.", name)
     return value

@@ -93,7 +93,7 @@ def test_the_people_table_pages_through_everyone_once(big_session, as_demo):
     for wild in ("0", "-1", "x", "9" * 30):
         answer = web.get(f"/calibration/{session.id}?page={wild}")
         assert answer.status_code == 400
-        assert "parameter page" in answer.get_data(as_text=True)
+        assert "parameter “page”" in answer.get_data(as_text=True)
 
 
 def test_the_distribution_counts_everyone_not_just_the_page(big_session, as_demo):

@@ -36,4 +36,4 @@ def test_a_large_org_is_paged_with_the_direct_reports_first(app, make_person, lo
     for wild in ("0", "abc", "-1"):  # not a page number: refused, naming the parameter
         answer = web.get(f"/cycles/{cycle.id}/team?page={wild}")
         assert answer.status_code == 400
-        assert "parameter page" in answer.get_data(as_text=True)
+        assert "parameter “page”" in answer.get_data(as_text=True)

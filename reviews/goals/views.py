@@ -93,7 +93,7 @@ def new() -> Any:
     raw_owner = request.values.get("for")
     owner_id = _id(raw_owner)
     if raw_owner and owner_id is None:
-        raise BadParameter("The parameter for must be a person's id.", "for")
+        raise BadParameter("The parameter “for” must be a person's id.", "for")
     owner = db.session.get(Person, owner_id) if owner_id else current_user
     if owner is None:
         abort(404)
@@ -104,7 +104,7 @@ def new() -> Any:
     form = _goal_form(names)
     seed = seeds.get(request.values.get("seed", ""))
     if request.values.get("seed") and seed is None:
-        raise BadParameter("The parameter seed names no suggestion for this person.", "seed")
+        raise BadParameter("The parameter “seed” names no suggestion for this person.", "seed")
     if request.method == "GET":
         today = date.today()
         form.period_start.data = today
