@@ -108,7 +108,7 @@ def can_decide_nominations(user: Any, review: Any) -> bool:
 
 
 def can_nominate(user: Any, review: Any) -> bool:
-    return getattr(user, "id", None) == review.subject_id
+    return bool(getattr(user, "id", None) == review.subject_id)
 
 
 def can_run_cycles(user: Any) -> bool:
@@ -178,7 +178,7 @@ def can_edit_goal(user: Any, goal: Any) -> bool:
 
 
 def can_check_in(user: Any, goal: Any) -> bool:
-    return getattr(user, "id", None) == goal.owner_id
+    return bool(getattr(user, "id", None) == goal.owner_id)
 
 
 def can_comment_on_goal(user: Any, goal: Any) -> bool:

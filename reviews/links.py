@@ -9,7 +9,7 @@ to PUBLIC_URL, so a mailed link is absolute exactly once.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
@@ -32,7 +32,7 @@ def _argument(endpoint: str) -> str | None:
 
 def url_of(link: Link, *, external: bool = False) -> str:
     name = _argument(link.endpoint)
-    values = {name: link.id} if name and link.id is not None else {}
+    values: dict[str, Any] = {name: link.id} if name and link.id is not None else {}
     if has_request_context():
         return url_for(link.endpoint, _external=external, **values)
     base = urlsplit(current_app.config["PUBLIC_URL"])

@@ -79,7 +79,7 @@ def authenticate(email: str, password: str, ip: str) -> Person:
     wait = _throttle_wait(email, ip, now)
     if wait is not None:
         raise SignInThrottled(wait)
-    person = db.session.scalar(select(Person).where(Person.email == email))
+    person: Person | None = db.session.scalar(select(Person).where(Person.email == email))
     stored = person.password_hash if person is not None and person.password_hash else _DUMMY_HASH
     ok = check_password_hash(stored, password) and person is not None and person.active
     if not ok or person is None:

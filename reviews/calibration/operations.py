@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, select, true, update
+from sqlalchemy import Integer, and_, cast, func, insert, literal, select, true, update
 from sqlalchemy.orm import aliased
 
 from reviews.audit.operations import record
@@ -37,7 +37,7 @@ def _stale(review: Review) -> Conflict:
     )
 
 
-def _below(manager_id: int):  # type: ignore[no-untyped-def]
+def _below(manager_id: int) -> Any:
     """Recursive CTE of everyone below a manager in the current org chart."""
     below = select(Person.id).where(Person.manager_id == manager_id).cte("below", recursive=True)
     child = aliased(Person)
@@ -46,7 +46,7 @@ def _below(manager_id: int):  # type: ignore[no-untyped-def]
 
 def group_reviews(
     cycle: Cycle, kind: GroupKind, department: Department | None, manager: Person | None
-):  # type: ignore[no-untyped-def]
+) -> Any:
     """Select of review ids in a group: a department, or a manager's whole org."""
     stmt = select(Review.id).where(Review.cycle_id == cycle.id)
     if kind == GroupKind.DEPARTMENT:
@@ -55,7 +55,7 @@ def group_reviews(
     assert manager is not None  # noqa: S101
     below = _below(manager.id)
     return stmt.where(
-        Review.manager_id.in_(select(below.c.id).union(select(func.cast(manager.id, db.Integer))))
+        Review.manager_id.in_(select(below.c.id).union(select(cast(literal(manager.id), Integer))))
     )
 
 
@@ -204,7 +204,7 @@ def change_final(
         .values(final_version=Review.final_version + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if getattr(result, "rowcount", 0) != 1:
         db.session.rollback()
         fresh = db.session.get(Review, review.id, populate_existing=True)
         assert fresh is not None  # noqa: S101

@@ -157,7 +157,7 @@ def session_data(
         )
     ).all()
     changes_per_review: dict[int, int] = dict(
-        db.session.execute(  # type: ignore[arg-type]
+        db.session.execute(
             select(CalibrationChange.review_id, func.count())
             .where(
                 CalibrationChange.session_id == session.id,
@@ -304,9 +304,7 @@ def add_details(session: CalibrationSession, rows: Sequence[PersonRow]) -> None:
             .scalar_subquery()
         )
     finals: dict[int, dict[str, int] | None] = dict(
-        db.session.execute(  # type: ignore[arg-type]
-            select(Review.id, Review.final_ratings).where(Review.id.in_(ids))
-        ).all()
+        db.session.execute(select(Review.id, Review.final_ratings).where(Review.id.in_(ids))).all()
     )
     query: Select[Any] = select(
         Assessment.review_id, Assessment.kind, Assessment.ratings, Assessment.evidence

@@ -144,7 +144,7 @@ def _participants(data: Fields, current: Cycle | None) -> list[int]:
     emails = sorted({e.lower() for e in data.words("participant_emails", max_length=200_000)})
     if not emails:
         return []
-    found = dict(
+    found: dict[str, int] = dict(
         db.session.execute(
             select(func.lower(Person.email), Person.id).where(func.lower(Person.email).in_(emails))
         ).all()

@@ -88,7 +88,7 @@ def _written(person: Person) -> list[dict[str, Any]]:
         .where(Assessment.author_id == person.id, Assessment.kind == PartKind.PEER)
         .order_by(Assessment.id)
     ).all()
-    out = []
+    out: list[dict[str, Any]] = []
     for part, review, cycle in rows:
         if not cycle_policy(cycle).names_to_staff:
             out.append({"cycle": cycle.name, "state": part.state.value, "content": WITHHELD})
@@ -111,7 +111,7 @@ def _forget(f: Forgetting) -> None:
     """Free text by or about them goes; ratings stay, so figures do not change."""
     person = f.person
     reviews = select(Review.id).where(Review.subject_id == person.id)
-    blank = {"comments": {}, "answers": {}, "evidence": None}
+    blank: dict[str, Any] = {"comments": {}, "answers": {}, "evidence": None}
     db.session.execute(
         update(Assessment)
         .where(Assessment.review_id.in_(reviews))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, literal, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.cycles.models import (
@@ -40,7 +40,7 @@ def tasks_for(person: Person) -> list[Task]:
     """What `person` has to do now, across running cycles, overdue first."""
     tasks: list[Task] = []
     # Own self-reviews (open phase, or reopened by HR) and nominations.
-    rows = db.session.execute(
+    own_rows = db.session.execute(
         select(Review, Assessment, Cycle)
         .join(Cycle, Review.cycle_id == Cycle.id)
         .join(Assessment, (Assessment.review_id == Review.id) & (Assessment.kind == PartKind.SELF))
@@ -49,8 +49,8 @@ def tasks_for(person: Person) -> list[Task]:
             Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
         )
     ).all()
-    live_counts = _live_request_counts([r.id for r, _, _ in rows])
-    for review, part, cycle in rows:
+    live_counts = _live_request_counts([r.id for r, _, _ in own_rows])
+    for review, part, cycle in own_rows:
         if part.state == PartState.DRAFT and (cycle.state in SELF_OPEN or part.reopened):
             tasks.append(
                 Task(
@@ -74,7 +74,7 @@ def tasks_for(person: Person) -> list[Task]:
             )
     # Peer requests to answer.
     subject = aliased(Person)
-    rows = db.session.execute(
+    request_rows = db.session.execute(
         select(PeerRequest.id, subject.name, Cycle, Assessment.state)
         .join(Review, PeerRequest.review_id == Review.id)
         .join(Cycle, Review.cycle_id == Cycle.id)
@@ -86,7 +86,7 @@ def tasks_for(person: Person) -> list[Task]:
             Cycle.state.in_(PEER_OPEN),
         )
     ).all()
-    for request_id, name, cycle, state in rows:
+    for request_id, name, cycle, state in request_rows:
         if state != PartState.SUBMITTED:
             tasks.append(
                 Task(
@@ -98,7 +98,7 @@ def tasks_for(person: Person) -> list[Task]:
                 )
             )
     # As a manager: nominations to approve and reviews to write.
-    rows = db.session.execute(
+    nomination_rows = db.session.execute(
         select(Review.id, subject.name, Cycle, func.count(PeerRequest.id))
         .join(Cycle, Review.cycle_id == Cycle.id)
         .join(subject, Review.subject_id == subject.id)
@@ -109,7 +109,7 @@ def tasks_for(person: Person) -> list[Task]:
         .where(Review.manager_id == person.id, Cycle.state.in_(APPROVAL_OPEN))
         .group_by(Review.id, subject.name, Cycle.id)
     ).all()
-    for review_id, name, cycle, n in rows:
+    for review_id, name, cycle, n in nomination_rows:
         tasks.append(
             Task(
                 f"Approve {name}'s peers",
@@ -119,7 +119,7 @@ def tasks_for(person: Person) -> list[Task]:
                 cycle.name,
             )
         )
-    rows = db.session.execute(
+    manager_rows = db.session.execute(
         select(Review.id, subject.name, Cycle, Assessment.reopened)
         .join(Cycle, Review.cycle_id == Cycle.id)
         .join(subject, Review.subject_id == subject.id)
@@ -132,7 +132,7 @@ def tasks_for(person: Person) -> list[Task]:
             Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
         )
     ).all()
-    for review_id, name, cycle, reopened in rows:
+    for review_id, name, cycle, reopened in manager_rows:
         if cycle.state in MANAGER_OPEN or reopened:
             tasks.append(
                 Task(
@@ -211,12 +211,12 @@ def _live_request_counts(review_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def org_manager_ids(manager_id: int):  # type: ignore[no-untyped-def]
+def org_manager_ids(manager_id: int) -> Any:
     """Select of the manager's id and every id below them in the org chart."""
     below = select(Person.id).where(Person.manager_id == manager_id).cte("below", recursive=True)
     child = aliased(Person)
     below = below.union(select(child.id).join(below, child.manager_id == below.c.id))
-    return select(below.c.id).union(select(func.cast(manager_id, db.Integer)))
+    return select(below.c.id).union(select(cast(literal(manager_id), Integer)))
 
 
 ORG_PAGE = 100

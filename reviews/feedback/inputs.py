@@ -45,12 +45,13 @@ def parse_feedback(data: Fields, known_competencies: set[str]) -> NewFeedback:
     )
 
 
-def parse_recipient(data: Fields) -> Person:
-    """The colleague a form names by email."""
+def parse_recipient(data: Fields) -> Person | None:
+    """The colleague a form names by email; None with the error recorded in `data`, to be
+    reported with the rest by `parse_feedback`."""
     email = data.text("email", max_length=254, required="Enter your colleague's email.").lower()
     person = None
     if data.ok("email"):
         person = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
         if person is None:
             data.error("email", f"Nobody has the email {email}.")
-    return person  # type: ignore[return-value]  (None only with an error recorded)
+    return person

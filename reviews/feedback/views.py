@@ -36,7 +36,8 @@ def give() -> Any:
         data = Fields.of_form(request.form)
         try:
             recipient = parse_recipient(data)
-            note = parse_feedback(data, set(names))
+            note = parse_feedback(data, set(names))  # every problem, the email's included
+            assert recipient is not None  # noqa: S101  (parse_feedback raised otherwise)
             ops.give_feedback(
                 current_user,
                 recipient,

@@ -52,7 +52,7 @@ def notify_many(messages: Iterable[Message]) -> None:
 
 
 def notify_each(
-    kind: str, subject: str, body: str, endpoint: str, recipients_and_ids: Select[Any]
+    kind: str, subject: str, body: str, endpoint: str, recipients_and_ids: Select[Any] | Any
 ) -> None:
     """Queue one message to every row of `recipients_and_ids` (recipient id, the id of
     the `endpoint` page it points to) in one INSERT ... SELECT: a phase of a

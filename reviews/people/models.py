@@ -26,7 +26,7 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
-class Person(UserMixin, Base):
+class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     __tablename__ = "person"
     __table_args__ = (
         CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),

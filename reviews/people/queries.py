@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.extensions import db
@@ -14,7 +14,7 @@ def management_chain(person: Person) -> list[Person]:
     if person.manager_id is None:
         return []
     chain = (
-        select(Person.id, Person.manager_id, func.cast(1, db.Integer).label("depth"))
+        select(Person.id, Person.manager_id, cast(literal(1), Integer).label("depth"))
         .where(Person.id == person.manager_id)
         .cte("chain", recursive=True)
     )
@@ -36,7 +36,7 @@ def management_chain(person: Person) -> list[Person]:
 def is_below(person_id: int, manager_id: int) -> bool:
     """True when `manager_id` is somewhere up `person_id`'s reporting line."""
     chain = (
-        select(Person.manager_id.label("id"), func.cast(1, db.Integer).label("depth"))
+        select(Person.manager_id.label("id"), cast(literal(1), Integer).label("depth"))
         .where(Person.id == person_id)
         .cte("up", recursive=True)
     )

@@ -27,6 +27,7 @@ from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.extensions import db
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department
+from reviews.reports import exports
 from reviews.reports import queries as q
 from reviews.reports.spreadsheets import csv_stream, xlsx_file
 
@@ -184,9 +185,9 @@ def report_csv(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
-    header = q.report_header(cycle)
+    header = exports.report_header(cycle)
     return Response(
-        stream_with_context(csv_stream(header, q.report_rows(cycle, scope))),
+        stream_with_context(csv_stream(header, exports.report_rows(cycle, scope))),
         mimetype="text/csv; charset=utf-8",
         headers=_attachment(cycle, "report", "csv"),
     )
@@ -205,7 +206,7 @@ def report_xlsx(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
-    handle = xlsx_file("Reviews", q.report_header(cycle), q.report_rows(cycle, scope))
+    handle = xlsx_file("Reviews", exports.report_header(cycle), exports.report_rows(cycle, scope))
     return send_file(
         handle,
         as_attachment=True,
@@ -221,7 +222,7 @@ def ledger_csv(cycle_id: int) -> Any:
     scope = _scope(cycle)
     record("export.calibration_ledger", actor=current_user, cycle_id=cycle.id)
     return Response(
-        stream_with_context(csv_stream(q.LEDGER_HEADER, q.ledger_rows(cycle, scope))),
+        stream_with_context(csv_stream(exports.LEDGER_HEADER, exports.ledger_rows(cycle, scope))),
         mimetype="text/csv; charset=utf-8",
         headers=_attachment(cycle, "calibration", "csv"),
     )

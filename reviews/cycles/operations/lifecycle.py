@@ -3,6 +3,7 @@ phase with each transition's effects (reviews, notifications, audit)."""
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from sqlalchemy import Select, false, func, insert, literal, literal_column, or_, select, text
@@ -99,7 +100,7 @@ def delete_cycle(actor: Person, cycle: Cycle) -> None:
 
 def participants_select(cycle: Cycle) -> Select[Any]:
     """Active people the cycle would review, as a select of person rows' columns."""
-    stmt = (
+    stmt: Any = (
         select(Person.id, Person.manager_id, Level.key, Person.department_id)
         .outerjoin(Level, Person.level_id == Level.id)
         .where(Person.active.is_(True))
@@ -120,7 +121,7 @@ def participants_select(cycle: Cycle) -> Select[Any]:
                 )
             )
         )
-    return stmt
+    return typing.cast(Select[Any], stmt)
 
 
 def count_participants(cycle: Cycle) -> int:
@@ -192,14 +193,10 @@ def advance_cycle(actor: Person, cycle: Cycle, target: CycleState) -> None:
 
         propose_plans(cycle)
     _phase_notifications(cycle, target)
-    record(
-        "cycle.advanced",
-        actor=actor,
-        cycle_id=cycle.id,
-        source=source.value,
-        target=target.value,
-        **_closing_counts(cycle, target),
+    event = record(
+        "cycle.advanced", actor=actor, cycle_id=cycle.id, source=source.value, target=target.value
     )
+    event.details = {**event.details, **_closing_counts(cycle, target)}
 
 
 def _closing_counts(cycle: Cycle, target: CycleState) -> dict[str, int]:
@@ -243,7 +240,7 @@ def _launch(cycle: Cycle) -> None:
             ),
         )
     )
-    empty = literal_column("'{}'")
+    empty: Any = literal_column("'{}'")
     columns = [
         "review_id",
         "kind",
@@ -343,4 +340,5 @@ def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
                 Link("cycles.team", cycle.id),
             )
             for manager_id, n in rows
+            if manager_id is not None
         )

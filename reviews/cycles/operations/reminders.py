@@ -92,7 +92,7 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
                     for rid, pid in rows
                 ]
         if cycle.state == CycleState.MANAGER_REVIEW:
-            rows = db.session.execute(
+            managers = db.session.execute(
                 select(Review.manager_id, func.count())
                 .join(Assessment)
                 .where(
@@ -111,7 +111,8 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
                     Link("cycles.team", cycle.id),
                     f"remind:{cycle.id}:manager:{mid}:{today}",
                 )
-                for mid, n in rows
+                for mid, n in managers
+                if mid is not None
             ]
     notify_many(messages)
     db.session.flush()
