@@ -111,6 +111,39 @@ def can_nominate(user: Any, review: Any) -> bool:
     return bool(getattr(user, "id", None) == review.subject_id)
 
 
+def can_view_nominations(user: Any, review: Any) -> bool:
+    """Who was asked for peer feedback: the person, who nominates; their direct manager
+    and HR, who decide; managers further up, who read."""
+    relations = review_relations(user, review)
+    return bool(relations & {"subject", "manager", "skip", "hr"})
+
+
+def can_reopen_part(user: Any, review: Any) -> bool:
+    """HR reopens a submitted part; never a part of their own review."""
+    return is_hr(user) and getattr(user, "id", None) != review.subject_id
+
+
+def manages_in_cycle(user: Any, cycle: Any) -> bool:
+    """`user` is the frozen manager of at least one review of the cycle."""
+    from sqlalchemy import select
+
+    from reviews.cycles.models import Review
+    from reviews.extensions import db
+
+    uid = getattr(user, "id", None)
+    if uid is None:
+        return False
+    found = db.session.scalar(
+        select(Review.id).where(Review.cycle_id == cycle.id, Review.manager_id == uid).limit(1)
+    )
+    return found is not None
+
+
+def can_export_org(user: Any, cycle: Any) -> bool:
+    """HR exports a whole cycle; a manager of someone in it, their own org."""
+    return is_hr(user) or manages_in_cycle(user, cycle)
+
+
 def can_run_cycles(user: Any) -> bool:
     return is_hr(user)
 

@@ -23,11 +23,11 @@ from reviews.inputs import Fields
 
 
 def _nominations_review(review_id: int) -> tuple[Review, bool, bool]:
-    review, relations = visible_review(review_id)
+    review, _relations = visible_review(review_id)
+    if not access.can_view_nominations(current_user, review):
+        raise ApiError(403, "forbidden", "Only the person, their managers and HR see nominations.")
     can_nominate = access.can_nominate(current_user, review)
     can_decide = access.can_decide_nominations(current_user, review)
-    if not (can_nominate or can_decide or relations & {"skip"}):
-        raise ApiError(403, "forbidden", "Only the person, their managers and HR see nominations.")
     return review, can_nominate, can_decide
 
 

@@ -12,10 +12,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from reviews import access
-from reviews.cycles.models import Cycle, Review
+from reviews.cycles.models import Cycle
 from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.jobs import operations as ops
@@ -33,14 +32,9 @@ def start_plans_zip(cycle_id: int) -> Any:
     """HR: every plan of the cycle; a manager: the plans of their whole org."""
     cycle = db.get_or_404(Cycle, cycle_id)
     scope = None
+    if not access.can_export_org(current_user, cycle):
+        abort(403)
     if not access.is_hr(current_user):
-        manages = db.session.scalar(
-            select(func.count()).where(
-                Review.cycle_id == cycle.id, Review.manager_id == current_user.id
-            )
-        )
-        if not manages:
-            abort(403)
         scope = current_user
     try:
         job = ops.start_plans_zip(current_user, cycle, scope)

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reviews import access, params
 from reviews.audit.operations import record
@@ -41,12 +41,7 @@ def _scope(cycle: Cycle) -> q.Scope:
     )
     if access.is_hr(current_user):
         return scope
-    manages = db.session.scalar(
-        select(func.count()).where(
-            Review.cycle_id == cycle.id, Review.manager_id == current_user.id
-        )
-    )
-    if not manages:
+    if not access.can_export_org(current_user, cycle):
         abort(403)
     if scope.manager_id and scope.manager_id != current_user.id:
         from reviews.people.queries import is_below

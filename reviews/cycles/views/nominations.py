@@ -58,11 +58,11 @@ def _decide(review: Any, action: str, can_nominate: bool, can_decide: bool) -> N
 @bp.route("/reviews/<int:review_id>/nominations", methods=["GET", "POST"])
 @access.signed_in
 def nominations(review_id: int) -> Any:
-    review, relations = visible_review(review_id)
+    review, _relations = visible_review(review_id)
+    if not access.can_view_nominations(current_user, review):
+        abort(403)
     can_nominate = access.can_nominate(current_user, review)
     can_decide = access.can_decide_nominations(current_user, review)
-    if not (can_nominate or can_decide or relations & {"skip"}):
-        abort(403)
     form = NominateForm()
     status = 200
     if request.method == "POST":
