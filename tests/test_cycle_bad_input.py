@@ -920,3 +920,51 @@ def test_refused_cycle_form_marks_the_bad_field_and_no_attribute_says_none(
     # Optional attributes are left out, not rendered as the string "None"
     # (required="None" would make an optional field required).
     assert '="None"' not in page
+
+
+def test_every_problem_of_a_cycle_form_is_reported_at_once(hr_client: FlaskClient) -> None:
+    """Four problems, one submit: each beside its field and all in the summary."""
+    form = cycle_form(
+        name="",
+        peer_min="x",
+        anonymity_threshold="1",
+        guidance="5/5",
+        period_end=(TODAY - timedelta(days=200)).isoformat(),
+    )
+    response = post(hr_client, "/cycles/new", form)
+    assert response.status_code == 400
+    expected = {
+        "name": "Give the cycle a name.",
+        "peer_min": "Enter a whole number",
+        "anonymity_threshold": "needs a threshold of at least 3",
+        "guidance": "must add up to 100",
+        "period_end": "The period must end after it starts.",
+    }
+    for field, message in expected.items():
+        assert error_beside(response, field, message), (field, text(response))
+    assert "5 things need fixing" in text(response)
+    assert count(Cycle) == 0
+
+
+def test_the_api_names_every_problem_of_a_cycle_at_once(hr_client: FlaskClient) -> None:
+    body = {
+        "name": " ",
+        "period_start": TODAY.isoformat(),
+        "period_end": (TODAY - timedelta(days=1)).isoformat(),
+        "peer_anonymous": True,
+        "anonymity_threshold": 2,
+        "guidance": [10, 10, 10, 10, 10],
+    }
+    response = hr_client.post(
+        "/api/v1/cycles",
+        json=body,
+        headers={"X-CSRFToken": hr_client.csrf},  # type: ignore[attr-defined]
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {
+        "name",
+        "period_end",
+        "anonymity_threshold",
+        "guidance",
+    }
+    assert count(Cycle) == 0

@@ -84,26 +84,44 @@ FIELD_NAMES = tuple(f.name for f in fields(CycleFields))
 
 def check_cycle(f: CycleFields) -> dict[str, str]:
     """Every rule that ties a cycle's settings together, as errors by field."""
+    return _rules({name: getattr(f, name) for name in FIELD_NAMES})
+
+
+def _rules(v: dict[str, Any]) -> dict[str, str]:
+    """The cross-field rules over whatever values are known (None: not valid itself, so
+    already reported), so that one post reports every problem at once."""
     errors: dict[str, str] = {}
-    if not f.name.strip():
+
+    def known(*names: str) -> bool:
+        return all(v.get(n) is not None for n in names)
+
+    if known("name") and not v["name"].strip():
         errors["name"] = "Give the cycle a name."
-    if f.period_start > f.period_end:
+    if known("period_start", "period_end") and v["period_start"] > v["period_end"]:
         errors["period_end"] = "The period must end after it starts."
-    if f.peer_min > f.peer_max:
+    if known("peer_min", "peer_max") and v["peer_min"] > v["peer_max"]:
         errors["peer_min"] = "The minimum cannot be above the maximum."
-    if len(f.guidance) != 5 or any(not 0 <= g <= 100 for g in f.guidance) or sum(f.guidance) != 100:
+    guidance = v.get("guidance")
+    if guidance is not None and (
+        len(guidance) != 5 or any(not 0 <= g <= 100 for g in guidance) or sum(guidance) != 100
+    ):
         errors["guidance"] = "The five guidance percentages must add up to 100."
-    known = [d for d in (getattr(f, n) for n in DEADLINES) if d is not None]
-    if known != sorted(known):
+    days = [v[n] for n in DEADLINES if v.get(n) is not None]
+    if days != sorted(days):
         errors["peer_feedback_due"] = "Phase deadlines must follow the order of the phases."
-    if f.peer_anonymous and f.anonymity_threshold < MIN_ANONYMITY_THRESHOLD:
+    if (
+        known("peer_anonymous", "anonymity_threshold")
+        and v["peer_anonymous"]
+        and v["anonymity_threshold"] < MIN_ANONYMITY_THRESHOLD
+    ):
         errors["anonymity_threshold"] = (
             f"Anonymous peer feedback needs a threshold of at least {MIN_ANONYMITY_THRESHOLD}: "
             "with fewer, people can tell who wrote what."
         )
-    if f.participant_mode == ParticipantMode.DEPARTMENTS and not f.department_ids:
+    mode = v.get("participant_mode")
+    if mode == ParticipantMode.DEPARTMENTS and not v.get("department_ids"):
         errors["department_ids"] = "Choose at least one department."
-    if f.participant_mode == ParticipantMode.LIST and not f.participant_ids:
+    if mode == ParticipantMode.LIST and not v.get("participant_ids"):
         errors.setdefault("participant_emails", "List at least one participant.")
     return errors
 
@@ -218,13 +236,12 @@ def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
     for name in ("peer_anonymous", "peer_names_to_managers", "upward_feedback"):
         values[name] = data.boolean(name) if given(name) else keep(name)
     values["guidance"] = _guidance(data) if given("guidance") else list(keep("guidance"))
-    if data.errors:  # a value is missing or malformed: cross-field rules would only echo it
-        data.check()
-    result = CycleFields(**values)
-    for name, message in check_cycle(result).items():
+    for name in data.errors:  # malformed on its own: no cross-field rule on it
+        values[name] = None
+    for name, message in _rules(values).items():
         data.error(name, message)
     data.check()
-    return result
+    return CycleFields(**values)
 
 
 @dataclass(frozen=True)
