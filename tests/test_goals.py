@@ -121,11 +121,11 @@ def test_a_person_sets_a_goal_checks_in_and_the_manager_comments(line, app):
         ({"outcome": ""}, "how you will know"),
         ({"period_end": (TODAY - timedelta(days=1)).isoformat()}, "ends after it starts"),
         ({"due_date": (TODAY + timedelta(days=400)).isoformat()}, "within the period"),
-        ({"progress": "101"}, "between 0 and 100"),
-        ({"progress": "lots"}, "Not a valid integer"),
-        ({"checkin_every_days": "0"}, "between 1 and 365"),
-        ({"status": "finished"}, "valid choice"),
-        ({"competencies": ["nope"]}, "valid choice"),
+        ({"progress": "101"}, "from 0 to 100"),
+        ({"progress": "lots"}, "Enter a whole number from 0 to 100"),
+        ({"checkin_every_days": "0"}, "from 1 to 365"),
+        ({"status": "finished"}, "Choose one of"),
+        ({"competencies": ["nope"]}, "Choose competencies from the framework"),
         ({"due_date": "31/02/2026"}, "Enter a date"),
     ],
 )
@@ -337,8 +337,8 @@ def test_bad_checkins_and_comments_are_refused_with_a_reason(line, app):
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
     for data, message in [
         ({"note": "", "confidence": "3", "progress": "10"}, "Write what moved"),
-        ({"note": "x", "confidence": "9", "progress": "10"}, "valid choice"),
-        ({"note": "x", "confidence": "3", "progress": "250"}, "between 0 and 100"),
+        ({"note": "x", "confidence": "9", "progress": "10"}, "Choose 1 to 5"),
+        ({"note": "x", "confidence": "3", "progress": "250"}, "from 0 to 100"),
     ]:
         response = post(sam_client, f"/goals/{goal.id}/checkins", data)
         assert response.status_code == 400

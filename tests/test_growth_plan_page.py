@@ -437,18 +437,18 @@ def test_refused_edits_change_nothing(released):
         ({**add, "opportunity": in_plan, "weeks": "0"}, "Choose a duration from 1 to 52 weeks."),
         ({**add, "title": ""}, "Title is needed."),
         ({**add, "title": "   "}, "Title is needed."),
-        ({**add, "title": "x" * 201}, "under 200 characters"),
-        ({**add, "title": "Long", "description": "x" * 2001}, "under 2000 characters"),
+        ({**add, "title": "x" * 201}, "200 characters or fewer"),
+        ({**add, "title": "Long", "description": "x" * 2001}, "2000 characters or fewer"),
         (
             {**update, "start": "2026-06-01", "end": "2026-05-31"},
             "The end date cannot be before the start date.",
         ),
         ({**update, "start": "2026-06-01", "end": "2027-06-03"}, "Keep an item within a year."),
-        ({**update, "start": "2026-06-01", "end": "soon"}, "Enter both dates as YYYY-MM-DD."),
-        ({**update, "start": "", "end": "2026-06-30"}, "Enter both dates as YYYY-MM-DD."),
+        ({**update, "start": "2026-06-01", "end": "soon"}, "Enter a date as YYYY-MM-DD."),
+        ({**update, "start": "", "end": "2026-06-30"}, "Enter the start date."),
         (
             {**update, "start": "2026-06-01", "end": "2026-06-30", "notes": "x" * 2001},
-            "under 2000 characters",
+            "2000 characters or fewer",
         ),
         ({"action": "up", "item_id": str(first)}, "That item cannot move further."),
         ({"action": "down", "item_id": str(items[-1].id)}, "That item cannot move further."),
@@ -463,7 +463,7 @@ def test_refused_edits_change_nothing(released):
             },
             "That item is not in this plan.",
         ),
-        ({"action": "notes", "notes": "x" * 4001}, "under 4000 characters"),
+        ({"action": "notes", "notes": "x" * 4001}, "4000 characters or fewer"),
     ]
     before, other_before = _state(plan_id), _state(released.bea_plan)
     for data, message in refusals:
@@ -555,7 +555,7 @@ def test_a_long_comment_is_refused(released):
         client, url, {"action": "comment", "version": str(before[0]), "comment": "x" * 4001}
     )
     assert refused.status_code == 400
-    assert "under 4000 characters" in _text(refused)
+    assert "4000 characters or fewer" in _text(refused)
     assert _state(plan_id) == before
     kept = post(
         client, url, {"action": "comment", "version": str(before[0]), "comment": "y" * 4000}

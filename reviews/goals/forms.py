@@ -11,7 +11,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from reviews.feedback.forms import MultiCheckboxField
 from reviews.goals.models import GoalStatus
@@ -33,67 +32,55 @@ CONFIDENCE_LABELS = {
 
 
 class GoalForm(FlaskForm):
+    """Renders a goal; `goals.inputs.parse_goal` decides what is valid."""
+
     version = HiddenField()
     seed = HiddenField()
-    title = StringField("Goal", validators=[DataRequired("Name the goal."), Length(max=200)])
+    title = StringField("Goal", render_kw={"required": True, "maxlength": 200})
     outcome = TextAreaField(
         "Measurable outcome",
-        validators=[DataRequired("Say how you will know it is reached."), Length(max=4000)],
+        render_kw={"required": True, "maxlength": 4000},
         description="What will be true when the goal is reached, in terms someone can check.",
     )
-    competencies = MultiCheckboxField("Competencies it grows", validators=[Optional()])
-    period_start = DateField("Period starts", validators=[DataRequired("Enter a date.")])
-    period_end = DateField("Period ends", validators=[DataRequired("Enter a date.")])
-    due_date = DateField("Due", validators=[DataRequired("Enter a date.")])
+    competencies = MultiCheckboxField("Competencies it grows", validate_choice=False)
+    period_start = DateField("Period starts", render_kw={"required": True})
+    period_end = DateField("Period ends", render_kw={"required": True})
+    due_date = DateField("Due", render_kw={"required": True})
     status = SelectField(
         "Status",
         choices=[SelectChoice(k, v) for k, v in STATUS_LABELS.items()],
         default=GoalStatus.NOT_STARTED.value,
+        validate_choice=False,
     )
-    progress = IntegerField(
-        "Progress (%)",
-        default=0,
-        validators=[InputRequired("Enter a number from 0 to 100."), NumberRange(0, 100)],
-    )
+    progress = IntegerField("Progress (%)", default=0, render_kw={"min": 0, "max": 100})
     checkin_every_days = IntegerField(
         "Check in every (days)",
         default=14,
-        validators=[InputRequired("Enter a number of days."), NumberRange(1, 365)],
+        render_kw={"min": 1, "max": 365},
         description="You get a reminder when a check-in is due.",
     )
 
-    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
-        ok = super().validate(extra_validators)
-        start, end, due = self.period_start.data, self.period_end.data, self.due_date.data
-        if start and end and start > end:
-            self.period_end.errors = [*self.period_end.errors, "The period ends after it starts."]
-            ok = False
-        if start and end and due and not start <= due <= end:
-            self.due_date.errors = [*self.due_date.errors, "The due date falls within the period."]
-            ok = False
-        return ok
-
 
 class CheckInForm(FlaskForm):
+    """Renders a check-in; `goals.inputs.parse_checkin` decides."""
+
     # Explicit ids: the goal page also holds the edit form, with its own `progress`.
     note = TextAreaField(
-        "Progress note",
-        id="checkin-note",
-        validators=[DataRequired("Write what moved since the last check-in."), Length(max=4000)],
+        "Progress note", id="checkin-note", render_kw={"required": True, "maxlength": 4000}
     )
     confidence = RadioField(
         "How confident are you of reaching the goal?",
         id="checkin-confidence",
         choices=[SelectChoice(str(k), v) for k, v in CONFIDENCE_LABELS.items()],
-        validators=[DataRequired("Choose how confident you are.")],
+        validate_choice=False,
     )
     progress = IntegerField(
-        "Progress now (%)",
-        id="checkin-progress",
-        validators=[InputRequired("Enter a number from 0 to 100."), NumberRange(0, 100)],
+        "Progress now (%)", id="checkin-progress", render_kw={"min": 0, "max": 100}
     )
 
 
 class CommentForm(FlaskForm):
+    """Renders a comment; `goals.inputs.parse_comment` decides."""
+
     checkin_id = HiddenField()
-    body = TextAreaField("Comment", validators=[DataRequired("Write a comment."), Length(max=4000)])
+    body = TextAreaField("Comment", render_kw={"required": True, "maxlength": 4000})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -11,8 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from reviews import access
 from reviews.audit.operations import record
 from reviews.db import utcnow
-from reviews.errors import Conflict, Forbidden, Invalid, NotFound, PhaseClosed
+from reviews.errors import Conflict, Forbidden, Invalid, NotFound, PhaseClosed, merge
 from reviews.extensions import db
+from reviews.goals.inputs import GoalFields, goal_problems
 from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify_many
@@ -27,32 +27,10 @@ def _stale(current: Goal) -> Conflict:
     )
 
 
-@dataclass
-class GoalFields:
-    title: str
-    outcome: str
-    period_start: date
-    period_end: date
-    due_date: date
-    status: GoalStatus = GoalStatus.NOT_STARTED
-    progress: int = 0
-    checkin_every_days: int = 14
-    competencies: list[str] = field(default_factory=list)
-
-
 def _check(fields: GoalFields, known_competencies: set[str]) -> None:
-    if not fields.title.strip() or not fields.outcome.strip():
-        raise Invalid("A goal needs a name and a measurable outcome.")
-    if fields.period_start > fields.period_end:
-        raise Invalid("The period ends after it starts.")
-    if not fields.period_start <= fields.due_date <= fields.period_end:
-        raise Invalid("The due date falls within the period.")
-    if not 0 <= fields.progress <= 100:
-        raise Invalid("Progress is a percentage from 0 to 100.")
-    if not 1 <= fields.checkin_every_days <= 365:
-        raise Invalid("Check in every 1 to 365 days.")
-    if any(c not in known_competencies for c in fields.competencies):
-        raise Invalid("Choose competencies from the framework.")
+    problems = goal_problems(vars(fields), known_competencies)
+    if problems:
+        raise merge(problems)
 
 
 def create_goal(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from reviews import access
-from reviews.errors import BadParameter, Conflict, DomainError
+from reviews.errors import BadParameter, Conflict, DomainError, Invalid
 from reviews.extensions import db
 from reviews.framework.queries import competency_names
 from reviews.goals import operations as ops
@@ -21,7 +21,9 @@ from reviews.goals.forms import (
     CommentForm,
     GoalForm,
 )
-from reviews.goals.models import Goal, GoalCheckIn, GoalSource, GoalStatus
+from reviews.goals.inputs import parse_checkin, parse_comment, parse_goal
+from reviews.goals.models import Goal, GoalCheckIn, GoalSource
+from reviews.inputs import Fields
 from reviews.people.models import Person
 
 bp = Blueprint("goals", __name__)
@@ -37,18 +39,14 @@ def _goal_form(names: dict[str, str], **kwargs: Any) -> GoalForm:
     return form
 
 
-def _fields(form: GoalForm) -> ops.GoalFields:
-    return ops.GoalFields(
-        title=form.title.data or "",
-        outcome=form.outcome.data or "",
-        period_start=form.period_start.data,  # type: ignore[arg-type]
-        period_end=form.period_end.data,  # type: ignore[arg-type]
-        due_date=form.due_date.data,  # type: ignore[arg-type]
-        status=GoalStatus(form.status.data),
-        progress=form.progress.data or 0,
-        checkin_every_days=form.checkin_every_days.data or 14,
-        competencies=list(form.competencies.data or []),
-    )
+def _show(form: Any, exc: DomainError) -> None:
+    """A refusal on the form: each problem beside its field, the rest above it."""
+    for name, message in (exc.fields or {"": exc.message}).items():
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
 
 
 def _list(person: Person) -> Any:
@@ -119,24 +117,22 @@ def new() -> Any:
                 form.due_date.data = seed.due
                 form.period_end.data = max(seed.due, form.period_end.data)
     status = 200
-    if form.validate_on_submit():
+    if request.method == "POST":
         try:
             goal = ops.create_goal(
                 current_user,
                 owner,
-                _fields(form),
+                parse_goal(Fields.of_form(request.form), set(names)),
                 known_competencies=set(names),
                 source=seed.source if seed else GoalSource.OWN,
                 growth_plan_id=seed.plan_id if seed else None,
             )
         except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
+            _show(form, exc)
+            status = 400 if exc.status == 422 else exc.status
         else:
             flash("Goal added.", "success")
             return redirect(url_for("goals.goal_page", goal_id=goal.id))
-    if request.method == "POST":
-        status = 400
     return render_template("goals/new.html", form=form, owner=owner, seed=seed, names=names), status
 
 
@@ -195,25 +191,23 @@ def edit_goal(goal_id: int) -> Any:
         abort(403)
     names = competency_names()
     form = _goal_form(names)
-    if not form.validate_on_submit():
-        return _page(goal, form=form, status=400)
     version = _id(form.version.data) or -1
     try:
-        ops.update_goal(current_user, goal, version, _fields(form), known_competencies=set(names))
+        fields = parse_goal(Fields.of_form(request.form), set(names))
+        ops.update_goal(current_user, goal, version, fields, known_competencies=set(names))
     except Conflict as conflict:
-        db.session.rollback()
-        fresh = _goal_form(names, obj=conflict.current, formdata=None)
-        fresh.status.data = conflict.current.status.value
-        fresh.version.data = str(conflict.current.version)
-        fresh.form_errors.append(
-            "Your changes were not saved: this goal was changed elsewhere after you opened "
-            "it. The saved version is shown now; make your changes again."
+        current = conflict.current
+        form.version.data = str(current.version)
+        form.form_errors.append(
+            f"Your changes were not saved: this goal was changed elsewhere after you opened "
+            f"it (it is now “{current.title}”, {current.progress}%, "
+            f"{STATUS_LABELS[current.status.value].lower()}). What you typed is kept below; "
+            "save again to replace the other change with it."
         )
-        return _page(conflict.current, form=fresh, status=409)
+        return _page(current, form=form, status=409)
     except DomainError as exc:
-        db.session.rollback()
-        form.form_errors.append(exc.message)
-        return _page(goal, form=form, status=400)
+        _show(form, exc)
+        return _page(goal, form=form, status=400 if exc.status == 422 else exc.status)
     flash("Goal saved.", "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))
 
@@ -225,24 +219,21 @@ def add_checkin(goal_id: int) -> Any:
     if not access.can_check_in(current_user, goal):
         abort(403)
     form = CheckInForm()
-    if not form.validate_on_submit():
-        return _page(goal, checkin_form=form, status=400)
     try:
+        given = parse_checkin(Fields.of_form(request.form))
         ops.check_in(
             current_user,
             goal,
-            note=form.note.data or "",
-            confidence=int(form.confidence.data or 0),
-            progress=form.progress.data or 0,
+            note=given.note,
+            confidence=given.confidence,
+            progress=given.progress,
         )
     except Conflict as conflict:
-        db.session.rollback()
         form.form_errors.append("The goal changed meanwhile; check in again.")
         return _page(conflict.current or goal, checkin_form=form, status=409)
     except DomainError as exc:
-        db.session.rollback()
-        form.form_errors.append(exc.message)
-        return _page(goal, checkin_form=form, status=409)
+        _show(form, exc)
+        return _page(goal, checkin_form=form, status=400 if exc.status == 422 else exc.status)
     flash("Check-in saved.", "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))
 
@@ -254,22 +245,20 @@ def add_comment(goal_id: int) -> Any:
     if not access.can_comment_on_goal(current_user, goal):
         abort(403)
     form = CommentForm()
-    if not form.validate_on_submit():
-        return _page(goal, comment_form=form, status=400)
-    checkin = None
-    checkin_id = _id(form.checkin_id.data)
-    if form.checkin_id.data:
-        checkin = db.session.scalar(
-            select(GoalCheckIn).where(GoalCheckIn.id == checkin_id, GoalCheckIn.goal_id == goal.id)
-        )
-        if checkin is None:
-            form.form_errors.append("That check-in is not part of this goal.")
-            return _page(goal, comment_form=form, status=400)
     try:
-        ops.comment(current_user, goal, body=form.body.data or "", checkin=checkin)
+        body, checkin_id = parse_comment(Fields.of_form(request.form))
+        checkin = None
+        if checkin_id is not None:
+            checkin = db.session.scalar(
+                select(GoalCheckIn).where(
+                    GoalCheckIn.id == checkin_id, GoalCheckIn.goal_id == goal.id
+                )
+            )
+            if checkin is None:
+                raise Invalid("That check-in is not part of this goal.")
+        ops.comment(current_user, goal, body=body, checkin=checkin)
     except DomainError as exc:
-        db.session.rollback()
-        form.form_errors.append(exc.message)
+        _show(form, exc)
         return _page(goal, comment_form=form, status=400)
     flash("Comment added.", "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))

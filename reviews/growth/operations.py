@@ -14,6 +14,7 @@ from reviews.db import utcnow
 from reviews.errors import Conflict, Invalid, NotFound
 from reviews.extensions import db
 from reviews.framework.models import Opportunity as OpportunityRow
+from reviews.growth.inputs import MAX_TEXT, dates_problem, text_problem
 from reviews.growth.models import GrowthPlan, GrowthPlanItem, PlanMode
 from reviews.growth.planner import (
     CompetencyTarget,
@@ -23,8 +24,6 @@ from reviews.growth.planner import (
     plan_growth,
 )
 from reviews.people.models import Person
-
-MAX_TEXT = 2000
 
 
 def _stale(plan: GrowthPlan) -> Conflict:
@@ -180,14 +179,9 @@ def _touch(plan: GrowthPlan, *, reset_agreement: bool) -> None:
 
 
 def _text(value: str, label: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"{label} is needed.", label.lower().replace(" ", "_"))
-    if len(value) > limit:
-        raise Invalid(
-            f"Keep the {label.lower()} under {limit} characters.", label.lower().replace(" ", "_")
-        )
-    return value
+    if problem := text_problem(value, label, required=required, limit=limit):
+        raise Invalid(problem, label.lower().replace(" ", "_"))
+    return (value or "").strip()
 
 
 def add_item(
@@ -293,10 +287,8 @@ def update_item(
 ) -> None:
     _check(plan, version)
     item = _item(plan, item_id)
-    if end < start:
-        raise Invalid("The end date cannot be before the start date.", "end")
-    if (end - start).days > 366:
-        raise Invalid("Keep an item within a year.", "end")
+    if problem := dates_problem(start, end):
+        raise Invalid(problem, "end")
     item.start_date, item.end_date = start, end
     item.checkins = [d.isoformat() for d in checkins_between(start, end)]
     item.notes = _text(notes, "Notes")

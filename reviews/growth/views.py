@@ -15,11 +15,13 @@ from reviews.cycles.models import Review
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import CycleState, reached
 from reviews.documents.pdf import render_pdf, stylesheet
-from reviews.errors import Conflict, DomainError, Invalid
+from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
 from reviews.framework.models import Opportunity
 from reviews.growth import operations as ops
+from reviews.growth.inputs import parse_item_change, parse_item_id, parse_new_item, parse_note
 from reviews.growth.models import GrowthPlan
+from reviews.inputs import Fields
 
 bp = Blueprint("growth", __name__)
 
@@ -96,52 +98,45 @@ def plan_page(review_id: int) -> Any:
             abort(400)
         version = request.form.get("version", "")
         version_n = int(version) if version.isdigit() and len(version) < 10 else -1
+        data = Fields.of_form(request.form)
         try:
             if action == "agree" and (is_manager or is_subject):
                 ops.agree(current_user, plan, version_n, as_manager=is_manager)
             elif action == "comment" and is_subject:
-                ops.comment(current_user, plan, version_n, request.form.get("comment", ""))
+                comment = parse_note(data, "comment", "Comment")
+                ops.comment(current_user, plan, version_n, comment)
             elif not is_manager:
                 abort(403)
             elif action == "add":
-                raw_start = request.form.get("start", "").strip()
-                start = _date(raw_start) if raw_start else date.today()
-                if start is None:
-                    raise Invalid("Enter the start date as YYYY-MM-DD.", "start")
-                weeks = request.form.get("weeks", "")
+                item = parse_new_item(data, date.today())
                 ops.add_item(
                     current_user,
                     plan,
                     version_n,
-                    opportunity_key=request.form.get("opportunity") or None,
-                    title=request.form.get("title", ""),
-                    description=request.form.get("description", ""),
-                    start=start,
-                    weeks=int(weeks) if weeks.isdigit() and len(weeks) < 4 else 0,
+                    opportunity_key=item.opportunity_key,
+                    title=item.title,
+                    description=item.description,
+                    start=item.start,
+                    weeks=item.weeks,
                 )
-            elif action in ("remove", "up", "down", "update"):
-                item_id = request.form.get("item_id", "")
-                item = int(item_id) if item_id.isdigit() and len(item_id) < 10 else -1
-                if action == "remove":
-                    ops.remove_item(current_user, plan, version_n, item)
-                elif action == "update":
-                    start = _date(request.form.get("start", ""))
-                    end = _date(request.form.get("end", ""))
-                    if start is None or end is None:
-                        raise Invalid("Enter both dates as YYYY-MM-DD.", "dates")
-                    ops.update_item(
-                        current_user,
-                        plan,
-                        version_n,
-                        item,
-                        start=start,
-                        end=end,
-                        notes=request.form.get("notes", ""),
-                    )
-                else:
-                    ops.move_item(current_user, plan, version_n, item, -1 if action == "up" else 1)
+            elif action == "update":
+                change = parse_item_change(data)
+                ops.update_item(
+                    current_user,
+                    plan,
+                    version_n,
+                    change.item_id,
+                    start=change.start,
+                    end=change.end,
+                    notes=change.notes,
+                )
+            elif action == "remove":
+                ops.remove_item(current_user, plan, version_n, parse_item_id(data))
+            elif action in ("up", "down"):
+                step = -1 if action == "up" else 1
+                ops.move_item(current_user, plan, version_n, parse_item_id(data), step)
             elif action == "notes":
-                ops.set_notes(current_user, plan, version_n, request.form.get("notes", ""))
+                ops.set_notes(current_user, plan, version_n, parse_note(data, "notes", "Notes"))
             else:
                 abort(400)
         except Conflict:
@@ -154,8 +149,9 @@ def plan_page(review_id: int) -> Any:
             status = 409
         except DomainError as exc:
             db.session.rollback()
+            errors = dict(exc.fields) or {}
             errors["form"] = exc.message
-            status = 400
+            status = 409 if exc.status == 409 else 400  # a form's refusal, whatever it was
         else:
             flash("The plan is saved.", "success")
             return redirect(url_for("growth.plan_page", review_id=review.id))
@@ -175,13 +171,6 @@ def plan_page(review_id: int) -> Any:
         today=date.today(),
         **plan_view_model(review, plan),
     ), status
-
-
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
 
 
 def growth_plan_html(review: Review, plan: GrowthPlan) -> str:
