@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from reviews.cycles import operations as ops
@@ -23,19 +22,17 @@ def cycle_fields(**overrides: Any) -> ops.CycleFields:
 
 def launched_cycle(hr: Person, state: CycleState = CycleState.SELF_REVIEW, **overrides: Any):
     """A cycle over every active person, advanced to `state`."""
-    with current_app.test_request_context():
-        cycle = ops.create_cycle(hr, cycle_fields(**overrides))
-        for target in ORDER[1 : ORDER.index(state) + 1]:
-            ops.advance_cycle(hr, cycle, target)
-        db.session.commit()
+    cycle = ops.create_cycle(hr, cycle_fields(**overrides))
+    for target in ORDER[1 : ORDER.index(state) + 1]:
+        ops.advance_cycle(hr, cycle, target)
+    db.session.commit()
     return cycle
 
 
 def advance(hr: Person, cycle, state: CycleState) -> None:
-    with current_app.test_request_context():
-        for target in ORDER[ORDER.index(cycle.state) + 1 : ORDER.index(state) + 1]:
-            ops.advance_cycle(hr, cycle, target)
-        db.session.commit()
+    for target in ORDER[ORDER.index(cycle.state) + 1 : ORDER.index(state) + 1]:
+        ops.advance_cycle(hr, cycle, target)
+    db.session.commit()
 
 
 def review_of(cycle, person: Person) -> Review:
@@ -52,9 +49,8 @@ def part(review: Review, kind: PartKind, author: Person | None = None) -> Assess
 
 
 def approved_peer(manager: Person, review: Review, peer: Person) -> PeerRequest:
-    with current_app.test_request_context():
-        request = ops.add_peer(manager, review, peer)
-        db.session.commit()
+    request = ops.add_peer(manager, review, peer)
+    db.session.commit()
     return request
 
 
@@ -68,25 +64,24 @@ def submit_manager_review(
     from reviews.cycles.parts import PartInput
 
     manager_part = part(review, PartKind.MANAGER)
-    with current_app.test_request_context():
-        ops.save_part(
-            manager,
-            manager_part,
-            manager_part.version,
-            PartInput(
-                ratings=ratings,
-                overall=overall,
-                potential=potential,
-                readiness="not_yet",
-                answers={
-                    "summary": f"Summary for {review.subject.name}.",
-                    "strengths": "Ownership.",
-                    "growth_areas": "Influence.",
-                },
-            ),
-            submit=True,
-        )
-        db.session.commit()
+    ops.save_part(
+        manager,
+        manager_part,
+        manager_part.version,
+        PartInput(
+            ratings=ratings,
+            overall=overall,
+            potential=potential,
+            readiness="not_yet",
+            answers={
+                "summary": f"Summary for {review.subject.name}.",
+                "strengths": "Ownership.",
+                "growth_areas": "Influence.",
+            },
+        ),
+        submit=True,
+    )
+    db.session.commit()
 
 
 def release_with_manager_ratings(hr: Person, cycle, ratings_for) -> None:  # type: ignore[no-untyped-def]
@@ -100,9 +95,8 @@ def release_with_manager_ratings(hr: Person, cycle, ratings_for) -> None:  # typ
         overall, ratings = ratings_for(review)
         submit_manager_review(review.manager, review, overall, ratings)
     advance(hr, cycle, CycleState.CALIBRATION)
-    with current_app.test_request_context():
-        calibration_ops.finalise_uncalibrated(hr, cycle)
-        db.session.commit()
+    calibration_ops.finalise_uncalibrated(hr, cycle)
+    db.session.commit()
     advance(hr, cycle, CycleState.RELEASED)
 
 
@@ -113,14 +107,13 @@ def calibrate_org(hr: Person, cycle, manager: Person):  # type: ignore[no-untype
     from reviews.calibration.models import GroupKind
 
     advance(hr, cycle, CycleState.CALIBRATION)
-    with current_app.test_request_context():
-        session = cal.open_session(
-            hr,
-            cycle,
-            GroupKind.MANAGER_ORG,
-            department=None,
-            manager=manager,
-            managers_calibrate=True,
-        )
-        db.session.commit()
+    session = cal.open_session(
+        hr,
+        cycle,
+        GroupKind.MANAGER_ORG,
+        department=None,
+        manager=manager,
+        managers_calibrate=True,
+    )
+    db.session.commit()
     return session

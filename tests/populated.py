@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from cycle_helpers import advance, approved_peer, launched_cycle, part, review_of
-from flask import current_app
 from sqlalchemy import select, text
 
 from reviews.calibration import operations as calibration_ops
@@ -25,9 +24,8 @@ def competency_keys() -> list[str]:
 
 
 def _save(actor, assessment, data: PartInput) -> None:
-    with current_app.test_request_context():
-        cycle_ops.save_part(actor, assessment, assessment.version, data, submit=True)
-        db.session.commit()
+    cycle_ops.save_part(actor, assessment, assessment.version, data, submit=True)
+    db.session.commit()
 
 
 def people(make_person) -> dict[str, Any]:
@@ -64,9 +62,8 @@ def cycle_in(make_person, state: CycleState) -> dict[str, Any]:
     for i, review in enumerate(reviews):
         peer = team[(i + 1) % len(team)]
         request = approved_peer(boss, review, peer)
-        with current_app.test_request_context():
-            feedback = cycle_ops.peer_assessment(request)
-            db.session.commit()
+        feedback = cycle_ops.peer_assessment(request)
+        db.session.commit()
         _save(
             peer,
             feedback,
@@ -97,27 +94,25 @@ def cycle_in(make_person, state: CycleState) -> dict[str, Any]:
     if state == CycleState.MANAGER_REVIEW:
         return org
     advance(hr, cycle, CycleState.CALIBRATION)
-    with current_app.test_request_context():
-        session = calibration_ops.open_session(
-            hr, cycle, GroupKind.MANAGER_ORG, department=None, manager=boss, managers_calibrate=True
-        )
-        db.session.commit()
-        review = reviews[0]
-        calibration_ops.change_final(
-            hr,
-            session,
-            review,
-            review.final_version,
-            calibration_ops.FinalChange(4, "high", {}),
-            "Carried the on-call rotation alone for two months.",
-        )
-        db.session.commit()
+    session = calibration_ops.open_session(
+        hr, cycle, GroupKind.MANAGER_ORG, department=None, manager=boss, managers_calibrate=True
+    )
+    db.session.commit()
+    review = reviews[0]
+    calibration_ops.change_final(
+        hr,
+        session,
+        review,
+        review.final_version,
+        calibration_ops.FinalChange(4, "high", {}),
+        "Carried the on-call rotation alone for two months.",
+    )
+    db.session.commit()
     org["session"] = session
     if state == CycleState.CALIBRATION:
         return org
-    with current_app.test_request_context():
-        calibration_ops.finish_session(hr, session)
-        db.session.commit()
+    calibration_ops.finish_session(hr, session)
+    db.session.commit()
     advance(hr, cycle, CycleState.RELEASED)
     return org
 
