@@ -27,3 +27,20 @@ accesslog = "-"
 errorlog = "-"
 # Forwarded headers are trusted by the app alone (ProxyFix, TRUSTED_PROXIES), never by gunicorn.
 secure_scheme_headers: dict[str, str] = {}
+
+
+def on_starting(server: object) -> None:
+    """Refuse in the master, before any worker forks: a missing, short or placeholder
+    SECRET_KEY, debug mode, or a database behind the latest migration stops gunicorn
+    with one line (a worker that failed to boot would be started again and again)."""
+    import sys
+
+    from reviews import create_app
+    from reviews.config import ConfigError
+    from reviews.readiness import refuse_to_serve
+
+    try:
+        refuse_to_serve(create_app())
+    except ConfigError as exc:
+        print(f"Reviews cannot start: {exc}", file=sys.stderr)
+        sys.exit(1)

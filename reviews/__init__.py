@@ -28,6 +28,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance = Path(test_config["INSTANCE_PATH"])
     app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"))
     app.config.update(build_config(instance, test_config))
+    if app.config["REVIEWS_ENV"] == "production" and app.debug:
+        from reviews.config import ConfigError
+
+        raise ConfigError(
+            "debug mode is on (FLASK_DEBUG or --debug): production never runs the debugger, "
+            "which shows code and data and runs what it is sent"
+        )
     app.url_map.converters["int"] = DatabaseId
     register_extensions(app)
     register_models()

@@ -83,6 +83,14 @@ def setup_command() -> None:
     if loaded:
         click.echo("Loaded the default competency framework and career ladder.")
     people = db.session.scalar(select(db.func.count()).select_from(Person)) or 0
+    if not people and current_app.config["REVIEWS_ENV"] == "production":
+        db.session.commit()
+        click.echo(
+            "Production: the demo organisation is not loaded (its accounts share a published "
+            "password). Create the first HR account with "
+            "`flask users create EMAIL --name NAME --role hr`, then import the org."
+        )
+        return
     if not people:
         count = load_demo_org()
         load_demo_cycles()
@@ -107,6 +115,11 @@ def setup_command() -> None:
 )
 def demo_command(people: int | None) -> None:
     """Load the demo organisation (or a synthetic one) into an empty database."""
+    if current_app.config["REVIEWS_ENV"] == "production":
+        fail(
+            "the demo organisation is not loaded in production: its accounts share "
+            "a published password"
+        )
     try:
         if people:
             count = build_synthetic_org(people)
@@ -256,11 +269,10 @@ def cycles_remind(today: datetime | None) -> None:
     day = today.date() if today else date.today()
     with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
         queued = remind_due(day)
-    with unit_of_work():
-        sent = deliver_pending()
+    outcome = deliver_pending()  # each message in its own transaction
     click.echo(
-        f"Queued {queued} reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
-        + (f"; mailed {sent}." if sent else ".")
+        f"Queued {queued} reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}."
+        + (f" {outcome.summary()}" if current_app.config.get("SMTP_HOST") else "")
     )
 
 
@@ -282,11 +294,10 @@ def goals_remind(today: datetime | None) -> None:
     day = today.date() if today else date.today()
     with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
         queued = remind_checkins(day)
-    with unit_of_work():
-        sent = deliver_pending()
+    outcome = deliver_pending()  # each message in its own transaction
     click.echo(
-        f"Queued {queued} check-in reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}"
-        + (f"; mailed {sent}." if sent else ".")
+        f"Queued {queued} check-in reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}."
+        + (f" {outcome.summary()}" if current_app.config.get("SMTP_HOST") else "")
     )
 
 
@@ -295,14 +306,16 @@ notifications_cli = AppGroup("notifications", help="The outbox.")
 
 @notifications_cli.command("send")
 def notifications_send() -> None:
-    """Mail queued notifications through SMTP (SMTP_HOST must be set)."""
+    """Mail every due notification through SMTP (SMTP_HOST must be set); a refused
+    message is marked failed, a deferred one retried later, none is sent twice."""
     from reviews.notifications.operations import deliver_pending
 
     if not current_app.config.get("SMTP_HOST"):
         fail("SMTP_HOST is not set; notifications stay in the in-app outbox")
-    with unit_of_work():
-        sent = deliver_pending()
-    click.echo(f"Mailed {sent} notification{'s' if sent != 1 else ''}.")
+    outcome = deliver_pending()  # each message in its own transaction
+    click.echo(outcome.summary())
+    if outcome.stopped:
+        sys.exit(1)
 
 
 @click.command("worker")
@@ -315,6 +328,13 @@ def worker_command(burst: bool) -> None:
     from redis import Redis
     from rq import Queue, Worker
 
+    from reviews.config import ConfigError
+    from reviews.readiness import refuse_to_serve
+
+    try:
+        refuse_to_serve(current_app._get_current_object())  # type: ignore[attr-defined]
+    except ConfigError as exc:
+        fail(str(exc))
     connection = Redis.from_url(url)
     queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
     Worker([queue], connection=connection).work(burst=burst)

@@ -2,7 +2,7 @@
 
 REVIEWS_ENV chooses the profile: ``development`` (default, what ``make run``
 uses), ``production`` or ``testing``.  Outside development a missing
-SECRET_KEY stops start-up.
+SECRET_KEY, a short or placeholder one, or debug mode stops start-up.
 """
 
 from __future__ import annotations
@@ -54,6 +54,41 @@ def _page_cost(raw: str) -> str:
     if not 0 < value <= 1000:
         raise ConfigError(f"PG_RANDOM_PAGE_COST must be a number above 0, or empty, not {raw!r}")
     return str(value)
+
+
+# What people paste from tutorials and templates; any key containing one is refused.
+PLACEHOLDER_SECRETS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "change-this",
+    "replace-me",
+    "placeholder",
+    "your-secret",
+    "secret-key",
+    "secretkey",
+    "notsecret",
+    "not-secret",
+    "example",
+    "password",
+)
+MIN_SECRET_BYTES = 32
+_GENERATE = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def check_production_secret(secret: str) -> None:
+    """Sessions, CSRF tokens and password links are signed with SECRET_KEY: in production
+    it must be long and random, not a word from a template."""
+    lowered = secret.lower()
+    if any(word in lowered for word in PLACEHOLDER_SECRETS):
+        raise ConfigError(f"SECRET_KEY looks like a placeholder; {_GENERATE}")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY is {len(secret.encode())} bytes; production needs at least "
+            f"{MIN_SECRET_BYTES}: {_GENERATE}"
+        )
+    if len(set(secret)) < 8:
+        raise ConfigError(f"SECRET_KEY repeats a few characters, it is not random; {_GENERATE}")
 
 
 def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -117,6 +152,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
                 "SECRET_KEY is not set: set it in the environment to start Reviews in production"
             )
         secret = _development_secret(instance_path)
+    elif env == "production":
+        check_production_secret(secret)
     config["SECRET_KEY"] = secret
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])

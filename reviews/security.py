@@ -180,4 +180,6 @@ def register(app: Flask) -> None:
         wait = g.get("rate_limit_retry_after")
         if wait is not None:
             response.headers["Retry-After"] = str(wait)
+        elif response.status_code == 429:  # every 429 says when to come back
+            response.headers.setdefault("Retry-After", "60")
         return response

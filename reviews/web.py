@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from reviews import access
@@ -182,7 +182,7 @@ def register(app: Flask) -> None:
         code = exc.code or 500
         if code >= 500:
             db.session.rollback()
-        if request.path.startswith("/api/") or request.path == "/healthz":
+        if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
             return jsonify(
                 error={
                     "code": exc.name.lower().replace(" ", "_"),
@@ -196,12 +196,22 @@ def register(app: Flask) -> None:
     @app.get("/healthz")
     @access.public
     def healthz() -> Any:
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:  # any failure of the database means unhealthy
-            app.logger.exception("health check failed")
-            return jsonify(status="error", database="unreachable"), 503
-        return jsonify(status="ok", database="ok")
+        """The database answers and is at the latest migration (503 otherwise)."""
+        from reviews.readiness import health
+
+        body, status = health()
+        if body["database"] != "ok":
+            app.logger.error("health check failed: the database is unreachable")
+        return jsonify(body), status
+
+    @app.get("/readyz")
+    @access.public
+    def readyz() -> Any:
+        """Healthy, and Redis answers when background jobs use it (503 otherwise)."""
+        from reviews.readiness import readiness
+
+        body, status = readiness(app)
+        return jsonify(body), status
 
     @app.context_processor
     def helpers() -> dict[str, Any]:

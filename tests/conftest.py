@@ -49,6 +49,8 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 PASSWORD = "correct horse battery"
+# A key production accepts (reviews.config.check_production_secret).
+PRODUCTION_SECRET = "5b0c9e1f7a3d48e2b6c1d0f9a8e7b6c5d4e3f2a1"
 
 
 def _pg_url() -> str:
@@ -75,6 +77,18 @@ def base_config(tmp: Path) -> dict[str, Any]:
     }
 
 
+def stamp_latest_migration() -> None:
+    """The schema comes from the models (create_all), which is what the latest migration
+    builds (tests/test_migrations.py): record it, as `flask db upgrade` would."""
+    from reviews.readiness import expected_revisions
+
+    db.session.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+    for revision in expected_revisions():
+        db.session.execute(
+            text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": revision}
+        )
+
+
 class Database:
     """Hands every test a clean database holding the default framework."""
 
@@ -90,6 +104,7 @@ class Database:
         app = create_app(self.config(self.template))
         with app.app_context():
             db.create_all()
+            stamp_latest_migration()
             ensure_default_framework()
             db.session.commit()
             db.engine.dispose()

@@ -46,6 +46,8 @@ HR = {"hr"}
 EXPECTED: dict[str, set[str]] = {
     "static": set(RELATIONS),
     "healthz": set(RELATIONS),
+    "readyz": set(RELATIONS),
+    "notifications.delivery": HR,
     "auth.login": set(RELATIONS),
     "auth.set_password_with_link": set(RELATIONS),
     "auth.logout": EVERYONE,

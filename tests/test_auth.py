@@ -9,7 +9,7 @@ from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD, csrf_token, post, sign_in
+from conftest import PASSWORD, PRODUCTION_SECRET, csrf_token, post, sign_in
 from sqlalchemy import func, select, update
 
 from reviews import create_app
@@ -676,7 +676,7 @@ def test_session_cookie_is_httponly_and_samesite(client, make_person):
 
 
 def test_production_sends_hsts_and_secure_cookies(app_config):
-    app = create_app({**app_config, "REVIEWS_ENV": "production", "SECRET_KEY": "s" * 40})
+    app = create_app({**app_config, "REVIEWS_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET})
     try:
         client = app.test_client()
         response = client.get("/auth/login", base_url="https://reviews.example")

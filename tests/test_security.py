@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 import redis
-from conftest import Client, csrf_token, post, sign_in
+from conftest import PRODUCTION_SECRET, Client, csrf_token, post, sign_in
 from sqlalchemy import select
 from test_access import EXPECTED, _url, world  # noqa: F401  # `world` is a fixture
 
@@ -79,7 +79,7 @@ def test_every_page_sends_the_security_headers(app, world, relation):  # noqa: F
 
 
 def test_production_sends_hsts_and_secure_cookies_on_every_public_page(app_config):
-    app = create_app({**app_config, "REVIEWS_ENV": "production", "SECRET_KEY": "s" * 40})
+    app = create_app({**app_config, "REVIEWS_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET})
     try:
         with app.app_context():
             client = app.test_client()

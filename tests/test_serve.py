@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PRODUCTION_SECRET
 
 from reviews.demo import DEMO_PASSWORD
 
@@ -141,7 +142,7 @@ def test_make_serve_signs_in_and_runs_a_bulk_job(fresh_database: str, tmp_path: 
         "DATABASE_URL": fresh_database,
         "REDIS_URL": REDIS_URL,
         "JOBS_QUEUE": f"serve-test-{uuid.uuid4().hex[:8]}",  # no other worker takes our job
-        "SECRET_KEY": "serve-test-secret",
+        "SECRET_KEY": PRODUCTION_SECRET,
         "REVIEWS_INSTANCE_PATH": str(tmp_path),
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
@@ -149,11 +150,13 @@ def test_make_serve_signs_in_and_runs_a_bulk_job(fresh_database: str, tmp_path: 
         "TRUSTED_PROXIES": "1",
     }
     flask = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
-    for command in (["db", "upgrade"], ["setup"]):
+    # Production never loads the demo (its accounts share a published password): the
+    # demo is loaded as in development, into the database production then serves.
+    for command, profile in ((["db", "upgrade"], "production"), (["setup"], "development")):
         subprocess.run(
             [*flask, *command],
             cwd=ROOT,
-            env={**env, "REVIEWS_ENV": "production"},
+            env={**env, "REVIEWS_ENV": profile},
             check=True,
             capture_output=True,
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
@@ -103,6 +103,7 @@ def login() -> Any:
                 f"minute{'s' if minutes != 1 else ''}, or ask HR for a password reset link."
             )
             status = 429
+            g.rate_limit_retry_after = max(1, int(exc.seconds))  # the Retry-After header
         except SignInFailed:
             keep_when_refused()  # the failure counts towards throttling
             form.password.errors = ["The email or the password is wrong."]

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app
-from sqlalchemy import Select, String, insert, literal, select, update
+from sqlalchemy import Select, String, insert, literal
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviews.db import utcnow
 from reviews.extensions import db
-from reviews.links import Link, url_of
+from reviews.links import Link
 from reviews.notifications.models import Notification
+
+if TYPE_CHECKING:
+    from reviews.notifications.delivery import Outcome
+
+
+def _one_line(subject: str) -> str:
+    """A subject becomes a mail header: one line (a goal title may hold a line break)."""
+    return " ".join(subject.split())[:200]
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ def notify_many(messages: Iterable[Message]) -> None:
         {
             "recipient_id": m.recipient_id,
             "kind": m.kind,
-            "subject": m.subject,
+            "subject": _one_line(m.subject),
             "body": m.body,
             "target": m.link.endpoint,
             "target_id": m.link.id,
@@ -61,7 +66,7 @@ def notify_each(
     rows = recipients_and_ids.add_columns(
         literal(endpoint, String),
         literal(kind, String),
-        literal(subject, String),
+        literal(_one_line(subject), String),
         literal(body, String),
         literal(utcnow(), Notification.created_at.type),
     )
@@ -72,33 +77,8 @@ def notify(message: Message) -> None:
     notify_many([message])
 
 
-def deliver_pending(limit: int = 500) -> int:
-    """Mail unsent messages when SMTP is configured; returns how many were sent."""
-    config = current_app.config
-    host = config.get("SMTP_HOST")
-    if not host:
-        return 0
-    pending = db.session.scalars(
-        select(Notification)
-        .where(Notification.sent_at.is_(None))
-        .order_by(Notification.id)
-        .limit(limit)
-    ).all()
-    if not pending:
-        return 0
-    with smtplib.SMTP(host, int(config.get("SMTP_PORT", 587)), timeout=30) as smtp:
-        if config.get("SMTP_STARTTLS", True):
-            smtp.starttls()
-        if config.get("SMTP_USERNAME"):
-            smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD", ""))
-        for n in pending:
-            msg = EmailMessage()
-            msg["From"] = config.get("MAIL_FROM", "reviews@localhost")
-            msg["To"] = n.recipient.email
-            msg["Subject"] = n.subject
-            msg.set_content(f"{n.body}\n\n{url_of(n.link, external=True)}\n")
-            smtp.send_message(msg)
-            db.session.execute(
-                update(Notification).where(Notification.id == n.id).values(sent_at=utcnow())
-            )
-    return len(pending)
+def deliver_pending(limit: int | None = None) -> Outcome:
+    """Mail what is due when SMTP is configured (`reviews.notifications.delivery`)."""
+    from reviews.notifications.delivery import deliver
+
+    return deliver(limit=limit)

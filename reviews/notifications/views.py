@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from reviews import access
 from reviews.db import utcnow
 from reviews.extensions import db
-from reviews.notifications.models import Notification
+from reviews.notifications.models import MailState, Notification
+from reviews.people.models import Person
 
 bp = Blueprint("notifications", __name__)
 
@@ -33,3 +34,28 @@ def outbox() -> Any:
             update(Notification).where(Notification.id.in_(unread)).values(read_at=utcnow())
         )
     return page
+
+
+@bp.get("/notifications/delivery")
+@access.hr_only
+def delivery() -> Any:
+    """HR: how mail delivery stands, and every message that failed or waits for a retry
+    (who, what kind, why; never the text, which is the recipient's)."""
+    counts = dict(
+        db.session.execute(
+            select(Notification.mail_state, func.count()).group_by(Notification.mail_state)
+        ).all()
+    )
+    troubled = db.session.execute(
+        select(Notification, Person.name, Person.email)
+        .join(Person, Person.id == Notification.recipient_id)
+        .where(Notification.mail_state.in_([MailState.FAILED, MailState.RETRY]))
+        .order_by(Notification.id.desc())
+        .limit(100)
+    ).all()
+    return render_template(
+        "notifications/delivery.html",
+        counts={state: counts.get(state, 0) for state in MailState},
+        troubled=troubled,
+        mail_on=bool(current_app.config.get("SMTP_HOST")),
+    )

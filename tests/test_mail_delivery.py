@@ -1,0 +1,312 @@
+"""Mail delivery against a real SMTP server (aiosmtpd on the loopback).
+
+The server refuses one recipient, drops the connection mid-batch, is down, or
+takes everything; whatever it does, nothing is sent twice, nothing is lost, and
+failures are visible to HR.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import Message as MailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import sign_in
+from cycle_helpers import launched_cycle
+from sqlalchemy import select, update
+
+from reviews.cycles.models import Cycle
+from reviews.cycles.workflow import CycleState
+from reviews.db import utcnow
+from reviews.extensions import db
+from reviews.links import Link
+from reviews.notifications import delivery
+from reviews.notifications.models import MailState, Notification
+from reviews.notifications.operations import Message, notify_many
+from reviews.people.models import Role
+
+
+class Mailbox:
+    """An SMTP server's handler: keeps what it accepts, refuses what the test says."""
+
+    def __init__(self) -> None:
+        self.received: list[MailMessage] = []
+        self.envelopes: list[list[str]] = []
+        self.refuse: set[str] = set()
+        self.defer: set[str] = set()
+        self.drop_at: int | None = None  # close the connection at this DATA (1-based)
+        self.datas = 0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        if address in self.defer:
+            return "451 4.3.0 Mailbox busy, try later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.datas += 1
+        if self.datas == self.drop_at:
+            server.transport.close()  # gone before it answered: not accepted
+            return "421 closing"
+        self.received.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        self.envelopes.append(list(envelope.rcpt_tos))
+        return "250 Message accepted"
+
+    def message_ids(self) -> list[str]:
+        return [m["Message-ID"] for m in self.received]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def mailbox(app: Any) -> Iterator[Mailbox]:
+    handler = Mailbox()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_STARTTLS=False,
+        PUBLIC_URL="https://reviews.example.com",
+    )
+    yield handler
+    controller.stop()
+
+
+def _queue(people: list[Any], subject: str = "Your self-review is open") -> None:
+    notify_many(
+        Message(
+            p.id, "goal_comment", subject, "A comment on your goal.", Link("goals.goal_page", 7)
+        )
+        for p in people
+    )
+    db.session.commit()
+
+
+def _states() -> dict[str, MailState]:
+    rows = db.session.execute(
+        select(Notification.id, Notification.mail_state).order_by(Notification.id)
+    ).all()
+    db.session.commit()
+    return {str(i): s for i, s in rows}
+
+
+def test_a_refused_recipient_fails_alone_and_nothing_is_sent_twice(
+    app, mailbox, make_person, runner
+):
+    people = [make_person(email=f"p{i}@example.com") for i in range(6)]
+    mailbox.refuse.add("p2@example.com")
+    _queue(people)
+
+    result = runner.invoke(args=["notifications", "send"])
+    assert result.exit_code == 0, result.output
+    assert "Mailed 5 notifications; 1 failed for good." in result.output
+    assert sorted(to for [to] in mailbox.envelopes) == sorted(
+        p.email for p in people if p.email != "p2@example.com"
+    )
+    failed = db.session.scalar(
+        select(Notification).where(Notification.mail_state == MailState.FAILED)
+    )
+    assert failed is not None
+    assert failed.recipient.email == "p2@example.com"
+    assert "550 5.1.1 No such mailbox here" in (failed.mail_error or "")
+
+    # Again, and again: what was accepted is not sent again, the refused one not retried.
+    for _ in range(2):
+        again = runner.invoke(args=["notifications", "send"])
+        assert again.exit_code == 0
+        assert "Mailed 0 notifications." in again.output
+    assert len(mailbox.received) == 5
+    assert len(set(mailbox.message_ids())) == 5
+
+
+def test_a_deferred_recipient_is_retried_later_with_backoff(app, mailbox, make_person):
+    [a, b] = [make_person(email="a@example.com"), make_person(email="b@example.com")]
+    mailbox.defer.add("b@example.com")
+    _queue([a, b])
+
+    outcome = delivery.deliver()
+    assert (outcome.sent, outcome.retrying, outcome.failed) == (1, 1, 0)
+    waiting = db.session.scalar(
+        select(Notification).where(Notification.mail_state == MailState.RETRY)
+    )
+    assert waiting is not None
+    assert "451" in (waiting.mail_error or "")
+    assert waiting.mail_next_at is not None
+    assert waiting.mail_next_at > utcnow()
+    db.session.commit()
+    assert delivery.deliver().sent == 0  # not due yet
+
+    mailbox.defer.clear()
+    db.session.execute(update(Notification).values(mail_next_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert delivery.deliver().sent == 1
+    assert sorted(to for [to] in mailbox.envelopes) == ["a@example.com", "b@example.com"]
+
+
+def test_a_dropped_connection_loses_nothing_and_sends_nothing_twice(app, mailbox, make_person):
+    people = [make_person(email=f"d{i}@example.com") for i in range(5)]
+    mailbox.drop_at = 3
+    _queue(people)
+
+    outcome = delivery.deliver()
+    assert (outcome.sent, outcome.retrying) == (4, 1), outcome
+    assert len(mailbox.received) == 4
+
+    db.session.execute(update(Notification).values(mail_next_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert delivery.deliver().sent == 1
+    assert delivery.deliver().sent == 0
+    assert sorted(to for [to] in mailbox.envelopes) == sorted(p.email for p in people)
+    assert len(set(mailbox.message_ids())) == 5
+    assert set(_states().values()) == {MailState.SENT}
+
+
+def test_a_sender_that_dies_after_acceptance_is_taken_over_with_the_same_message_id(
+    app, mailbox, make_person, monkeypatch
+):
+    person = make_person(email="once@example.com")
+    _queue([person])
+    marks = delivery._mark
+
+    def crash(notification_id: int, **values: Any) -> None:
+        raise KeyboardInterrupt("the process died")
+
+    monkeypatch.setattr(delivery, "_mark", crash)
+    with pytest.raises(KeyboardInterrupt):
+        delivery.deliver()
+    monkeypatch.setattr(delivery, "_mark", marks)
+    db.session.rollback()
+    assert len(mailbox.received) == 1
+    # The claim holds for its time: a second sender does not take the message.
+    assert delivery.deliver().sent == 0
+    db.session.execute(update(Notification).values(mail_next_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert delivery.deliver().sent == 1
+    first, second = mailbox.received
+    assert first["Message-ID"] == second["Message-ID"]  # recognisably the same message
+
+
+def test_a_server_that_is_down_stops_the_run_and_touches_nothing(app, make_person, runner):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_STARTTLS=False)
+    _queue([make_person(), make_person()])
+
+    result = runner.invoke(args=["notifications", "send"])
+    assert result.exit_code == 1
+    assert "Stopped early: the mail server is unreachable" in result.output
+    rows = db.session.execute(select(Notification.mail_state, Notification.mail_attempts)).all()
+    assert rows == [(MailState.QUEUED, 0), (MailState.QUEUED, 0)]
+
+
+def test_every_message_has_date_message_id_unsubscribe_and_both_bodies(app, mailbox, make_person):
+    person = make_person(email="reader@example.com")
+    _queue([person])
+    delivery.deliver()
+    [message] = mailbox.received
+    assert message["Date"]
+    assert message["Message-ID"].endswith("@reviews.example.com>")
+    assert message["List-Unsubscribe"] == "<https://reviews.example.com/notifications>"
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = (part.get_payload(decode=True).decode() for part in message.get_payload())
+    # The link is absolute exactly once.
+    assert "https://reviews.example.com/goals/7" in plain
+    others = plain.replace("https://reviews.example.com/goals/7", "")
+    assert "http" not in others.replace("https://reviews.example.com/notifications", "")
+    assert 'href="https://reviews.example.com/goals/7"' in html
+    stored = db.session.scalar(select(Notification))
+    assert stored.message_id == message["Message-ID"]
+    assert stored.sent_at is not None
+
+
+def test_a_line_break_in_a_title_never_reaches_a_header(app, mailbox, make_person, runner):
+    victim = make_person(email="victim@example.com")
+    _queue([victim], subject="Ship it\r\nBcc: attacker@example.org")
+    # Stored before this release, unsanitised: the mailer cleans it too.
+    db.session.add(
+        Notification(
+            recipient_id=victim.id,
+            kind="goal_comment",
+            subject="Old\nBcc: attacker@example.org",
+            body="x",
+            target="goals.goal_page",
+            target_id=1,
+        )
+    )
+    db.session.commit()
+    result = runner.invoke(args=["notifications", "send"])
+    assert result.exit_code == 0, result.output
+    assert [m["Subject"] for m in mailbox.received] == [
+        "Ship it Bcc: attacker@example.org",
+        "Old Bcc: attacker@example.org",
+    ]
+    assert all(m["Bcc"] is None for m in mailbox.received)
+    assert mailbox.envelopes == [["victim@example.com"], ["victim@example.com"]]
+
+
+def test_turning_mail_on_sends_only_what_is_still_relevant(app, mailbox, make_person):
+    hr = make_person(role=Role.HR, email="hr@example.com")
+    manager = make_person(email="boss@example.com")
+    engineer = make_person(email="eng@example.com", manager=manager)
+    old_cycle = launched_cycle(hr)
+    db.session.execute(
+        update(Cycle).where(Cycle.id == old_cycle.id).values(state=CycleState.CLOSED)
+    )
+    about_closed_cycle = db.session.scalar(select(db.func.count()).select_from(Notification))
+    assert about_closed_cycle == 3  # "your self-review is open", to each of the three
+    _queue([engineer])  # a goal comment, more than three days ago
+    db.session.execute(
+        update(Notification)
+        .where(Notification.kind == "goal_comment")
+        .values(created_at=utcnow() - timedelta(hours=80))
+    )
+    db.session.commit()
+    launched_cycle(hr, name="This half")
+
+    outcome = delivery.deliver()
+    mailed = sorted((m["To"], m["Subject"]) for m in mailbox.received)
+    assert mailed == sorted(
+        (p.email, "This half: your self-review is open") for p in (hr, manager, engineer)
+    )
+    assert outcome.skipped == about_closed_cycle + 1
+    # They stay in the app.
+    assert (
+        db.session.scalar(
+            select(db.func.count()).where(Notification.mail_state == MailState.SKIPPED)
+        )
+        == about_closed_cycle + 1
+    )
+    db.session.commit()
+
+
+def test_hr_sees_failures_and_nobody_else(app, client, mailbox, make_person):
+    hr = make_person(role=Role.HR, email="hr@example.com")
+    other = make_person(email="bounce@example.com")
+    mailbox.refuse.add("bounce@example.com")
+    _queue([other], subject="Private subject")
+    delivery.deliver()
+
+    sign_in(client, other.email)
+    assert client.get("/notifications/delivery").status_code == 403
+    client = app.test_client()
+    sign_in(client, hr.email)
+    page = client.get("/notifications/delivery").get_data(as_text=True)
+    assert "bounce@example.com" in page
+    assert "550 5.1.1 No such mailbox here" in page
+    assert "Private subject" not in page  # the text is the recipient's
