@@ -9,7 +9,7 @@ from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PASSWORD, PRODUCTION_SECRET, csrf_token, post, sign_in
+from conftest import PASSWORD, PRODUCTION_SECRET, csrf_token, post, sign_in, stamp_latest_migration
 from sqlalchemy import func, select, update
 
 from reviews import create_app
@@ -176,6 +176,7 @@ def test_five_wrong_passwords_block_even_the_right_one(client, make_person):
         assert sign_in(client, "ada@example.com", "guess guess guess").status_code == 401
     response = sign_in(client, "ada@example.com", PASSWORD)
     assert response.status_code == 429
+    assert 14 * 60 <= int(response.headers["Retry-After"]) <= 15 * 60
     html = text(response)
     assert "Too many failed sign-ins" in html
     assert re.search(r"Try again in about 1[45] minutes", html), html
@@ -695,7 +696,45 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.is_json
-    assert response.get_json()["status"] == "ok"
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["migrations"]["up_to_date"] is True
+    assert body["migrations"]["current"] == body["migrations"]["expected"]
+
+
+def test_healthz_is_unhealthy_on_a_database_behind_the_latest_migration(client):
+    from sqlalchemy import text as sql
+
+    db.session.execute(sql("UPDATE alembic_version SET version_num = 'e5b8f3d2a041'"))
+    db.session.commit()
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        body = response.get_json()
+        assert body["status"] == "error"
+        assert body["migrations"]["current"] == ["e5b8f3d2a041"]
+        assert body["migrations"]["up_to_date"] is False
+        db.session.execute(sql("DROP TABLE alembic_version"))  # as on an unmigrated database
+        db.session.commit()
+        assert client.get("/healthz").get_json()["migrations"]["current"] == []
+        assert client.get("/readyz").status_code == 503
+    finally:  # on PostgreSQL the schema outlives the test
+        db.session.execute(sql("DROP TABLE IF EXISTS alembic_version"))
+        stamp_latest_migration()
+        db.session.commit()
+
+
+def test_readyz_checks_redis_when_jobs_use_it(app, client):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    assert client.get("/readyz").get_json() == client.get("/healthz").get_json()  # no Redis
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{closed_port}/0"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "unreachable"
 
 
 def test_not_found_is_the_apps_own_page(client, make_person, login_as):

@@ -56,6 +56,8 @@ def test_error_pages_are_the_apps_own(failing_routes, client, make_person, code,
     assert sign_in(client, "dev@example.com").status_code == 302
     response = client.get(path)
     assert response.status_code == code
+    if code == 429:
+        assert response.headers["Retry-After"] == "60"  # every 429 says when to come back
     body = _page(response)
     assert f"<title>{title} · Reviews</title>" in body
     assert 'href="/">Go to your home page</a>' in body
