@@ -326,9 +326,10 @@ def worker_command(burst: bool) -> None:
     if not url:
         fail("REDIS_URL is not set; without it jobs run inside the web process")
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue
 
     from reviews.config import ConfigError
+    from reviews.jobs.worker import ReviewsWorker
     from reviews.readiness import refuse_to_serve
 
     try:
@@ -337,7 +338,7 @@ def worker_command(burst: bool) -> None:
         fail(str(exc))
     connection = Redis.from_url(url)
     queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
-    Worker([queue], connection=connection).work(burst=burst)
+    ReviewsWorker([queue], connection=connection).work(burst=burst)
 
 
 @users_cli.command("token")

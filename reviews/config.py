@@ -130,6 +130,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "reviews"),
         "PDF_WORKERS": int(os.environ.get("PDF_WORKERS", "2")),
         "JOBS_INLINE": False,
+        # A running job writes a heartbeat this often; silent for 4.5 beats, it is failed.
+        "JOB_HEARTBEAT_SECONDS": float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10")),
         # Mail: without SMTP_HOST notifications stay in the in-app outbox.
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),

@@ -199,3 +199,133 @@ def test_the_job_runs_on_an_rq_worker(app):
     assert job.state == JobState.DONE, job.error
     assert job.done == job.total == db.session.scalar(select(func.count()).select_from(GrowthPlan))
     assert job.total > 0
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every living process under `pid` (zombies, already dead, are not counted)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    living = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    living.add(pid)
+        except OSError:
+            pass
+    return living
+
+
+def _database_url(app) -> str:
+    """The test's database as a URL a subprocess can use (its schema on PostgreSQL)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("connect_args", {})
+    if "options" in options:
+        from urllib.parse import quote
+
+        url += "?options=" + quote(options["options"])
+    return url
+
+
+def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be_retried(
+    app, tmp_path
+):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    cycle = _released_org(24)
+    queue = f"kill-test-{uuid.uuid4().hex[:8]}"
+    current_app.config.update(REDIS_URL=url, JOBS_QUEUE=queue, JOB_HEARTBEAT_SECONDS=0.5)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "FLASK_"))},
+        "DATABASE_URL": _database_url(app),
+        "REDIS_URL": url,
+        "JOBS_QUEUE": queue,
+        "SECRET_KEY": "kill-test",
+        "REVIEWS_INSTANCE_PATH": str(current_app.instance_path),
+        "PDF_WORKERS": "2",
+        "JOB_HEARTBEAT_SECONDS": "0.5",
+    }
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker"]
+    root = Path(__file__).resolve().parent.parent
+    client = _client(app, "hr@example.com")
+    started = client.post(f"/cycles/{cycle.id}/plans.zip", data={"csrf_token": client.csrf})
+    job_path = started.headers["Location"]
+    job_id = int(job_path.rsplit("/", 1)[1])
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(flask, cwd=root, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        processes: set[int] = set()
+        while True:  # running, with its PDF processes started
+            db.session.expire_all()
+            job = db.session.get(Job, job_id)
+            db.session.commit()
+            processes = _descendants(worker.pid)
+            if job.state == JobState.RUNNING and len(processes) >= 4:  # horse, server, 2 PDFs
+                break
+            assert job.state != JobState.DONE, "the job ended before the test could kill it"
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        killed_at = time.monotonic()
+        while _alive(processes) and time.monotonic() - killed_at < 15:
+            time.sleep(0.1)
+        assert not _alive(processes), "the worker's children outlived it"
+
+        while True:  # failed by the job page once the heartbeats stopped
+            page = client.get(job_path).get_data(as_text=True)
+            if "The job failed" in page:
+                break
+            assert time.monotonic() - killed_at < 60, page
+            time.sleep(0.5)
+        assert "The worker running this job stopped" in page
+        assert "Retry" in page
+
+        retried = client.post(f"{job_path}/retry", data={"csrf_token": client.csrf})
+        assert retried.status_code == 302
+        finished = subprocess.run(
+            [*flask, "--burst"], cwd=root, env=env, capture_output=True, timeout=180, check=False
+        )
+        assert finished.returncode == 0, finished.stderr
+        db.session.expire_all()
+        job = db.session.get(Job, job_id)
+        assert job.state == JobState.DONE, job.error
+        assert job.total > 0
+        assert job.done == job.total
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        current_app.config.update(REDIS_URL=None)
+        redis.Redis.from_url(url).delete(f"rq:queue:{queue}")

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import func, update
 
 from reviews.audit.operations import record
 from reviews.cycles.models import Cycle
@@ -13,9 +14,11 @@ from reviews.cycles.workflow import CycleState, reached
 from reviews.db import utcnow
 from reviews.errors import PhaseClosed
 from reviews.extensions import db
+from reviews.jobs.lifeline import dead_after
 from reviews.jobs.models import Job, JobState
 from reviews.people.models import Person
 
+# A job no worker has taken for this long: the workers may be down; a retry is offered.
 STALLED_AFTER = timedelta(minutes=10)
 
 
@@ -42,8 +45,35 @@ def start_plans_zip(actor: Person, cycle: Cycle, scope_manager: Person | None) -
 
 
 def stalled(job: Job) -> bool:
+    """Queued for long with no worker taking it (a running job is `reap`ed instead)."""
     beat = job.heartbeat_at or job.created_at
-    return job.state in (JobState.QUEUED, JobState.RUNNING) and utcnow() - beat > STALLED_AFTER
+    return job.state == JobState.QUEUED and utcnow() - beat > STALLED_AFTER
+
+
+def reap(job: Job) -> bool:
+    """A running job whose worker stopped beating is failed, and so offered for retry.
+
+    Conditional on the row as it is now: a job that finishes meanwhile stays done."""
+    every = float(current_app.config.get("JOB_HEARTBEAT_SECONDS", 10))
+    silent_since = utcnow() - dead_after(every)
+    if job.state != JobState.RUNNING or (job.heartbeat_at or job.created_at) >= silent_since:
+        return False
+    result = db.session.execute(
+        update(Job)
+        .where(
+            Job.id == job.id,
+            Job.state == JobState.RUNNING,
+            func.coalesce(Job.heartbeat_at, Job.created_at) < silent_since,
+        )
+        .values(
+            state=JobState.FAILED,
+            error="The worker running this job stopped (it was restarted or killed).",
+            finished_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(job)
+    return getattr(result, "rowcount", 0) == 1
 
 
 def retry(actor: Person, job: Job) -> None:

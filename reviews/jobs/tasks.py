@@ -25,6 +25,7 @@ from reviews.db import utcnow
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.extensions import db
 from reviews.growth.models import GrowthPlan
+from reviews.jobs.lifeline import Heartbeat, die_with_parent
 from reviews.jobs.models import Job, JobState
 
 TASKS_PER_WORKER = 25
@@ -51,7 +52,7 @@ def _pool(workers: int) -> Any:
     are replaced every few documents, since WeasyPrint's memory grows with each."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["reviews.jobs.renderer"])
-    return context.Pool(workers, maxtasksperchild=TASKS_PER_WORKER)
+    return context.Pool(workers, initializer=die_with_parent, maxtasksperchild=TASKS_PER_WORKER)
 
 
 def _reviews_in_scope(job: Job) -> list[tuple[Review, GrowthPlan]]:
@@ -82,7 +83,9 @@ def run_job(job_id: int, workers: int | None = None) -> None:
         app = create_app()
     context = nullcontext() if has_app_context() else app.app_context()
     with context:
-        _run(app, job_id, workers or app.config.get("PDF_WORKERS", 2))
+        every = float(app.config.get("JOB_HEARTBEAT_SECONDS", 10))
+        with Heartbeat(db.engine, job_id, every):
+            _run(app, job_id, workers or app.config.get("PDF_WORKERS", 2))
 
 
 def _run(app: Flask, job_id: int, workers: int) -> None:

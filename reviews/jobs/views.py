@@ -55,6 +55,7 @@ def _own_job(job_id: int) -> Job:
 @access.signed_in
 def job_page(job_id: int) -> Any:
     job = _own_job(job_id)
+    ops.reap(job)  # a job whose worker died is failed here, and offered for retry
     return render_template(
         "jobs/job.html", job=job, stalled=ops.stalled(job), confirm=ConfirmForm(), JobState=JobState
     )
