@@ -320,8 +320,15 @@ def notifications_send() -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Work until the queue is empty, then stop.")
-def worker_command(burst: bool) -> None:
-    """Run background jobs from Redis (REDIS_URL); each job runs in a fresh process."""
+@click.option(
+    "--no-schedule",
+    is_flag=True,
+    help="Do not run reminders and mail delivery on a schedule (cron runs the commands).",
+)
+def worker_command(burst: bool, no_schedule: bool) -> None:
+    """Run background jobs from Redis (REDIS_URL), each in a process of its own, and the
+    schedule: mail every minute, review and check-in reminders every hour, once across
+    all workers."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         fail("REDIS_URL is not set; without it jobs run inside the web process")
@@ -331,14 +338,25 @@ def worker_command(burst: bool) -> None:
     from reviews.config import ConfigError
     from reviews.jobs.worker import ReviewsWorker
     from reviews.readiness import refuse_to_serve
+    from reviews.schedule import Scheduler
 
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        refuse_to_serve(current_app._get_current_object())  # type: ignore[attr-defined]
+        refuse_to_serve(app)
     except ConfigError as exc:
         fail(str(exc))
     connection = Redis.from_url(url)
     queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
-    ReviewsWorker([queue], connection=connection).work(burst=burst)
+    worker = ReviewsWorker([queue], connection=connection)
+    scheduler = None
+    if not (burst or no_schedule):
+        tick = float(current_app.config.get("SCHEDULE_TICK_SECONDS", 15))
+        scheduler = Scheduler(app, connection, worker.name, tick).start()
+    try:
+        worker.work(burst=burst)
+    finally:
+        if scheduler:
+            scheduler.stop()
 
 
 @users_cli.command("token")

@@ -44,6 +44,17 @@ def _count(name: str, default: str) -> int:
     return int(raw)
 
 
+def _seconds(name: str, default: str) -> float:
+    raw = os.environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise ConfigError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
 def _page_cost(raw: str) -> str:
     if raw == "":
         return raw
@@ -131,7 +142,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "PDF_WORKERS": int(os.environ.get("PDF_WORKERS", "2")),
         "JOBS_INLINE": False,
         # A running job writes a heartbeat this often; silent for 4.5 beats, it is failed.
-        "JOB_HEARTBEAT_SECONDS": float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10")),
+        "JOB_HEARTBEAT_SECONDS": _seconds("JOB_HEARTBEAT_SECONDS", "10"),
+        # How often `flask worker` looks for scheduled work due (reviews/schedule.py).
+        "SCHEDULE_TICK_SECONDS": _seconds("SCHEDULE_TICK_SECONDS", "15"),
         # Mail: without SMTP_HOST notifications stay in the in-app outbox.
         "SMTP_HOST": os.environ.get("SMTP_HOST"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
@@ -139,6 +152,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD"),
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "1") != "0",
         "MAIL_FROM": os.environ.get("MAIL_FROM", "reviews@localhost"),
+        # A message that waited longer for a mail server stays in the app only.
+        "MAIL_MAX_AGE_HOURS": _count("MAIL_MAX_AGE_HOURS", "72"),
+        # Temporary failures (4xx, dropped connections) before a message is failed.
+        "MAIL_MAX_ATTEMPTS": _count("MAIL_MAX_ATTEMPTS", "8"),
     }
     if env == "testing":
         config["TESTING"] = True

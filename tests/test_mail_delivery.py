@@ -310,3 +310,104 @@ def test_hr_sees_failures_and_nobody_else(app, client, mailbox, make_person):
     assert "bounce@example.com" in page
     assert "550 5.1.1 No such mailbox here" in page
     assert "Private subject" not in page  # the text is the recipient's
+
+
+def test_two_workers_running_the_schedule_send_each_reminder_once(
+    app, mailbox, make_person, tmp_path
+):
+    """Two real `flask worker` processes, each with the schedule, on one database and one
+    Redis: the launch's messages and the reminders are each mailed exactly once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from datetime import date
+    from pathlib import Path
+
+    import redis
+    from test_jobs import _database_url
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    hr = make_person(role=Role.HR)
+    manager = make_person()
+    for _ in range(3):
+        make_person(manager=manager)
+    launched_cycle(hr, self_review_due=date.today() + timedelta(days=1))
+    launched = db.session.scalar(select(db.func.count()).select_from(Notification))
+    db.session.commit()
+    assert launched == 5
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "FLASK_"))},
+        "DATABASE_URL": _database_url(app),
+        "REDIS_URL": url,
+        "JOBS_QUEUE": f"schedule-test-{uuid.uuid4().hex[:8]}",
+        "SECRET_KEY": "schedule-test",
+        "REVIEWS_INSTANCE_PATH": str(tmp_path),
+        "SCHEDULE_TICK_SECONDS": "0.3",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(app.config["SMTP_PORT"]),
+        "SMTP_STARTTLS": "0",
+        "PUBLIC_URL": "https://reviews.example.com",
+    }
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker"]
+    root = Path(__file__).resolve().parent.parent
+    logs = [tmp_path / f"worker{i}.log" for i in (1, 2)]
+    workers = []
+    for log in logs:
+        with log.open("wb") as out:
+            workers.append(subprocess.Popen(flask, cwd=root, env=env, stdout=out, stderr=out))
+    try:
+        deadline = time.monotonic() + 60
+        while len(mailbox.received) < 2 * launched:
+            assert all(w.poll() is None for w in workers), [log.read_text() for log in logs]
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            time.sleep(0.2)
+        time.sleep(1.5)  # several more ticks of both schedules: nothing more goes out
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(30)
+    sent = [(m["To"], m["Subject"]) for m in mailbox.received]
+    assert len(sent) == 2 * launched  # "is open" and one reminder to each participant
+    assert len(set(sent)) == len(sent)
+    assert sum(subject.endswith("your self-review is open") for _, subject in sent) == launched
+    assert sum("your self-review is due on" in subject for _, subject in sent) == launched
+    assert len(set(mailbox.message_ids())) == len(sent)
+    reminders = db.session.scalar(select(db.func.count()).where(Notification.kind == "reminder"))
+    assert reminders == launched
+
+
+def test_each_slot_of_the_schedule_is_run_by_one_worker(app):
+    import os
+    import uuid
+
+    import redis
+
+    from reviews.schedule import run_due
+
+    connection = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    app.config["JOBS_QUEUE"] = f"slots-{uuid.uuid4().hex[:8]}"
+    now = utcnow().replace(minute=0, second=5)
+    assert run_due(connection, "one", now) == ["deliver", "cycle-reminders", "goal-reminders"]
+    assert run_due(connection, "two", now) == []
+    assert run_due(connection, "two", now + timedelta(minutes=1)) == ["deliver"]
+    assert run_due(connection, "one", now + timedelta(hours=1)) == [
+        "deliver",
+        "cycle-reminders",
+        "goal-reminders",
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_app_context
 from rq import Worker
 
 from reviews.jobs.lifeline import die_with_parent
@@ -18,4 +19,8 @@ from reviews.jobs.lifeline import die_with_parent
 class ReviewsWorker(Worker):
     def main_work_horse(self, job: Any, queue: Any) -> None:
         die_with_parent()
+        if has_app_context():  # the worker's connections stay the worker's (the schedule's)
+            from reviews.extensions import db
+
+            db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
