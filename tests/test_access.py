@@ -48,6 +48,7 @@ EXPECTED: dict[str, set[str]] = {
     "healthz": set(RELATIONS),
     "readyz": set(RELATIONS),
     "notifications.delivery": HR,
+    "notifications.mail_setting": EVERYONE,
     "auth.login": set(RELATIONS),
     "auth.set_password_with_link": set(RELATIONS),
     "auth.logout": EVERYONE,

@@ -222,7 +222,7 @@ def test_every_message_has_date_message_id_unsubscribe_and_both_bodies(app, mail
     [message] = mailbox.received
     assert message["Date"]
     assert message["Message-ID"].endswith("@reviews.example.com>")
-    assert message["List-Unsubscribe"] == "<https://reviews.example.com/notifications>"
+    assert message["List-Unsubscribe"] == "<https://reviews.example.com/notifications#mail>"
     assert message.get_content_type() == "multipart/alternative"
     plain, html = (part.get_payload(decode=True).decode() for part in message.get_payload())
     # The link is absolute exactly once.
@@ -411,3 +411,24 @@ def test_each_slot_of_the_schedule_is_run_by_one_worker(app):
         "cycle-reminders",
         "goal-reminders",
     ]
+
+
+def test_a_person_can_keep_notifications_in_the_app_only(app, client, mailbox, make_person):
+    quiet = make_person(email="quiet@example.com")
+    loud = make_person(email="loud@example.com")
+    sign_in(client, quiet.email)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert 'id="mail"' in page
+    assert "checked" in page.split('id="mail"')[1]  # mailed unless one says otherwise
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    saved = client.post("/notifications/mail", data={"csrf_token": token})  # box unticked
+    assert saved.status_code == 302
+    assert "stay in the app" in client.get("/notifications").get_data(as_text=True)
+    db.session.refresh(quiet)
+    assert quiet.mail_notifications is False
+
+    _queue([quiet, loud])
+    outcome = delivery.deliver()
+    assert (outcome.sent, outcome.skipped) == (1, 1)
+    assert [m["To"] for m in mailbox.received] == ["loud@example.com"]
+    assert client.post("/notifications/mail", data={}).status_code == 400  # no CSRF token

@@ -157,6 +157,7 @@ def test_personal_data_json_holds_everything_about_the_person(app, released, log
         "manager": em.email,
         "created_at": dev.created_at.isoformat(),
         "deactivated_at": None,
+        "mail_notifications": True,
     }
     (entry,) = found["reviews"]
     assert entry["cycle"] == cycle.name

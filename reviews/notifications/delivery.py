@@ -173,7 +173,7 @@ def compose(notification: Notification, recipient: Person, message_id: str) -> E
     """The e-mail for one notification: plain text and HTML, links from PUBLIC_URL."""
     config = current_app.config
     link = url_of(notification.link, external=True)
-    preferences = url_of(Link("notifications.outbox"), external=True)
+    preferences = url_of(Link("notifications.outbox"), external=True) + "#mail"
     message = EmailMessage()
     message["From"] = header_text(config.get("MAIL_FROM") or "reviews@localhost")
     message["To"] = header_text(recipient.email, 254)

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, String, insert, literal
 from sqlalchemy.dialects import postgresql, sqlite
 
+from reviews.audit.operations import record
 from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.links import Link
 from reviews.notifications.models import Notification
+from reviews.people.models import Person
 
 if TYPE_CHECKING:
     from reviews.notifications.delivery import Outcome
@@ -82,3 +84,12 @@ def deliver_pending(limit: int | None = None) -> Outcome:
     from reviews.notifications.delivery import deliver
 
     return deliver(limit=limit)
+
+
+def set_mail_notifications(person: Person, mail: bool) -> None:
+    """Whether `person`'s notifications are mailed too, or kept in the app only."""
+    if person.mail_notifications == mail:
+        return
+    person.mail_notifications = mail
+    db.session.flush()
+    record("notifications.mail_setting", actor=person, mail=mail)

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
@@ -54,6 +54,8 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether notifications are mailed to this person too, or kept in the app only.
+    mail_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     department: Mapped[Department | None] = relationship()
     level: Mapped[Level | None] = relationship()

@@ -19,6 +19,7 @@ def _export(person: Person) -> dict[str, Any]:
         "manager": person.manager.email if person.manager else None,
         "created_at": person.created_at.isoformat(),
         "deactivated_at": iso(person.deactivated_at),
+        "mail_notifications": person.mail_notifications,
     }
 
 
