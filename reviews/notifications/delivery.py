@@ -272,8 +272,8 @@ def deliver(*, limit: int | None = None) -> Outcome:
             if not rows:
                 break
             after = rows[-1].id
+            mailer.connect()  # a server that is down stops the run before it touches any
             outcome.skipped += _skip_stale([r.id for r in rows if r.mail_state == MailState.QUEUED])
-            mailer.connect()  # a server that is down stops the run before any claim
             for notification_id, _state in rows:
                 if not _claim(notification_id, domain):  # skipped, or another sender's
                     continue
