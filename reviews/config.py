@@ -55,6 +55,12 @@ def _seconds(name: str, default: str) -> float:
     return value
 
 
+def _hour(raw: str) -> int:
+    if not raw.isdigit() or int(raw) > 23:
+        raise ConfigError(f"DIGEST_HOUR must be an hour from 0 to 23, not {raw!r}")
+    return int(raw)
+
+
 def _page_cost(raw: str) -> str:
     if raw == "":
         return raw
@@ -156,6 +162,17 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "MAIL_MAX_AGE_HOURS": _count("MAIL_MAX_AGE_HOURS", "72"),
         # Temporary failures (4xx, dropped connections) before a message is failed.
         "MAIL_MAX_ATTEMPTS": _count("MAIL_MAX_ATTEMPTS", "8"),
+        # The hour (UTC) daily digests go out.
+        "DIGEST_HOUR": _hour(os.environ.get("DIGEST_HOUR", "8")),
+        # Where people may point their Slack and Teams webhooks (comma-separated host
+        # patterns): the vendors' own, plus e.g. a Mattermost server for Slack-style hooks.
+        "SLACK_WEBHOOK_HOSTS": os.environ.get("SLACK_WEBHOOK_HOSTS", "hooks.slack.com"),
+        "TEAMS_WEBHOOK_HOSTS": os.environ.get(
+            "TEAMS_WEBHOOK_HOSTS", "*.webhook.office.com,*.logic.azure.com,*.powerplatform.com"
+        ),
+        # The company's own endpoint for every notification, signed with WEBHOOK_SECRET.
+        "WEBHOOK_URL": os.environ.get("WEBHOOK_URL"),
+        "WEBHOOK_SECRET": os.environ.get("WEBHOOK_SECRET"),
     }
     if env == "testing":
         config["TESTING"] = True
@@ -173,6 +190,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         secret = _development_secret(instance_path)
     elif env == "production":
         check_production_secret(secret)
+    if bool(config.get("WEBHOOK_URL")) != bool(config.get("WEBHOOK_SECRET")):
+        raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET go together: set both, or neither")
     config["SECRET_KEY"] = secret
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])

@@ -274,3 +274,23 @@ def count_queries() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
+
+
+@pytest.fixture
+def mailbox(app: Flask) -> Iterator[Any]:
+    """A real SMTP server on the loopback (tests/smtp_helpers.py), and the app mailing to it."""
+    from aiosmtpd.controller import Controller
+    from smtp_helpers import Mailbox, free_port
+
+    handler = Mailbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_STARTTLS=False,
+        PUBLIC_URL="https://reviews.example.com",
+    )
+    yield handler
+    controller.stop()

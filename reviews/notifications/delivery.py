@@ -1,40 +1,62 @@
-"""Mailing the outbox: each message claimed, sent and marked in its own transaction.
+"""Sending notifications on: each delivery claimed, sent and marked in its own transaction.
 
-A message moves through `MailState`: queued -> sending -> sent, or failed (the
-server refused it for good, 5xx, or it was retried too often), or retry (a 4xx,
-a dropped connection: tried again later with backoff), or skipped (no longer
-worth mailing: its cycle closed, its task is done, or it waited longer than
-MAIL_MAX_AGE_HOURS for a mail server; it stays in the in-app outbox).
+`dispatch` decides, once per notification, which deliveries it gets: one per
+channel the person has (e-mail when SMTP_HOST is set and they did not choose the
+app only, their Slack and Teams webhooks, the company's webhook), due now or at
+their daily digest, as they chose for that kind; none when the notification is
+no longer relevant (`relevance`).
 
-The claim is a conditional UPDATE committed before the SMTP conversation, so two
-senders never take the same message, and the mark is committed right after the
-server accepts it, so a failure later in the run re-sends nothing. A sender that
-dies between acceptance and mark leaves the claim to expire; the message goes
-again with the same Message-ID, which receiving systems use to drop duplicates.
+`deliver` then sends what is due. A delivery moves through `DeliveryState`:
+queued (or digest) -> sending -> sent, or failed (refused for good, or retried
+too often), or retry (refused for now: again later with backoff), or skipped (no
+longer relevant when its turn came; it stays in the app).
+
+The claim is a conditional UPDATE committed before the channel is spoken to, so
+two senders never take the same delivery, and the mark is committed right after
+the channel accepts it, so a failure later in the run re-sends nothing. A sender
+that dies between acceptance and mark leaves its claim to expire; the message goes
+again with the same Message-ID (or webhook event id), by which receivers drop
+duplicates.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
 import secrets
-import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import formatdate
+from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from markupsafe import escape
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select, true, update
 
 from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.links import Link, url_of
-from reviews.notifications.models import MailState, Notification
+from reviews.notifications.channels import (
+    Envelope,
+    Item,
+    Mailer,
+    Permanent,
+    Temporary,
+    post_json,
+    post_signed,
+    slack_payload,
+    teams_payload,
+    webhook_payload,
+)
+from reviews.notifications.models import (
+    Channel,
+    ChatHook,
+    Delivery,
+    DeliveryState,
+    Notification,
+    Preference,
+    Timing,
+)
 from reviews.notifications.relevance import stale_ids
 from reviews.people.models import Person
 
@@ -49,13 +71,7 @@ BACKOFF = (
     timedelta(hours=4),
 )
 BATCH = 200
-DUE_STATES = (MailState.QUEUED, MailState.RETRY, MailState.SENDING)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
-
-
-def header_text(value: str, limit: int = 200) -> str:
-    """Text that reaches a mail header: one line, no control characters."""
-    return " ".join(_CONTROL.sub(" ", value).split())[:limit]
+DUE = (DeliveryState.QUEUED, DeliveryState.RETRY, DeliveryState.SENDING)
 
 
 @dataclass
@@ -64,11 +80,11 @@ class Outcome:
     failed: int = 0
     retrying: int = 0
     skipped: int = 0
-    stopped: str | None = None  # why the run ended early (the server is down)
+    stopped: str | None = None  # why mail stopped early (the server is down)
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"Mailed {self.sent} notification{'s' if self.sent != 1 else ''}"]
+        parts = [f"Sent {self.sent} message{'s' if self.sent != 1 else ''}"]
         if self.failed:
             parts.append(f"{self.failed} failed for good")
         if self.retrying:
@@ -79,258 +95,383 @@ class Outcome:
         return line + (f" Stopped early: {self.stopped}." if self.stopped else "")
 
 
-def _due() -> Any:
-    now = utcnow()
-    return and_(
-        Notification.mail_state.in_(DUE_STATES),
-        or_(Notification.mail_next_at.is_(None), Notification.mail_next_at <= now),
+def _config() -> dict[str, Any]:
+    return current_app.config
+
+
+def _max_age() -> timedelta:
+    return timedelta(hours=int(_config().get("MAIL_MAX_AGE_HOURS", 72)))
+
+
+def next_digest(now: datetime) -> datetime:
+    """The next daily digest: DIGEST_HOUR o'clock UTC, today or tomorrow."""
+    at = datetime.combine(now.date(), time(int(_config().get("DIGEST_HOUR", 8))), now.tzinfo)
+    return at if at > now else at + timedelta(days=1)
+
+
+# --- dispatch ----------------------------------------------------------------------
+
+
+def _channels_on() -> tuple[bool, bool]:
+    config = _config()
+    return bool(config.get("SMTP_HOST")), bool(
+        config.get("WEBHOOK_URL") and config.get("WEBHOOK_SECRET")
     )
 
 
-class _Temporary(Exception):
-    """The server may take this message later (4xx, a dropped connection)."""
-
-
-class _Permanent(Exception):
-    """The server will never take this message (5xx)."""
-
-
-class _Mailer:
-    """One SMTP connection, opened when first needed and again after a drop."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        self.smtp: smtplib.SMTP | None = None
-
-    def connect(self) -> smtplib.SMTP:
-        if self.smtp is None:
-            c = self.config
-            smtp = smtplib.SMTP(c["SMTP_HOST"], int(c.get("SMTP_PORT", 587)), timeout=30)
-            try:
-                if c.get("SMTP_STARTTLS", True):
-                    smtp.starttls()
-                if c.get("SMTP_USERNAME"):
-                    smtp.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
-            except BaseException:
-                smtp.close()
-                raise
-            self.smtp = smtp
-        return self.smtp
-
-    def drop(self) -> None:
-        if self.smtp is not None:
-            try:
-                self.smtp.close()
-            finally:
-                self.smtp = None
-
-    def send(self, message: EmailMessage) -> None:
-        try:
-            self.connect().send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _text in exc.recipients.values()]
-            reason = "; ".join(
-                f"{code} {text.decode(errors='replace')}" for code, text in exc.recipients.values()
-            )
-            if codes and all(code >= 500 for code in codes):
-                raise _Permanent(f"recipient refused: {reason}") from exc
-            raise _Temporary(f"recipient deferred: {reason}") from exc
-        except smtplib.SMTPResponseException as exc:
-            reason = f"{exc.smtp_code} {_text(exc.smtp_error)}"
-            if exc.smtp_code >= 500:
-                self._reset()
-                raise _Permanent(reason) from exc
-            self.drop()
-            raise _Temporary(reason) from exc
-        except (smtplib.SMTPException, OSError) as exc:  # dropped connection, timeout
-            self.drop()
-            raise _Temporary(f"{type(exc).__name__}: {exc}") from exc
-
-    def _reset(self) -> None:
-        """After a refused message the session goes on with the next one."""
-        try:
-            if self.smtp is not None:
-                self.smtp.rset()
-        except (smtplib.SMTPException, OSError):
-            self.drop()
-
-    def close(self) -> None:
-        if self.smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.smtp.quit()
-            self.smtp = None
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _domain(config: dict[str, Any]) -> str:
-    return urlsplit(config.get("PUBLIC_URL") or "").hostname or socket.getfqdn()
-
-
-def compose(notification: Notification, recipient: Person, message_id: str) -> EmailMessage:
-    """The e-mail for one notification: plain text and HTML, links from PUBLIC_URL."""
-    config = current_app.config
-    link = url_of(notification.link, external=True)
-    preferences = url_of(Link("notifications.outbox"), external=True) + "#mail"
-    message = EmailMessage()
-    message["From"] = header_text(config.get("MAIL_FROM") or "reviews@localhost")
-    message["To"] = header_text(recipient.email, 254)
-    message["Subject"] = header_text(notification.subject)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id
-    message["List-Unsubscribe"] = f"<{preferences}>"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        f"{notification.body}\n\n{link}\n\n-- \n"
-        f"Reviews sent this because of your part in a review or a goal. "
-        f"Your messages: {preferences}\n"
-    )
-    message.add_alternative(
-        '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">'
-        f"<p>{escape(notification.body)}</p>"
-        f'<p><a href="{escape(link)}">Open in Reviews</a></p>'
-        '<p style="color:#555;font-size:90%">Reviews sent this because of your part in a '
-        f'review or a goal. <a href="{escape(preferences)}">Your messages</a></p>'
-        "</body></html>",
-        subtype="html",
-    )
-    return message
-
-
-def _claim(notification_id: int, domain: str) -> bool:
-    """Take one due message for this sender, in a transaction of its own."""
-    now = utcnow()
-    result = db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, _due())
-        .values(
-            mail_state=MailState.SENDING,
-            mail_next_at=now + CLAIM_FOR,
-            mail_attempts=Notification.mail_attempts + 1,
-        )
+def dispatch(now: datetime | None = None) -> tuple[int, int]:
+    """Decide the deliveries of every notification not yet dispatched; returns how many
+    deliveries were made, and how many were skipped as no longer relevant (kept, so HR
+    sees them). A notification whose person has no channel now waits (a channel set
+    within MAIL_MAX_AGE_HOURS still gets it); older ones are let go."""
+    now = now or utcnow()
+    n = Notification
+    db.session.execute(
+        update(n)
+        .where(n.dispatched_at.is_(None), n.created_at < now - _max_age())
+        .values(dispatched_at=now)
         .execution_options(synchronize_session=False)
     )
-    claimed = getattr(result, "rowcount", 0) == 1
-    if claimed:
+    db.session.commit()
+    mail_on, webhook_on = _channels_on()
+    if not (mail_on or webhook_on or db.session.scalar(select(ChatHook.id).limit(1))):
+        return 0, 0  # no channel anywhere: everything stays in the app, nothing to scan
+    reachable: Any = exists().where(ChatHook.person_id == n.recipient_id)
+    if webhook_on:
+        reachable = true()
+    elif mail_on:
+        reachable = or_(reachable, Person.mail_notifications.is_(True))
+    made = skipped = 0
+    after = 0
+    while True:
+        rows = db.session.execute(
+            select(n.id, n.recipient_id, n.kind, Person.mail_notifications)
+            .join(Person, Person.id == n.recipient_id)
+            .where(n.dispatched_at.is_(None), n.id > after, reachable)
+            .order_by(n.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            db.session.commit()
+            return made, skipped
+        after = rows[-1].id
+        people = {r.recipient_id for r in rows}
+        timings = {
+            (p, k): t
+            for p, k, t in db.session.execute(
+                select(Preference.person_id, Preference.kind, Preference.timing).where(
+                    Preference.person_id.in_(people)
+                )
+            )
+        }
+        hooks: dict[int, list[Channel]] = {}
+        for person_id, channel in db.session.execute(
+            select(ChatHook.person_id, ChatHook.channel).where(ChatHook.person_id.in_(people))
+        ):
+            hooks.setdefault(person_id, []).append(channel)
+        stale = stale_ids([r.id for r in rows], older_than=now - _max_age())
+        deliveries = []
+        for r in rows:
+            timing = timings.get((r.recipient_id, r.kind), Timing.IMMEDIATELY)
+            if timing == Timing.APP_ONLY:
+                continue
+            channels = list(hooks.get(r.recipient_id, []))
+            if mail_on and r.mail_notifications:
+                channels.append(Channel.EMAIL)
+            if webhook_on:
+                channels.append(Channel.WEBHOOK)
+            daily = timing == Timing.DAILY
+            state = DeliveryState.DIGEST if daily else DeliveryState.QUEUED
+            if r.id in stale:
+                state = DeliveryState.SKIPPED
+                skipped += len(channels)
+            deliveries += [
+                {
+                    "notification_id": r.id,
+                    "recipient_id": r.recipient_id,
+                    "channel": channel,
+                    "state": state,
+                    "next_at": next_digest(now) if state == DeliveryState.DIGEST else None,
+                    "attempts": 0,
+                }
+                for channel in channels
+            ]
+        if deliveries:
+            db.session.execute(insert(Delivery), deliveries)
         db.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.message_id.is_(None))
-            .values(message_id=f"<{notification_id}.{secrets.token_hex(8)}@{domain}>")
+            update(n)
+            .where(n.id.in_([r.id for r in rows]))
+            .values(dispatched_at=now)
             .execution_options(synchronize_session=False)
         )
-    db.session.commit()
-    return claimed
+        db.session.commit()
+        made += len(deliveries)
 
 
-def _mark(notification_id: int, **values: Any) -> None:
+# --- sending -----------------------------------------------------------------------
+
+
+class _Senders:
+    """The run's channels: one SMTP connection, HTTP posts for the rest."""
+
+    def __init__(self) -> None:
+        self.config = _config()
+        self.mailer = Mailer(self.config) if self.config.get("SMTP_HOST") else None
+        self.mail_down: str | None = None
+        self.hooks: dict[tuple[int, Channel], str] = {}
+
+    def available(self, channel: Channel) -> bool:
+        if channel == Channel.EMAIL:
+            if self.mailer is None or self.mail_down:
+                return False
+            try:
+                self.mailer.connect()  # a server that is down stops mail before any claim
+            except OSError as exc:
+                self.mail_down = f"the mail server is unreachable ({exc})"
+                return False
+            return True
+        if channel == Channel.WEBHOOK:
+            return bool(self.config.get("WEBHOOK_URL") and self.config.get("WEBHOOK_SECRET"))
+        return True
+
+    def hook(self, person_id: int, channel: Channel) -> str | None:
+        key = (person_id, channel)
+        if key not in self.hooks:
+            url = db.session.scalar(
+                select(ChatHook.url).where(
+                    ChatHook.person_id == person_id, ChatHook.channel == channel
+                )
+            )
+            if url is None:
+                return None
+            self.hooks[key] = url
+        return self.hooks[key]
+
+    def send(self, channel: Channel, envelope: Envelope, items: list[Item]) -> None:
+        if channel == Channel.EMAIL:
+            assert self.mailer is not None  # noqa: S101  # available() said so
+            self.mailer.send(envelope, items)
+            if self.mailer.smtp is None:  # the connection dropped: on with a new one
+                self.mailer.connect()
+        elif channel == Channel.WEBHOOK:
+            post_signed(
+                self.config["WEBHOOK_URL"],
+                self.config["WEBHOOK_SECRET"],
+                webhook_payload(envelope, items),
+                envelope.message_id,
+            )
+        else:
+            url = self.hook(envelope.recipient_id, channel)
+            if url is None:
+                raise Permanent(f"the person removed their {channel.value} webhook")
+            payload = slack_payload(items) if channel == Channel.SLACK else teams_payload(items)
+            post_json(url, payload)
+
+    def close(self) -> None:
+        if self.mailer is not None:
+            self.mailer.close()
+
+
+def _domain() -> str:
+    return urlsplit(_config().get("PUBLIC_URL") or "").hostname or socket.getfqdn()
+
+
+def _items(notification_ids: list[int]) -> list[Item]:
+    rows = db.session.scalars(
+        select(Notification).where(Notification.id.in_(notification_ids)).order_by(Notification.id)
+    ).all()
+    return [
+        Item(n.id, n.kind, n.subject, n.body, url_of(n.link, external=True), n.created_at)
+        for n in rows
+    ]
+
+
+def _envelope(recipient_id: int, message_id: str) -> Envelope:
+    email = db.session.scalar(select(Person.email).where(Person.id == recipient_id)) or ""
+    settings = url_of(Link("notifications.settings"), external=True)
+    return Envelope(recipient_id, email, message_id, settings)
+
+
+def _mark(ids: list[int], **values: Any) -> None:
     db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
 
 
-def _skip_stale(ids: list[int]) -> int:
-    config = current_app.config
-    max_age = timedelta(hours=int(config.get("MAIL_MAX_AGE_HOURS", 72)))
-    stale = stale_ids(ids, older_than=utcnow() - max_age)
-    if stale:
+def _attempt(
+    outcome: Outcome,
+    channel: Channel,
+    ids: list[int],
+    attempts: int,
+    send: Callable[[], None],
+) -> None:
+    """Send one message (one delivery, or a digest of several) and mark its deliveries."""
+    max_attempts = int(_config().get("MAIL_MAX_ATTEMPTS", 8))
+    try:
+        send()
+    except Permanent as exc:
+        _mark(ids, state=DeliveryState.FAILED, error=str(exc)[:500], next_at=None)
+        outcome.failed += 1
+        outcome.failures.append(f"{channel.value} {ids}: {exc}")
+    except Temporary as exc:
+        if attempts >= max_attempts:
+            _mark(
+                ids,
+                state=DeliveryState.FAILED,
+                error=f"gave up after {attempts} attempts: {exc}"[:500],
+                next_at=None,
+            )
+            outcome.failed += 1
+        else:
+            _mark(
+                ids,
+                state=DeliveryState.RETRY,
+                error=str(exc)[:500],
+                next_at=utcnow() + BACKOFF[min(attempts, len(BACKOFF)) - 1],
+            )
+            outcome.retrying += 1
+    else:
+        _mark(ids, state=DeliveryState.SENT, sent_at=utcnow(), error=None, next_at=None)
+        outcome.sent += 1
+
+
+def _due(now: datetime) -> Any:
+    return and_(Delivery.state.in_(DUE), or_(Delivery.next_at.is_(None), Delivery.next_at <= now))
+
+
+def _claim(delivery_id: int, now: datetime) -> bool:
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, _due(now))
+        .values(
+            state=DeliveryState.SENDING,
+            next_at=now + CLAIM_FOR,
+            attempts=Delivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    claimed = getattr(result, "rowcount", 0) == 1
+    if claimed:
         db.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(stale), Notification.mail_state == MailState.QUEUED)
-            .values(mail_state=MailState.SKIPPED, mail_next_at=None)
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.message_id.is_(None))
+            .values(message_id=f"<{delivery_id}.{secrets.token_hex(8)}@{_domain()}>")
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
-    return len(stale)
+    return claimed
+
+
+def _skip(ids: list[int]) -> int:
+    if ids:
+        _mark(ids, state=DeliveryState.SKIPPED, next_at=None)
+    return len(ids)
+
+
+def _send_due(senders: _Senders, outcome: Outcome, limit: int | None) -> None:
+    after = 0
+    while limit is None or outcome.sent + outcome.failed + outcome.retrying < limit:
+        now = utcnow()
+        rows = db.session.execute(
+            select(Delivery.id, Delivery.notification_id, Delivery.channel)
+            .where(_due(now), Delivery.id > after)
+            .order_by(Delivery.id)
+            .limit(BATCH)
+        ).all()
+        db.session.commit()
+        if not rows:
+            return
+        after = rows[-1].id
+        stale = stale_ids([r.notification_id for r in rows], older_than=now - _max_age())
+        outcome.skipped += _skip([r.id for r in rows if r.notification_id in stale])
+        for delivery_id, _notification_id, channel in rows:
+            if _notification_id in stale or not senders.available(channel):
+                continue
+            if not _claim(delivery_id, utcnow()):  # another sender's, or just sent
+                continue
+            delivery = db.session.get(Delivery, delivery_id)
+            if delivery is None or delivery.state != DeliveryState.SENDING:
+                db.session.commit()
+                continue
+            assert delivery.message_id  # noqa: S101  # set by the claim
+            envelope = _envelope(delivery.recipient_id, delivery.message_id)
+            items = _items([delivery.notification_id])
+            attempts = delivery.attempts
+            db.session.commit()
+            _attempt(
+                outcome,
+                channel,
+                [delivery_id],
+                attempts,
+                partial(senders.send, channel, envelope, items),
+            )
+            if limit is not None and outcome.sent + outcome.failed + outcome.retrying >= limit:
+                return
+
+
+def _send_digests(senders: _Senders, outcome: Outcome) -> None:
+    """One message per person and channel gathering every digest delivery now due."""
+    now = utcnow()
+    groups = db.session.execute(
+        select(Delivery.recipient_id, Delivery.channel)
+        .where(Delivery.state == DeliveryState.DIGEST, Delivery.next_at <= now)
+        .group_by(Delivery.recipient_id, Delivery.channel)
+    ).all()
+    db.session.commit()
+    for recipient_id, channel in groups:
+        if not senders.available(channel):
+            continue
+        token = f"<digest.{secrets.token_hex(10)}@{_domain()}>"
+        db.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.recipient_id == recipient_id,
+                Delivery.channel == channel,
+                Delivery.state == DeliveryState.DIGEST,
+                Delivery.next_at <= now,
+            )
+            .values(
+                state=DeliveryState.SENDING,
+                next_at=now + CLAIM_FOR,
+                attempts=Delivery.attempts + 1,
+                message_id=token,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        claimed = db.session.execute(
+            select(Delivery.id, Delivery.notification_id).where(Delivery.message_id == token)
+        ).all()
+        if not claimed:  # another sender took them
+            continue
+        stale = stale_ids([c.notification_id for c in claimed], older_than=now - _max_age())
+        outcome.skipped += _skip([c.id for c in claimed if c.notification_id in stale])
+        live = [c for c in claimed if c.notification_id not in stale]
+        if not live:
+            continue
+        envelope = _envelope(recipient_id, token)
+        items = _items([c.notification_id for c in live])
+        db.session.commit()
+        ids = [c.id for c in live]
+        _attempt(outcome, channel, ids, 1, partial(senders.send, channel, envelope, items))
+        # A digest that failed for now is retried as separate messages, with backoff.
 
 
 def deliver(*, limit: int | None = None) -> Outcome:
-    """Mail every due message (or `limit` of them); each in its own transaction."""
-    config = current_app.config
-    outcome = Outcome()
-    if not config.get("SMTP_HOST"):
-        return outcome
+    """Dispatch what is new, then send every delivery due (or `limit` of them) and every
+    digest due; each in its own transaction."""
     db.session.commit()  # the caller's queued messages are saved whatever happens here
-    domain = _domain(config)
-    max_attempts = int(config.get("MAIL_MAX_ATTEMPTS", 8))
-    mailer = _Mailer(config)
-    after = 0
+    outcome = Outcome()
+    _made, outcome.skipped = dispatch()
+    senders = _Senders()
     try:
-        while limit is None or outcome.sent + outcome.failed + outcome.retrying < limit:
-            rows = db.session.execute(
-                select(Notification.id, Notification.mail_state)
-                .where(_due(), Notification.id > after)
-                .order_by(Notification.id)
-                .limit(BATCH)
-            ).all()
-            db.session.commit()
-            if not rows:
-                break
-            after = rows[-1].id
-            mailer.connect()  # a server that is down stops the run before it touches any
-            outcome.skipped += _skip_stale([r.id for r in rows if r.mail_state == MailState.QUEUED])
-            for notification_id, _state in rows:
-                if not _claim(notification_id, domain):  # skipped, or another sender's
-                    continue
-                notification = db.session.get(Notification, notification_id)
-                if notification is None or notification.mail_state != MailState.SENDING:
-                    db.session.commit()
-                    continue
-                recipient = notification.recipient
-                assert notification.message_id  # noqa: S101  # set by the claim
-                message = compose(notification, recipient, notification.message_id)
-                attempts = notification.mail_attempts
-                db.session.commit()
-                try:
-                    mailer.send(message)
-                except _Permanent as exc:
-                    _mark(
-                        notification_id,
-                        mail_state=MailState.FAILED,
-                        mail_error=str(exc)[:500],
-                        mail_next_at=None,
-                    )
-                    outcome.failed += 1
-                    outcome.failures.append(f"{notification_id}: {exc}")
-                except _Temporary as exc:
-                    if attempts >= max_attempts:
-                        _mark(
-                            notification_id,
-                            mail_state=MailState.FAILED,
-                            mail_error=f"gave up after {attempts} attempts: {exc}"[:500],
-                            mail_next_at=None,
-                        )
-                        outcome.failed += 1
-                    else:
-                        wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
-                        _mark(
-                            notification_id,
-                            mail_state=MailState.RETRY,
-                            mail_error=str(exc)[:500],
-                            mail_next_at=utcnow() + wait,
-                        )
-                        outcome.retrying += 1
-                    if mailer.smtp is None:
-                        mailer.connect()  # the connection dropped: on with a new one
-                else:
-                    _mark(
-                        notification_id,
-                        mail_state=MailState.SENT,
-                        sent_at=utcnow(),
-                        mail_error=None,
-                        mail_next_at=None,
-                    )
-                    outcome.sent += 1
-                if limit is not None and outcome.sent + outcome.failed + outcome.retrying >= limit:
-                    break
-    except (smtplib.SMTPException, OSError) as exc:  # could not connect at all
-        db.session.rollback()
-        outcome.stopped = f"the mail server is unreachable ({exc})"
+        _send_due(senders, outcome, limit)
+        _send_digests(senders, outcome)
     finally:
-        mailer.close()
+        senders.close()
+    outcome.stopped = senders.mail_down
     return outcome

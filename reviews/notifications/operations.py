@@ -6,14 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, String, insert, literal
+from flask import current_app
+from sqlalchemy import Select, String, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviews.audit.operations import record
 from reviews.db import utcnow
+from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.links import Link
-from reviews.notifications.models import Notification
+from reviews.notifications.kinds import KEYS
+from reviews.notifications.models import Channel, ChatHook, Notification, Preference, Timing
 from reviews.people.models import Person
 
 if TYPE_CHECKING:
@@ -35,12 +38,19 @@ class Message:
     dedupe_key: str | None = None
 
 
+def _known(kind: str) -> str:
+    """Every kind is one a person can choose a timing for (`kinds.KINDS`)."""
+    if kind not in KEYS:
+        raise ValueError(f"notification kind {kind!r} is not in reviews.notifications.kinds")
+    return kind
+
+
 def notify_many(messages: Iterable[Message]) -> None:
     """Queue messages in one statement; a message whose dedupe key exists is skipped."""
     rows = [
         {
             "recipient_id": m.recipient_id,
-            "kind": m.kind,
+            "kind": _known(m.kind),
             "subject": _one_line(m.subject),
             "body": m.body,
             "target": m.link.endpoint,
@@ -67,7 +77,7 @@ def notify_each(
     columns = ["recipient_id", "target_id", "target", "kind", "subject", "body", "created_at"]
     rows = recipients_and_ids.add_columns(
         literal(endpoint, String),
-        literal(kind, String),
+        literal(_known(kind), String),
         literal(_one_line(subject), String),
         literal(body, String),
         literal(utcnow(), Notification.created_at.type),
@@ -80,16 +90,68 @@ def notify(message: Message) -> None:
 
 
 def deliver_pending(limit: int | None = None) -> Outcome:
-    """Mail what is due when SMTP is configured (`reviews.notifications.delivery`)."""
+    """Send on what is due through every channel (`reviews.notifications.delivery`)."""
     from reviews.notifications.delivery import deliver
 
     return deliver(limit=limit)
 
 
-def set_mail_notifications(person: Person, mail: bool) -> None:
-    """Whether `person`'s notifications are mailed too, or kept in the app only."""
-    if person.mail_notifications == mail:
-        return
-    person.mail_notifications = mail
+@dataclass(frozen=True)
+class Settings:
+    """What a person chooses: mail or not, their chat webhooks, a timing per kind.
+
+    A webhook of None keeps the one set; "" removes it."""
+
+    mail: bool
+    hooks: dict[Channel, str | None]
+    timings: dict[str, Timing]
+
+
+def save_settings(person: Person, settings: Settings) -> None:
+    """Store a person's choices, refusing every wrong webhook address at once."""
+    from reviews.notifications.channels import check_hook_url
+
+    problems = {}
+    for channel, url in settings.hooks.items():
+        if url:
+            reason = check_hook_url(channel, url, current_app.config)
+            if reason:
+                problems[f"{channel.value}_url"] = reason
+    unknown = sorted(set(settings.timings) - KEYS)
+    if unknown:
+        problems["timings"] = f"Unknown kinds of notification: {', '.join(unknown)}"
+    if problems:
+        raise Invalid("Some settings cannot be saved.", fields=problems)
+    person.mail_notifications = settings.mail
+    for channel, url in settings.hooks.items():
+        hook = db.session.scalar(
+            select(ChatHook).where(ChatHook.person_id == person.id, ChatHook.channel == channel)
+        )
+        if url == "" and hook is not None:
+            db.session.delete(hook)
+        elif url and hook is None:
+            db.session.add(ChatHook(person_id=person.id, channel=channel, url=url))
+        elif url and hook is not None:
+            hook.url = url
+    db.session.execute(delete(Preference).where(Preference.person_id == person.id))
+    chosen = {
+        kind: timing
+        for kind, timing in sorted(settings.timings.items())
+        if timing != Timing.IMMEDIATELY  # the default is not stored
+    }
+    rows = [{"person_id": person.id, "kind": k, "timing": t} for k, t in chosen.items()]
+    if rows:
+        db.session.execute(insert(Preference), rows)
     db.session.flush()
-    record("notifications.mail_setting", actor=person, mail=mail)
+    record(
+        "notifications.settings",
+        actor=person,
+        mail=settings.mail,
+        channels=sorted(
+            c.value
+            for c in db.session.scalars(
+                select(ChatHook.channel).where(ChatHook.person_id == person.id)
+            )
+        ),
+        timings={k: t.value for k, t in chosen.items()},
+    )

@@ -7,14 +7,26 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 
 from reviews.extensions import db
-from reviews.notifications.models import Notification
+from reviews.notifications.models import ChatHook, Delivery, DeliveryState, Notification, Preference
 from reviews.people.models import Person
 from reviews.privacy import Forgetting, holding
 
 
 def _export(person: Person) -> list[dict[str, Any]]:
+    sent: dict[int, list[str]] = {}
+    for notification_id, channel in db.session.execute(
+        select(Delivery.notification_id, Delivery.channel).where(
+            Delivery.recipient_id == person.id, Delivery.state == DeliveryState.SENT
+        )
+    ):
+        sent.setdefault(notification_id, []).append(channel.value)
     return [
-        {"at": n.created_at.isoformat(), "subject": n.subject, "body": n.body}
+        {
+            "at": n.created_at.isoformat(),
+            "subject": n.subject,
+            "body": n.body,
+            "sent_to": sorted(sent.get(n.id, [])),
+        }
         for n in db.session.scalars(
             select(Notification)
             .where(Notification.recipient_id == person.id)
@@ -23,7 +35,25 @@ def _export(person: Person) -> list[dict[str, Any]]:
     ]
 
 
+def _export_settings(person: Person) -> dict[str, Any]:
+    return {
+        "email": person.mail_notifications,
+        # The webhook addresses are secrets: only which ones are set, and how they end.
+        "chat_webhooks": {
+            h.channel.value: "…" + h.url[-6:]
+            for h in db.session.scalars(select(ChatHook).where(ChatHook.person_id == person.id))
+        },
+        "timings": {
+            kind: timing.value
+            for kind, timing in db.session.execute(
+                select(Preference.kind, Preference.timing).where(Preference.person_id == person.id)
+            )
+        },
+    }
+
+
 def _forget(f: Forgetting) -> None:
+    db.session.execute(delete(Delivery).where(Delivery.recipient_id == f.person.id))
     db.session.execute(delete(Notification).where(Notification.recipient_id == f.person.id))
     for note in db.session.scalars(
         select(Notification).where(
@@ -37,6 +67,11 @@ def _forget(f: Forgetting) -> None:
         note.body = note.body.replace(f.name, f.person.name)
 
 
+def _forget_settings(f: Forgetting) -> None:
+    db.session.execute(delete(ChatHook).where(ChatHook.person_id == f.person.id))
+    db.session.execute(delete(Preference).where(Preference.person_id == f.person.id))
+
+
 holding(
     "notifications",
     section="notifications",
@@ -45,4 +80,14 @@ holding(
     forget=_forget,
     keeps="Nothing of theirs: their messages are deleted, and messages to others that quote "
     "their name now quote the anonymised one.",
+)
+
+holding(
+    "notifications",
+    section="notification_settings",
+    columns=("delivery.recipient_id", "notification_preference.person_id", "chat_hook.person_id"),
+    export=_export_settings,
+    forget=_forget_settings,
+    keeps="Nothing: their settings and chat webhooks are deleted, and so is every delivery "
+    "of their messages.",
 )

@@ -2,17 +2,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select, update
-from wtforms import BooleanField
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
 
 from reviews import access
 from reviews.db import utcnow
+from reviews.errors import Invalid
 from reviews.extensions import db
-from reviews.notifications.models import MailState, Notification
-from reviews.notifications.operations import set_mail_notifications
+from reviews.notifications.kinds import KINDS
+from reviews.notifications.models import (
+    Channel,
+    ChatHook,
+    Delivery,
+    DeliveryState,
+    Notification,
+    Preference,
+    Timing,
+)
+from reviews.notifications.operations import Settings, save_settings
 from reviews.people.models import Person
 
 bp = Blueprint("notifications", __name__)
@@ -31,12 +43,14 @@ def outbox() -> Any:
         )
     )
     unread = [m.id for m in messages if m.read_at is None]
-    form = MailForm(mail=current_user.mail_notifications)
+    hooks = set(
+        db.session.scalars(select(ChatHook.channel).where(ChatHook.person_id == current_user.id))
+    )
     page = render_template(
         "notifications/outbox.html",
         messages=messages,
         unread=set(unread),
-        form=form,
+        hooks=hooks,
         mail_on=bool(current_app.config.get("SMTP_HOST")),
     )
     if unread:
@@ -46,47 +60,127 @@ def outbox() -> Any:
     return page
 
 
-class MailForm(FlaskForm):
-    mail = BooleanField("Email me my notifications too")
+TIMING_CHOICES = [
+    SelectChoice(Timing.IMMEDIATELY.value, "Right away"),
+    SelectChoice(Timing.DAILY.value, "In a daily digest"),
+    SelectChoice(Timing.APP_ONLY.value, "Only here in the app"),
+]
 
 
-@bp.post("/notifications/mail")
-@access.signed_in
-def mail_setting() -> Any:
-    """The person's choice: notifications mailed as well, or kept in the app only."""
-    form = MailForm()
-    if not form.validate_on_submit():
-        abort(400)
-    set_mail_notifications(current_user, bool(form.mail.data))
-    flash(
-        "Your notifications will be mailed to you too."
-        if form.mail.data
-        else "Your notifications stay in the app; none will be mailed to you.",
-        "success",
+class SettingsForm(FlaskForm):
+    mail = BooleanField("Email me")
+    slack_url = StringField(
+        "Slack incoming webhook",
+        validators=[Optional(), Length(max=500)],
+        description="Create an incoming webhook to a channel or your own DMs in Slack, "
+        "and paste its address here. Leave empty to keep the one set.",
     )
-    return redirect(url_for("notifications.outbox") + "#mail")
+    remove_slack = BooleanField("Stop sending to Slack")
+    teams_url = StringField(
+        "Microsoft Teams webhook",
+        validators=[Optional(), Length(max=500)],
+        description="An incoming webhook or a Workflows address of a Teams channel or chat. "
+        "Leave empty to keep the one set.",
+    )
+    remove_teams = BooleanField("Stop sending to Teams")
+
+
+for _kind in KINDS:
+    setattr(
+        SettingsForm,
+        f"timing_{_kind.key}",
+        SelectField(_kind.label, choices=TIMING_CHOICES, default=Timing.IMMEDIATELY.value),
+    )
+
+
+def _settings_page(form: SettingsForm, status: int = 200) -> Any:
+    hooks = {
+        h.channel: h
+        for h in db.session.scalars(select(ChatHook).where(ChatHook.person_id == current_user.id))
+    }
+    return render_template(
+        "notifications/settings.html",
+        form=form,
+        kinds=KINDS,
+        hooks=hooks,
+        Channel=Channel,
+        mail_on=bool(current_app.config.get("SMTP_HOST")),
+        webhook_on=bool(current_app.config.get("WEBHOOK_URL")),
+    ), status
+
+
+@bp.get("/notifications/settings")
+@access.signed_in
+def settings() -> Any:
+    """What the signed-in person gets outside the app, where, and when."""
+    form = SettingsForm(mail=current_user.mail_notifications)
+    timings = dict(
+        db.session.execute(
+            select(Preference.kind, Preference.timing).where(
+                Preference.person_id == current_user.id
+            )
+        ).all()
+    )
+    for kind in KINDS:
+        getattr(form, f"timing_{kind.key}").data = timings.get(kind.key, Timing.IMMEDIATELY).value
+    return _settings_page(form)
+
+
+@bp.post("/notifications/settings")
+@access.signed_in
+def save() -> Any:
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _settings_page(form, 400)
+    hooks: dict[Channel, str | None] = {}
+    for channel, url, remove in (
+        (Channel.SLACK, form.slack_url.data, form.remove_slack.data),
+        (Channel.TEAMS, form.teams_url.data, form.remove_teams.data),
+    ):
+        hooks[channel] = "" if remove else ((url or "").strip() or None)
+    chosen = Settings(
+        mail=bool(form.mail.data),
+        hooks=hooks,
+        timings={k.key: Timing(getattr(form, f"timing_{k.key}").data) for k in KINDS},
+    )
+    try:
+        save_settings(current_user, chosen)
+    except Invalid as exc:
+        db.session.rollback()
+        for name, message in exc.fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+            else:
+                form.form_errors.append(message)
+        return _settings_page(form, 400)
+    flash("Your notification settings are saved.", "success")
+    return redirect(url_for("notifications.settings"))
 
 
 @bp.get("/notifications/delivery")
 @access.hr_only
 def delivery() -> Any:
-    """HR: how mail delivery stands, and every message that failed or waits for a retry
-    (who, what kind, why; never the text, which is the recipient's)."""
+    """HR: how delivery stands, and every message that failed or waits for a retry
+    (who, which channel, what kind, why; never the text, which is the recipient's)."""
     counts = dict(
-        db.session.execute(
-            select(Notification.mail_state, func.count()).group_by(Notification.mail_state)
-        ).all()
+        db.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()
+    )
+    waiting_dispatch = (
+        db.session.scalar(select(func.count()).where(Notification.dispatched_at.is_(None))) or 0
     )
     troubled = db.session.execute(
-        select(Notification, Person.name, Person.email)
-        .join(Person, Person.id == Notification.recipient_id)
-        .where(Notification.mail_state.in_([MailState.FAILED, MailState.RETRY]))
-        .order_by(Notification.id.desc())
+        select(Delivery, Notification.kind, Person.name, Person.email)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(Person, Person.id == Delivery.recipient_id)
+        .where(Delivery.state.in_([DeliveryState.FAILED, DeliveryState.RETRY]))
+        .order_by(Delivery.id.desc())
         .limit(100)
     ).all()
     return render_template(
         "notifications/delivery.html",
-        counts={state: counts.get(state, 0) for state in MailState},
+        counts={state: counts.get(state, 0) for state in DeliveryState},
+        waiting_dispatch=waiting_dispatch,
         troubled=troubled,
         mail_on=bool(current_app.config.get("SMTP_HOST")),
     )
