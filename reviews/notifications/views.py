@@ -62,8 +62,8 @@ def outbox() -> Any:
 
 TIMING_CHOICES = [
     SelectChoice(Timing.IMMEDIATELY.value, "Right away"),
-    SelectChoice(Timing.DAILY.value, "In a daily digest"),
-    SelectChoice(Timing.APP_ONLY.value, "Only here in the app"),
+    SelectChoice(Timing.DAILY.value, "Daily digest"),
+    SelectChoice(Timing.APP_ONLY.value, "App only"),
 ]
 
 
