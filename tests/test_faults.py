@@ -200,7 +200,7 @@ def test_a_killed_job_leaves_no_archive_and_can_be_retried(app, app_config, clie
     client = client_as(hr.email)
     assert client.get(f"/jobs/{job.id}/download").status_code == 404
 
-    # Once its heartbeat is old the job counts as stalled and HR retries it.
+    # Once its heartbeat is old the job counts as failed and HR retries it.
     db.session.execute(
         update(Job).where(Job.id == job.id).values(heartbeat_at=utcnow() - timedelta(hours=1))
     )

@@ -77,6 +77,7 @@ def reap(job: Job) -> bool:
 
 
 def retry(actor: Person, job: Job) -> None:
+    reap(job)  # a running job whose worker died is failed first
     if not (job.state == JobState.FAILED or stalled(job)):
         raise PhaseClosed("Only a failed or stalled job can be retried.")
     job.state, job.done, job.error, job.file_name = JobState.QUEUED, 0, None, None
