@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -166,8 +167,15 @@ def delivery() -> Any:
     counts = dict(
         db.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()
     )
+    # Not yet dispatched, and young enough still to be sent when a channel is there.
+    max_age = timedelta(hours=int(current_app.config.get("MAIL_MAX_AGE_HOURS", 72)))
     waiting_dispatch = (
-        db.session.scalar(select(func.count()).where(Notification.dispatched_at.is_(None))) or 0
+        db.session.scalar(
+            select(func.count()).where(
+                Notification.dispatched_at.is_(None), Notification.created_at >= utcnow() - max_age
+            )
+        )
+        or 0
     )
     troubled = db.session.execute(
         select(Delivery, Notification.kind, Person.name, Person.email)
