@@ -55,6 +55,13 @@ def _seconds(name: str, default: str) -> float:
     return value
 
 
+def _hours(name: str, default: str) -> int:
+    value = _count(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more hours, not {value}")
+    return value
+
+
 def _hour(raw: str) -> int:
     if not raw.isdigit() or int(raw) > 23:
         raise ConfigError(f"DIGEST_HOUR must be an hour from 0 to 23, not {raw!r}")
@@ -159,7 +166,7 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "1") != "0",
         "MAIL_FROM": os.environ.get("MAIL_FROM", "reviews@localhost"),
         # A message that waited longer for a mail server stays in the app only.
-        "MAIL_MAX_AGE_HOURS": _count("MAIL_MAX_AGE_HOURS", "72"),
+        "MAIL_MAX_AGE_HOURS": _hours("MAIL_MAX_AGE_HOURS", "72"),
         # Temporary failures (4xx, dropped connections) before a message is failed.
         "MAIL_MAX_ATTEMPTS": _count("MAIL_MAX_ATTEMPTS", "8"),
         # The hour (UTC) daily digests go out.

@@ -99,6 +99,41 @@ SLACK = {
 # application/vnd.microsoft.card.adaptive, `content` the card: type AdaptiveCard, a
 # version, a body of elements; Action.OpenUrl needs a url) (learn.microsoft.com,
 # "Create and send messages" for incoming webhooks and Workflows).
+TEXT_BLOCK = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "TextBlock"}, "text": {"type": "string", "minLength": 1}},
+}
+# A RichTextBlock's inlines are TextRuns, whose text is shown as written (no Markdown).
+RICH_TEXT_BLOCK = {
+    "type": "object",
+    "required": ["type", "inlines"],
+    "properties": {
+        "type": {"const": "RichTextBlock"},
+        "inlines": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["type", "text"],
+                "properties": {"type": {"const": "TextRun"}, "text": {"type": "string"}},
+            },
+        },
+    },
+}
+OPEN_URL = {
+    "type": "object",
+    "required": ["type", "url", "title"],
+    "properties": {
+        "type": {"const": "Action.OpenUrl"},
+        "url": {"type": "string", "pattern": "^https?://"},
+    },
+}
+ACTION_SET = {
+    "type": "object",
+    "required": ["type", "actions"],
+    "properties": {"type": {"const": "ActionSet"}, "actions": {"type": "array", "items": OPEN_URL}},
+}
 TEAMS = {
     "type": "object",
     "required": ["type", "attachments"],
@@ -121,26 +156,9 @@ TEAMS = {
                             "body": {
                                 "type": "array",
                                 "minItems": 1,
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "text"],
-                                    "properties": {
-                                        "type": {"const": "TextBlock"},
-                                        "text": {"type": "string", "minLength": 1},
-                                    },
-                                },
+                                "items": {"oneOf": [TEXT_BLOCK, RICH_TEXT_BLOCK, ACTION_SET]},
                             },
-                            "actions": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "required": ["type", "url", "title"],
-                                    "properties": {
-                                        "type": {"const": "Action.OpenUrl"},
-                                        "url": {"type": "string", "pattern": "^https?://"},
-                                    },
-                                },
-                            },
+                            "actions": {"type": "array", "items": OPEN_URL},
                         },
                     },
                 },
@@ -230,7 +248,7 @@ def test_slack_and_teams_get_their_documented_shapes(app, receiver, make_person)
     jsonschema.validate(card, TEAMS)
     content = card["attachments"][0]["content"]
     assert content["actions"][0]["url"] == "https://reviews.example.com/goals/7"
-    assert content["body"][0]["text"] == "Feedback for <Ada> & co"
+    assert content["body"][0]["inlines"][0]["text"] == "Feedback for <Ada> & co"
 
 
 def test_the_company_webhook_is_signed_and_retried_with_the_same_event_id(
@@ -403,3 +421,115 @@ def test_an_unknown_kind_cannot_be_sent(app, make_person):
     person = make_person()
     with pytest.raises(ValueError, match=r"not in reviews\.notifications\.kinds"):
         notify_many([Message(person.id, "surprise", "s", "b", Link("goals.goal_page", 1))])
+
+
+def test_turning_email_off_keeps_slack_and_the_company_webhook(app, receiver, mailbox, make_person):
+    app.config.update(WEBHOOK_URL=receiver.base + "/hook", WEBHOOK_SECRET=SECRET)
+    person = make_person(email="slack-only@example.com")
+    person.mail_notifications = False
+    _hook(person, Channel.SLACK, receiver.base + "/slack/mine")
+    queue_messages([person])
+
+    outcome = delivery.deliver()
+    assert (outcome.sent, outcome.skipped) == (2, 0)
+    assert len(receiver.to("/slack/mine")) == 1
+    assert len(receiver.to("/hook")) == 1
+    assert mailbox.received == []
+
+
+def test_a_webhook_address_that_cannot_be_posted_to_fails_alone(app, receiver, make_person):
+    """Stored before the checks (or edited in the database): the delivery fails with a
+    reason that does not repeat the secret address, and the run goes on."""
+    broken, fine = make_person(), make_person()
+    _hook(broken, Channel.SLACK, "https://hooks.slack.com/services/a b/secretpart")
+    _hook(fine, Channel.SLACK, receiver.base + "/slack/fine")
+    queue_messages([broken, fine])
+
+    outcome = delivery.deliver()
+    assert (outcome.sent, outcome.failed) == (1, 1)
+    error = db.session.scalar(select(Delivery.error).where(Delivery.recipient_id == broken.id))
+    assert error == "the webhook's address is not valid"
+    assert len(receiver.to("/slack/fine")) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("https://hooks.slack.com/services/a b", "spaces or characters"),
+        ("https://hooks.slack.com/services/é", "spaces or characters"),
+        ("https://hooks.slack.com:8443/services/x", "usual HTTPS port"),
+        ("https://user:pw@hooks.slack.com/services/x", "user name or password"),
+        ("ftp://hooks.slack.com/x", "full address"),
+        ("https://hooks.slack.com.evil.org/x", "only at hooks.slack.com"),
+    ],
+)
+def test_a_slack_address_must_be_one_slack_gives(app, url, said):
+    from reviews.notifications.channels import check_hook_url
+
+    assert said in (check_hook_url(Channel.SLACK, url, app.config) or "")
+    assert (
+        check_hook_url(Channel.SLACK, "https://hooks.slack.com/services/T/B/x", app.config) is None
+    )
+
+
+def test_a_failed_digest_is_retried_message_by_message_under_new_ids(app, receiver, make_person):
+    app.config.update(WEBHOOK_URL=receiver.base + "/hook", WEBHOOK_SECRET=SECRET)
+    person = make_person()
+    db.session.add(Preference(person_id=person.id, kind="goal_comment", timing=Timing.DAILY))
+    db.session.commit()
+    queue_messages([person, person], subject="Two")  # the dedupe key is None: two messages
+    delivery.deliver()
+    db.session.execute(update(Delivery).values(next_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    receiver.answers["/hook"] = [503]
+    assert delivery.deliver().retrying == 1  # the digest, for now
+    db.session.execute(update(Delivery).values(next_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert delivery.deliver().sent == 2  # then each alone
+    events = [r["headers"]["X-Reviews-Event"] for r in receiver.to("/hook")]
+    assert len(events) == 3
+    assert len(set(events)) == 3  # a receiver dropping repeats keeps both
+
+
+def test_a_mail_server_refusing_the_sender_stops_mail_and_fails_nothing(app, mailbox, make_person):
+    import smtplib
+
+    from reviews.notifications import channels
+
+    people = [make_person(), make_person()]
+    queue_messages(people)
+
+    def refuse(self, message):  # what smtplib raises on a 553 to MAIL FROM
+        raise smtplib.SMTPSenderRefused(553, b"5.7.1 Sender address rejected", "reviews@localhost")
+
+    real = channels.smtplib.SMTP.send_message
+    channels.smtplib.SMTP.send_message = refuse
+    try:
+        outcome = delivery.deliver()
+    finally:
+        channels.smtplib.SMTP.send_message = real
+    assert outcome.failed == 0
+    assert outcome.retrying == 1  # the one tried; the other not touched
+    assert "refuses the sender: 553" in (outcome.stopped or "")
+    states = sorted(s.value for s in db.session.scalars(select(Delivery.state)))
+    assert states == ["queued", "retry"]
+
+
+def test_teams_shows_what_people_typed_as_written(app, receiver, make_person):
+    person = make_person()
+    _hook(person, Channel.TEAMS, receiver.base + "/teams/md")
+    queue_messages([person], subject="[Reset your password](https://evil.example.org)")
+    delivery.deliver()
+    card = json.loads(receiver.to("/teams/md")[0]["body"])["attachments"][0]["content"]
+    jsonschema.validate(
+        {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+            ],
+        },
+        TEAMS,
+    )
+    texts = [b for b in card["body"] if b["type"] == "TextBlock"]
+    assert texts == []  # a TextBlock renders Markdown; a TextRun shows it as written
+    assert card["body"][0]["inlines"][0]["text"].startswith("[Reset your password]")

@@ -98,9 +98,12 @@ def downgrade():
     op.drop_index("ix_notification_undispatched", table_name="notification")
     with op.batch_alter_table("notification") as batch:
         batch.add_column(sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
+    # What was dispatched counts as sent (the old code would mail it all, months old
+    # included); what was not waits to be mailed, as it did before.
     op.execute(
-        "UPDATE notification SET sent_at = (SELECT d.sent_at FROM delivery d "
-        "WHERE d.notification_id = notification.id AND d.channel = 'email' AND d.state = 'sent')"
+        "UPDATE notification SET sent_at = COALESCE((SELECT d.sent_at FROM delivery d "
+        "WHERE d.notification_id = notification.id AND d.channel = 'email' AND d.state = 'sent'), "
+        "dispatched_at) WHERE dispatched_at IS NOT NULL"
     )
     with op.batch_alter_table("notification") as batch:
         batch.drop_column("dispatched_at")

@@ -70,7 +70,13 @@ def _reviews_in_scope(job: Job) -> list[tuple[Review, GrowthPlan]]:
 
 
 def _progress(job_id: int, **values: Any) -> None:
-    db.session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow(), **values))
+    """Progress of a job still queued or running: a run its page already failed (its
+    heartbeats starved) does not write over that, nor over a retry's fresh start."""
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+        .values(heartbeat_at=utcnow(), **values)
+    )
     db.session.commit()
 
 

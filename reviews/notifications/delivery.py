@@ -21,17 +21,19 @@ duplicates.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, exists, insert, or_, select, true, update
+from sqlalchemy import and_, exists, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from reviews.db import utcnow
 from reviews.extensions import db
@@ -39,6 +41,7 @@ from reviews.links import Link, url_of
 from reviews.notifications.channels import (
     Envelope,
     Item,
+    MailDown,
     Mailer,
     Permanent,
     Temporary,
@@ -60,6 +63,7 @@ from reviews.notifications.models import (
 from reviews.notifications.relevance import stale_ids
 from reviews.people.models import Person
 
+log = logging.getLogger(__name__)
 # How long a claim holds: a sender that died mid-message is taken over after it.
 CLAIM_FOR = timedelta(minutes=10)
 # Waits between attempts after a temporary failure; the last one repeats.
@@ -72,6 +76,7 @@ BACKOFF = (
 )
 BATCH = 200
 DUE = (DeliveryState.QUEUED, DeliveryState.RETRY, DeliveryState.SENDING)
+DIGEST_ID = "<digest."
 
 
 @dataclass
@@ -197,7 +202,14 @@ def dispatch(now: datetime | None = None) -> tuple[int, int]:
                 for channel in channels
             ]
         if deliveries:
-            db.session.execute(insert(Delivery), deliveries)
+            # Another run dispatching the same notification at once adds nothing twice.
+            dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+            db.session.execute(
+                dialect.insert(Delivery).on_conflict_do_nothing(
+                    index_elements=["notification_id", "channel"]
+                ),
+                deliveries,
+            )
         db.session.execute(
             update(n)
             .where(n.id.in_([r.id for r in rows]))
@@ -250,9 +262,11 @@ class _Senders:
     def send(self, channel: Channel, envelope: Envelope, items: list[Item]) -> None:
         if channel == Channel.EMAIL:
             assert self.mailer is not None  # noqa: S101  # available() said so
-            self.mailer.send(envelope, items)
-            if self.mailer.smtp is None:  # the connection dropped: on with a new one
-                self.mailer.connect()
+            try:
+                self.mailer.send(envelope, items)
+            except MailDown as exc:
+                self.mail_down = str(exc)
+                raise
         elif channel == Channel.WEBHOOK:
             post_signed(
                 self.config["WEBHOOK_URL"],
@@ -272,8 +286,13 @@ class _Senders:
             self.mailer.close()
 
 
+@cache
+def _host_name() -> str:
+    return socket.getfqdn()
+
+
 def _domain() -> str:
-    return urlsplit(_config().get("PUBLIC_URL") or "").hostname or socket.getfqdn()
+    return urlsplit(_config().get("PUBLIC_URL") or "").hostname or _host_name()
 
 
 def _items(notification_ids: list[int]) -> list[Item]:
@@ -312,7 +331,13 @@ def _attempt(
     """Send one message (one delivery, or a digest of several) and mark its deliveries."""
     max_attempts = int(_config().get("MAIL_MAX_ATTEMPTS", 8))
     try:
-        send()
+        try:
+            send()
+        except (Permanent, Temporary):
+            raise
+        except Exception as exc:  # a fault of ours or the library's: never a stuck claim
+            log.exception("sending %s delivery %s failed", channel.value, ids)
+            raise Temporary(f"an error in Reviews ({type(exc).__name__}); see the log") from exc
     except Permanent as exc:
         _mark(ids, state=DeliveryState.FAILED, error=str(exc)[:500], next_at=None)
         outcome.failed += 1
@@ -356,9 +381,14 @@ def _claim(delivery_id: int, now: datetime) -> bool:
     )
     claimed = getattr(result, "rowcount", 0) == 1
     if claimed:
+        # A delivery keeps its id across retries; one that was part of a digest gets its
+        # own, since it now goes alone (receivers would drop it as the digest again).
         db.session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.message_id.is_(None))
+            .where(
+                Delivery.id == delivery_id,
+                or_(Delivery.message_id.is_(None), Delivery.message_id.startswith(DIGEST_ID)),
+            )
             .values(message_id=f"<{delivery_id}.{secrets.token_hex(8)}@{_domain()}>")
             .execution_options(synchronize_session=False)
         )
@@ -366,10 +396,18 @@ def _claim(delivery_id: int, now: datetime) -> bool:
     return claimed
 
 
-def _skip(ids: list[int]) -> int:
-    if ids:
-        _mark(ids, state=DeliveryState.SKIPPED, next_at=None)
-    return len(ids)
+def _skip(ids: list[int], still: Any) -> int:
+    """Mark as skipped those of `ids` still as `still` says (not one sent meanwhile)."""
+    if not ids:
+        return 0
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), still)
+        .values(state=DeliveryState.SKIPPED, next_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _send_due(senders: _Senders, outcome: Outcome, limit: int | None) -> None:
@@ -386,10 +424,11 @@ def _send_due(senders: _Senders, outcome: Outcome, limit: int | None) -> None:
         if not rows:
             return
         after = rows[-1].id
+        rows = [r for r in rows if senders.available(r.channel)]  # mail down: touch none
         stale = stale_ids([r.notification_id for r in rows], older_than=now - _max_age())
-        outcome.skipped += _skip([r.id for r in rows if r.notification_id in stale])
-        for delivery_id, _notification_id, channel in rows:
-            if _notification_id in stale or not senders.available(channel):
+        outcome.skipped += _skip([r.id for r in rows if r.notification_id in stale], _due(now))
+        for delivery_id, notification_id, channel in rows:
+            if notification_id in stale or not senders.available(channel):
                 continue
             if not _claim(delivery_id, utcnow()):  # another sender's, or just sent
                 continue
@@ -425,7 +464,7 @@ def _send_digests(senders: _Senders, outcome: Outcome) -> None:
     for recipient_id, channel in groups:
         if not senders.available(channel):
             continue
-        token = f"<digest.{secrets.token_hex(10)}@{_domain()}>"
+        token = f"{DIGEST_ID}{secrets.token_hex(10)}@{_domain()}>"
         db.session.execute(
             update(Delivery)
             .where(
@@ -449,7 +488,10 @@ def _send_digests(senders: _Senders, outcome: Outcome) -> None:
         if not claimed:  # another sender took them
             continue
         stale = stale_ids([c.notification_id for c in claimed], older_than=now - _max_age())
-        outcome.skipped += _skip([c.id for c in claimed if c.notification_id in stale])
+        outcome.skipped += _skip(
+            [c.id for c in claimed if c.notification_id in stale],
+            and_(Delivery.state == DeliveryState.SENDING, Delivery.message_id == token),
+        )
         live = [c for c in claimed if c.notification_id not in stale]
         if not live:
             continue

@@ -4,8 +4,8 @@ A message waits in the outbox while no mail server is configured. When one is
 (or after an outage), mailing "your self-review is open" for a cycle closed
 months ago would be noise: such messages stay in the app and are not mailed.
 A message is stale when it waited too long, when its cycle is closed, or when
-the task it announces is done; and it is not mailed to a person who keeps their
-notifications in the app only.
+the task it announces is done. (Which channels a person uses is theirs to say:
+`delivery.dispatch`.)
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from reviews.cycles.models import Assessment, Cycle, PartState, PeerRequest, Req
 from reviews.cycles.workflow import ORDER, CycleState
 from reviews.extensions import db
 from reviews.notifications.models import Notification
-from reviews.people.models import Person
 
 # Messages about a review, by the endpoint they point to (its id is the review's).
 REVIEW_TARGETS = ("cycles.self_part", "cycles.review", "cycles.nominations")
@@ -37,13 +36,6 @@ def stale_ids(ids: Iterable[int], *, older_than: datetime) -> set[int]:
         return set()
     n = Notification
     stale = set(db.session.scalars(select(n.id).where(n.id.in_(ids), n.created_at < older_than)))
-    stale.update(
-        db.session.scalars(
-            select(n.id)
-            .join(Person, Person.id == n.recipient_id)
-            .where(n.id.in_(ids), Person.mail_notifications.is_(False))
-        )
-    )
     closed = Cycle.state == CycleState.CLOSED
     # About a review: its cycle closed, or (a self-review task) the self-review is in.
     stale.update(
