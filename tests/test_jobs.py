@@ -263,7 +263,7 @@ def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be
         if os.environ.get("CI"):
             pytest.fail("Redis is not answering on 127.0.0.1:6379")
         pytest.skip("no Redis on 127.0.0.1:6379")
-    cycle = _released_org(24)
+    cycle = _released_org(12)
     queue = f"kill-test-{uuid.uuid4().hex[:8]}"
     current_app.config.update(REDIS_URL=url, JOBS_QUEUE=queue, JOB_HEARTBEAT_SECONDS=0.5)
     env = {

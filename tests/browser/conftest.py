@@ -29,10 +29,21 @@ LAUNCH_ARGS = [
 ]
 
 
+# What these check is what Chromium shows and does (axe, layout, keyboard, print, the
+# browser's time zone): they run once, in the SQLite pass, which keeps CI within its
+# time. Every page's server side runs on PostgreSQL too, through the request-level
+# tests (test_access over every route, test_security over every page, test_parity).
+ONCE = pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")),
+    reason="browser tests run in the SQLite pass; pages are crawled on PostgreSQL by the others",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(ONCE)
 
 
 @pytest.fixture(scope="session")
