@@ -27,6 +27,11 @@ from reviews.extensions import db
 
 log = logging.getLogger(__name__)
 
+# Held while a scheduled task runs, and by the worker while it forks a job's work horse
+# (reviews.jobs.worker): a fork must never copy a lock this thread holds mid-task
+# (SQLAlchemy's statement cache, a connection pool), or the horse would wait forever.
+FORK_LOCK = threading.Lock()
+
 
 def _deliver() -> str:
     from reviews.notifications.delivery import deliver
@@ -103,7 +108,7 @@ class Scheduler:
     def _loop(self) -> None:
         while not self.stopped.is_set():
             started = time.monotonic()
-            with self.app.app_context():
+            with FORK_LOCK, self.app.app_context():
                 try:
                     run_due(self.redis, self.runner)
                 finally:

@@ -17,6 +17,12 @@ from reviews.jobs.lifeline import die_with_parent
 
 
 class ReviewsWorker(Worker):
+    def fork_work_horse(self, job: Any, queue: Any) -> None:
+        from reviews.schedule import FORK_LOCK
+
+        with FORK_LOCK:  # not while the schedule's thread is mid-task
+            super().fork_work_horse(job, queue)
+
     def main_work_horse(self, job: Any, queue: Any) -> None:
         die_with_parent()
         if has_app_context():  # the worker's connections stay the worker's (the schedule's)
