@@ -294,3 +294,20 @@ def mailbox(app: Flask) -> Iterator[Any]:
     )
     yield handler
     controller.stop()
+
+
+TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def redis_or_skip(url: str = TEST_REDIS_URL) -> Any:
+    """A connection to the test Redis; without one the test is skipped (failed in CI)."""
+    import redis
+
+    connection = redis.Redis.from_url(url)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not answering on 127.0.0.1:6379")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return connection

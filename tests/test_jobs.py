@@ -7,7 +7,7 @@ import os
 import zipfile
 
 import pytest
-from conftest import csrf_token
+from conftest import TEST_REDIS_URL, csrf_token, redis_or_skip
 from cycle_helpers import advance, launched_cycle
 from flask import current_app
 from pypdf import PdfReader
@@ -167,17 +167,10 @@ def test_a_failed_job_leaves_no_archive_and_can_be_retried(app, monkeypatch):
 
 
 def test_the_job_runs_on_an_rq_worker(app):
-    redis = pytest.importorskip("redis")
     from rq import Queue, SimpleWorker
 
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        connection = redis.Redis.from_url(url)
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not answering on 127.0.0.1:6379")
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = TEST_REDIS_URL
+    connection = redis_or_skip(url)
     cycle = _released_org(10)
     hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
     queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
@@ -255,14 +248,8 @@ def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be
     import uuid
     from pathlib import Path
 
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not answering on 127.0.0.1:6379")
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = TEST_REDIS_URL
+    connection = redis_or_skip(url)
     cycle = _released_org(12)
     queue = f"kill-test-{uuid.uuid4().hex[:8]}"
     current_app.config.update(REDIS_URL=url, JOBS_QUEUE=queue, JOB_HEARTBEAT_SECONDS=0.5)
@@ -330,4 +317,4 @@ def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be
             worker.kill()
         worker.wait(30)
         current_app.config.update(REDIS_URL=None)
-        redis.Redis.from_url(url).delete(f"rq:queue:{queue}")
+        connection.delete(f"rq:queue:{queue}")

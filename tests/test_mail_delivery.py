@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import sign_in
+from conftest import TEST_REDIS_URL, redis_or_skip, sign_in
 from cycle_helpers import launched_cycle
 from smtp_helpers import free_port, queue_messages
 from sqlalchemy import select, update
@@ -251,16 +251,10 @@ def test_two_workers_running_the_schedule_send_each_reminder_once(
     from datetime import date
     from pathlib import Path
 
-    import redis
     from test_jobs import _database_url
 
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not answering on 127.0.0.1:6379")
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = TEST_REDIS_URL
+    redis_or_skip(url)
     hr = make_person(role=Role.HR)
     manager = make_person()
     for _ in range(3):
@@ -312,20 +306,11 @@ def test_two_workers_running_the_schedule_send_each_reminder_once(
 
 
 def test_each_slot_of_the_schedule_is_run_by_one_worker(app):
-    import os
     import uuid
-
-    import redis
 
     from reviews.schedule import run_due
 
-    connection = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not answering on 127.0.0.1:6379")
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    connection = redis_or_skip()
     app.config["JOBS_QUEUE"] = f"slots-{uuid.uuid4().hex[:8]}"
     now = utcnow().replace(minute=0, second=5)
     assert run_due(connection, "one", now) == ["deliver", "cycle-reminders", "goal-reminders"]

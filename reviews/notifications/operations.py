@@ -15,17 +15,13 @@ from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.links import Link
+from reviews.notifications.channels import header_text
 from reviews.notifications.kinds import KEYS
 from reviews.notifications.models import Channel, ChatHook, Notification, Preference, Timing
 from reviews.people.models import Person
 
 if TYPE_CHECKING:
     from reviews.notifications.delivery import Outcome
-
-
-def _one_line(subject: str) -> str:
-    """A subject becomes a mail header: one line (a goal title may hold a line break)."""
-    return " ".join(subject.split())[:200]
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,7 @@ def notify_many(messages: Iterable[Message]) -> None:
         {
             "recipient_id": m.recipient_id,
             "kind": _known(m.kind),
-            "subject": _one_line(m.subject),
+            "subject": header_text(m.subject),
             "body": m.body,
             "target": m.link.endpoint,
             "target_id": m.link.id,
@@ -78,7 +74,7 @@ def notify_each(
     rows = recipients_and_ids.add_columns(
         literal(endpoint, String),
         literal(_known(kind), String),
-        literal(_one_line(subject), String),
+        literal(header_text(subject), String),
         literal(body, String),
         literal(utcnow(), Notification.created_at.type),
     )

@@ -5,7 +5,7 @@ A message waits in the outbox while no mail server is configured. When one is
 months ago would be noise: such messages stay in the app and are not mailed.
 A message is stale when it waited too long, when its cycle is closed, or when
 the task it announces is done. (Which channels a person uses is theirs to say:
-`delivery.dispatch`.)
+`dispatch`.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
@@ -15,6 +14,7 @@ from reviews import access
 from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
+from reviews.notifications.dispatch import max_age
 from reviews.notifications.kinds import KINDS
 from reviews.notifications.models import (
     Channel,
@@ -168,11 +168,11 @@ def delivery() -> Any:
         db.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all()
     )
     # Not yet dispatched, and young enough still to be sent when a channel is there.
-    max_age = timedelta(hours=int(current_app.config.get("MAIL_MAX_AGE_HOURS", 72)))
     waiting_dispatch = (
         db.session.scalar(
             select(func.count()).where(
-                Notification.dispatched_at.is_(None), Notification.created_at >= utcnow() - max_age
+                Notification.dispatched_at.is_(None),
+                Notification.created_at >= utcnow() - max_age(),
             )
         )
         or 0
