@@ -83,9 +83,10 @@ def test_calibration_through_the_web(app, org, login_as, make_person):
     assert opened.status_code == 302
     session = db.session.scalar(select(CalibrationSession))
     page = hr_client.get(f"/calibration/{session.id}").get_data(as_text=True)
-    # The analytics name the habits: lenient above the group, severe below.
-    assert "lenient" in page
-    assert "severe" in page
+    # No peer rated anyone: the model says it cannot tell leniency from team strength
+    # rather than calling the manager who gave 5s lenient (test_calibration_leniency
+    # has the peers it needs).
+    assert page.count("cannot tell from team strength") == 2
     assert "<svg" in page
     assert 'id="ninebox"' in page
     proposal = review_of(cycle, team_a[0])

@@ -141,6 +141,7 @@ def _row_json(r: Any) -> dict[str, Any]:
         "potential": r.potential,
         "readiness": r.readiness,
         "suggestion": r.suggestion,
+        "suggestion_reason": r.suggestion_reason,
         "self_manager_gap": r.gap,
         "final_rating": r.final,
         "final_potential": r.final_potential,
@@ -179,16 +180,18 @@ def calibration_session(session_id: int) -> Any:
             {
                 "manager_id": b.rater,
                 "manager_name": data.manager_names.get(b.rater, ""),
-                "reviews": b.n,
-                "mean": b.mean,
-                "offset": b.offset,
+                "reviews": b.ratings,
+                "linking_ratings": b.links,
+                "leniency": b.estimate,
+                "sd": b.sd,
                 "ci_low": b.ci_low,
                 "ci_high": b.ci_high,
-                "too_small": b.too_small,
+                "p_value": b.p_value,
+                "p_adjusted": b.p_adjusted,
                 "verdict": b.verdict,
                 "self_manager_gap": data.team_gap.get(b.rater),
             }
-            for b in data.bias.values()
+            for b in data.model.managers.values()
         ],
         ledger=[
             {

@@ -65,6 +65,7 @@ ROW = {
         "potential": {"type": ["string", "null"]},
         "readiness": {"type": ["string", "null"]},
         "suggestion": {"type": ["integer", "null"]},
+        "suggestion_reason": {"type": ["string", "null"]},
         "self_manager_gap": {"type": ["number", "null"]},
         "final_rating": {"type": ["integer", "null"]},
         "final_potential": {"type": ["string", "null"]},

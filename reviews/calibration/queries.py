@@ -13,19 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.calibration.models import CalibrationChange, CalibrationMember, CalibrationSession
-from reviews.calibration.scoring import (
-    Bucket,
-    RaterBias,
-    distribution,
-    mean,
-    normalised_suggestions,
-    rater_bias,
-    self_manager_gap,
-)
+from reviews.calibration.raters import Observation, RaterModel, fit
+from reviews.calibration.scoring import Bucket, distribution, mean, self_manager_gap
 from reviews.coach.analysis import text_quality
 from reviews.cycles.models import Assessment, PartKind, PartState, Review
 from reviews.cycles.reading import cycle_policy
@@ -54,6 +48,7 @@ class PersonRow:
     readiness: str | None
     suggestion: int | None
     gap: float | None
+    suggestion_reason: str | None = None
     changes: int = 0
     # Read by add_details, for the rows shown only:
     detailed: bool = False
@@ -69,7 +64,7 @@ class PersonRow:
 @dataclass
 class SessionData:
     rows: list[PersonRow]
-    bias: dict[int, RaterBias]
+    model: RaterModel
     team_gap: dict[int, float]
     manager_names: dict[int, str]
     ledger: list[CalibrationChange] = field(default_factory=list)
@@ -146,6 +141,7 @@ def session_data(
         select(
             Assessment.review_id,
             type_coerce(Assessment.kind, String),
+            Assessment.author_id,
             Assessment.ratings,
             Assessment.overall_rating,
             type_coerce(Assessment.potential, String),
@@ -181,20 +177,18 @@ def session_data(
 
     self_parts: dict[int, Mapping[str, int]] = {}
     manager_parts: dict[int, tuple[Mapping[str, int], int | None, str | None, str | None]] = {}
-    for review_id, kind, ratings, overall, potential, readiness in parts:
+    proposer: dict[int, int] = {}  # review -> author of its submitted manager part
+    for review_id, kind, author_id, ratings, overall, potential, readiness in parts:
         if kind == PartKind.SELF.value:
             self_parts[review_id] = ratings
         else:
             manager_parts[review_id] = (ratings, overall, potential, readiness)
-    proposals = {
-        rid: (mid or 0, int(m[1]))
-        for rid, _s, _n, mid, *_rest in people
-        if (m := manager_parts.get(rid)) is not None and m[1] is not None
-    }
-    suggestions = normalised_suggestions(proposals)
-    by_rater: dict[int, list[int]] = {}
-    for rater, value in proposals.values():
-        by_rater.setdefault(rater, []).append(value)
+            proposer[review_id] = author_id
+    model = rater_model(session, members, people, proposer, manager_parts)
+    reviewed: dict[int, int] = {}
+    for rid, author in proposer.items():
+        if manager_parts[rid][1] is not None:
+            reviewed[author] = reviewed.get(author, 0) + 1
     rows = []
     gaps_by_manager: dict[int, list[float]] = {}
     names: dict[int, str] = {}
@@ -217,6 +211,9 @@ def session_data(
             gaps_by_manager.setdefault(manager_id, []).append(gap)
         if manager_id and manager_name:
             names[manager_id] = manager_name
+        suggestion = reason = None
+        if proposal and proposal[1] is not None:
+            suggestion, reason = model.suggestion(proposer.get(rid), proposal[1])
         rows.append(
             PersonRow(
                 review_id=rid,
@@ -234,15 +231,15 @@ def session_data(
                 manager_overall=proposal[1] if proposal else None,
                 potential=proposal[2] if proposal else None,
                 readiness=proposal[3] if proposal else None,
-                suggestion=suggestions.get(rid),
+                suggestion=suggestion,
+                suggestion_reason=reason,
                 gap=gap,
                 changes=changes_per_review.get(rid, 0),
             )
         )
-    reviewed = {m: len(v) for m, v in by_rater.items()}
     return SessionData(
         rows=rows,
-        bias=rater_bias(by_rater),
+        model=model,
         team_gap={m: mean(g) for m, g in gaps_by_manager.items()},
         quality={
             m: quality_shares(*figures[1:]) if reviewed.get(m, 0) >= MIN_QUALITY_GROUP else None
@@ -252,6 +249,64 @@ def session_data(
         ledger=ledger,
         ledger_total=sum(changes_per_review.values()),
     )
+
+
+MODEL_CACHE = 64  # fitted models kept per application process
+
+
+def rater_model(
+    session: CalibrationSession,
+    members: Any,
+    people: Sequence[Any],
+    proposer: Mapping[int, int],
+    manager_parts: Mapping[int, tuple[Mapping[str, int], Any, Any, Any]],
+) -> RaterModel:
+    """The group's rater-effects model, fitted again only when its ratings changed.
+
+    The fingerprint (members, and the count and versions of their submitted peer and
+    manager parts: every save bumps a part's version) costs one aggregate statement;
+    a changed one reads the peer parts' ratings and fits. Each process keeps its last
+    fits; the viewer's own review, left out of `members`, changes the fingerprint."""
+    count, versions = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Assessment.version), 0)).where(
+            Assessment.review_id.in_(members),
+            Assessment.kind.in_((PartKind.PEER, PartKind.MANAGER)),
+            Assessment.state == PartState.SUBMITTED,
+        )
+    ).one()
+    key = (
+        session.id,
+        len(people),
+        sum(row[1] for row in people),
+        int(count),
+        int(versions),
+    )
+    cache: dict[tuple[int, ...], RaterModel] = current_app.extensions.setdefault("rater_models", {})
+    if (found := cache.get(key)) is not None:
+        return found
+    subject = {row[0]: row[1] for row in people}
+    observations = [
+        Observation(proposer[rid], subject[rid], mean(list(ratings.values())))
+        for rid, (ratings, *_rest) in manager_parts.items()
+        if ratings
+    ]
+    for review_id, author_id, ratings in db.session.execute(
+        select(Assessment.review_id, Assessment.author_id, Assessment.ratings).where(
+            Assessment.review_id.in_(members),
+            Assessment.kind == PartKind.PEER,
+            Assessment.state == PartState.SUBMITTED,
+        )
+    ):
+        if ratings and review_id in subject:
+            observations.append(
+                Observation(author_id, subject[review_id], mean(list(ratings.values())))
+            )
+    team: dict[int, int | None] = {subject[rid]: author for rid, author in proposer.items()}
+    model = fit(observations, team)
+    while len(cache) >= MODEL_CACHE:
+        cache.pop(next(iter(cache)))
+    cache[key] = model
+    return model
 
 
 def quality_by_author(reviews: Any) -> dict[int, tuple[int, int, int, int]]:

@@ -172,11 +172,11 @@ def _filters() -> dict[str, str]:
     }
 
 
-def _outliers_first(bias: dict[int, Any]) -> list[Any]:
-    """Lenient and severe raters first, then by the size of their offset."""
+def _outliers_first(managers: dict[int, Any]) -> list[Any]:
+    """Lenient and severe managers first, then those tested, by the size of their leniency."""
     return sorted(
-        bias.values(),
-        key=lambda b: (b.too_small, b.verdict == "in line", -abs(b.offset), b.rater),
+        managers.values(),
+        key=lambda b: (not b.flagged, not b.tested, -abs(b.estimate), b.rater),
     )
 
 
@@ -221,7 +221,7 @@ def session_page(session_id: int) -> Any:
     for names in grid.values():
         names.sort(key=SORTS["name"])
     everyone = params.choice("raters", ["all", "top"]) == "all"
-    raters = _outliers_first(data.bias)
+    raters = _outliers_first(data.model.managers)
     quality = sorted(
         data.quality.items(),
         key=lambda item: (item[1] is None, item[1][1] if item[1] else 0, item[0]),

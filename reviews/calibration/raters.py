@@ -1,0 +1,301 @@
+"""A rater-effects model for a calibration group: who rates leniently, and how sure we are.
+
+Pure: ratings in, estimates out.  Each rating is modelled as
+
+    rating = overall mean + ability of the person + leniency of the rater + noise
+
+over every rating of the group's people that an independent rater gives on the
+same scale: the manager's competency ratings and the peers' (peers cross team
+lines, which is what tells a lenient manager from a strong team).  One
+observation is a rater's mean over the competencies they rated for one person
+(ratings of one person by one rater across competencies are not independent
+evidence).  Leniencies are random effects, managers' and peers' each with their
+own variance; abilities are all but fixed effects (a prior of 5 points' spread,
+only so that a person rated once stays estimable), so a strong team is never
+pulled toward the group's mean and read as a lenient manager: a manager's
+leniency is learnt only from how their ratings of a person compare with other
+raters' ratings of the same person, and those raters' own leniencies from the
+people they rate elsewhere.  The variances and the noise are estimated by EM;
+the estimates are the best linear unbiased predictors, so a small team's
+leniency is shrunk toward zero by exactly as much as its few ratings warrant.
+
+A manager is called lenient or severe only when
+
+* they gave at least ``MIN_RATINGS`` ratings,
+* at least ``MIN_LINKS`` ratings of their people come from raters who also rate
+  people outside the team (otherwise the data cannot separate the manager's
+  leniency from the team's strength, and the verdict says so), and
+* the estimate differs from zero after Holm's correction for the number of
+  managers tested (family-wise error ``ALPHA``).
+
+A suggestion subtracts the flagged manager's shrunk leniency from their
+proposed overall rating; nothing else is ever rescaled, and a manager who is not
+flagged keeps their people's ratings.  The README ("Calibration analytics")
+states the assumptions and limits; ``python -m bench.fairness`` measures them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.stats import norm
+
+MIN_RATINGS = 3  # fewer ratings from one manager: too few to tell anything
+MIN_LINKS = 3  # fewer linking ratings: leniency and team strength cannot be told apart
+ALPHA = 0.05  # family-wise error over the managers tested (Holm)
+Z95 = float(norm.ppf(0.975))
+MAX_ITERATIONS = 60
+TOLERANCE = 1e-4
+VARIANCE_FLOOR = 1e-4
+ABILITY_VAR = 25.0  # abilities are all but fixed effects (see fit)
+
+LENIENT = "lenient"
+SEVERE = "severe"
+IN_LINE = "in line"
+TOO_FEW = "too few ratings to tell"
+UNLINKED = "cannot tell from team strength"
+
+
+@dataclass(frozen=True)
+class Observation:
+    rater: int
+    person: int
+    value: float  # the rater's mean over the competencies they rated for the person
+
+
+@dataclass(frozen=True)
+class Leniency:
+    rater: int
+    estimate: float  # shrunk leniency in rating points (+: rates higher than the evidence)
+    sd: float  # its posterior standard deviation
+    ratings: int  # people this manager rated in the model
+    links: int  # ratings of the team's people by raters who also rate outside the team
+    p_value: float | None  # two-sided, before correction; None when not tested
+    p_adjusted: float | None  # Holm-adjusted
+    verdict: str
+
+    @property
+    def ci_low(self) -> float:
+        return self.estimate - Z95 * self.sd
+
+    @property
+    def ci_high(self) -> float:
+        return self.estimate + Z95 * self.sd
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict in (LENIENT, SEVERE)
+
+    @property
+    def tested(self) -> bool:
+        return self.p_value is not None
+
+
+@dataclass(frozen=True)
+class RaterModel:
+    managers: dict[int, Leniency]
+    noise_sd: float  # residual standard deviation of one observation
+    leniency_sd: float  # spread of managers' leniencies
+    observations: int
+    tested: int  # managers tested (the Holm family)
+
+    def suggestion(self, manager: int | None, rating: int) -> tuple[int, str]:
+        """The proposed overall rating with only a credible leniency removed, and why."""
+        found = self.managers.get(manager) if manager is not None else None
+        if found is None:
+            return rating, "No correction: this manager gave no ratings the model could use."
+        if not found.flagged:
+            reason = {
+                TOO_FEW: f"only {found.ratings} rated people, too few to tell",
+                UNLINKED: "no peers who also rate people outside the team, so leniency "
+                "cannot be told from the team's strength",
+            }.get(found.verdict, "the manager's ratings are in line with what peers' ratings imply")
+            return rating, f"No correction: {reason}."
+        value = clip(round_half_up(rating - found.estimate))
+        direction = "above" if found.estimate > 0 else "below"
+        return value, (
+            f"{'Lowered' if value < rating else 'Raised' if value > rating else 'Kept'}: "
+            f"this manager's ratings run {abs(found.estimate):.1f} points {direction} what "
+            f"peers' ratings of the same people imply (95% interval {found.ci_low:+.1f} to "
+            f"{found.ci_high:+.1f}, {found.ratings} people, {found.links} linking ratings)."
+        )
+
+
+def round_half_up(value: float) -> int:
+    return math.floor(value + 0.5)
+
+
+def clip(value: int, low: int = 1, high: int = 5) -> int:
+    return min(high, max(low, value))
+
+
+def holm(p_values: Mapping[int, float]) -> dict[int, float]:
+    """Holm's step-down adjusted p-values (family-wise error control)."""
+    ordered = sorted(p_values.items(), key=lambda item: item[1])
+    m = len(ordered)
+    adjusted: dict[int, float] = {}
+    running = 0.0
+    for rank, (key, p) in enumerate(ordered):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[key] = running
+    return adjusted
+
+
+def _links(observations: list[Observation], team: Mapping[int, int | None]) -> dict[int, int]:
+    """Per manager: ratings of their people by raters (not the manager) who also rate
+    someone outside that manager's team."""
+    rated_teams: dict[int, set[int | None]] = {}
+    for o in observations:
+        rated_teams.setdefault(o.rater, set()).add(team.get(o.person))
+    links: dict[int, int] = {}
+    for o in observations:
+        manager = team.get(o.person)
+        if manager is None or o.rater == manager:
+            continue
+        if rated_teams[o.rater] - {manager}:
+            links[manager] = links.get(manager, 0) + 1
+    return links
+
+
+def fit(
+    observations: Iterable[Observation],
+    team: Mapping[int, int | None],
+    *,
+    min_ratings: int = MIN_RATINGS,
+    min_links: int = MIN_LINKS,
+    alpha: float = ALPHA,
+) -> RaterModel:
+    """Fit the model; report every manager named in ``team`` (person -> manager) who
+    rated at least one of their people."""
+    data = [o for o in observations if 1 <= o.value <= 5]
+    managers = {m for m in team.values() if m is not None}
+    if not data:
+        return RaterModel({}, 0.0, 0.0, 0, 0)
+    people = sorted({o.person for o in data})
+    raters = sorted({o.rater for o in data})
+    p_index = {p: i for i, p in enumerate(people)}
+    r_index = {r: i for i, r in enumerate(raters)}
+    n, n_people, n_raters = len(data), len(people), len(raters)
+    pi = np.fromiter((p_index[o.person] for o in data), dtype=np.int64, count=n)
+    ri = np.fromiter((r_index[o.rater] for o in data), dtype=np.int64, count=n)
+    y = np.fromiter((o.value for o in data), dtype=np.float64, count=n)
+    is_manager = np.array([r in managers for r in raters])
+
+    state = _em(pi, ri, y, is_manager, n_people, n_raters)
+    noise, leniency, inv_rater = state.noise, state.leniency, state.inv_rater
+
+    links = _links(data, team)
+    rated = {}
+    for o in data:
+        if team.get(o.person) == o.rater:
+            rated[o.rater] = rated.get(o.rater, 0) + 1
+    p_values: dict[int, float] = {}
+    for m in managers:
+        if m in r_index and rated.get(m, 0) >= min_ratings and links.get(m, 0) >= min_links:
+            i = r_index[m]
+            sd = math.sqrt(noise * inv_rater[i])
+            p_values[m] = float(2 * norm.sf(abs(leniency[i]) / sd)) if sd > 0 else 1.0
+    adjusted = holm(p_values)
+    result = {}
+    for m in managers:
+        if m not in r_index or not rated.get(m):
+            continue
+        i = r_index[m]
+        estimate = float(leniency[i])
+        if rated[m] < min_ratings:
+            verdict = TOO_FEW
+        elif links.get(m, 0) < min_links:
+            verdict = UNLINKED
+        elif adjusted[m] < alpha:
+            verdict = LENIENT if estimate > 0 else SEVERE
+        else:
+            verdict = IN_LINE
+        result[m] = Leniency(
+            rater=m,
+            estimate=estimate,
+            sd=math.sqrt(noise * inv_rater[i]),
+            ratings=rated[m],
+            links=links.get(m, 0),
+            p_value=p_values.get(m),
+            p_adjusted=adjusted.get(m),
+            verdict=verdict,
+        )
+    return RaterModel(
+        managers=result,
+        noise_sd=math.sqrt(noise),
+        leniency_sd=math.sqrt(state.lenient_var[True]),
+        observations=n,
+        tested=len(p_values),
+    )
+
+
+@dataclass
+class _State:
+    noise: float
+    lenient_var: dict[bool, float]
+    leniency: np.ndarray
+    inv_rater: np.ndarray  # posterior variances of the leniencies / noise
+
+
+def _em(
+    pi: np.ndarray,
+    ri: np.ndarray,
+    y: np.ndarray,
+    is_manager: np.ndarray,
+    n_people: int,
+    n_raters: int,
+) -> _State:
+    """Variance components by EM, the estimates at convergence.
+
+    Normal equations with the abilities eliminated (their block is diagonal): the
+    rater block (leniencies..., overall mean) is solved densely through its Schur
+    complement, which is as large as the number of raters."""
+    n = len(y)
+    person_w = np.bincount(pi, minlength=n_people).astype(np.float64)
+    rater_w = np.bincount(ri, minlength=n_raters).astype(np.float64)
+    cross = sparse.csr_matrix((np.ones(n), (pi, ri)), shape=(n_people, n_raters))
+    c = sparse.hstack([cross, sparse.csr_matrix(person_w.reshape(-1, 1))]).tocsr()
+    g_base = np.diag(np.append(rater_w, n))
+    g_base[-1, :-1] = rater_w
+    g_base[:-1, -1] = rater_w
+    y_person = np.bincount(pi, weights=y, minlength=n_people)
+    y_g = np.append(np.bincount(ri, weights=y, minlength=n_raters), y.sum())
+    noise, ability = max(float(np.var(y)) / 2, VARIANCE_FLOOR), ABILITY_VAR
+    lenient_var = {True: 0.1, False: 0.1}
+    for _ in range(MAX_ITERATIONS):
+        prior_rater = noise / np.where(is_manager, lenient_var[True], lenient_var[False])
+        d = person_w + noise / ability
+        dinv_c = sparse.diags(1 / d) @ c
+        schur = g_base + np.diag(np.append(prior_rater, 0.0)) - (c.T @ dinv_c).toarray()
+        schur_inv = np.linalg.inv(schur)
+        est_g = schur_inv @ (y_g - c.T @ (y_person / d))
+        est_p = (y_person - c @ est_g) / d
+        leniency, mean_ = est_g[:-1], est_g[-1]
+        residual = y - mean_ - est_p[pi] - leniency[ri]
+        # diagonals of the inverse normal matrix (posterior variances / noise)
+        inv_rater = np.diag(schur_inv)[:-1].copy()
+        inv_person = 1 / d + np.asarray(dinv_c.multiply(dinv_c @ schur_inv).sum(axis=1)).ravel()
+        penalty = float(inv_person.sum() * noise / ability + inv_rater @ prior_rater)
+        effective = (n_people + n_raters + 1) - penalty  # the hat matrix's trace
+        new_noise = max((float(residual @ residual) + noise * effective) / n, VARIANCE_FLOOR)
+        new_lenient = dict(lenient_var)
+        for flag in (True, False):
+            chosen = is_manager == flag
+            if chosen.any():
+                new_lenient[flag] = max(
+                    float(leniency[chosen] @ leniency[chosen] + noise * inv_rater[chosen].sum())
+                    / int(chosen.sum()),
+                    VARIANCE_FLOOR,
+                )
+        change = max(
+            abs(new_noise - noise),
+            *(abs(new_lenient[f] - lenient_var[f]) for f in (True, False)),
+        )
+        noise, lenient_var = new_noise, new_lenient
+        if change < TOLERANCE:
+            break
+    return _State(noise, lenient_var, leniency, inv_rater)

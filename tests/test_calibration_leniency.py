@@ -1,0 +1,175 @@
+"""The rater-effects model on the calibration page, the person page and the API.
+
+Two teams of five under one director: Lena rates everyone 5, Fay everyone 3, and
+every person's three peers (two from the other team) rate them 3. The peers cross
+team lines, so the model can tell Lena's leniency from a strong team.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import post
+from cycle_helpers import advance, launched_cycle, part, review_of
+from flask import current_app
+from sqlalchemy import select
+from test_cycle_flow import login_as_fresh
+
+from reviews.calibration import queries
+from reviews.calibration.models import CalibrationSession
+from reviews.cycles import operations as cycle_ops
+from reviews.cycles.models import Assessment, PartKind, PartState
+from reviews.cycles.parts import PartInput
+from reviews.cycles.workflow import CycleState
+from reviews.db import utcnow
+from reviews.extensions import db
+from reviews.framework.models import Competency
+from reviews.people.models import Role
+
+
+def _manager_review(manager, review, overall: int) -> None:
+    keys = list(db.session.scalars(select(Competency.key)))
+    manager_part = part(review, PartKind.MANAGER)
+    with current_app.test_request_context():
+        cycle_ops.save_part(
+            manager,
+            manager_part,
+            manager_part.version,
+            PartInput(
+                ratings=dict.fromkeys(keys, overall),
+                overall=overall,
+                potential="medium",
+                readiness="not_yet",
+                answers={"summary": "Summary.", "strengths": "s", "growth_areas": "g"},
+            ),
+            submit=True,
+        )
+        db.session.commit()
+
+
+@pytest.fixture
+def group(app, make_person):
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    director = make_person("Dora Director", role=Role.MANAGER, level_key="director-of-engineering")
+    lena = make_person("Lena", role=Role.MANAGER, manager=director, level_key="engineering-manager")
+    fay = make_person("Fay", role=Role.MANAGER, manager=director, level_key="engineering-manager")
+    teams = {
+        lena: [make_person(f"Ann {i}", manager=lena) for i in range(5)],
+        fay: [make_person(f"Bob {i}", manager=fay) for i in range(5)],
+    }
+    cycle = launched_cycle(hr, CycleState.SELF_REVIEW)
+    keys = list(db.session.scalars(select(Competency.key)))
+    for manager, people in teams.items():
+        others = teams[fay if manager is lena else lena]
+        for i, person in enumerate(people):
+            review = review_of(cycle, person)
+            peers = [people[(i + 1) % 5], others[i], others[(i + 2) % 5]]
+            for peer in peers:
+                request = cycle_ops.add_peer(hr, review, peer)
+                db.session.flush()
+                peer_part = part(review, PartKind.PEER, peer) or Assessment(
+                    review_id=review.id,
+                    kind=PartKind.PEER,
+                    author_id=peer.id,
+                    peer_request_id=request.id,
+                )
+                peer_part.ratings = dict.fromkeys(keys, 3)
+                peer_part.state = PartState.SUBMITTED
+                peer_part.submitted_at = utcnow()
+                db.session.add(peer_part)
+    db.session.commit()
+    advance(hr, cycle, CycleState.MANAGER_REVIEW)
+    for person in teams[lena]:
+        _manager_review(lena, review_of(cycle, person), 5)
+    for person in teams[fay]:
+        _manager_review(fay, review_of(cycle, person), 3)
+    advance(hr, cycle, CycleState.CALIBRATION)
+    return hr, director, lena, fay, teams, cycle
+
+
+def _open_session(client, cycle, director) -> CalibrationSession:
+    opened = post(
+        client,
+        f"/cycles/{cycle.id}/calibration",
+        {"group_kind": "manager_org", "manager_email": director.email, "managers_calibrate": "y"},
+    )
+    assert opened.status_code == 302
+    return db.session.scalar(select(CalibrationSession))
+
+
+def test_the_page_names_the_lenient_manager_and_explains_each_suggestion(group, login_as):
+    hr, director, lena, fay, teams, cycle = group
+    client = login_as(hr)
+    session = _open_session(client, cycle, director)
+    page = client.get(f"/calibration/{session.id}").get_data(as_text=True)
+    assert "Rater leniency" in page
+    table = page[page.index('id="bias-h"') : page.index('id="quality-h"')]
+    lena_row = table[table.index(">Lena<") : table.index("</tr>", table.index(">Lena<"))]
+    fay_row = table[table.index(">Fay<") : table.index("</tr>", table.index(">Fay<"))]
+    assert "lenient" in lena_row
+    assert "in line" not in lena_row
+    assert "in line" in fay_row
+    assert "Holm" in table
+
+    ann = review_of(cycle, teams[lena][0])
+    person = client.get(f"/calibration/{session.id}/reviews/{ann.id}").get_data(as_text=True)
+    assert "Lowered: this manager&#39;s ratings run" in person
+    assert "Adopt the suggestion (3)" in person
+    bob = review_of(cycle, teams[fay][0])
+    person = client.get(f"/calibration/{session.id}/reviews/{bob.id}").get_data(as_text=True)
+    assert "No correction: the manager&#39;s ratings are in line" in person
+    assert "Adopt the suggestion" not in person  # Fay's 3 stands
+
+
+def test_the_api_reports_leniency_with_its_evidence(group, login_as, runner):
+    hr, director, lena, fay, teams, cycle = group
+    session = _open_session(login_as(hr), cycle, director)
+    result = runner.invoke(args=["users", "token", hr.email])
+    token = result.output.strip().splitlines()[-1]
+    client = current_app.test_client()
+    body = client.get(
+        f"/api/v1/calibration/{session.id}", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    raters = {r["manager_id"]: r for r in body["raters"]}
+    assert raters[lena.id]["verdict"] == "lenient"
+    assert raters[lena.id]["leniency"] > 1
+    assert raters[lena.id]["ci_low"] > 0
+    assert raters[lena.id]["reviews"] == 5
+    # every peer of Lena's people also rates someone outside her team (her own people
+    # are peers of Fay's too): all 15 peer ratings link the team to the rest
+    assert raters[lena.id]["linking_ratings"] == 15
+    assert raters[lena.id]["p_adjusted"] < 0.05
+    assert raters[fay.id]["verdict"] == "in line"
+    people = {p["subject_id"]: p for p in body["people"]}
+    ann = people[teams[lena][0].id]
+    assert ann["suggestion"] == 3
+    assert ann["suggestion_reason"].startswith("Lowered:")
+    assert people[teams[fay][0].id]["suggestion"] == 3
+
+
+def test_the_model_is_fitted_when_ratings_change_not_on_every_view(group, login_as, monkeypatch):
+    hr, director, lena, _fay, _teams, cycle = group
+    client = login_as(hr)
+    session = _open_session(client, cycle, director)
+    fits = []
+    real = queries.fit
+
+    def counting(*args, **kwargs):
+        fits.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "fit", counting)
+    for _ in range(3):
+        assert client.get(f"/calibration/{session.id}").status_code == 200
+    assert len(fits) == 1
+    # A peer part changes (its version moves): the next view fits again.
+    peer_part = db.session.scalar(
+        select(Assessment).where(Assessment.kind == PartKind.PEER).limit(1)
+    )
+    peer_part.ratings = dict.fromkeys(peer_part.ratings, 4)
+    db.session.commit()
+    assert client.get(f"/calibration/{session.id}").status_code == 200
+    assert len(fits) == 2
+    # A calibrator whose own review is in the group gets a model without it.
+    own = login_as_fresh(current_app, lena)
+    assert own.get(f"/calibration/{session.id}").status_code == 200
+    assert len(fits) == 3
