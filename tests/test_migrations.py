@@ -506,3 +506,45 @@ def test_the_anonymity_migration_redacts_the_audit_log_of_a_database_holding_dat
 
 def _json(value):
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_the_coach_figures_migration_recomputes_every_submitted_part(app, make_person):
+    """c4e7a1b9d203 stores the rebuilt coach's figures again on a database holding a
+    cycle (figures left by the previous coach are replaced; drafts stay NULL)."""
+    import importlib.util
+
+    from alembic.operations import Operations
+
+    from reviews.coach.analysis import text_quality
+
+    cycle_in(make_person, CycleState.RELEASED)
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE assessment SET quality_texts = 99, quality_evidence = 99,"
+                " quality_personal = 99 WHERE state = 'submitted'"
+            )
+        )
+    path = ROOT / "migrations" / "versions" / "c4e7a1b9d203_coach_figures_recomputed.py"
+    spec = importlib.util.spec_from_file_location("coach_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        module.upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT state, comments, answers, quality_texts, quality_evidence,"
+                " quality_personal FROM assessment"
+            )
+        ).all()
+    submitted = [r for r in rows if r[0] == "submitted"]
+    assert submitted
+    for state, comments, answers, *stored in rows:
+        if state != "submitted":
+            assert stored == [None, None, None]
+            continue
+        comments, answers = (
+            json.loads(v) if isinstance(v, str) else v for v in (comments, answers)
+        )
+        assert tuple(stored) == text_quality([*comments.values(), *answers.values()])

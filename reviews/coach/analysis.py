@@ -1,20 +1,44 @@
 """The feedback coach: findings on one piece of written feedback, offline and explained.
 
 Pure: a compiled lexicon (``reviews/coach/<language>.json``) and a text in,
-findings out.  Each finding names its span, a category, why it matters and
-what to write instead; the word lists name the research they come from.
-Advice only: nothing here ever blocks a submission.
+findings out.  Each finding names its span, a category, why it matters, what
+to write instead and the research it comes from.  Advice only: nothing here
+ever blocks a submission.
+
+The text is read as words, not strings: it is split into sentences, clauses
+and tokens (contractions opened, hyphens and joined spellings both accepted),
+each token reduced to its Snowball stem and every pronoun to one placeholder,
+so "set in his ways" matches "set in their ways" and "old-school" matches "old
+school".  On top of that:
+
+* **Descriptors of the person** (the personality, gender-coded and age-coded
+  words of frame "person") count only where they describe someone: after a
+  copula with a person as subject ("she is very emotional", "comes across as
+  dominant"), before a person noun ("a warm presence"), or opening a clause
+  with the subject left out ("Too aggressive in code reviews").  An action or a
+  thing is left alone: "she led the migration", "aggressive caching", "her
+  emotional intelligence", "pushed back aggressively".
+* **Vague praise or criticism** is flagged unless its sentence (or the next)
+  gives a concrete example: an artefact (a migration, an RFC, an incident), a
+  specific time (a month, a weekday, Q3, last sprint) or a quantified effect
+  (a number with a unit, "from 40 to 9", "halved").  Incidental words ("when",
+  "may", "helped") or a bare digit are not an example.
+* **Rating and text disagree** counts praise and problems with negation scope
+  ("not a single missed deadline" is praise) and resolution ("fixed the paging
+  problem", "turned around the failing service" are praise too).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+
+import snowballstemmer
 
 CATEGORIES = {
     "vague": "Vague",
@@ -27,7 +51,38 @@ CATEGORIES = {
     "too_short": "Too short for the rating",
 }
 SHORT_WORDS = 12  # an extreme rating needs more than this to explain it
-WORD = re.compile(r"[a-z][a-z'-]*")
+PRONOUN = "<pro>"
+NEGATION_REACH = 4  # words a negator flips
+RESOLUTION_REACH = 6  # words after "fixed", "removed", ... whose problems count as solved
+STEM_CACHE = 50_000  # words whose stems are kept between texts
+ANY_ORDER_SLACK = 3  # extra words allowed between the words of an any-order phrase
+
+TOKEN = re.compile(
+    r"(?P<abbr>\b(?:e\.g|i\.e)\.)"
+    r"|(?P<word>[A-Za-z]+(?:['\u2019][A-Za-z]+)*)"
+    r"|(?P<num>\d+(?:[.,]\d+)*)"
+    r"|(?P<pct>%)"
+    r"|(?P<stop>[.!?]+|\n)"
+    r"|(?P<pause>[,;:()\u2014\u2013]|\s-\s)"
+)
+SUBJECT_IS = {"he", "she", "it", "that", "there", "who", "what", "here", "where"}
+# words between two descriptors of one list ("kind and unfailingly polite")
+INTENSIFIERS = frozenset(
+    ("very", "really", "so", "too", "quite", "extremely", "overly", "rather", "pretty", "truly")
+)
+NOT_SUFFIX = {"can't": "can", "won't": "will", "shan't": "shall", "ain't": "is"}
+OTHER_SUFFIX = {"re": "are", "ve": "have", "ll": "will", "d": "would", "m": "am"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    low: str  # lower-case word ("" for punctuation)
+    stem: str  # Snowball stem, PRONOUN for any pronoun, "#" for a number
+    start: int
+    end: int
+    kind: str  # "word", "num", "pct", "stop" (ends a sentence), "pause" (ends a clause)
+    capital: bool
+    sentence: int
 
 
 @dataclass(frozen=True)
@@ -52,36 +107,197 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Term:
+    text: str
+    keys: tuple[str, ...]  # stems, or lower-case words when exact
+    exact: bool
+    any_order: bool
+    category: str
+    frame: str  # "any", or "person": only where it describes someone
+    needs_example: bool  # vague: fine next to a concrete example
+    explanation: str
+    suggestion: str
+    source: str | None
+
+
+class _Reader:
+    """Tokens of one text under one lexicon's stemmer and pronouns."""
+
+    def __init__(self, stemmer: Any, pronouns: frozenset[str]) -> None:
+        self.stemmer = stemmer
+        self.pronouns = pronouns
+        self.stems: dict[str, str] = {}
+
+    def stem(self, low: str) -> str:
+        found = self.stems.get(low)
+        if found is None:
+            found = PRONOUN if low in self.pronouns else self.stemmer.stemWord(low)
+            self.stems[low] = found
+        return found
+
+    def tokens(self, text: str) -> list[Token]:
+        out: list[Token] = []
+        sentence = 0
+        for match in TOKEN.finditer(text):
+            kind = match.lastgroup or ""
+            start, end = match.span()
+            if kind == "stop":
+                out.append(Token("", "", start, end, "stop", False, sentence))
+                sentence += 1
+                continue
+            if kind in ("pause", "pct"):
+                out.append(Token(match.group(), match.group(), start, end, kind, False, sentence))
+                continue
+            if kind == "num":
+                out.append(Token(match.group(), "#", start, end, "num", False, sentence))
+                continue
+            raw = match.group()
+            capital = raw[0].isupper()
+            for low in self._words(raw.lower().replace("\u2019", "'").replace(".", "")):
+                out.append(Token(low, self.stem(low), start, end, "word", capital, sentence))
+        return out
+
+    def _words(self, word: str) -> list[str]:
+        """Contractions opened: he's -> he is, isn't -> is not, Ben's -> ben."""
+        if "'" not in word:
+            return [word]
+        if word in NOT_SUFFIX:
+            return [NOT_SUFFIX[word], "not"]
+        if word.endswith("n't"):
+            return [word[:-3], "not"]
+        base, _, suffix = word.partition("'")
+        if suffix == "s":
+            return [base, "is"] if base in SUBJECT_IS else [base]
+        if suffix in OTHER_SUFFIX:
+            return [base, OTHER_SUFFIX[suffix]]
+        return [base]
+
+
+@dataclass(frozen=True)
 class Lexicon:
-    terms: dict[str, dict[str, Any]]
-    pattern: re.Pattern[str]
-    exceptions: re.Pattern[str] | None
-    evidence: re.Pattern[str]
-    positive: frozenset[str]
-    negative: frozenset[str]
+    language: str
+    reader: _Reader  # keeps the stems it has seen
+    by_stem: dict[str, list[Term]]  # first key -> terms
+    by_word: dict[str, list[Term]]
+    any_order: list[Term]
+    exceptions: list[tuple[str, ...]]  # stems
+    descriptor_words: frozenset[str]  # words of person-frame terms (skipped in a list)
+    copulas: frozenset[str]
+    as_copula_after: frozenset[str]
+    skippable: frozenset[str]
+    person_nouns: frozenset[str]
+    function_words: frozenset[str]
+    markers: dict[str, list[tuple[str, ...]]]  # first stem -> stem sequences; and periods
+    months: frozenset[str]
+    days: frozenset[str]
+    artefacts: dict[str, list[tuple[str, ...]]]  # first stem -> stem sequences
+    units: frozenset[str]  # stems
+    change_words: frozenset[str]
+    number_words: frozenset[str]
+    positive: dict[str, list[tuple[str, ...]]]
+    negative: dict[str, list[tuple[str, ...]]]
     negators: frozenset[str]
+    absence: frozenset[str]  # negators that name something missing before a noun
+    resolvers: dict[str, list[tuple[str, ...]]]  # lower-case words, not stems
+    scope_breakers: frozenset[str]
     sources: dict[str, str]
+    terms: list[Term]
 
 
-def _alternation(phrases: list[str]) -> str:
-    # Longest first, so that "keep up the good work" wins over "good work".
-    escaped = [re.escape(p).replace(r"\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True)]
-    return r"(?<![\w-])(?:" + "|".join(escaped) + r")(?![\w-])"
+def _keys(reader: _Reader, phrase: str, exact: bool) -> tuple[str, ...]:
+    phrase = phrase.replace(PRONOUN, "her")
+    return tuple(
+        (PRONOUN if t.stem == PRONOUN else t.low) if exact else t.stem
+        for t in reader.tokens(phrase)
+        if t.kind == "word"
+    )
+
+
+def _index(sequences: Iterable[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for seq in sequences:
+        if seq:
+            index.setdefault(seq[0], []).append(seq)
+    for candidates in index.values():
+        candidates.sort(key=len, reverse=True)  # longest first
+    return index
 
 
 def compile_lexicon(data: dict[str, Any]) -> Lexicon:
-    terms = {t["term"].lower(): t for t in data["terms"]}
-    exceptions = [e.lower() for t in data["terms"] for e in t.get("except", [])]
+    stemmer = snowballstemmer.stemmer(data.get("stemmer", "english"))
+    pronouns = frozenset(data["pronouns"])
+    reader = _Reader(stemmer, pronouns)
+    sources = data.get("sources", {})
+    terms: list[Term] = []
+    for group in data["groups"]:
+        for entry in group["terms"]:
+            spec = {"term": entry} if isinstance(entry, str) else entry
+            exact = spec.get("exact", group.get("exact", False))
+            any_order = spec.get("any_order", False)
+            text = spec["term"]
+            variants = [_keys(reader, text, exact)]
+            words = variants[0]
+            if len(words) > 1 and PRONOUN not in words and not any_order:
+                joined = "".join(text.split()).replace("-", "")
+                variants.append(_keys(reader, joined, exact))  # "rock star" -> "rockstar"
+            for keys in variants:
+                terms.append(
+                    Term(
+                        text=text,
+                        keys=keys,
+                        exact=exact,
+                        any_order=any_order,
+                        category=group["category"],
+                        frame=spec.get("frame", group.get("frame", "any")),
+                        needs_example=group.get("needs_example", False),
+                        explanation=spec.get("explanation", group["explanation"]),
+                        suggestion=spec.get("suggestion", group["suggestion"]),
+                        source=sources.get(spec.get("source", group.get("source", ""))),
+                    )
+                )
+    by_stem: dict[str, list[Term]] = {}
+    by_word: dict[str, list[Term]] = {}
+    for term in terms:
+        if term.any_order or not term.keys:
+            continue
+        (by_word if term.exact else by_stem).setdefault(term.keys[0], []).append(term)
+    for index in (by_stem, by_word):
+        for candidates in index.values():
+            candidates.sort(key=lambda t: len(t.keys), reverse=True)
+    evidence = data["evidence"]
     sentiment = data["sentiment"]
+
+    def stems(phrases: Iterable[str]) -> list[tuple[str, ...]]:
+        return [_keys(reader, p, False) for p in phrases]
+
     return Lexicon(
-        terms=terms,
-        pattern=re.compile(_alternation(list(terms)), re.IGNORECASE),
-        exceptions=re.compile(_alternation(exceptions), re.IGNORECASE) if exceptions else None,
-        evidence=re.compile(_alternation(data["evidence_markers"]) + r"|\d", re.IGNORECASE),
-        positive=frozenset(sentiment["positive"]),
-        negative=frozenset(sentiment["negative"]),
+        language=data["language"],
+        reader=reader,
+        by_stem=by_stem,
+        by_word=by_word,
+        any_order=[t for t in terms if t.any_order],
+        exceptions=stems(data.get("exceptions", [])),
+        descriptor_words=frozenset(k for t in terms if t.frame == "person" for k in t.keys),
+        copulas=frozenset(data["copulas"]),
+        as_copula_after=frozenset(data["as_copula_after"]),
+        skippable=frozenset(data["skippable"]),
+        person_nouns=frozenset(data["person_nouns"]),
+        function_words=frozenset(data["function_words"]),
+        markers=_index(stems([*evidence["markers"], *evidence["periods"]])),
+        months=frozenset(evidence["months"]),
+        days=frozenset(evidence["days"]),
+        artefacts=_index(stems(evidence["artefacts"])),
+        units=frozenset(reader.stem(u) for u in evidence["units"] if u != "%"),
+        change_words=frozenset(evidence["change_words"]),
+        number_words=frozenset(evidence["number_words"]),
+        positive=_index(stems(sentiment["positive"])),
+        negative=_index(stems(sentiment["negative"])),
         negators=frozenset(sentiment["negators"]),
-        sources=data.get("sources", {}),
+        absence=frozenset(sentiment.get("absence", [])),
+        resolvers=_index(_keys(reader, p, True) for p in sentiment["resolvers"]),
+        scope_breakers=frozenset(sentiment["scope_breakers"]),
+        sources=sources,
+        terms=terms,
     )
 
 
@@ -91,17 +307,129 @@ def lexicon(language: str = "en") -> Lexicon:
     return compile_lexicon(json.loads(text))
 
 
+def _at(tokens: Sequence[Token], i: int, keys: Sequence[str], exact: bool = False) -> bool:
+    """Whether the words from token i on are `keys` (one sentence, no punctuation)."""
+    if i + len(keys) > len(tokens):
+        return False
+    sentence = tokens[i].sentence
+    for offset, key in enumerate(keys):
+        t = tokens[i + offset]
+        if t.kind != "word" or t.sentence != sentence:
+            return False
+        value = t.stem if (not exact or t.stem == PRONOUN) else t.low
+        if value != key:
+            return False
+    return True
+
+
+def _phrase_at(
+    tokens: Sequence[Token], i: int, index: dict[str, list[tuple[str, ...]]], exact: bool = False
+) -> tuple[str, ...] | None:
+    for seq in index.get(tokens[i].low if exact else tokens[i].stem, ()):
+        if _at(tokens, i, seq, exact):
+            return seq
+    return None
+
+
+def _read(text: str, lex: Lexicon) -> list[Token]:
+    if not text:
+        return []
+    if len(lex.reader.stems) > STEM_CACHE:
+        lex.reader.stems.clear()
+    return lex.reader.tokens(text)
+
+
+# Concrete examples ---------------------------------------------------------------------
+
+
+def _sentence_evidence(tokens: Sequence[Token], lex: Lexicon) -> set[int]:
+    """Sentences that give a concrete example: an artefact, a specific time, or a
+    quantified effect."""
+    found: set[int] = set()
+    for i, t in enumerate(tokens):
+        if t.sentence not in found and _example_at(tokens, i, lex):
+            found.add(t.sentence)
+    return found
+
+
+def _example_at(tokens: Sequence[Token], i: int, lex: Lexicon) -> bool:
+    t = tokens[i]
+    n = len(tokens)
+    nxt = tokens[i + 1] if i + 1 < n and tokens[i + 1].sentence == t.sentence else None
+    prev = tokens[i - 1] if i and tokens[i - 1].sentence == t.sentence else None
+    if t.kind == "pct":
+        return prev is not None and prev.kind == "num"  # 30%
+    if t.kind == "num":
+        value = t.low.replace(",", "")
+        return (
+            (nxt is not None and _quantity_follows(tokens, i, lex))  # 9 minutes, 40 to 9
+            or (value.isdigit() and len(value) == 4 and value[:2] in ("19", "20"))  # a year
+            or (prev is not None and prev.kind == "word" and prev.low in ("q", "h", "week", "day"))
+            or (nxt is not None and nxt.low in lex.months)  # 3 May
+        )
+    if t.kind != "word":
+        return False
+    return (
+        (t.low in lex.number_words and _quantity_follows(tokens, i, lex))  # two weeks
+        or t.low in lex.months
+        or t.low in lex.days
+        or t.low in lex.change_words
+        or (t.low == "may" and _is_the_month(tokens, i))
+        or _phrase_at(tokens, i, lex.artefacts) is not None
+        or _phrase_at(tokens, i, lex.markers) is not None
+    )
+
+
+def _quantity_follows(tokens: Sequence[Token], i: int, lex: Lexicon) -> bool:
+    """A number (token i) followed by a unit, at most one word between ("four extra
+    shifts"), or by "%"; or "from N to M"."""
+    sentence = tokens[i].sentence
+    for j in (i + 1, i + 2):
+        if j >= len(tokens) or tokens[j].sentence != sentence:
+            return False
+        t = tokens[j]
+        if t.kind == "pct" or (t.kind == "word" and t.stem in lex.units):
+            return True
+        if t.kind == "word" and t.low == "to" and j + 1 < len(tokens):
+            return tokens[j + 1].kind == "num" or tokens[j + 1].low in lex.number_words
+        if t.kind != "word" or t.low in lex.function_words:
+            return False
+    return False
+
+
+def _is_the_month(tokens: Sequence[Token], i: int) -> bool:
+    t = tokens[i]
+    before = tokens[i - 1] if i and tokens[i - 1].sentence == t.sentence else None
+    after = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].sentence == t.sentence else None
+    if before is not None and before.low in (
+        "in",
+        "on",
+        "since",
+        "by",
+        "until",
+        "of",
+        "early",
+        "mid",
+    ):
+        return True
+    if before is not None and before.kind == "num":
+        return True
+    return after is not None and after.kind == "num" and t.capital
+
+
 def has_evidence(text: str, lex: Lexicon | None = None) -> bool:
-    """Whether the text names a time, an example, an event or an effect."""
-    return bool((lex or lexicon()).evidence.search(text))
+    """Whether the text gives a concrete example: an artefact, a specific time, or a
+    quantified effect."""
+    lex = lex or lexicon()
+    return bool(_sentence_evidence(_read(text, lex), lex))
 
 
 PERSONAL = ("personality", "gendered", "age")
 
 
 def text_quality(texts: Iterable[str]) -> tuple[int, int, int]:
-    """(non-empty texts, texts naming evidence, personality-type words) of a part's
-    written texts: the figures calibration shows per manager."""
+    """(non-empty texts, texts giving a concrete example, personality-type findings) of
+    a part's written texts: the figures calibration shows per manager."""
     lex = lexicon()
     written = [t for t in texts if t and t.strip()]
     evidence = sum(1 for t in written if has_evidence(t, lex))
@@ -109,46 +437,211 @@ def text_quality(texts: Iterable[str]) -> tuple[int, int, int]:
     return len(written), evidence, personal
 
 
-def sentiment(text: str, lex: Lexicon) -> tuple[int, int]:
-    """(positive, negative) word counts; a negator flips the next word ("not clear")."""
-    positive = negative = 0
-    flip = False
-    for word in WORD.findall(text.lower()):
-        if word in lex.negators:
-            flip = True
+# Descriptors of the person --------------------------------------------------------------
+
+
+def _describes_person(tokens: Sequence[Token], i: int, j: int, term: Term, lex: Lexicon) -> bool:
+    """Whether the descriptor at tokens i..j describes a person rather than an action
+    or a thing."""
+    first = tokens[i]
+    if first.low.endswith("ly") and not term.keys[-1].endswith("ly"):
+        return False  # an adverb: it describes how something was done
+    sentence = first.sentence
+    k = j + 1
+    # past a list of descriptors ("warm and nurturing", "affectionate, cheerful colleague")
+    while (
+        k < len(tokens)
+        and tokens[k].sentence == sentence
+        and (
+            tokens[k].low in ("and", "or", ",")
+            or tokens[k].low in lex.descriptor_words
+            or tokens[k].low in INTENSIFIERS
+            or _adverb(tokens[k])
+        )
+    ):
+        k += 1
+    after = tokens[k] if k < len(tokens) and tokens[k].sentence == sentence else None
+    if after is not None and after.kind == "word" and after.low not in lex.function_words:
+        # attributive: "a warm presence" is about a person, "aggressive caching" is not
+        return after.low in lex.person_nouns
+    # walk back over intensifiers and other descriptors to a copula or the clause start
+    k = i - 1
+    while k >= 0 and tokens[k].sentence == sentence and tokens[k].kind == "word":
+        low = tokens[k].low
+        if low in lex.copulas or (low == "as" and k and tokens[k - 1].low in lex.as_copula_after):
+            return _person_subject(tokens, k, lex)
+        if low not in lex.skippable and low not in lex.descriptor_words and not _adverb(tokens[k]):
+            return False
+        k -= 1
+    return True  # opens a sentence or clause: the subject is left out ("Too aggressive ...")
+
+
+def _adverb(token: Token) -> bool:
+    return token.kind == "word" and len(token.low) > 4 and token.low.endswith("ly")
+
+
+def _person_subject(tokens: Sequence[Token], k: int, lex: Lexicon) -> bool:
+    """Whether the copula at k has a person (or nobody named) as its subject."""
+    sentence = tokens[k].sentence
+    m = k - 1
+    while m >= 0 and tokens[m].sentence == sentence and tokens[m].kind == "word":
+        t = tokens[m]
+        if (
+            t.low in lex.skippable
+            or t.low in lex.as_copula_after
+            or t.stem in ("come", "came")
+            or _adverb(t)
+        ):
+            m -= 1
             continue
-        if word in lex.positive:
-            negative, positive = (negative + 1, positive) if flip else (negative, positive + 1)
-        elif word in lex.negative:
-            positive, negative = (positive + 1, negative) if flip else (positive, negative + 1)
-        flip = False
+        return (
+            t.stem == PRONOUN
+            or t.low in ("i", "we", "who", "one", "everyone", "someone", "anyone")
+            or t.low in lex.person_nouns
+            or (t.capital and t.low not in lex.function_words)  # a name
+        )
+    return True  # no subject written: "Can be irrational about deadlines"
+
+
+# Rating and text ------------------------------------------------------------------------
+
+
+def sentiment(tokens: Sequence[Token], lex: Lexicon) -> tuple[int, int]:
+    """(praise, problems) in the text. A negator flips the next few words up to the end of
+    the clause ("not a single missed deadline"); a problem that was fixed, removed or
+    turned around counts as praise."""
+    positive = negative = 0
+    flip_until = resolve_until = -1
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.kind in ("stop", "pause") or t.low in lex.scope_breakers:
+            flip_until = resolve_until = -1
+            i += 1
+            continue
+        if t.kind != "word":
+            i += 1
+            continue
+        if t.low in lex.negators:
+            after = tokens[i + 1] if i + 1 < len(tokens) else None
+            if (
+                t.low in lex.absence
+                and after is not None
+                and after.kind == "word"
+                and after.low not in lex.function_words
+                and _phrase_at(tokens, i + 1, lex.negative) is None
+                and _phrase_at(tokens, i + 1, lex.positive) is None
+            ):
+                negative += 1  # something missing: "no tests", "without a rollback plan"
+                i += 2
+                continue
+            flip_until = i + NEGATION_REACH
+            i += 1
+            continue
+        if (seq := _phrase_at(tokens, i, lex.resolvers, exact=True)) is not None:
+            resolve_until = i + len(seq) + RESOLUTION_REACH - 1
+            i += len(seq)
+            continue
+        flipped = i <= flip_until
+        if (seq := _phrase_at(tokens, i, lex.negative)) is not None:
+            if i <= resolve_until or flipped:
+                positive += 1
+            else:
+                negative += 1
+            i += len(seq)
+            continue
+        if (seq := _phrase_at(tokens, i, lex.positive)) is not None:
+            if flipped:
+                negative += 1
+            else:
+                positive += 1
+            i += len(seq)
+            continue
+        i += 1
     return positive, negative
+
+
+# The analysis ---------------------------------------------------------------------------
+
+
+def _matches(tokens: Sequence[Token], lex: Lexicon) -> list[tuple[int, int, Term]]:
+    """Every lexicon term in the text as (first token, last token, term), longest first
+    at each position, never overlapping."""
+    found: list[tuple[int, int, Term]] = []
+    taken: set[int] = set()
+    for i, t in enumerate(tokens):
+        if t.kind != "word" or i in taken:
+            continue
+        candidates = [*lex.by_word.get(t.low, ()), *lex.by_stem.get(t.stem, ())]
+        if t.stem == PRONOUN:
+            candidates += lex.by_word.get(PRONOUN, [])
+        candidates.sort(key=lambda term: len(term.keys), reverse=True)
+        for term in candidates:
+            if _at(tokens, i, term.keys, term.exact):
+                j = i + len(term.keys) - 1
+                found.append((i, j, term))
+                taken.update(range(i, j + 1))
+                break
+    # phrases whose words may come in any order ("communication needs improvement")
+    for term in lex.any_order:
+        wanted = set(term.keys)
+        positions: dict[str, list[int]] = {}
+        for i, t in enumerate(tokens):
+            if t.kind == "word" and t.stem in wanted and i not in taken:
+                positions.setdefault(t.stem, []).append(i)
+        if len(positions) < len(wanted):
+            continue
+        for i in positions[term.keys[0]]:
+            sentence = tokens[i].sentence
+            near = [[p for p in positions[k] if tokens[p].sentence == sentence] for k in term.keys]
+            if not all(near):
+                continue
+            picked = [min(ps, key=lambda p, i=i: abs(p - i)) for ps in near]
+            lo, hi = min(picked), max(picked)
+            if hi - lo + 1 <= len(term.keys) + ANY_ORDER_SLACK and not taken & set(
+                range(lo, hi + 1)
+            ):
+                found.append((lo, hi, term))
+                taken.update(range(lo, hi + 1))
+    return found
+
+
+def _excepted(tokens: Sequence[Token], i: int, j: int, lex: Lexicon) -> bool:
+    for seq in lex.exceptions:
+        for start in range(max(0, j - len(seq) + 1), i + 1):
+            if start + len(seq) - 1 >= j and _at(tokens, start, seq):
+                return True
+    return False
 
 
 def analyse(text: str, rating: int | None = None, language: str = "en") -> list[Finding]:
     lex = lexicon(language)
     text = text or ""
+    tokens = _read(text, lex)
     findings: list[Finding] = []
-    excluded = [m.span() for m in lex.exceptions.finditer(text)] if lex.exceptions else []
-    evidence = has_evidence(text, lex)
-    for match in lex.pattern.finditer(text):
-        start, end = match.span()
-        if any(a <= start and end <= b for a, b in excluded):
+    examples: set[int] | None = None
+    for i, j, term in _matches(tokens, lex):
+        if term.frame == "person" and (
+            _excepted(tokens, i, j, lex) or not _describes_person(tokens, i, j, term, lex)
+        ):
             continue
-        term = lex.terms[re.sub(r"\s+", " ", match.group(0).lower())]
-        if term["category"] == "vague" and evidence:
-            continue  # generic words are fine next to a concrete example
+        if term.needs_example:
+            if examples is None:
+                examples = _sentence_evidence(tokens, lex)
+            sentence = tokens[i].sentence
+            if sentence in examples or sentence + 1 in examples:
+                continue  # generic words are fine next to a concrete example
         findings.append(
             Finding(
-                start,
-                end,
-                term["category"],
-                term["explanation"],
-                term["suggestion"],
-                lex.sources.get(term.get("source", "")),
+                tokens[i].start,
+                tokens[j].end,
+                term.category,
+                term.explanation,
+                term.suggestion,
+                term.source,
             )
         )
-    words = len(WORD.findall(text.lower()))
+    words = sum(1 for t in tokens if t.kind in ("word", "num"))
     if rating in (1, 5) and words < SHORT_WORDS:
         findings.append(
             Finding(
@@ -161,7 +654,7 @@ def analyse(text: str, rating: int | None = None, language: str = "en") -> list[
             )
         )
     if rating is not None and words:
-        positive, negative = sentiment(text, lex)
+        positive, negative = sentiment(tokens, lex)
         if rating >= 4 and negative and not positive:
             findings.append(
                 Finding(
