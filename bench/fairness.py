@@ -26,7 +26,6 @@ from reviews.calibration.raters import Observation, clip, fit, round_half_up
 from reviews.calibration.scoring import mean, stdev
 
 COMPETENCIES = 6
-PEERS = 3
 
 
 def previous_flags(by_rater: dict[int, list[int]]) -> set[int]:
@@ -93,6 +92,8 @@ def simulate(
     managers: int = 12,
     cross_share: float = 0.6,
     lenient_team_min: int = 0,
+    peers: int = 3,
+    noise_scale: float = 1.0,
 ) -> World:
     sizes = team_sizes(rng, people, managers)
     order = rng.permutation(managers)  # which manager plays which part
@@ -119,6 +120,7 @@ def simulate(
     proposals: dict[int, int] = {}
 
     def rate(rater: int, person: int, bias: float, noise: float) -> None:
+        noise *= noise_scale
         values = [
             clip(round_half_up(ability[person] + rng.normal(0, 0.3) + bias + rng.normal(0, noise)))
             for _ in range(COMPETENCIES)
@@ -128,9 +130,11 @@ def simulate(
     for p, m in team.items():
         noise = 0.9 if m == noisy else 0.45
         rate(m, p, leniency[m], noise)
-        proposals[p] = clip(round_half_up(ability[p] + leniency[m] + rng.normal(0, noise * 0.8)))
+        proposals[p] = clip(
+            round_half_up(ability[p] + leniency[m] + rng.normal(0, noise * noise_scale * 0.8))
+        )
         chosen: set[int] = set()
-        while len(chosen) < PEERS:
+        while len(chosen) < peers:
             pool = everyone if rng.random() < cross_share else members[m]
             q = int(pool[rng.integers(len(pool))])
             if q != p:
@@ -160,11 +164,19 @@ class Tally:
         return float(np.mean(values)) if values else float("nan")
 
 
-def run(cycles: int, seed: int, people: int, managers: int, cross_share: float) -> dict[str, Tally]:
+def run(
+    cycles: int,
+    seed: int,
+    people: int,
+    managers: int,
+    cross_share: float,
+    peers: int = 3,
+    noise_scale: float = 1.0,
+) -> dict[str, Tally]:
     rng = np.random.default_rng(seed)
     tallies = {"model": Tally(), "previous": Tally()}
     for _ in range(cycles):
-        world = simulate(rng, people, managers, cross_share)
+        world = simulate(rng, people, managers, cross_share, peers=peers, noise_scale=noise_scale)
         sizes: dict[int, int] = {}
         for m in world.team.values():
             sizes[m] = sizes.get(m, 0) + 1
@@ -281,11 +293,25 @@ def main(argv: list[str] | None = None) -> int:
         default=0.6,
         help="share of peers chosen from anywhere in the org rather than the own team",
     )
+    parser.add_argument("--peers", type=int, default=3, help="peers per person")
+    parser.add_argument(
+        "--noise", type=float, default=1.0, help="multiplies every rater's noise (1: as above)"
+    )
     args = parser.parse_args(argv)
     if args.cycles < 1 or args.people < args.managers * 4 or args.managers < 6:
         parser.error("need at least 1 cycle, 6 managers and 4 people per manager")
+    if not 1 <= args.peers <= 10 or not 0 < args.noise <= 5 or not 0 <= args.cross_share <= 1:
+        parser.error("--peers 1..10, --noise above 0 up to 5, --cross-share 0..1")
     started = time.perf_counter()
-    tallies = run(args.cycles, args.seed, args.people, args.managers, args.cross_share)
+    tallies = run(
+        args.cycles,
+        args.seed,
+        args.people,
+        args.managers,
+        args.cross_share,
+        peers=args.peers,
+        noise_scale=args.noise,
+    )
     return 0 if report(tallies, time.perf_counter() - started) else 1
 
 

@@ -155,7 +155,8 @@ def _row_json(r: Any) -> dict[str, Any]:
 @access.signed_in
 @operation(
     "A calibration group: each person's self, peer and manager figures, final values "
-    "with their version, the distribution against the guidance, rater bias and the ledger",
+    "with their version, the distribution against the guidance, rater leniency (with its "
+    "evidence) and the ledger",
     SESSION_VIEW,
 )
 def calibration_session(session_id: int) -> Any:

@@ -232,9 +232,13 @@ def compile_lexicon(data: dict[str, Any]) -> Lexicon:
     for group in data["groups"]:
         for entry in group["terms"]:
             spec = {"term": entry} if isinstance(entry, str) else entry
-            exact = spec.get("exact", group.get("exact", False))
             any_order = spec.get("any_order", False)
             text = spec["term"]
+            # one word is matched as written: stems conflate "personality" with
+            # "person" and "judgmental" with "judgment"; phrases are matched on stems
+            exact = spec.get("exact", group.get("exact", False)) or (
+                len(text.split()) == 1 and not any_order
+            )
             variants = [_keys(reader, text, exact)]
             words = variants[0]
             if len(words) > 1 and PRONOUN not in words and not any_order:

@@ -24,7 +24,7 @@ def test_calibration_page_renders_chart_and_grid(live_server, page, tmp_path):
     placed = grid.locator("td.box li").count()
     rows = page.locator("tr[id^=row-]").count()
     assert placed == rows > 0  # everyone with a final rating and potential is in a box
-    assert page.get_by_role("heading", name="Rater bias").is_visible()
+    assert page.get_by_role("heading", name="Rater leniency").is_visible()
     # At 1280 px the figures up to Final stay in view beside long evidence flags, which wrap.
     people = page.get_by_role("region", name="People in this session").bounding_box()
     final = page.locator(".calibration-table thead th", has_text="Final").bounding_box()
