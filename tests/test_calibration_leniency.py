@@ -1,7 +1,9 @@
 """The rater-effects model on the calibration page, the person page and the API.
 
-Two teams of five under one director: Lena rates everyone 5, Fay everyone 3, and
-every person's three peers (two from the other team) rate them 3. The peers cross
+Four teams of six under one director. Each person has an ability (2, 3 or 4);
+their three peers (two from other teams) rate it, a point up or down on some
+competencies; Fay, Gus
+and Hal rate what they see, Lena two points higher (5 at most). The peers cross
 team lines, so the model can tell Lena's leniency from a strong team.
 """
 
@@ -26,7 +28,7 @@ from reviews.framework.models import Competency
 from reviews.people.models import Role
 
 
-def _manager_review(manager, review, overall: int) -> None:
+def _part(manager, review, value: int) -> None:
     keys = list(db.session.scalars(select(Competency.key)))
     manager_part = part(review, PartKind.MANAGER)
     with current_app.test_request_context():
@@ -35,8 +37,8 @@ def _manager_review(manager, review, overall: int) -> None:
             manager_part,
             manager_part.version,
             PartInput(
-                ratings=dict.fromkeys(keys, overall),
-                overall=overall,
+                ratings=dict.fromkeys(keys, value),
+                overall=value,
                 potential="medium",
                 readiness="not_yet",
                 answers={"summary": "Summary.", "strengths": "s", "growth_areas": "g"},
@@ -46,24 +48,35 @@ def _manager_review(manager, review, overall: int) -> None:
         db.session.commit()
 
 
+SIZE = 6
+
+
 @pytest.fixture
 def group(app, make_person):
     hr = make_person("Hana HR", role=Role.HR, level_key=None)
     director = make_person("Dora Director", role=Role.MANAGER, level_key="director-of-engineering")
-    lena = make_person("Lena", role=Role.MANAGER, manager=director, level_key="engineering-manager")
-    fay = make_person("Fay", role=Role.MANAGER, manager=director, level_key="engineering-manager")
+    managers = [
+        make_person(name, role=Role.MANAGER, manager=director, level_key="engineering-manager")
+        for name in ("Lena", "Fay", "Gus", "Hal")
+    ]
     teams = {
-        lena: [make_person(f"Ann {i}", manager=lena) for i in range(5)],
-        fay: [make_person(f"Bob {i}", manager=fay) for i in range(5)],
+        m: [make_person(f"{m.name} report {i}", manager=m) for i in range(SIZE)] for m in managers
     }
+    everyone = [p for people in teams.values() for p in people]
+    ability = {p.id: 2 + (i % 3) for i, p in enumerate(everyone)}
     cycle = launched_cycle(hr, CycleState.SELF_REVIEW)
     keys = list(db.session.scalars(select(Competency.key)))
-    for manager, people in teams.items():
-        others = teams[fay if manager is lena else lena]
+    for t, (manager, people) in enumerate(teams.items()):
+        others = [p for m, ps in teams.items() if m is not manager for p in ps]
         for i, person in enumerate(people):
             review = review_of(cycle, person)
-            peers = [people[(i + 1) % 5], others[i], others[(i + 2) % 5]]
-            for peer in peers:
+            outside = len(others)
+            peers = [
+                people[(i + 1) % SIZE],
+                others[(3 * i + t) % outside],
+                others[(3 * i + t + 7) % outside],
+            ]
+            for j, peer in enumerate(peers):
                 request = cycle_ops.add_peer(hr, review, peer)
                 db.session.flush()
                 peer_part = part(review, PartKind.PEER, peer) or Assessment(
@@ -72,16 +85,21 @@ def group(app, make_person):
                     author_id=peer.id,
                     peer_request_id=request.id,
                 )
-                peer_part.ratings = dict.fromkeys(keys, 3)
+                # a point up or down on some competencies: peers see the ability, roughly
+                peer_part.ratings = {
+                    key: ability[person.id] + ((k + i + j + t) % 4 == 0) - ((k + i + j) % 4 == 2)
+                    for k, key in enumerate(keys)
+                }
                 peer_part.state = PartState.SUBMITTED
                 peer_part.submitted_at = utcnow()
                 db.session.add(peer_part)
     db.session.commit()
     advance(hr, cycle, CycleState.MANAGER_REVIEW)
-    for person in teams[lena]:
-        _manager_review(lena, review_of(cycle, person), 5)
-    for person in teams[fay]:
-        _manager_review(fay, review_of(cycle, person), 3)
+    lena, fay = managers[0], managers[1]
+    for manager, people in teams.items():
+        for person in people:
+            lift = 2 if manager is lena else 0
+            _part(manager, review_of(cycle, person), min(5, ability[person.id] + lift))
     advance(hr, cycle, CycleState.CALIBRATION)
     return hr, director, lena, fay, teams, cycle
 
@@ -133,17 +151,21 @@ def test_the_api_reports_leniency_with_its_evidence(group, login_as, runner):
     assert raters[lena.id]["verdict"] == "lenient"
     assert raters[lena.id]["leniency"] > 1
     assert raters[lena.id]["ci_low"] > 0
-    assert raters[lena.id]["reviews"] == 5
+    assert raters[lena.id]["reviews"] == SIZE
     # every peer of Lena's people also rates someone outside her team (her own people
-    # are peers of Fay's too): all 15 peer ratings link the team to the rest
-    assert raters[lena.id]["linking_ratings"] == 15
+    # are peers in other teams too): all their ratings link the team to the rest
+    assert raters[lena.id]["linking_ratings"] == 3 * SIZE
     assert raters[lena.id]["p_adjusted"] < 0.05
     assert raters[fay.id]["verdict"] == "in line"
     people = {p["subject_id"]: p for p in body["people"]}
-    ann = people[teams[lena][0].id]
-    assert ann["suggestion"] == 3
-    assert ann["suggestion_reason"].startswith("Lowered:")
-    assert people[teams[fay][0].id]["suggestion"] == 3
+    for person in teams[lena]:
+        row = people[person.id]
+        assert row["suggestion"] < row["manager_overall"]
+        assert row["suggestion_reason"].startswith("Lowered:")
+    for person in teams[fay]:
+        row = people[person.id]
+        assert row["suggestion"] == row["manager_overall"]  # a fair manager's rating stands
+        assert row["suggestion_reason"].startswith("No correction:")
 
 
 def test_the_model_is_fitted_when_ratings_change_not_on_every_view(group, login_as, monkeypatch):

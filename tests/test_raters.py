@@ -179,3 +179,32 @@ def test_the_simulator_meets_the_targets_on_a_small_run() -> None:
     assert model.mae("biased:model") <= 0.6 * model.mae("biased:manager")
     previous = tallies["previous"]
     assert previous.strong_flagged > model.strong_flagged  # what the issue measured
+
+
+def test_peers_more_generous_than_every_manager_make_no_manager_severe() -> None:
+    """Peers commonly rate higher than managers do; calibration compares managers with
+    each other, so a shift shared by every manager is no one's severity."""
+    observations, team = org(FAIR)
+    managers = set(FAIR)
+    shifted = [
+        Observation(o.rater, o.person, o.value - 0.8) if o.rater in managers else o
+        for o in observations
+    ]
+    model = fit(shifted, team)
+    assert {lv.verdict for lv in model.managers.values()} == {IN_LINE}
+    assert all(abs(lv.estimate) < 0.3 for lv in model.managers.values())
+    # ... while one manager below the others still is
+    severe = [Observation(o.rater, o.person, o.value - 1.0) if o.rater == 4 else o for o in shifted]
+    assert fit(severe, team).managers[4].verdict == SEVERE
+
+
+def test_managers_alone_cannot_be_told_from_their_teams() -> None:
+    # No peer ratings at all: nothing links the teams, nothing is flagged, nothing fails.
+    observations, team = org({**FAIR, 5: (6, 0.0, 1.0)}, peers=0)
+    model = fit(observations, team)
+    assert {lv.verdict for lv in model.managers.values()} == {UNLINKED}
+
+
+def test_a_single_rater_is_fitted_without_failing() -> None:
+    model = fit([Observation(1, 10, 4.0), Observation(1, 11, 2.0)], {10: 1, 11: 1})
+    assert model.managers[1].verdict == TOO_FEW

@@ -2,11 +2,16 @@
 
 Pure: ratings in, estimates out.  Each rating is modelled as
 
-    rating = overall mean + ability of the person + leniency of the rater + noise
+    rating = overall mean + ability of the person + leniency of the rater
+             + (a shift shared by all managers, when the rater is the person's manager)
+             + noise
 
 over every rating of the group's people that an independent rater gives on the
 same scale: the manager's competency ratings and the peers' (peers cross team
-lines, which is what tells a lenient manager from a strong team).  One
+lines, which is what tells a lenient manager from a strong team).  The shared
+shift lets managers as a whole rate lower or higher than peers do (peers
+commonly rate higher), so a manager's leniency is measured against the group's
+other managers, with the peers as the bridge between teams.  One
 observation is a rater's mean over the competencies they rated for one person
 (ratings of one person by one rater across competencies are not independent
 evidence).  Leniencies are random effects, managers' and peers' each with their
@@ -113,15 +118,20 @@ class RaterModel:
                 TOO_FEW: f"only {found.ratings} rated people, too few to tell",
                 UNLINKED: "no peers who also rate people outside the team, so leniency "
                 "cannot be told from the team's strength",
-            }.get(found.verdict, "the manager's ratings are in line with what peers' ratings imply")
+            }.get(
+                found.verdict,
+                "the manager's ratings are in line with the other managers', judged by "
+                "peers' ratings of the same people",
+            )
             return rating, f"No correction: {reason}."
         value = clip(round_half_up(rating - found.estimate))
         direction = "above" if found.estimate > 0 else "below"
         return value, (
             f"{'Lowered' if value < rating else 'Raised' if value > rating else 'Kept'}: "
-            f"this manager's ratings run {abs(found.estimate):.1f} points {direction} what "
-            f"peers' ratings of the same people imply (95% interval {found.ci_low:+.1f} to "
-            f"{found.ci_high:+.1f}, {found.ratings} people, {found.links} linking ratings)."
+            f"this manager's ratings run {abs(found.estimate):.1f} points {direction} the other "
+            f"managers', judged by peers' ratings of the same people (95% interval "
+            f"{found.ci_low:+.1f} to {found.ci_high:+.1f}, {found.ratings} people, "
+            f"{found.links} linking ratings)."
         )
 
 
@@ -185,7 +195,8 @@ def fit(
     y = np.fromiter((o.value for o in data), dtype=np.float64, count=n)
     is_manager = np.array([r in managers for r in raters])
 
-    state = _em(pi, ri, y, is_manager, n_people, n_raters)
+    role = np.fromiter((team.get(o.person) == o.rater for o in data), dtype=bool, count=n)
+    state = _em(pi, ri, y, is_manager, n_people, n_raters, role)
     noise, leniency, inv_rater = state.noise, state.leniency, state.inv_rater
 
     links = _links(data, team)
@@ -248,39 +259,53 @@ def _em(
     is_manager: np.ndarray,
     n_people: int,
     n_raters: int,
+    role: np.ndarray,
 ) -> _State:
     """Variance components by EM, the estimates at convergence.
 
-    Normal equations with the abilities eliminated (their block is diagonal): the
-    rater block (leniencies..., overall mean) is solved densely through its Schur
-    complement, which is as large as the number of raters."""
+    The design: each person's ability (a diagonal block, eliminated), each rater's
+    leniency, and two fixed columns, the overall mean and "the rating is the
+    person's manager's" (managers as a whole may rate lower or higher than peers; a
+    manager's leniency is measured against other managers, not against peers). The
+    rater block is solved densely through its Schur complement, which is as large
+    as the number of raters."""
     n = len(y)
-    person_w = np.bincount(pi, minlength=n_people).astype(np.float64)
-    rater_w = np.bincount(ri, minlength=n_raters).astype(np.float64)
-    cross = sparse.csr_matrix((np.ones(n), (pi, ri)), shape=(n_people, n_raters))
-    c = sparse.hstack([cross, sparse.csr_matrix(person_w.reshape(-1, 1))]).tocsr()
-    g_base = np.diag(np.append(rater_w, n))
-    g_base[-1, :-1] = rater_w
-    g_base[:-1, -1] = rater_w
-    y_person = np.bincount(pi, weights=y, minlength=n_people)
-    y_g = np.append(np.bincount(ri, weights=y, minlength=n_raters), y.sum())
+    rows = np.arange(n)
+    people = sparse.csr_matrix((np.ones(n), (rows, pi)), shape=(n, n_people))
+    fixed = np.column_stack([np.ones(n), role.astype(np.float64)])
+    x_g = sparse.hstack(
+        [sparse.csr_matrix((np.ones(n), (rows, ri)), shape=(n, n_raters)), fixed]
+    ).tocsr()
+    if role.all() or not role.any():
+        x_g = x_g[:, : n_raters + 1]  # only one kind of rater: the role is the mean
+    n_fixed = x_g.shape[1] - n_raters
+    person_w = np.asarray(people.sum(axis=0)).ravel()
+    c = (people.T @ x_g).tocsr()
+    g_base = (x_g.T @ x_g).toarray()
+    y_person = people.T @ y
+    y_g = x_g.T @ y
     noise, ability = max(float(np.var(y)) / 2, VARIANCE_FLOOR), ABILITY_VAR
     lenient_var = {True: 0.1, False: 0.1}
     for _ in range(MAX_ITERATIONS):
         prior_rater = noise / np.where(is_manager, lenient_var[True], lenient_var[False])
         d = person_w + noise / ability
         dinv_c = sparse.diags(1 / d) @ c
-        schur = g_base + np.diag(np.append(prior_rater, 0.0)) - (c.T @ dinv_c).toarray()
-        schur_inv = np.linalg.inv(schur)
+        schur = (
+            g_base + np.diag(np.append(prior_rater, np.zeros(n_fixed))) - (c.T @ dinv_c).toarray()
+        )
+        try:
+            schur_inv = np.linalg.inv(schur)
+        except np.linalg.LinAlgError:  # a design with no information on some column
+            schur_inv = np.linalg.pinv(schur)
         est_g = schur_inv @ (y_g - c.T @ (y_person / d))
         est_p = (y_person - c @ est_g) / d
-        leniency, mean_ = est_g[:-1], est_g[-1]
-        residual = y - mean_ - est_p[pi] - leniency[ri]
+        leniency = est_g[:n_raters]
+        residual = y - x_g @ est_g - est_p[pi]
         # diagonals of the inverse normal matrix (posterior variances / noise)
-        inv_rater = np.diag(schur_inv)[:-1].copy()
+        inv_rater = np.diag(schur_inv)[:n_raters].copy()
         inv_person = 1 / d + np.asarray(dinv_c.multiply(dinv_c @ schur_inv).sum(axis=1)).ravel()
         penalty = float(inv_person.sum() * noise / ability + inv_rater @ prior_rater)
-        effective = (n_people + n_raters + 1) - penalty  # the hat matrix's trace
+        effective = (n_people + n_raters + n_fixed) - penalty  # the hat matrix's trace
         new_noise = max((float(residual @ residual) + noise * effective) / n, VARIANCE_FLOOR)
         new_lenient = dict(lenient_var)
         for flag in (True, False):
