@@ -194,10 +194,10 @@ def fit(
     ri = np.fromiter((r_index[o.rater] for o in data), dtype=np.int64, count=n)
     y = np.fromiter((o.value for o in data), dtype=np.float64, count=n)
     is_manager = np.array([r in managers for r in raters])
-
     role = np.fromiter((team.get(o.person) == o.rater for o in data), dtype=bool, count=n)
     state = _em(pi, ri, y, is_manager, n_people, n_raters, role)
-    noise, leniency, inv_rater = state.noise, state.leniency, state.inv_rater
+    noise, leniency = state.noise, state.leniency
+    sds = np.sqrt(noise * np.maximum(state.inv_rater, 0.0))
 
     links = _links(data, team)
     rated = {}
@@ -208,7 +208,7 @@ def fit(
     for m in managers:
         if m in r_index and rated.get(m, 0) >= min_ratings and links.get(m, 0) >= min_links:
             i = r_index[m]
-            sd = math.sqrt(noise * inv_rater[i])
+            sd = float(sds[i])
             p_values[m] = float(2 * norm.sf(abs(leniency[i]) / sd)) if sd > 0 else 1.0
     adjusted = holm(p_values)
     result = {}
@@ -228,7 +228,7 @@ def fit(
         result[m] = Leniency(
             rater=m,
             estimate=estimate,
-            sd=math.sqrt(noise * inv_rater[i]),
+            sd=float(sds[i]),
             ratings=rated[m],
             links=links.get(m, 0),
             p_value=p_values.get(m),
