@@ -11,6 +11,7 @@ import random
 import pytest
 
 from bench import fairness
+from reviews.calibration import raters
 from reviews.calibration.raters import (
     IN_LINE,
     LENIENT,
@@ -208,3 +209,18 @@ def test_managers_alone_cannot_be_told_from_their_teams() -> None:
 def test_a_single_rater_is_fitted_without_failing() -> None:
     model = fit([Observation(1, 10, 4.0), Observation(1, 11, 2.0)], {10: 1, 11: 1})
     assert model.managers[1].verdict == TOO_FEW
+
+
+def test_large_groups_estimate_traces_and_agree_with_the_exact_fit(monkeypatch) -> None:
+    """Above EXACT_TRACES raters, EM's traces come from random probes (the managers'
+    variances stay exact): the verdicts and estimates match the exact computation."""
+    observations, team = org({**FAIR, 5: (15, 0.0, 1.0), 6: (15, 0.8, 0.0)}, noise=0.4)
+    exact = fit(observations, team)
+    monkeypatch.setattr(raters, "EXACT_TRACES", 0)
+    estimated = fit(observations, team)
+    assert {m: lv.verdict for m, lv in estimated.managers.items()} == {
+        m: lv.verdict for m, lv in exact.managers.items()
+    }
+    for m, lv in exact.managers.items():
+        assert estimated.managers[m].estimate == pytest.approx(lv.estimate, abs=0.05)
+        assert estimated.managers[m].sd == pytest.approx(lv.sd, rel=0.1)

@@ -44,9 +44,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.sparse.linalg import splu
 from scipy.stats import norm
 
 MIN_RATINGS = 3  # fewer ratings from one manager: too few to tell anything
@@ -56,6 +58,8 @@ Z95 = float(norm.ppf(0.975))
 MAX_ITERATIONS = 60
 TOLERANCE = 1e-4
 VARIANCE_FLOOR = 1e-4
+EXACT_TRACES = 400  # up to this many raters, EM's traces are exact; above, estimated
+PROBES = 48  # random probes of Hutchinson's trace estimator
 ABILITY_VAR = 25.0  # abilities are all but fixed effects (see fit)
 
 LENIENT = "lenient"
@@ -267,8 +271,11 @@ def _em(
     leniency, and two fixed columns, the overall mean and "the rating is the
     person's manager's" (managers as a whole may rate lower or higher than peers; a
     manager's leniency is measured against other managers, not against peers). The
-    rater block is solved densely through its Schur complement, which is as large
-    as the number of raters."""
+    rater block is solved through its Schur complement, a sparse matrix (raters are
+    coupled only through the people they rate in common) factorised by SuperLU.
+    EM needs traces of its inverse: exact for small groups, else Hutchinson's
+    estimator over fixed random probes (the same every run); the managers'
+    posterior variances, which the verdicts rest on, are always exact."""
     n = len(y)
     rows = np.arange(n)
     people = sparse.csr_matrix((np.ones(n), (rows, pi)), shape=(n, n_people))
@@ -278,34 +285,41 @@ def _em(
     ).tocsr()
     if role.all() or not role.any():
         x_g = x_g[:, : n_raters + 1]  # only one kind of rater: the role is the mean
-    n_fixed = x_g.shape[1] - n_raters
+    size = x_g.shape[1]
+    n_fixed = size - n_raters
     person_w = np.asarray(people.sum(axis=0)).ravel()
     c = (people.T @ x_g).tocsr()
-    g_base = (x_g.T @ x_g).toarray()
+    g_base = (x_g.T @ x_g).tocsc()
     y_person = people.T @ y
     y_g = x_g.T @ y
+    if size <= EXACT_TRACES:
+        probes, scale = np.eye(size), 1.0
+    else:
+        probes = np.random.default_rng(0).choice([-1.0, 1.0], size=(size, PROBES))
+        scale = 1.0 / PROBES
     noise, ability = max(float(np.var(y)) / 2, VARIANCE_FLOOR), ABILITY_VAR
     lenient_var = {True: 0.1, False: 0.1}
     for _ in range(MAX_ITERATIONS):
         prior_rater = noise / np.where(is_manager, lenient_var[True], lenient_var[False])
         d = person_w + noise / ability
-        dinv_c = sparse.diags(1 / d) @ c
+        dinv_c = (sparse.diags(1 / d) @ c).tocsr()
         schur = (
-            g_base + np.diag(np.append(prior_rater, np.zeros(n_fixed))) - (c.T @ dinv_c).toarray()
-        )
-        try:
-            schur_inv = np.linalg.inv(schur)
-        except np.linalg.LinAlgError:  # a design with no information on some column
-            schur_inv = np.linalg.pinv(schur)
-        est_g = schur_inv @ (y_g - c.T @ (y_person / d))
+            g_base + sparse.diags(np.append(prior_rater, np.zeros(n_fixed))) - c.T @ dinv_c
+        ).tocsc()
+        solve = _factor(schur)
+        est_g = solve(y_g - c.T @ (y_person / d))
         est_p = (y_person - c @ est_g) / d
         leniency = est_g[:n_raters]
         residual = y - x_g @ est_g - est_p[pi]
-        # diagonals of the inverse normal matrix (posterior variances / noise)
-        inv_rater = np.diag(schur_inv)[:n_raters].copy()
-        inv_person = 1 / d + np.asarray(dinv_c.multiply(dinv_c @ schur_inv).sum(axis=1)).ravel()
-        penalty = float(inv_person.sum() * noise / ability + inv_rater @ prior_rater)
-        effective = (n_people + n_raters + n_fixed) - penalty  # the hat matrix's trace
+        # traces of the inverse normal matrix (posterior variances / noise)
+        solved = solve(probes)
+        diagonal = (probes * solved).sum(axis=1) * scale
+        inv_rater = diagonal[:n_raters]
+        person_trace = float(np.sum(1 / d)) + scale * float(
+            np.sum(solved * (dinv_c.T @ (dinv_c @ probes)))
+        )
+        penalty = person_trace * noise / ability + float(inv_rater @ prior_rater)
+        effective = (n_people + size) - penalty  # the hat matrix's trace
         new_noise = max((float(residual @ residual) + noise * effective) / n, VARIANCE_FLOOR)
         new_lenient = dict(lenient_var)
         for flag in (True, False):
@@ -323,4 +337,23 @@ def _em(
         noise, lenient_var = new_noise, new_lenient
         if change < TOLERANCE:
             break
+    # the managers' posterior variances exactly: one solve per manager
+    exact = np.flatnonzero(is_manager)
+    if exact.size and size > EXACT_TRACES:
+        units = np.zeros((size, exact.size))
+        units[exact, np.arange(exact.size)] = 1.0
+        inv_rater = inv_rater.copy()
+        inv_rater[exact] = solve(units)[exact, np.arange(exact.size)]
     return _State(noise, lenient_var, leniency, inv_rater)
+
+
+def _factor(matrix: sparse.csc_matrix) -> Any:
+    """A solver for the sparse symmetric system; a design with no information on some
+    column (a singular matrix) gets a negligible ridge."""
+    # symmetric positive definite: a symmetric fill-reducing order, no pivoting
+    options = {"permc_spec": "MMD_AT_PLUS_A", "diag_pivot_thresh": 0.0}
+    try:
+        return splu(matrix, options={"SymmetricMode": True}, **options).solve
+    except RuntimeError:
+        ridge = sparse.identity(matrix.shape[0], format="csc") * 1e-9
+        return splu((matrix + ridge).tocsc(), options={"SymmetricMode": True}, **options).solve

@@ -53,7 +53,7 @@ CATEGORIES = {
 SHORT_WORDS = 12  # an extreme rating needs more than this to explain it
 PRONOUN = "<pro>"
 NEGATION_REACH = 4  # words a negator flips
-RESOLUTION_REACH = 6  # words after "fixed", "removed", ... whose problems count as solved
+RESOLUTION_REACH = 12  # words after "fixed", "removed", ... (in the clause) count as solved
 STEM_CACHE = 50_000  # words whose stems are kept between texts
 ANY_ORDER_SLACK = 3  # extra words allowed between the words of an any-order phrase
 
@@ -167,7 +167,9 @@ class _Reader:
             return [word[:-3], "not"]
         base, _, suffix = word.partition("'")
         if suffix == "s":
-            return [base, "is"] if base in SUBJECT_IS else [base]
+            # "Lisa's a bit too modest" (is) or "Lisa's design" (possessive): kept as
+            # "'s", which counts as a copula only when a descriptor follows it
+            return [base, "is"] if base in SUBJECT_IS else [base, "'s"]
         if suffix in OTHER_SUFFIX:
             return [base, OTHER_SUFFIX[suffix]]
         return [base]
@@ -184,6 +186,7 @@ class Lexicon:
     descriptor_words: frozenset[str]  # words of person-frame terms (skipped in a list)
     copulas: frozenset[str]
     as_copula_after: frozenset[str]
+    regard_verbs: frozenset[str]  # "described [someone] as ..."
     skippable: frozenset[str]
     person_nouns: frozenset[str]
     function_words: frozenset[str]
@@ -281,9 +284,12 @@ def compile_lexicon(data: dict[str, Any]) -> Lexicon:
         by_word=by_word,
         any_order=[t for t in terms if t.any_order],
         exceptions=stems(data.get("exceptions", [])),
-        descriptor_words=frozenset(k for t in terms if t.frame == "person" for k in t.keys),
+        descriptor_words=frozenset(
+            t.keys[0] for t in terms if t.frame == "person" and len(t.keys) == 1
+        ),
         copulas=frozenset(data["copulas"]),
         as_copula_after=frozenset(data["as_copula_after"]),
+        regard_verbs=frozenset(data.get("regard_verbs", [])),
         skippable=frozenset(data["skippable"]),
         person_nouns=frozenset(data["person_nouns"]),
         function_words=frozenset(data["function_words"]),
@@ -464,8 +470,15 @@ def _describes_person(tokens: Sequence[Token], i: int, j: int, term: Term, lex: 
         )
     ):
         k += 1
+    while k - 1 > j and (tokens[k - 1].low in ("and", "or", ",") or _adverb(tokens[k - 1])):
+        k -= 1  # "self-reliant and rarely asks": the list ended before "and"
     after = tokens[k] if k < len(tokens) and tokens[k].sentence == sentence else None
-    if after is not None and after.kind == "word" and after.low not in lex.function_words:
+    if (
+        after is not None
+        and after.kind == "word"
+        and after.low not in lex.function_words
+        and (k == j + 1 or tokens[k - 1].low in lex.descriptor_words)
+    ):
         # attributive: "a warm presence" is about a person, "aggressive caching" is not
         return after.low in lex.person_nouns
     # walk back over intensifiers and other descriptors to a copula or the clause start
@@ -474,6 +487,9 @@ def _describes_person(tokens: Sequence[Token], i: int, j: int, term: Term, lex: 
         low = tokens[k].low
         if low in lex.copulas or (low == "as" and k and tokens[k - 1].low in lex.as_copula_after):
             return _person_subject(tokens, k, lex)
+        if low == "as" and k >= 2 and tokens[k - 2].low in lex.regard_verbs:
+            # "described them as warm", "sees Ana as stubborn"
+            return tokens[k - 1].stem == PRONOUN or tokens[k - 1].capital
         if low not in lex.skippable and low not in lex.descriptor_words and not _adverb(tokens[k]):
             return False
         k -= 1
