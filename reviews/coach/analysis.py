@@ -74,7 +74,7 @@ NOT_SUFFIX = {"can't": "can", "won't": "will", "shan't": "shall", "ain't": "is"}
 OTHER_SUFFIX = {"re": "are", "ve": "have", "ll": "will", "d": "would", "m": "am"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Token:
     low: str  # lower-case word ("" for punctuation)
     stem: str  # Snowball stem, PRONOUN for any pronoun, "#" for a number
@@ -153,8 +153,13 @@ class _Reader:
                 continue
             raw = match.group()
             capital = raw[0].isupper()
-            for low in self._words(raw.lower().replace("\u2019", "'").replace(".", "")):
-                out.append(Token(low, self.stem(low), start, end, "word", capital, sentence))
+            low = raw.lower()
+            if "'" in low or "\u2019" in low or "." in low:
+                for word in self._words(low.replace("\u2019", "'").replace(".", "")):
+                    out.append(Token(word, self.stem(word), start, end, "word", capital, sentence))
+            else:
+                stem = self.stems.get(low) or self.stem(low)
+                out.append(Token(low, stem, start, end, "word", capital, sentence))
         return out
 
     def _words(self, word: str) -> list[str]:
@@ -592,10 +597,14 @@ def _matches(tokens: Sequence[Token], lex: Lexicon) -> list[tuple[int, int, Term
     for i, t in enumerate(tokens):
         if t.kind != "word" or i in taken:
             continue
-        candidates = [*lex.by_word.get(t.low, ()), *lex.by_stem.get(t.stem, ())]
+        by_word, by_stem = lex.by_word.get(t.low), lex.by_stem.get(t.stem)
         if t.stem == PRONOUN:
-            candidates += lex.by_word.get(PRONOUN, [])
-        candidates.sort(key=lambda term: len(term.keys), reverse=True)
+            by_word = [*(by_word or ()), *lex.by_word.get(PRONOUN, ())]
+        if not by_word and not by_stem:
+            continue
+        candidates = sorted(
+            [*(by_word or ()), *(by_stem or ())], key=lambda term: len(term.keys), reverse=True
+        )
         for term in candidates:
             if _at(tokens, i, term.keys, term.exact):
                 j = i + len(term.keys) - 1
