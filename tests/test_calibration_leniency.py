@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import post
-from cycle_helpers import advance, launched_cycle, part, review_of
+from cycle_helpers import advance, launched_cycle, part, review_of, submit_manager_review
 from flask import current_app
 from sqlalchemy import select
 from test_cycle_flow import login_as_fresh
@@ -20,33 +20,11 @@ from reviews.calibration import queries
 from reviews.calibration.models import CalibrationSession
 from reviews.cycles import operations as cycle_ops
 from reviews.cycles.models import Assessment, PartKind, PartState
-from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.framework.models import Competency
 from reviews.people.models import Role
-
-
-def _part(manager, review, value: int) -> None:
-    keys = list(db.session.scalars(select(Competency.key)))
-    manager_part = part(review, PartKind.MANAGER)
-    with current_app.test_request_context():
-        cycle_ops.save_part(
-            manager,
-            manager_part,
-            manager_part.version,
-            PartInput(
-                ratings=dict.fromkeys(keys, value),
-                overall=value,
-                potential="medium",
-                readiness="not_yet",
-                answers={"summary": "Summary.", "strengths": "s", "growth_areas": "g"},
-            ),
-            submit=True,
-        )
-        db.session.commit()
-
 
 SIZE = 6
 
@@ -99,7 +77,10 @@ def group(app, make_person):
     for manager, people in teams.items():
         for person in people:
             lift = 2 if manager is lena else 0
-            _part(manager, review_of(cycle, person), min(5, ability[person.id] + lift))
+            value = min(5, ability[person.id] + lift)
+            submit_manager_review(
+                manager, review_of(cycle, person), value, dict.fromkeys(keys, value)
+            )
     advance(hr, cycle, CycleState.CALIBRATION)
     return hr, director, lena, fay, teams, cycle
 
