@@ -9,6 +9,7 @@ the rows it shows, not for the size of the group.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -252,6 +253,7 @@ def session_data(
 
 
 MODEL_CACHE = 64  # fitted models kept per application process
+MODEL_LOCK = threading.Lock()
 
 
 def rater_model(
@@ -303,9 +305,10 @@ def rater_model(
             )
     team: dict[int, int | None] = {subject[rid]: author for rid, author in proposer.items()}
     model = fit(observations, team)
-    while len(cache) >= MODEL_CACHE:
-        cache.pop(next(iter(cache)))
-    cache[key] = model
+    with MODEL_LOCK:  # threaded servers: one writer at a time, oldest fits dropped first
+        while len(cache) >= MODEL_CACHE:
+            cache.pop(next(iter(cache)))
+        cache[key] = model
     return model
 
 
