@@ -67,8 +67,10 @@ def unauthorized() -> Any:
         ), 401
     from flask_login.utils import login_url
 
-    flash("Please sign in to see that page.", "info")
-    return redirect(login_url("auth.login", next_url=request.url))
+    if request.path != "/":  # the home page is where everyone starts: no "that page"
+        flash("Please sign in to see that page.", "info")
+        return redirect(login_url("auth.login", next_url=request.url))
+    return redirect(url_for("auth.login"))
 
 
 def safe_next(target: str | None) -> str | None:

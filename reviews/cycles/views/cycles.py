@@ -155,7 +155,7 @@ def cycle_advance(cycle_id: int) -> Any:
         ops.advance_cycle(current_user, cycle, CycleState(target_value))
     except DomainError as exc:
         return failure(exc, back)
-    flash(f"“{cycle.name}” is now in {LABELS[cycle.state].lower()}.", "success")
+    flash(f"“{cycle.name}” moved to the {LABELS[cycle.state]} phase.", "success")
     return redirect(back)
 
 
