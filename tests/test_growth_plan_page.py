@@ -690,7 +690,10 @@ def test_the_pdf_for_the_subject_and_the_manager_only(released):
         assert response.status_code == 200, person.name
         assert response.mimetype == "application/pdf"
         assert response.data.startswith(b"%PDF")
-        assert "growth-plan-ada-lovel.pdf" in response.headers["Content-Disposition"]
+        disposition = response.headers["Content-Disposition"]
+        cycle = "-".join(released.cycle.name.lower().split())  # "2026 H1" -> "2026-h1"
+        name = f"ada-lovel-{cycle}-growth-plan.pdf"
+        assert f'inline; filename="{name}"' in disposition
     assert released.as_(released.bea).get(pdf_url).status_code == 403
     assert f'href="/reviews/{released.ada_review}/plan.pdf"' in _text(
         released.as_(released.ada).get(released.url)

@@ -335,7 +335,7 @@ def _report(client, cycle_id: int) -> tuple[list[list[str]], list[list[str]]]:
     status, data, _ = fetch(client, f"/cycles/{cycle_id}/report.csv")
     assert status == 200
     rows = csv_rows(data)
-    assert rows[0][:2] == ["employee", "email"]
+    assert rows[0][:2] == ["Employee", "Email"]
     return [row[2:] for row in rows[1:]], [row[:2] for row in rows[1:]]
 
 

@@ -345,7 +345,7 @@ def test_audit_log_never_pairs_a_peer_with_the_person_they_reviewed(app, make_pe
     status, data, _headers = fetch(web, "/audit.csv")
     assert status == 200
     header, *rows = _csv_rows(data)
-    assert header[:4] == ["at_utc", "event", "actor", "subject"]
+    assert header[:4] == ["When (UTC)", "Event", "Actor", "Subject"]
     # Who was asked (peer.added) is the nominations' record, which HR reads on the
     # nominations page too; no other event may pair the peer with the subject.
     assert any(row[1] == "peer.added" for row in rows)

@@ -14,6 +14,7 @@ from reviews.audit.models import AuditEvent
 from reviews.audit.operations import record
 from reviews.audit.reading import stream, views_of
 from reviews.cycles.models import Cycle
+from reviews.documents.filenames import disposition
 from reviews.extensions import db
 from reviews.people.models import Person
 
@@ -103,7 +104,7 @@ def audit_csv() -> Any:
         # Read once the export's audit record is committed, in the stream's own transaction.
         for e in stream(stmt):
             yield [
-                e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                e.at.replace(tzinfo=None, microsecond=0),  # UTC, as the heading says
                 e.event,
                 e.actor or "system",
                 e.subject or "",
@@ -113,8 +114,8 @@ def audit_csv() -> Any:
 
     return Response(
         stream_with_context(
-            csv_stream(["at_utc", "event", "actor", "subject", "cycle_id", "details"], lines())
+            csv_stream(["When (UTC)", "Event", "Actor", "Subject", "Cycle", "Details"], lines())
         ),
         mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
+        headers=disposition("audit-log.csv"),
     )

@@ -14,6 +14,7 @@ from reviews.charts import ratings_svg
 from reviews.cycles.models import Review
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import CycleState, reached
+from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
@@ -194,15 +195,5 @@ def plan_pdf(review_id: int) -> Any:
         subject=review.subject,
         cycle_id=review.cycle_id,
     )
-    filename = f"growth-plan-{review.subject.name.lower().replace(' ', '-')}.pdf"
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename*=UTF-8''{_ascii(filename)}"},
-    )
-
-
-def _ascii(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
+    name = filename(review.subject.name, review.cycle.name, "growth plan", ext="pdf")
+    return Response(pdf, mimetype="application/pdf", headers=disposition(name, inline=True))

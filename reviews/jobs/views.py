@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from reviews import access
 from reviews.cycles.models import Cycle
+from reviews.documents.filenames import filename
 from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.jobs import operations as ops
@@ -71,7 +72,7 @@ def download(job_id: int) -> Any:
         export_dir(current_app),
         job.file_name,
         as_attachment=True,
-        download_name=f"growth-plans-{job.cycle.name}.zip",
+        download_name=filename(job.cycle.name, "growth plans", ext="zip"),
         mimetype="application/zip",
     )
 

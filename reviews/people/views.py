@@ -13,6 +13,7 @@ from reviews import access, params, security
 from reviews.audit.models import AuditEvent
 from reviews.auth.models import LinkPurpose
 from reviews.auth.operations import issue_password_link
+from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
@@ -324,7 +325,7 @@ def personal_data_json(person_id: int) -> Any:
     return Response(
         body,
         mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="personal-data-{person.id}.json"'},
+        headers=disposition(filename(person.name, "personal data", ext="json")),
     )
 
 
@@ -355,7 +356,7 @@ def personal_data_pdf(person_id: int) -> Any:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="personal-data-{person.id}.pdf"'},
+        headers=disposition(filename(person.name, "personal data", ext="pdf")),
     )
 
 

@@ -27,33 +27,43 @@ from reviews.cycles.visibility import Viewer, peer_figures_shown
 from reviews.extensions import db
 from reviews.people.models import Department, Person
 from reviews.reports.queries import CHUNK, Scope
+from reviews.reports.spreadsheets import Column
 
+# The report's columns (SPEC 7), headed as people read them.
 REPORT_FIXED = [
-    "employee",
-    "email",
-    "department",
-    "level",
-    "manager",
-    "self_review",
-    "peers_approved",
-    "peer_feedback",
-    "manager_review",
-    "calibrated",
-    "self_average",
-    "peer_average",
-    "manager_average",
-    "manager_overall",
-    "final_rating",
+    Column("Employee", 24),
+    Column("Email", 30),
+    Column("Department", 20),
+    Column("Level", 20),
+    Column("Manager", 24),
+    Column("Self-review", 12),
+    Column("Peers approved", 10),
+    Column("Peer feedback received", 11),
+    Column("Manager review", 12),
+    Column("Calibrated", 11),
+    Column("Self average", 10),
+    Column("Peer average", 10),
+    Column("Manager average", 10),
+    Column("Manager overall rating", 11),
+    Column("Final rating", 10),
 ]
-REPORT_TAIL = ["potential", "promotion_readiness", "acknowledged_at"]
+REPORT_TAIL = [
+    Column("Potential", 11),
+    Column("Promotion readiness", 14),
+    Column("Acknowledged on", 14),
+]
+PART_STATES = {None: "Not started", "draft": "Draft", "submitted": "Submitted"}
 
 
-def report_header(cycle: Cycle) -> list[str]:
+def report_header(cycle: Cycle) -> list[Column]:
+    """The fixed columns, one "Final: <competency>" per competency of the cycle's
+    framework, then potential, readiness and acknowledgement."""
     snapshot = (
         FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
     )
-    keys = snapshot.keys if snapshot else []
-    return REPORT_FIXED + [f"final_{k}" for k in keys] + REPORT_TAIL
+    competencies = snapshot.competencies if snapshot else []
+    finals = [Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8))) for c in competencies]
+    return REPORT_FIXED + finals + REPORT_TAIL
 
 
 def _avg(values: dict[str, int] | None) -> float | None:
@@ -208,11 +218,11 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
                 department or "",
                 snapshot.level_name(level_key) if snapshot else level_key or "",
                 manager_name or "",
-                self_part[0] if self_part else "",
+                PART_STATES[self_part[0] if self_part else None],
                 approved.get(review_id, 0),
-                f"{peer_count}/{approved.get(review_id, 0)}",
-                manager_state,
-                "yes" if final_locked else "no",
+                peer_count,  # a number: "2/3" would become a date in a spreadsheet
+                PART_STATES[manager_state or None],
+                "Yes" if final_locked else "No",
                 _avg(self_part[1]) if self_part and self_part[0] == submitted else None,
                 round(float(peer_average), 2) if peer_average is not None else None,
                 _avg(manager_part[1]) if manager_part else None,
@@ -223,16 +233,51 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
                 if final_potential
                 else (POTENTIAL.get(manager_part[3], "") if manager_part else ""),
                 READINESS.get(manager_part[4], "") if manager_part else "",
-                acknowledged_at.date().isoformat() if acknowledged_at else "",
+                acknowledged_at.date() if acknowledged_at else None,
             ]
         last = ids[-1]
 
 
-LEDGER_HEADER = ["at", "employee", "email", "session", "field", "from", "to", "by", "rationale"]
+LEDGER_HEADER = [
+    Column("When (UTC)", 19),
+    Column("Employee", 24),
+    Column("Email", 30),
+    Column("Session", 24),
+    Column("What changed", 24),
+    Column("From", 10),
+    Column("To", 10),
+    Column("By", 24),
+    Column("Rationale", 60),
+]
+
+
+def _field_label(field_name: str, snapshot: FrameworkSnapshot | None) -> str:
+    """The ledger's field keys as people read them: "overall" -> "Overall rating",
+    a competency's key -> "Rating: <competency>"."""
+    if field_name == "overall":
+        return "Overall rating"
+    if field_name == "potential":
+        return "Potential"
+    if snapshot is not None:
+        for competency in snapshot.competencies:
+            if competency.key == field_name:
+                return f"Rating: {competency.name}"
+    return field_name
+
+
+def _ledger_value(field_name: str, value: str | None) -> Any:
+    if value is None or value == "":
+        return None
+    if field_name == "potential":
+        return POTENTIAL.get(value, value)
+    return int(value) if value.isdigit() else value
 
 
 def ledger_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
     scope = scope or Scope()
+    snapshot = (
+        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
+    )
     subject, actor = aliased(Person), aliased(Person)
     rows = db.session.execute(
         scope.apply(
@@ -257,13 +302,13 @@ def ledger_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
     ).yield_per(CHUNK)
     for at, name, email, session, field_name, old, new, by, why in rows:
         yield [
-            at.strftime("%Y-%m-%d %H:%M:%S"),
+            at.replace(tzinfo=None, microsecond=0),  # UTC, as the heading says
             name,
             email,
-            session or "finalised",
-            field_name,
-            old or "",
-            new,
-            by or "system",
+            session or "Finalised without a session",
+            _field_label(field_name, snapshot),
+            _ledger_value(field_name, old),
+            _ledger_value(field_name, new),
+            by or "Reviews (automatic)",
             why,
         ]

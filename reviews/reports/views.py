@@ -23,6 +23,7 @@ from reviews.calibration.scoring import distribution
 from reviews.charts import completion_svg, distribution_svg
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.operations import remind_due
+from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.extensions import db
 from reviews.people.forms import ConfirmForm
@@ -60,13 +61,11 @@ def _launched(cycle_id: int) -> Cycle:
 
 
 def _filename(cycle: Cycle, what: str, ext: str) -> str:
-    slug = "-".join("".join(c if c.isalnum() else " " for c in cycle.name.lower()).split())
-    return f"{slug}-{what}.{ext}"
+    return filename(cycle.name, what, ext=ext)
 
 
 def _attachment(cycle: Cycle, what: str, ext: str, *, inline: bool = False) -> dict[str, str]:
-    kind = "inline" if inline else "attachment"
-    return {"Content-Disposition": f'{kind}; filename="{_filename(cycle, what, ext)}"'}
+    return disposition(_filename(cycle, what, ext), inline=inline)
 
 
 BEHIND = 25  # managers on the dashboard: the least complete

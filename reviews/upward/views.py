@@ -9,6 +9,7 @@ from reviews import access
 from reviews.audit.operations import record
 from reviews.cycles.models import Cycle
 from reviews.cycles.workflow import LABELS, CycleState
+from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.people.models import Person
@@ -90,10 +91,10 @@ def summary_csv(cycle_id: int) -> Any:
     keys = queries.competencies(cycle)
     record("export.upward_summary", actor=current_user, cycle_id=cycle.id, format="csv")
     header = [
-        "manager",
-        "email",
-        "department",
-        "responses",
+        "Manager",
+        "Email",
+        "Department",
+        "Responses",
         *(f"{name} (mean)" for _, name in keys),
     ]
 
@@ -116,5 +117,5 @@ def summary_csv(cycle_id: int) -> Any:
     return Response(
         csv_stream(header, lines),
         mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="upward-{cycle.id}.csv"'},
+        headers=disposition(filename(cycle.name, "upward feedback", ext="csv")),
     )

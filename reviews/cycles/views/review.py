@@ -74,6 +74,7 @@ def review(review_id: int) -> Any:
 @access.signed_in
 def summary_pdf(review_id: int) -> Any:
     """The released review as a PDF: the page's reading, set for print."""
+    from reviews.documents.filenames import disposition, filename
     from reviews.documents.pdf import render_pdf, stylesheet
 
     review, relations = visible_review(review_id)
@@ -91,7 +92,9 @@ def summary_pdf(review_id: int) -> Any:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": 'inline; filename="review-summary.pdf"'},
+        headers=disposition(
+            filename(review.subject.name, review.cycle.name, "review", ext="pdf"), inline=True
+        ),
     )
 
 
