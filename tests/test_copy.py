@@ -75,3 +75,29 @@ def test_submitted_requests_are_not_overdue(make_person, login_as):
     assert "overdue by" not in page
     assert "Submitted" in page
     assert "was due" in page
+
+
+def test_an_import_with_one_problem_says_it_in_the_singular(make_person, login_as):
+    import io
+
+    hr = make_person("Hana HR", email="hr@example.com", role=Role.HR, level_key=None)
+    client = login_as(hr)
+
+    def upload(text: str) -> str:
+        response = post(
+            client,
+            "/people/import",
+            {"file": (io.BytesIO(text.encode()), "org.csv")},
+            content_type="multipart/form-data",
+        )
+        return " ".join(response.get_data(as_text=True).split())
+
+    header = "email,name,manager_email,department,level,role\n"
+    hr_line = "hr@example.com,Hana HR,,,,hr\n"
+    one = upload(header + hr_line + "a@example.com,Ann,nobody@example.com,,,employee\n")
+    assert "the file has 1 problem.</strong> Fix it and upload the file again." in one
+    two = upload(
+        header + hr_line + "a@example.com,Ann,nobody@example.com,,,employee\n"
+        "b@example.com,Bo,,,no-such-level,employee\n"
+    )
+    assert "the file has 2 problems.</strong> Fix them and upload the file again." in two
