@@ -128,6 +128,14 @@ def test_edits_need_a_version_and_stale_ones_are_refused(app, make_person, clien
     assert "ratings.x" in bad_rating.get_json()["error"]["fields"]
     unknown = client.put(url, headers={**headers, "If-Match": etag}, json={"ratings": {"x": 3}})
     assert unknown.status_code == 422
+    # Ada is an engineer: she grows towards a level above hers, never a lower one.
+    lower = client.put(
+        url, headers={**headers, "If-Match": etag}, json={"desired_level": "junior-engineer"}
+    )
+    assert lower.status_code == 422
+    assert lower.get_json()["error"]["fields"]["desired_level"] == (
+        "Choose a level above your own from the ladder."
+    )
     first = client.put(
         url, headers={**headers, "If-Match": etag}, json={"answers": {"growth": "Design."}}
     )

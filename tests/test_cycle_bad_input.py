@@ -463,7 +463,23 @@ BAD_SELF_POSTS = [
         id="comment-2001",
     ),
     pytest.param(
-        {"desired_level": "ceo"}, "desired_level", "Choose a level from the ladder.", id="level"
+        {"desired_level": "ceo"},
+        "desired_level",
+        "Choose a level above your own from the ladder.",
+        id="level",
+    ),
+    # An engineer grows towards a level above theirs, not their own or a lower one.
+    pytest.param(
+        {"desired_level": "junior-engineer"},
+        "desired_level",
+        "Choose a level above your own from the ladder.",
+        id="level-below",
+    ),
+    pytest.param(
+        {"desired_level": "engineer"},
+        "desired_level",
+        "Choose a level above your own from the ladder.",
+        id="level-own",
     ),
 ]
 
@@ -968,3 +984,18 @@ def test_the_api_names_every_problem_of_a_cycle_at_once(hr_client: FlaskClient) 
         "guidance",
     }
     assert count(Cycle) == 0
+
+
+def test_the_self_review_offers_only_levels_above_ones_own(self_review: SelfReview) -> None:
+    """Eli is an engineer: the choice starts at senior engineer and includes management."""
+    page = text(self_review.client.get(self_review.url))
+    choice = page.split('id="desired_level"')[1].split("</select>")[0]
+    offered = re.findall(r'<option value="([a-z-]*)"', choice)
+    assert offered == [
+        "",
+        "senior-engineer",
+        "tech-lead",
+        "engineering-manager",
+        "senior-engineering-manager",
+        "director-of-engineering",
+    ]

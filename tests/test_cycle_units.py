@@ -416,7 +416,7 @@ def test_manager_submit_requires_overall_potential_and_readiness() -> None:
 @pytest.mark.parametrize("submit", [False, True])
 def test_desired_level_must_be_a_known_level(value: str, submit: bool) -> None:
     _, errors = parse("self", {**full_form("self"), "desired_level": value}, submit=submit)
-    assert errors == {"desired_level": "Choose a level from the ladder."}
+    assert errors == {"desired_level": "Choose a level above your own from the ladder."}
 
 
 def test_desired_level_is_optional() -> None:

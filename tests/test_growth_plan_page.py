@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +19,7 @@ from reviews.cycles.models import PartKind
 from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
-from reviews.framework.models import Opportunity
+from reviews.framework.models import Level, Opportunity
 from reviews.growth.models import GrowthPlan, PlanMode
 from reviews.people.models import Role
 
@@ -258,7 +259,12 @@ def test_the_manager_edits_the_plan(released):
     in_plan = {i.opportunity_key for i in before}
     extra = db.session.scalar(
         select(Opportunity)
-        .where(Opportunity.active.is_(True), Opportunity.key.not_in(in_plan))
+        .join(Opportunity.levels)
+        .where(
+            Opportunity.active.is_(True),
+            Opportunity.key.not_in(in_plan),
+            Level.key.in_(["engineer", "senior-engineer"]),  # Ada's level and target
+        )
         .order_by(Opportunity.key)
     )
     extra_key, extra_title = extra.key, extra.title
@@ -428,9 +434,12 @@ def test_refused_edits_change_nothing(released):
         ({**add, "opportunity": in_plan}, "This opportunity is already in the plan."),
         (
             {**add, "opportunity": "no-such-opportunity"},
-            "Choose an opportunity from the catalogue.",
+            "Choose an opportunity from the catalogue for this level.",
         ),
-        ({**add, "opportunity": retired_key}, "Choose an opportunity from the catalogue."),
+        (
+            {**add, "opportunity": retired_key},
+            "Choose an opportunity from the catalogue for this level.",
+        ),
         ({**add, "title": "Zero weeks", "weeks": "0"}, "Choose a duration from 1 to 52 weeks."),
         ({**add, "title": "Sixty weeks", "weeks": "60"}, "Choose a duration from 1 to 52 weeks."),
         ({**add, "title": "Odd weeks", "weeks": "six"}, "Choose a duration from 1 to 52 weeks."),
@@ -739,3 +748,43 @@ def test_people_at_the_top_of_the_ladder_get_a_broadening_plan(app, make_person)
     pdf = client.get(url + ".pdf")
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
+
+
+def test_the_catalogue_offers_only_what_suits_the_persons_level(released):
+    """Ada is an engineer aiming at senior engineer: neither her plan nor the manager's
+    catalogue holds an opportunity meant only for other levels (a director's stretch)."""
+    wanted = {"engineer", "senior-engineer"}
+    suits = {
+        o.key: o.title
+        for o in db.session.scalars(select(Opportunity).where(Opportunity.active.is_(True)))
+        if wanted & {lv.key for lv in o.levels}
+    }
+    elsewhere = db.session.scalar(
+        select(Opportunity)
+        .join(Opportunity.levels)
+        .where(Level.key == "director-of-engineering", Opportunity.key.not_in(list(suits)))
+    )
+    assert elsewhere is not None
+    assert {i.opportunity_key for i in _items(released.ada_plan)} <= set(suits)
+    client = released.as_(released.manager)
+    page = client.get(released.url).get_data(as_text=True)
+    offered = re.findall(r'<option value="([a-z0-9-]+)">', page.split('id="opportunity"')[1])
+    assert set(offered) == set(suits)
+    assert elsewhere.title not in page
+    version = _plan(released.ada_plan).version
+    refused = post(
+        client,
+        released.url,
+        {
+            "action": "add",
+            "version": str(version),
+            "opportunity": elsewhere.key,
+            "start": "2026-09-07",
+            "weeks": "6",
+        },
+    )
+    assert refused.status_code == 400
+    assert "Choose an opportunity from the catalogue for this level." in refused.get_data(
+        as_text=True
+    )
+    assert _plan(released.ada_plan).version == version

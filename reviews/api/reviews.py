@@ -161,7 +161,9 @@ def _save(part: Assessment, *, submit: bool) -> Any:
     kind = part.kind.value
     snapshot = FrameworkSnapshot(part.review.cycle.framework_snapshot or {})
     flat = merge_json(kind, part_values(part), data)
-    clean, problems = parse_part(kind, flat, snapshot.keys, snapshot.level_keys(), submit=submit)
+    clean, problems = parse_part(
+        kind, flat, snapshot.keys, snapshot.growth_level_keys(part.review.level_key), submit=submit
+    )
     errors = {json_field(k): v for k, v in problems.items()}
     if "evidence" in data:
         if part.kind == PartKind.PEER:

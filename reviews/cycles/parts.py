@@ -111,7 +111,7 @@ def parse_part(
     if kind == "self":
         desired = (form.get("desired_level") or "").strip()
         if desired and desired not in level_keys:
-            errors["desired_level"] = "Choose a level from the ladder."
+            errors["desired_level"] = "Choose a level above your own from the ladder."
         clean.desired_level = desired or None
     if kind == "manager":
         overall = (form.get("overall") or "").strip()

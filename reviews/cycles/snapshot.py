@@ -62,6 +62,29 @@ class FrameworkSnapshot:
                 return str(nxt) if nxt else None
         return None
 
+    def rank(self, key: str | None) -> int | None:
+        for level in self.levels:
+            if level["key"] == key:
+                return int(level["rank"])
+        return None
+
+    def levels_above(self, key: str | None) -> list[dict[str, Any]]:
+        """The levels a person at `key` may grow towards: every level ranked above theirs
+        (on either track: an engineer may aim at management); all of them without a level."""
+        rank = self.rank(key)
+        return [lv for lv in self.levels if rank is None or int(lv["rank"]) > rank]
+
+    def growth_level_keys(self, key: str | None) -> list[str]:
+        return [str(lv["key"]) for lv in self.levels_above(key)]
+
+    def plan_levels(self, current: str | None, target: str | None) -> set[str]:
+        """The levels whose stretch opportunities suit a plan from `current` to `target`:
+        both, and any level between them (never one beyond the target)."""
+        low, high = self.rank(current), self.rank(target)
+        if low is None or high is None:
+            return {k for k in (current, target) if k}
+        return {str(lv["key"]) for lv in self.levels if low <= int(lv["rank"]) <= high}
+
     def expectation(self, level_key: str | None, competency_key: str) -> SnapshotExpectation | None:
         found = self.data["expectations"].get(level_key or "", {}).get(competency_key)
         if found is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews.audit.operations import record
@@ -83,6 +84,7 @@ def propose(
         targets=targets,
         catalogue=opportunities,
         start=start,
+        catalogue_levels=snapshot.plan_levels(review.level_key, target or current),
     )
 
 
@@ -184,6 +186,23 @@ def _text(value: str, label: str, *, required: bool = False, limit: int = MAX_TE
     return (value or "").strip()
 
 
+def suitable_opportunities(plan: GrowthPlan) -> list[OpportunityRow]:
+    """The catalogue a plan may draw on: active opportunities meant for the person's
+    level, the plan's target or a level between (the planner's rule, `plan_levels`), so an
+    engineer is not offered a director's stretch."""
+    review = plan.review
+    levels = FrameworkSnapshot(review.cycle.framework_snapshot or {}).plan_levels(
+        review.level_key, plan.target_level_key
+    )
+    rows = db.session.scalars(
+        select(OpportunityRow)
+        .where(OpportunityRow.active.is_(True))
+        .options(selectinload(OpportunityRow.levels))
+        .order_by(OpportunityRow.title)
+    )
+    return [o for o in rows if levels & {lv.key for lv in o.levels}]
+
+
 def add_item(
     actor: Person,
     plan: GrowthPlan,
@@ -200,13 +219,9 @@ def add_item(
         raise Invalid("Choose a duration from 1 to 52 weeks.", "weeks")
     competencies: list[str] = []
     if opportunity_key:
-        found = db.session.scalar(
-            select(OpportunityRow).where(
-                OpportunityRow.key == opportunity_key, OpportunityRow.active.is_(True)
-            )
-        )
+        found = next((o for o in suitable_opportunities(plan) if o.key == opportunity_key), None)
         if found is None:
-            raise Invalid("Choose an opportunity from the catalogue.", "opportunity")
+            raise Invalid("Choose an opportunity from the catalogue for this level.", "opportunity")
         if any(i.opportunity_key == opportunity_key for i in plan.items):
             raise Invalid("This opportunity is already in the plan.", "opportunity")
         title, description = found.title, found.description

@@ -5,7 +5,7 @@ Pure: the ladder, the ratings and the catalogue are passed in as plain data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -92,8 +92,13 @@ def plan_growth(
     targets: Sequence[CompetencyTarget],
     catalogue: Sequence[Opportunity],
     start: date,
+    catalogue_levels: Collection[str] | None = None,
 ) -> Plan:
     """Propose a plan.
+
+    Opportunities are drawn from the catalogue for `catalogue_levels` (the snapshot's
+    `plan_levels`: the current level, the target and those between), by default the
+    current and target levels.
 
     `targets` are the target level's expectations (the current level's when
     `target_level` is None: the top of the ladder, where the plan broadens
@@ -133,7 +138,11 @@ def plan_growth(
         # Every rated competency below 5, the most room to grow (weighted) first.
         rated = [g for g in gaps if g.rating is not None and g.rating < 5]
         focus = sorted(rated, key=lambda g: (-(5 - (g.rating or 0)) * g.weight, g.name))[:FOCUS_MAX]
-    level_for_catalogue = {current_level} | ({target_level} if target_level else set())
+    level_for_catalogue = (
+        set(catalogue_levels)
+        if catalogue_levels is not None
+        else {current_level} | ({target_level} if target_level else set())
+    )
     used: set[str] = set()
     items: list[PlannedItem] = []
     cursor = start

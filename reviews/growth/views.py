@@ -18,7 +18,6 @@ from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
-from reviews.framework.models import Opportunity
 from reviews.growth import operations as ops
 from reviews.growth.inputs import parse_item_change, parse_item_id, parse_new_item, parse_note
 from reviews.growth.models import GrowthPlan
@@ -156,11 +155,7 @@ def plan_page(review_id: int) -> Any:
         else:
             flash("The plan is saved.", "success")
             return redirect(url_for("growth.plan_page", review_id=review.id))
-    catalogue = list(
-        db.session.scalars(
-            select(Opportunity).where(Opportunity.active.is_(True)).order_by(Opportunity.title)
-        )
-    )
+    catalogue = ops.suitable_opportunities(plan)
     return render_template(
         "growth/plan.html",
         review=review,

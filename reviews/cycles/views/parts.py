@@ -36,7 +36,11 @@ def _parse(part: Assessment, snapshot: FrameworkSnapshot, *, submit: bool) -> An
 
     kind = part.kind.value
     clean, errors = parse_part(
-        kind, request.form, snapshot.keys, snapshot.level_keys(), submit=submit
+        kind,
+        request.form,
+        snapshot.keys,
+        snapshot.growth_level_keys(part.review.level_key),
+        submit=submit,
     )
     if kind in EVIDENCE_KINDS:
         evidence, evidence_errors = parse_evidence(
