@@ -194,6 +194,13 @@ def can_give_feedback(user: Any, recipient: Any) -> bool:
     )
 
 
+def can_view_reviews_of(user: Any, person: Any) -> bool:
+    """The Reviews tab of a profile: HR and the managers up the person's line. Each review
+    on it is listed only to those with a relation to it (`review_relations`: the line
+    frozen at the cycle's launch, and HR)."""
+    return is_hr(user) or is_in_line_above(user, person)
+
+
 def can_view_feedback_timeline(user: Any, person: Any) -> bool:
     """The person and their managers up the line (each sees what its visibility allows)."""
     return getattr(user, "id", None) == person.id or is_in_line_above(user, person)

@@ -88,6 +88,8 @@ EXPECTED: dict[str, set[str]] = {
     "cycles.reopen": HR,
     "audit.audit_log": HR,
     "cycles.review": VIEWERS,
+    "cycles.my_reviews": EVERYONE,
+    "cycles.person_reviews": VIEWERS,  # the subject is sent to their own My reviews
     "cycles.nominations": VIEWERS,
     "cycles.self_part": {"subject"},
     "cycles.self_autosave": {"subject"},

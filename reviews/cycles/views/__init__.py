@@ -11,4 +11,4 @@ from flask import Blueprint
 
 bp = Blueprint("cycles", __name__)
 
-from reviews.cycles.views import cycles, nominations, parts, review  # noqa: E402, F401
+from reviews.cycles.views import cycles, history, nominations, parts, review  # noqa: E402, F401
