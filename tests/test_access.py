@@ -65,6 +65,8 @@ EXPECTED: dict[str, set[str]] = {
     "framework.opportunities": EVERYONE,
     "cycles.inbox": EVERYONE,
     "cycles.team": EVERYONE,
+    # the managers of people in the cycle (approving their direct reports' nominations)
+    "cycles.approve_team_nominations": {"direct_manager", "skip_level", "other_manager"},
     "notifications.outbox": EVERYONE,
     "people.create": HR,
     "people.edit": HR,

@@ -228,6 +228,7 @@ class OrgPage:
     total: int  # reviews in the whole org
     page: int
     pages: int
+    waiting: dict[int, int]  # review id -> nominations waiting for approval (page only)
 
 
 def org_reviews(cycle: Cycle, manager: Person, page: int = 1, per_page: int = ORG_PAGE) -> OrgPage:
@@ -280,7 +281,18 @@ def org_reviews(cycle: Cycle, manager: Person, page: int = 1, per_page: int = OR
     by_review: dict[int, dict[str, Assessment]] = {}
     for part in parts:
         by_review.setdefault(part.review_id, {})[part.kind.value] = part
-    return OrgPage([(r, by_review.get(r.id, {})) for r in reviews], total, page, pages)
+    waiting = dict(
+        connection.execute(
+            select(PeerRequest.review_id, func.count())
+            .where(
+                PeerRequest.review_id.in_(order or [-1]),
+                PeerRequest.state == RequestState.PROPOSED,
+            )
+            .group_by(PeerRequest.review_id)
+        ).all()
+    )
+    rows = [(r, by_review.get(r.id, {})) for r in reviews]
+    return OrgPage(rows, total, page, pages, waiting)
 
 
 def inbox_requests(reviewer_id: int) -> Any:

@@ -24,10 +24,13 @@ from reviews.cycles.operations.lifecycle import (
 )
 from reviews.cycles.operations.nominations import (
     add_peer,
+    approve_all,
     decide_request,
     decline_request,
     propose_peer,
     reciprocal_pairs,
+    removable_ids,
+    removal_refusal,
     reviewer_load,
     withdraw_proposal,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "CycleFields",
     "add_peer",
     "advance_cycle",
+    "approve_all",
     "count_participants",
     "create_cycle",
     "cycle_facts",
@@ -58,6 +62,8 @@ __all__ = [
     "propose_peer",
     "reciprocal_pairs",
     "remind_due",
+    "removable_ids",
+    "removal_refusal",
     "reopen_part",
     "reviewer_load",
     "save_part",

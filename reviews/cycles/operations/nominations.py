@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, select
 
 from reviews.audit.operations import record
 from reviews.cycles.models import Assessment, PartState, PeerRequest, RequestState, Review
+from reviews.cycles.reading import cycle_policy
 from reviews.cycles.workflow import APPROVAL_OPEN, NOMINATION_OPEN, PEER_OPEN
 from reviews.db import utcnow
 from reviews.errors import Forbidden, Invalid, PhaseClosed
@@ -127,14 +128,69 @@ def add_peer(actor: Person, review: Review, reviewer: Person) -> PeerRequest:
     return request
 
 
+def removal_refusal(request: PeerRequest, *, submitted: bool) -> str | None:
+    """Why an open request cannot be removed, or None: the one rule behind the page's
+    Remove buttons and `decide_request`.
+
+    A peer who submitted stays part of the review. Where the cycle keeps peer names
+    from managers and HR, an approved peer stays whatever they did: a refusal for some
+    and not others would tell the decider who responded (SPEC 4).
+    """
+    if request.state == RequestState.PROPOSED:
+        return None
+    if not cycle_policy(request.review.cycle).names_to_staff:
+        return (
+            "In this cycle peer names are kept from managers and HR, so an approved peer "
+            "stays: removing some and not others would tell who responded."
+        )
+    if submitted:
+        return "This peer already submitted feedback; it stays part of the review."
+    return None
+
+
+def removable_ids(requests: list[PeerRequest]) -> set[int]:
+    """The open requests among `requests` that `removal_refusal` lets go (one query)."""
+    submitted = set(
+        db.session.scalars(
+            select(Assessment.peer_request_id).where(
+                Assessment.peer_request_id.in_([r.id for r in requests] or [-1]),
+                Assessment.state == PartState.SUBMITTED,
+            )
+        )
+    )
+    return {
+        r.id
+        for r in requests
+        if r.state in (RequestState.PROPOSED, RequestState.APPROVED)
+        and removal_refusal(r, submitted=r.id in submitted) is None
+    }
+
+
+def approve_all(actor: Person, reviews: list[Review]) -> int:
+    """Approve every waiting nomination of `reviews` (each through `decide_request`)."""
+    waiting = db.session.scalars(
+        select(PeerRequest)
+        .where(
+            PeerRequest.review_id.in_([r.id for r in reviews] or [-1]),
+            PeerRequest.state == RequestState.PROPOSED,
+        )
+        .order_by(PeerRequest.id)
+    ).all()
+    for request in waiting:
+        decide_request(actor, request, approve=True)
+    return len(waiting)
+
+
 def decide_request(actor: Person, request: PeerRequest, approve: bool) -> None:
     review = request.review
     if review.cycle.state not in APPROVAL_OPEN:
         raise PhaseClosed("Nominations are decided until the peer-feedback phase ends.")
     if request.state not in (RequestState.PROPOSED, RequestState.APPROVED):
         raise PhaseClosed("This request is no longer open.")
-    if not approve and _submitted_feedback(request):
-        raise PhaseClosed("This peer already submitted feedback; it stays part of the review.")
+    if not approve and (
+        refusal := removal_refusal(request, submitted=_submitted_feedback(request))
+    ):
+        raise PhaseClosed(refusal)
     if approve and request.state == RequestState.APPROVED:
         return
     request.state = RequestState.APPROVED if approve else RequestState.REMOVED

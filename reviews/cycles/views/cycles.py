@@ -17,8 +17,10 @@ from reviews.cycles.forms import CycleForm
 from reviews.cycles.inputs import cycle_warnings, parse_cycle
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.queries import org_reviews
+from reviews.cycles.reading import cycle_policy
 from reviews.cycles.views import bp
-from reviews.cycles.workflow import LABELS, CycleState, next_transition
+from reviews.cycles.visibility import Viewer, peer_figures_shown
+from reviews.cycles.workflow import APPROVAL_OPEN, LABELS, CycleState, next_transition
 from reviews.errors import DomainError, Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
@@ -178,6 +180,43 @@ def team(cycle_id: int) -> Any:
     if cycle.state == CycleState.DRAFT:
         abort(404)
     found = org_reviews(cycle, current_user, params.page())
+    policy = cycle_policy(cycle)
     return render_template(
-        "cycles/team.html", cycle=cycle, rows=found.rows, org=found, labels=LABELS
+        "cycles/team.html",
+        cycle=cycle,
+        rows=found.rows,
+        org=found,
+        labels=LABELS,
+        # Peer counts under the cycle's anonymity rules (SPEC 4: withheld below the
+        # threshold where names are kept from the line), as every output applies them.
+        peers_shown=lambda n: peer_figures_shown(Viewer.MANAGER, policy, n),
+        approving=cycle.state in APPROVAL_OPEN,
+        confirm=ConfirmForm(),
     )
+
+
+@bp.post("/cycles/<int:cycle_id>/team/approve")
+@access.signed_in
+def approve_team_nominations(cycle_id: int) -> Any:
+    """The manager approves every waiting nomination of their direct reports at once."""
+    cycle = _cycle_or_404(cycle_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reviews = list(
+        db.session.scalars(
+            select(Review).where(Review.cycle_id == cycle.id, Review.manager_id == current_user.id)
+        )
+    )
+    if not reviews:
+        abort(403)  # only a manager of people in this cycle decides their nominations
+    try:
+        approved = ops.approve_all(current_user, reviews)
+    except DomainError as exc:
+        return failure(exc, url_for("cycles.team", cycle_id=cycle.id))
+    flash(
+        f"{approved} nomination{'s' if approved != 1 else ''} approved; the peers are asked now."
+        if approved
+        else "No nomination was waiting for approval.",
+        "success",
+    )
+    return redirect(url_for("cycles.team", cycle_id=cycle.id))

@@ -24,7 +24,7 @@ from reviews.extensions import db
 from reviews.inputs import Fields
 from reviews.web import failure
 
-ACTIONS = ("approve", "remove", "withdraw", "add")
+ACTIONS = ("approve", "approve_all", "remove", "withdraw", "add")
 
 
 def _decide(review: Any, action: str, can_nominate: bool, can_decide: bool) -> None:
@@ -37,6 +37,11 @@ def _decide(review: Any, action: str, can_nominate: bool, can_decide: bool) -> N
             ops.propose_peer(current_user, review, nomination.peer)
         else:
             raise Forbidden("Only the person, their manager or HR nominate peers.")
+        return
+    if action == "approve_all":
+        if not can_decide:
+            raise Forbidden("Only the manager or HR approve peers.")
+        ops.approve_all(current_user, [review])
         return
     raw = request.form.get("request_id", "")
     req = db.session.scalar(
@@ -96,6 +101,8 @@ def nominations(review_id: int) -> Any:
         can_decide=can_decide and review.cycle.state in APPROVAL_OPEN,
         load=load,
         reciprocal=reciprocal,
+        removable=ops.removable_ids(live),
+        waiting=sum(r.state == RequestState.PROPOSED for r in requests),
         labels=LABELS,
     ), status
 
