@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviews.cycles.inputs import cycle_warnings
+from reviews.cycles.inputs import MAX_GUIDANCE_TOLERANCE, cycle_warnings
 from reviews.cycles.models import Cycle, ParticipantMode, PeerRequest, RequestState, Review
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.reading import PartView, ReviewReading
@@ -51,6 +51,13 @@ CYCLE_FIELDS: dict[str, Any] = {
         "maxItems": 5,
     },
     "upward_feedback": {"type": "boolean"},
+    "guidance_tolerance": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_GUIDANCE_TOLERANCE,
+        "description": "Percentage points either side of each guidance share that "
+        "calibration accepts (default 5)",
+    },
 }
 CYCLE_CREATE = {
     "type": "object",
@@ -87,6 +94,7 @@ CYCLE = {
         "peer_names_to_managers": {"type": "boolean"},
         "reviewer_load_cap": ID,
         "guidance": {"type": "array", "items": ID},
+        "guidance_tolerance": ID,
         "upward_feedback": {"type": "boolean"},
         "launched_at": {"type": ["string", "null"]},
         "warnings": {
@@ -352,6 +360,7 @@ def cycle_json(c: Cycle) -> dict[str, Any]:
         "peer_names_to_managers": c.peer_names_to_managers,
         "reviewer_load_cap": c.reviewer_load_cap,
         "guidance": list(c.guidance),
+        "guidance_tolerance": c.guidance_tolerance,
         "upward_feedback": c.upward_feedback,
         "launched_at": iso(c.launched_at),
         "warnings": [{"field": f, "message": m} for f, m in cycle_warnings(c)],

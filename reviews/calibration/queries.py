@@ -73,9 +73,13 @@ class SessionData:
     # per manager: (texts, share with evidence, personality words per text), or None
     # when the manager reviewed too few people for figures that protect each comment
     quality: dict[int, tuple[int, float, float] | None] = field(default_factory=dict)
+    # the cycle's band around each guidance share, as a share (its points / 100)
+    tolerance: float = 0.05
 
     def buckets(self, guidance: list[int]) -> list[Bucket]:
-        return distribution([r.final for r in self.rows if r.final is not None], guidance)
+        return distribution(
+            [r.final for r in self.rows if r.final is not None], guidance, self.tolerance
+        )
 
 
 MIN_QUALITY_GROUP = 5
@@ -249,6 +253,7 @@ def session_data(
         manager_names=names,
         ledger=ledger,
         ledger_total=sum(changes_per_review.values()),
+        tolerance=session.cycle.guidance_tolerance / 100,
     )
 
 

@@ -50,7 +50,8 @@ def distribution(
 ) -> list[Bucket]:
     """Share of each final rating against the guidance (percentages), with a band.
 
-    The band is the target plus or minus `tolerance` (absolute share), and never
+    The band is the target plus or minus `tolerance` (absolute share: the cycle's
+    `guidance_tolerance` points / 100, 5 points unless HR set another), and never
     below 0 or above 1.
     """
     values = [r for r in ratings if r in SCALE]

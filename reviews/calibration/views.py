@@ -20,7 +20,8 @@ from reviews.calibration.models import (
 from reviews.calibration.queries import add_details, session_data, session_row
 from reviews.charts import distribution_svg
 from reviews.cycles.models import Cycle, Review
-from reviews.cycles.parts import POTENTIAL, READINESS
+from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS
+from reviews.cycles.reading import read_review
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import LABELS
 from reviews.errors import Conflict, DomainError, Invalid
@@ -222,6 +223,13 @@ def session_page(session_id: int) -> Any:
         names.sort(key=SORTS["name"])
     everyone = params.choice("raters", ["all", "top"]) == "all"
     raters = _outliers_first(data.model.managers)
+    # Within one manager's org no manager could be judged: their peers' ratings do not
+    # reach other teams (or the teams are small), which only a wider group changes.
+    needs_department = (
+        session.group_kind == GroupKind.MANAGER_ORG
+        and bool(data.model.managers)
+        and not data.model.tested
+    )
     quality = sorted(
         data.quality.items(),
         key=lambda item: (item[1] is None, item[1][1] if item[1] else 0, item[0]),
@@ -244,6 +252,7 @@ def session_page(session_id: int) -> Any:
         raters=raters if everyone else raters[:TOP_MANAGERS],
         quality=quality if everyone else quality[:TOP_MANAGERS],
         all_raters=everyone,
+        needs_department=needs_department,
         top_managers=TOP_MANAGERS,
         filters=filters,
         sort=sort,
@@ -321,6 +330,10 @@ def person(session_id: int, review_id: int) -> Any:
             .order_by(CalibrationChange.at.desc(), CalibrationChange.id.desc())
         )
     )
+    # The words beside the figures are the review as this calibrator may read it (HR, the
+    # line above the person): the one read model, anonymity included. A manager who
+    # calibrates another line's people compares figures only.
+    relations = access.review_relations(current_user, review)
     return render_template(
         "calibration/person.html",
         session=session,
@@ -332,6 +345,9 @@ def person(session_id: int, review_id: int) -> Any:
         history=history,
         potential=POTENTIAL,
         readiness=READINESS,
+        reading=read_review(review, relations) if relations else None,
+        answers=ANSWERS,
+        rating_labels={int(s["value"]): s["label"] for s in snapshot.performance},
     ), status
 
 

@@ -13,8 +13,9 @@ from wtforms import (
     TextAreaField,
 )
 
-from reviews.cycles.inputs import DEFAULTS, MIN_ANONYMITY_THRESHOLD
+from reviews.cycles.inputs import DEFAULTS, MAX_GUIDANCE_TOLERANCE, MIN_ANONYMITY_THRESHOLD
 from reviews.cycles.models import ParticipantMode
+from reviews.people.forms import PEOPLE_PICKER
 
 
 class CycleForm(FlaskForm):
@@ -78,6 +79,13 @@ class CycleForm(FlaskForm):
         render_kw={"maxlength": 40},
         description="Share of final ratings 1 to 5 expected in calibration, e.g. 5/20/50/20/5.",
     )
+    guidance_tolerance = IntegerField(
+        "Tolerance around the guidance (± points)",
+        default=DEFAULTS["guidance_tolerance"],
+        render_kw={"min": 0, "max": MAX_GUIDANCE_TOLERANCE},
+        description="Calibration flags a rating whose share of people is more than this many "
+        f"percentage points above or below its guidance share (0 to {MAX_GUIDANCE_TOLERANCE}).",
+    )
 
 
 class DeclineForm(FlaskForm):
@@ -89,4 +97,4 @@ class DeclineForm(FlaskForm):
 class NominateForm(FlaskForm):
     """Renders the nomination form; `cycles.inputs.parse_nomination` decides."""
 
-    email = StringField("Colleague's email", render_kw={"required": True, "maxlength": 254})
+    email = StringField("Colleague", render_kw=PEOPLE_PICKER)

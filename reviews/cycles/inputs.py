@@ -19,10 +19,13 @@ from sqlalchemy import func, select
 from reviews.cycles.models import Cycle, ParticipantMode
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.people.lookup import person_field
 from reviews.people.models import Department, Person
 
 # Anonymous peer feedback needs at least this many authors before anyone reads it.
 MIN_ANONYMITY_THRESHOLD = 3
+# The widest band around the guidance, in points: beyond it nothing is ever flagged.
+MAX_GUIDANCE_TOLERANCE = 25
 MAX_NAME = 120
 
 
@@ -46,6 +49,7 @@ class CycleFields:
     reviewer_load_cap: int
     guidance: list[int]
     upward_feedback: bool = False
+    guidance_tolerance: int = 5  # whole points either side of each guidance share
 
     @classmethod
     def for_everyone(cls, name: str, today: date, **overrides: Any) -> CycleFields:
@@ -77,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "reviewer_load_cap": 5,
     "guidance": [5, 20, 50, 20, 5],
     "upward_feedback": False,
+    "guidance_tolerance": 5,
 }
 DEADLINES = ("self_review_due", "peer_feedback_due", "manager_review_due", "calibration_due")
 FIELD_NAMES = tuple(f.name for f in fields(CycleFields))
@@ -154,6 +159,17 @@ def _guidance(data: Fields) -> list[int]:
         return list(raw)
     data.error("guidance", "Write five whole percentages separated by /.")
     return []
+
+
+def _tolerance(data: Fields, kept: int) -> int | None:
+    """Points either side of each guidance share. A form from before the setting existed
+    does not post it at all (a cleared field posts it blank): it keeps `kept`."""
+    if not data.has("guidance_tolerance") or (data.form and data.raw("guidance_tolerance") is None):
+        return kept
+    message = f"Enter the tolerance as whole points from 0 to {MAX_GUIDANCE_TOLERANCE}."
+    return data.integer(
+        "guidance_tolerance", 0, MAX_GUIDANCE_TOLERANCE, required=message, invalid=message
+    )
 
 
 def _participants(data: Fields, current: Cycle | None) -> list[int]:
@@ -236,6 +252,7 @@ def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
     for name in ("peer_anonymous", "peer_names_to_managers", "upward_feedback"):
         values[name] = data.boolean(name) if given(name) else keep(name)
     values["guidance"] = _guidance(data) if given("guidance") else list(keep("guidance"))
+    values["guidance_tolerance"] = _tolerance(data, keep("guidance_tolerance"))
     for name in data.errors:  # malformed on its own: no cross-field rule on it
         values[name] = None
     for name, message in _rules(values).items():
@@ -250,13 +267,8 @@ class Nomination:
 
 
 def parse_nomination(data: Fields) -> Nomination:
-    """The colleague asked for peer feedback, by email."""
-    email = data.text("email", max_length=254, required="Enter your colleague's email.").lower()
-    peer = None
-    if data.ok("email"):
-        peer = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
-        if peer is None:
-            data.error("email", f"Nobody has the email {email}.")
+    """The colleague asked for peer feedback, by name or email."""
+    peer = person_field(data, "email", required="Enter your colleague's name or email.")
     data.check()
     assert peer is not None  # noqa: S101
     return Nomination(peer)

@@ -123,6 +123,14 @@ class Cycle(Base):
     # Direct reports give their manager anonymous feedback (reviews.upward).
     upward_feedback: Mapped[bool] = mapped_column(default=False, server_default=false())
     guidance: Mapped[list[int]] = mapped_column(JSON, default=lambda: [5, 20, 50, 20, 5])
+    # Whole percentage points either side of each guidance share that calibration
+    # accepts: a rating's share outside the band is flagged (calibration.scoring).
+    # At most cycles.inputs.MAX_GUIDANCE_TOLERANCE.
+    guidance_tolerance: Mapped[int] = mapped_column(
+        CheckConstraint("guidance_tolerance BETWEEN 0 AND 25", name="guidance_tolerance_range"),
+        default=5,
+        server_default=text("5"),
+    )
     framework_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

@@ -23,6 +23,7 @@ from reviews.calibration.scoring import distribution
 from reviews.charts import completion_svg, distribution_svg
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.operations import remind_due
+from reviews.cycles.workflow import LABELS
 from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.extensions import db
@@ -84,7 +85,7 @@ def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
         ("Acknowledged", total.acknowledged, total.reviews),
     ]
     ratings = [r for i, n in enumerate(dists.overall) for r in [i + 1] * n]
-    buckets = distribution(ratings, cycle.guidance)
+    buckets = distribution(ratings, cycle.guidance, cycle.guidance_tolerance / 100)
     return {
         "total": total,
         "by_department": by_department,
@@ -231,6 +232,7 @@ def summary_pdf(cycle_id: int) -> Any:
         "documents/cycle_summary.html",
         cycle=cycle,
         generated=date.today(),
+        labels=LABELS,
         **_dashboard_data(cycle),
     )
     pdf = render_pdf(html, stylesheet())
