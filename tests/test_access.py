@@ -57,6 +57,7 @@ EXPECTED: dict[str, set[str]] = {
     "home.index": EVERYONE,
     "people.directory": EVERYONE,
     "people.profile": EVERYONE,
+    "people.search_suggestions": EVERYONE,
     "people.org_chart": EVERYONE,
     "people.department_list": EVERYONE,
     "framework.overview": EVERYONE,

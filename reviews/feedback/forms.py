@@ -6,6 +6,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from reviews.feedback.inputs import MAX_BODY
 from reviews.feedback.models import FeedbackKind, FeedbackVisibility
+from reviews.people.forms import PEOPLE_PICKER
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -18,7 +19,7 @@ class MultiCheckboxField(SelectMultipleField):
 class GiveFeedbackForm(FlaskForm):
     """Renders the form; `feedback.inputs.parse_feedback` decides (the API's parser too)."""
 
-    email = StringField("Colleague's email", render_kw={"required": True, "maxlength": 254})
+    email = StringField("Colleague", render_kw=PEOPLE_PICKER)
     kind = RadioField(
         "Kind",
         choices=[

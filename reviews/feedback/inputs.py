@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from reviews.extensions import db
 from reviews.feedback.models import FeedbackKind, FeedbackVisibility
 from reviews.inputs import Fields
+from reviews.people.lookup import person_field
 from reviews.people.models import Person
 
 MAX_BODY = 5000
@@ -46,12 +44,6 @@ def parse_feedback(data: Fields, known_competencies: set[str]) -> NewFeedback:
 
 
 def parse_recipient(data: Fields) -> Person | None:
-    """The colleague a form names by email; None with the error recorded in `data`, to be
-    reported with the rest by `parse_feedback`."""
-    email = data.text("email", max_length=254, required="Enter your colleague's email.").lower()
-    person = None
-    if data.ok("email"):
-        person = db.session.scalar(select(Person).where(func.lower(Person.email) == email))
-        if person is None:
-            data.error("email", f"Nobody has the email {email}.")
-    return person
+    """The colleague a form names (a name or an email); None with the error recorded in
+    `data`, to be reported with the rest by `parse_feedback`."""
+    return person_field(data, "email", required="Enter your colleague's name or email.")

@@ -5,6 +5,15 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from reviews.people.models import Role
 
+# A text field that chooses a colleague: typed as a name or an email (people.lookup),
+# and a combobox of suggestions where JavaScript runs (app.js, `data-people-picker`).
+PEOPLE_PICKER = {
+    "required": True,
+    "maxlength": 254,
+    "autocomplete": "off",
+    "data-people-picker": "",
+}
+
 ROLE_CHOICES = [
     SelectChoice(Role.EMPLOYEE.value, "Employee"),
     SelectChoice(Role.MANAGER.value, "Manager"),
@@ -32,9 +41,10 @@ class PersonForm(FlaskForm):
     )
     level = SelectField("Level", validators=[Optional()], choices=[])
     manager = StringField(
-        "Manager's email",
+        "Manager",
         validators=[Optional(), Length(max=254)],
-        description="Leave empty for someone at the top of the org.",
+        description="A name or an email; leave empty for someone at the top of the org.",
+        render_kw={**PEOPLE_PICKER, "required": False},
     )
     role = SelectField(
         "Role",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Integer, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
@@ -94,6 +96,35 @@ def report_counts(person_ids: list[int]) -> dict[int, int]:
     return {mid: n for mid, n in rows if mid is not None}
 
 
+def _literal(q: str) -> str:
+    """`q` for a LIKE pattern: lower case, its wildcards matched as themselves."""
+    return q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def matching(q: str) -> Any:
+    """People whose name or email holds `q` (any case): the directory's search and the
+    people picker's suggestions match alike."""
+    like = "%" + _literal(q) + "%"
+    return or_(
+        func.lower(Person.name).like(like, escape="\\"),
+        Person.email.like(like, escape="\\"),
+    )
+
+
+def suggest_people(q: str, limit: int = 8) -> list[tuple[int, str, str, str | None]]:
+    """The people picker's suggestions: active people matching `q`, those whose name
+    starts with it first, as (id, name, email, department) rows."""
+    starts = func.lower(Person.name).like(_literal(q) + "%", escape="\\")
+    rows = db.session.execute(
+        select(Person.id, Person.name, Person.email, Department.name)
+        .outerjoin(Department, Department.id == Person.department_id)
+        .where(Person.active.is_(True), matching(q))
+        .order_by(starts.desc(), Person.name, Person.id)
+        .limit(limit)
+    ).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
 def search_people(
     q: str, department_id: int | None, include_inactive: bool, page: int, per_page: int
 ) -> tuple[list[Person], int]:
@@ -103,15 +134,8 @@ def search_people(
         stmt = stmt.where(Person.active.is_(True))
     if department_id:
         stmt = stmt.where(Person.department_id == department_id)
-    q = q.strip()
-    if q:
-        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Person.name).like(like, escape="\\"),
-                Person.email.like(like, escape="\\"),
-            )
-        )
+    if q.strip():
+        stmt = stmt.where(matching(q))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     manager = aliased(Person)
     people = db.session.scalars(

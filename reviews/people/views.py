@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -19,6 +19,7 @@ from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.people import operations as ops
 from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm, PersonForm
+from reviews.people.lookup import find_person
 from reviews.people.models import Department, Person, Role
 from reviews.people.queries import (
     departments,
@@ -27,6 +28,7 @@ from reviews.people.queries import (
     org_size_below,
     report_counts,
     search_people,
+    suggest_people,
 )
 from reviews.web import failure
 
@@ -53,6 +55,21 @@ def directory() -> Any:
         department_id=department_id,
         include_inactive=include_inactive,
         departments=departments(),
+    )
+
+
+@bp.get("/people/search")
+@access.signed_in
+def search_suggestions() -> Any:
+    """The people picker's suggestions as JSON: up to eight active colleagues whose name or
+    email holds `q` (what the directory, open to everyone signed in, shows too)."""
+    q = params.text("q", max_length=200).strip()
+    rows = suggest_people(q) if q else []
+    return jsonify(
+        [
+            {"id": pid, "name": name, "email": email, "department": department}
+            for pid, name, email, department in rows
+        ]
     )
 
 
@@ -147,11 +164,11 @@ def _apply_person_form(form: PersonForm, person: Person | None) -> Person | None
     levels = {str(lv.id): lv for lv in _levels()}
     level = levels.get(form.level.data or "")
     manager = None
-    manager_text = (form.manager.data or "").strip().lower()
+    manager_text = (form.manager.data or "").strip()
     if manager_text:
-        manager = db.session.scalar(select(Person).where(Person.email == manager_text))
-        if manager is None:
-            form.manager.errors = [f"Nobody has the email {manager_text}."]
+        manager, problem = find_person(manager_text)
+        if problem:
+            form.manager.errors = [problem]
             return None
     fields = {
         "email": form.email.data or "",
