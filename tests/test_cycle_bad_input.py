@@ -681,7 +681,7 @@ def requests_of(review_id: int) -> list[tuple[int, RequestState]]:
         ("eli@example.com", "Nobody can give peer feedback on their own review."),
         ("ELI@example.com ", "Nobody can give peer feedback on their own review."),
         ("ghost@example.com", "Nobody has the email ghost@example.com."),
-        ("", "Enter your colleague's email."),
+        ("", "Enter your colleague's name or email."),
     ],
 )
 def test_bad_nominations_are_refused(self_review: SelfReview, email: str, message: str) -> None:
@@ -999,3 +999,32 @@ def test_the_self_review_offers_only_levels_above_ones_own(self_review: SelfRevi
         "senior-engineering-manager",
         "director-of-engineering",
     ]
+
+
+def test_submit_is_confirmed_only_after_the_server_accepts_the_part(
+    self_review: SelfReview,
+) -> None:
+    """Issue 20: "Submit now? You cannot change it afterwards." came before the form was
+    checked. Now Submit asks the server to check; an incomplete part is refused with
+    every problem and no question; a complete one is saved as a draft and confirmed."""
+    client, url = self_review.client, self_review.url
+    incomplete = post(client, url, {"version": str(self_review.version), "action": "check"})
+    assert incomplete.status_code == 400
+    page = text(incomplete)
+    assert "Not submitted yet: fix what is marked below." in page
+    assert "Submit now" not in page
+    assert stored(self_review.part_id)[0] == PartState.DRAFT
+    version = self_review.version
+    checked = post(client, url, self_form(version, "check", growth="Lead the design review."))
+    assert checked.status_code == 200
+    page = text(checked)
+    assert 'id="confirm-submit"' in page
+    assert "Submit now? You cannot change it afterwards." in page
+    saved = stored(self_review.part_id)
+    assert saved[0] == PartState.DRAFT  # not submitted yet...
+    assert saved[1] == version + 1  # ...but saved, at the version the page now carries
+    assert saved[4]["growth"] == "Lead the design review."
+    assert f'name="version" value="{version + 1}"' in page
+    done = post(client, url, self_form(version + 1, "submit", growth="Lead the design review."))
+    assert done.status_code == 302
+    assert stored(self_review.part_id)[0] == PartState.SUBMITTED

@@ -148,3 +148,153 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
     });
   });
 })();
+
+// People picker: a text field that chooses a colleague becomes a combobox
+// (WAI-ARIA 1.2 pattern, list autocomplete) suggesting names and emails as the
+// person types. Choosing one puts the email in the field; without JavaScript the
+// field takes a name or an email as typed, and the server resolves it the same way.
+(() => {
+  const source = document.querySelector('meta[name="people-search"]');
+  if (!source) return;
+  let counter = 0;
+  document.querySelectorAll("input[data-people-picker]").forEach((input) => {
+    counter += 1;
+    const list = document.createElement("ul");
+    list.id = "people-picker-" + counter;
+    list.className = "picker-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Matching people");
+    list.hidden = true;
+    const status = document.createElement("span");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+    const wrap = document.createElement("div");
+    wrap.className = "picker";
+    input.parentNode.insertBefore(wrap, input);
+    wrap.append(input, list, status);
+    let active = -1;
+    let timer = null;
+    let asked = 0;
+    const options = () => Array.from(list.children);
+    const close = () => {
+      list.hidden = true;
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    };
+    const highlight = (index) => {
+      const all = options();
+      all.forEach((o, i) => o.setAttribute("aria-selected", String(i === index)));
+      active = index;
+      if (index >= 0 && all[index]) {
+        input.setAttribute("aria-activedescendant", all[index].id);
+        all[index].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    };
+    const choose = (option) => {
+      input.value = option.dataset.email;
+      status.textContent = option.dataset.name + " chosen";
+      close();
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    const show = (people) => {
+      list.replaceChildren(...people.map((p, i) => {
+        const item = document.createElement("li");
+        item.id = list.id + "-" + i;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        item.dataset.email = p.email;
+        item.dataset.name = p.name;
+        const name = document.createElement("span");
+        name.className = "picker-name";
+        name.textContent = p.name;
+        const detail = document.createElement("span");
+        detail.className = "muted";
+        detail.textContent = p.email + (p.department ? " · " + p.department : "");
+        item.append(name, " ", detail);
+        // mousedown, not click: the field keeps its focus (no blur closes the list first)
+        item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(item); });
+        return item;
+      }));
+      const open = people.length > 0;
+      list.hidden = !open;
+      input.setAttribute("aria-expanded", String(open));
+      active = -1;
+      status.textContent = open
+        ? people.length + (people.length === 1 ? " person matches" : " people match") + "; use the arrow keys to choose."
+        : "Nobody matches.";
+    };
+    const ask = async () => {
+      const q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      const mine = ++asked;
+      try {
+        const url = source.content + "?q=" + encodeURIComponent(q);
+        const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+        if (response.ok && mine === asked) show(await response.json());
+      } catch (error) {
+        // Suggestions are a help; typing a name or an email still works.
+      }
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      const all = options();
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        if (list.hidden) { ask(); return; }
+        highlight(Math.min(active + 1, all.length - 1));
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        highlight(Math.max(active - 1, 0));
+      } else if (event.key === "Enter" && !list.hidden && active >= 0) {
+        event.preventDefault();  // choosing is not submitting
+        choose(all[active]);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+      }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 100));
+  });
+})();
+
+// The menu on a phone: below 900 px the navigation and the account links fold
+// behind a Menu button (a disclosure). Without JavaScript they stay open.
+(() => {
+  const toggle = document.querySelector(".nav-toggle");
+  if (!toggle) return;
+  const bar = toggle.closest(".topbar");
+  bar.classList.add("folding");
+  toggle.hidden = false;
+  const set = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    bar.classList.toggle("unfolded", open);
+  };
+  toggle.addEventListener("click", () => set(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+      set(false);
+      toggle.focus();
+    }
+  });
+})();
+
+// After a refused save or a check before submitting, the page says so at once: focus
+// goes to the error summary (whose links lead to each field) or to the question
+// whether to submit, so a screen reader reads it and the keyboard starts there.
+(() => {
+  const target = document.querySelector("#confirm-submit") || document.querySelector(".error-summary");
+  if (!target) return;
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus({ preventScroll: true });
+  target.scrollIntoView({ block: "center" });
+})();

@@ -130,13 +130,22 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
     lock = ops.part_lock_reason(part, current_user)
     posted_evidence: dict[str, Any] | None = None
     saved_now: list[tuple[str, str]] = []
+    confirming = False
     if request.method == "POST":
-        submit = request.form.get("action") == "submit"
-        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        action = request.form.get("action")
+        # "check" is the Submit button: the part is checked as a submission and, when
+        # complete, saved as a draft and confirmed on the page; only "submit" (the
+        # confirmation's button) submits. Nobody is asked to confirm what would be refused.
+        submit = action in ("submit", "check")
+        values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "action")}
         try:
             clean = _parse(part, snapshot, submit=submit)
             posted_evidence = clean.evidence
-            ops.save_part(current_user, part, _version(), clean, submit=submit)
+            final = action == "submit"
+            ops.save_part(current_user, part, _version(), clean, submit=final)
+            if action == "check":
+                confirming = True
+                values = part_values(part)  # the saved draft, at its new version
         except Conflict as conflict:  # the edge rolls the request back: status >= 400
             part = conflict.current or part
             errors["form"] = (
@@ -155,8 +164,9 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
                 )
             status = 400 if exc.status == 422 else exc.status
         else:
-            flash("Submitted. Thank you." if submit else "Draft saved.", "success")
-            return redirect(back if submit else request.path)
+            if not confirming:
+                flash("Submitted. Thank you." if submit else "Draft saved.", "success")
+                return redirect(back if submit else request.path)
     return render_template(
         template,
         coach=_coach(kind, values),
@@ -167,6 +177,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
         errors=errors,
         summary=_summary(errors, snapshot, kind),
         saved_now=saved_now,
+        confirming=confirming,
         lock=lock,
         answers=ANSWERS[kind],
         potential=POTENTIAL,
