@@ -28,7 +28,8 @@ from reviews.errors import Conflict, DomainError, Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
 from reviews.people.forms import ConfirmForm
-from reviews.people.models import Department, Person
+from reviews.people.lookup import find_person
+from reviews.people.models import Department
 from reviews.web import failure
 
 bp = Blueprint("calibration", __name__)
@@ -88,7 +89,15 @@ def sessions(cycle_id: int) -> Any:
         ).all()
     )
     uncalibrated = uncalibrated_count(cycle)
-    departments = list(db.session.scalars(select(Department).order_by(Department.name)))
+    # Only the departments the cycle's reviews belong to (as frozen at launch), with how
+    # many reviews each holds: a department outside the cycle would open an empty session.
+    departments = db.session.execute(
+        select(Department.id, Department.name, func.count(Review.id))
+        .join(Review, Review.department_id == Department.id)
+        .where(Review.cycle_id == cycle.id)
+        .group_by(Department.id, Department.name)
+        .order_by(Department.name)
+    ).all()
     return render_template(
         "calibration/sessions.html",
         cycle=cycle,
@@ -114,9 +123,13 @@ def open_session(cycle_id: int) -> Any:
     dep = request.form.get("department_id", "")
     if kind == GroupKind.DEPARTMENT and dep.isdigit() and len(dep) < 10:
         department = db.session.get(Department, int(dep))
+    back = url_for("calibration.sessions", cycle_id=cycle.id)
     if kind == GroupKind.MANAGER_ORG:
-        email = request.form.get("manager_email", "").strip().lower()[:254]
-        manager = db.session.scalar(select(Person).where(Person.email == email)) if email else None
+        named = request.form.get("manager_email", "").strip()[:254]
+        if named:
+            manager, problem = find_person(named)
+            if problem:
+                return failure(Invalid(problem, "manager_email"), back, "No session opened: ")
     try:
         session = ops.open_session(
             current_user,
@@ -127,9 +140,7 @@ def open_session(cycle_id: int) -> Any:
             managers_calibrate=request.form.get("managers_calibrate") == "y",
         )
     except DomainError as exc:
-        return failure(
-            exc, url_for("calibration.sessions", cycle_id=cycle.id), "No session opened: "
-        )
+        return failure(exc, back, "No session opened: ")
     flash(f"Calibration of {session.name} is open.", "success")
     return redirect(url_for("calibration.session_page", session_id=session.id))
 

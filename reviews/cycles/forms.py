@@ -8,13 +8,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectChoice,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 
 from reviews.cycles.inputs import DEFAULTS, MAX_GUIDANCE_TOLERANCE, MIN_ANONYMITY_THRESHOLD
 from reviews.cycles.models import ParticipantMode
+from reviews.formfields import MultiCheckboxField
 from reviews.people.forms import PEOPLE_PICKER
 
 
@@ -40,7 +40,7 @@ class CycleForm(FlaskForm):
         default=ParticipantMode.ALL.value,
         validate_choice=False,
     )
-    department_ids = SelectMultipleField("Departments", coerce=int, validate_choice=False)
+    department_ids = MultiCheckboxField("Departments", coerce=int, validate_choice=False)
     participant_emails = TextAreaField("People (one email per line)")
     self_review_due = DateField("Self-review and nominations due")
     peer_feedback_due = DateField("Peer feedback due")

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 
 from reviews.feedback.inputs import MAX_BODY
 from reviews.feedback.models import FeedbackKind, FeedbackVisibility
+from reviews.formfields import MultiCheckboxField
 from reviews.people.forms import PEOPLE_PICKER
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A set of checkboxes: easier to use than a multiple select, by mouse or keyboard."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class GiveFeedbackForm(FlaskForm):

@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from reviews.feedback.forms import MultiCheckboxField
+from reviews.formfields import MultiCheckboxField
 from reviews.goals.models import GoalStatus
 
 STATUS_LABELS = {

@@ -19,6 +19,7 @@ from reviews.cycles.operations.lifecycle import (
     create_cycle,
     cycle_facts,
     delete_cycle,
+    overlapping_cycles,
     participants_select,
     update_cycle,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "decide_request",
     "decline_request",
     "delete_cycle",
+    "overlapping_cycles",
     "part_for",
     "part_lock_reason",
     "participants_select",

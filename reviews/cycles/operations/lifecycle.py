@@ -124,6 +124,25 @@ def participants_select(cycle: Cycle) -> Select[Any]:
     return typing.cast(Select[Any], stmt)
 
 
+def overlapping_cycles(cycle: Cycle) -> list[tuple[str, int]]:
+    """Running cycles (launched, not closed) that already review some of this draft's
+    participants: (name, how many), so HR is told before launching a second set of
+    look-alike tasks for the same people."""
+    people = participants_select(cycle).with_only_columns(Person.id)
+    rows = db.session.execute(
+        select(Cycle.name, func.count(Review.id))
+        .join(Review, Review.cycle_id == Cycle.id)
+        .where(
+            Cycle.id != cycle.id,
+            Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
+            Review.subject_id.in_(people),
+        )
+        .group_by(Cycle.id, Cycle.name)
+        .order_by(Cycle.name)
+    ).all()
+    return [(name, count) for name, count in rows]
+
+
 def count_participants(cycle: Cycle) -> int:
     return (
         db.session.scalar(select(func.count()).select_from(participants_select(cycle).subquery()))

@@ -3,7 +3,7 @@ on, deleting a draft; and a manager's team page."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -43,23 +43,47 @@ def _cycle_or_404(cycle_id: int) -> Cycle:
     return db.get_or_404(Cycle, cycle_id)
 
 
-def _form_for(cycle: Cycle | None) -> CycleForm:
-    """The form showing what was posted, or the cycle's settings, or the defaults."""
+DATES = (
+    "period_start",
+    "period_end",
+    "self_review_due",
+    "peer_feedback_due",
+    "manager_review_due",
+    "calibration_due",
+)
+
+
+def _form_for(cycle: Cycle | None, source: Cycle | None = None) -> CycleForm:
+    """The form showing what was posted, or the cycle's settings, or those of `source`
+    (an earlier cycle to start from, its dates moved on by `_shift`), or the defaults."""
     if request.method == "POST":
         form = CycleForm()
     else:
-        form = CycleForm(obj=cycle, formdata=None) if cycle else CycleForm(formdata=None)
+        shown = cycle or source
+        form = CycleForm(obj=shown, formdata=None) if shown else CycleForm(formdata=None)
+        if shown is not None:
+            form.participant_mode.data = shown.participant_mode.value
+            form.department_ids.data = [d.id for d in shown.departments]
+            form.participant_emails.data = "\n".join(p.email for p in shown.participants)
+            form.guidance.data = "/".join(str(g) for g in shown.guidance)
         if cycle is not None:
-            form.participant_mode.data = cycle.participant_mode.value
-            form.department_ids.data = [d.id for d in cycle.departments]
-            form.participant_emails.data = "\n".join(p.email for p in cycle.participants)
-            form.guidance.data = "/".join(str(g) for g in cycle.guidance)
             form.version.data = str(cycle.version)
+        elif source is not None:
+            form.name.data = ""
+            for name in DATES:
+                day = getattr(source, name)
+                getattr(form, name).data = day + _shift(source) if day else None
     form.department_ids.choices = [
         SelectChoice(d.id, d.name)
         for d in db.session.scalars(select(Department).order_by(Department.name))
     ]
     return form
+
+
+def _shift(source: Cycle) -> timedelta:
+    """How far a copy's dates move: the next period starts the day after the source's
+    ended and lasts as long; deadlines keep their distance from it."""
+    return source.period_end - source.period_start + timedelta(days=1)
 
 
 def _show_errors(form: CycleForm, exc: DomainError) -> None:
@@ -74,7 +98,10 @@ def _show_errors(form: CycleForm, exc: DomainError) -> None:
 
 
 def _save_cycle(cycle: Cycle | None) -> Any:
-    form = _form_for(cycle)
+    source = None
+    if cycle is None and request.method == "GET" and (from_id := params.integer("from")):
+        source = _cycle_or_404(from_id)
+    form = _form_for(cycle, source)
     warnings = cycle_warnings(cycle) if cycle is not None else []
     status = 200
     if request.method == "POST":
@@ -96,7 +123,27 @@ def _save_cycle(cycle: Cycle | None) -> Any:
             for _name, message in cycle_warnings(cycle):
                 flash(message, "warning")
             return redirect(url_for("cycles.cycle_detail", cycle_id=cycle.id))
-    return render_template("cycles/edit.html", form=form, cycle=cycle, warnings=warnings), status
+    earlier = (
+        list(
+            db.session.scalars(
+                select(Cycle)
+                .where(Cycle.state != CycleState.DRAFT)
+                .order_by(Cycle.period_end.desc(), Cycle.id.desc())
+                .limit(20)
+            )
+        )
+        if cycle is None
+        else []
+    )
+    return render_template(
+        "cycles/edit.html",
+        form=form,
+        cycle=cycle,
+        warnings=warnings,
+        earlier=earlier,
+        source=source,
+        shift=_shift(source).days if source else 0,
+    ), status
 
 
 def _version(raw: str) -> int:
@@ -142,6 +189,7 @@ def cycle_detail(cycle_id: int) -> Any:
         confirm=ConfirmForm(),
         today=date.today(),
         warnings=cycle_warnings(cycle),
+        overlaps=ops.overlapping_cycles(cycle) if cycle.state == CycleState.DRAFT else [],
     )
 
 
