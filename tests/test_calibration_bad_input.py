@@ -376,8 +376,13 @@ def test_a_stale_version_is_refused_with_the_current_value(calibrating: Calibrat
     assert finals(review) == after_first
     rows = list(db.session.scalars(select(CalibrationChange)))
     assert [(c.actor_id, c.new_value) for c in rows] == [(org.hr.id, "5")]
-    # The refused form offers the current version for the next attempt.
-    assert 'name="version" value="1"' in refused.get_data(as_text=True)
+    # The refused form offers the current version for the next attempt, keeps what the
+    # late calibrator chose and wrote, and lists what is saved now beside it (issue 20).
+    body = refused.get_data(as_text=True)
+    assert 'name="version" value="1"' in body
+    assert re.search(r'<input type="radio" name="overall" value="4" checked>', body)
+    assert ">Solid.</textarea>" in body
+    assert re.search(r"Saved meanwhile:.*<dt>Overall rating</dt><dd>5</dd>", body, re.S)
 
 
 @pytest.mark.parametrize("version", ["", "abc", "-1", "7", "99999999999"])
@@ -585,12 +590,12 @@ def test_a_group_already_in_a_session_is_not_opened_again(calibrating: Calibrati
     [
         pytest.param(
             {"group_kind": "manager_org", "manager_email": "nobody@example.com"},
-            "No session opened: Choose a manager by email.",
+            "No session opened: Nobody has the email nobody@example.com.",
             id="unknown-manager",
         ),
         pytest.param(
             {"group_kind": "manager_org", "manager_email": ""},
-            "No session opened: Choose a manager by email.",
+            "No session opened: Choose a manager by name or email.",
             id="no-manager",
         ),
         pytest.param(

@@ -28,9 +28,11 @@ from reviews.calibration.models import CalibrationSession, GroupKind
 from reviews.calibration.queries import add_details, session_data, session_row
 from reviews.cycles.models import Cycle
 from reviews.cycles.snapshot import FrameworkSnapshot
+from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
-from reviews.people.models import Department, Person
+from reviews.people.lookup import find_person
+from reviews.people.models import Department
 
 
 def _cycle(cycle_id: int) -> Cycle:
@@ -98,8 +100,10 @@ def calibration_open(cycle_id: int) -> Any:
     if kind == GroupKind.DEPARTMENT and "department_id" in data:
         department = db.session.get(Department, data["department_id"])
     if kind == GroupKind.MANAGER_ORG and data.get("manager_email"):
-        email = data["manager_email"].strip().lower()
-        manager = db.session.scalar(select(Person).where(Person.email == email))
+        # A name or an email, as on the page (people.lookup): one rule for both.
+        manager, problem = find_person(data["manager_email"])
+        if problem:
+            raise Invalid(problem, "manager_email")
     session = cal_ops.open_session(
         current_user,
         cycle,

@@ -37,7 +37,11 @@ OPEN_SESSION = {
     "properties": {
         "group_kind": {"type": "string", "enum": [k.value for k in GroupKind]},
         "department_id": IN_ID,
-        "manager_email": {"type": "string", "maxLength": 254},
+        "manager_email": {
+            "type": "string",
+            "maxLength": 254,
+            "description": "The manager of the org: an email, or a full name shared by nobody else",
+        },
         "managers_calibrate": {"type": "boolean"},
     },
     "additionalProperties": False,

@@ -73,7 +73,7 @@ def open_session(
     if kind == GroupKind.DEPARTMENT and department is None:
         raise Invalid("Choose a department.", "department_id")
     if kind == GroupKind.MANAGER_ORG and manager is None:
-        raise Invalid("Choose a manager by email.", "manager_email")
+        raise Invalid("Choose a manager by name or email.", "manager_email")
     candidates = group_reviews(cycle, kind, department, manager).where(
         Review.id.not_in(select(CalibrationMember.review_id)), Review.final_locked.is_(False)
     )

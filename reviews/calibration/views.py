@@ -294,6 +294,25 @@ def _member_or_404(session: CalibrationSession, review_id: int) -> Review:
     return review
 
 
+def _saved_now(
+    review: Review, typed: dict[str, str], snapshot: FrameworkSnapshot
+) -> list[tuple[str, str]]:
+    """After a conflict: the final values saved meanwhile, where they differ from what this
+    calibrator chose (shown beside the form, which keeps their choice)."""
+    found = []
+    if (typed.get("overall") or "") not in ("", str(review.final_rating)):
+        found.append(("Overall rating", str(review.final_rating or "none")))
+    current_potential = review.final_potential.value if review.final_potential else ""
+    if (typed.get("potential") or "") not in ("", current_potential):
+        found.append(("Potential", POTENTIAL.get(current_potential, "none")))
+    finals = review.final_ratings or {}
+    for c in snapshot.competencies:
+        chosen = typed.get(f"rating_{c.key}") or ""
+        if chosen and chosen != str(finals.get(c.key, "")):
+            found.append((c.name, str(finals.get(c.key, "none"))))
+    return found
+
+
 @bp.route("/calibration/<int:session_id>/reviews/<int:review_id>", methods=["GET", "POST"])
 @access.signed_in
 def person(session_id: int, review_id: int) -> Any:
@@ -306,6 +325,7 @@ def person(session_id: int, review_id: int) -> Any:
     errors: dict[str, str] = {}
     status = 200
     values: dict[str, str] = {}
+    saved_now: list[tuple[str, str]] = []
     if request.method == "POST":
         values = {k: v for k, v in request.form.items() if k != "csrf_token"}
         data = Fields.of_form(request.form)
@@ -320,10 +340,10 @@ def person(session_id: int, review_id: int) -> Any:
         except Conflict as conflict:
             review = conflict.current
             errors["form"] = (
-                f"{conflict.message} What you wrote is kept below; the values shown are "
-                "the ones saved now."
+                f"{conflict.message} What you chose and wrote is kept in the form; what is "
+                "saved now differs as listed here. Check it and save again."
             )
-            values = {k: v for k, v in values.items() if k == "rationale"}
+            saved_now = _saved_now(review, values, snapshot)
             status = 409
         except DomainError as exc:
             errors = dict(exc.fields) or {"form": exc.message}
@@ -353,6 +373,7 @@ def person(session_id: int, review_id: int) -> Any:
         snapshot=snapshot,
         errors=errors,
         values=values,
+        saved_now=saved_now,
         history=history,
         potential=POTENTIAL,
         readiness=READINESS,
