@@ -298,3 +298,25 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
   target.focus({ preventScroll: true });
   target.scrollIntoView({ block: "center" });
 })();
+
+// A long form's progress: "8 of 11 rated", overall and per group of competencies,
+// kept current as ratings are chosen (the server wrote the counts the page opened with).
+document.querySelectorAll("form.part-form").forEach((form) => {
+  const totals = form.querySelectorAll("[data-rated-total]");
+  if (!totals.length) return;
+  const rated = (scope) => Array.from(scope.querySelectorAll("fieldset.competency"))
+    .filter((f) => f.querySelector("input[type=radio][name^='rating_']:checked:not([value='skip'])"))
+    .length;
+  form.addEventListener("change", (event) => {
+    if (!event.target.matches("input[type=radio][name^='rating_']")) return;
+    const all = rated(form);
+    totals.forEach((el) => { el.textContent = all; });
+    form.querySelectorAll("[data-rated-group]").forEach((el) => {
+      const group = el.dataset.ratedGroup;
+      const sets = form.querySelectorAll(`fieldset.competency[data-group="${group}"]`);
+      const done = Array.from(sets).filter((f) =>
+        f.querySelector("input[type=radio]:checked:not([value='skip'])")).length;
+      el.textContent = done + " of " + sets.length;
+    });
+  });
+});
