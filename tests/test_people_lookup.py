@@ -101,3 +101,35 @@ def test_nominating_and_giving_feedback_take_a_name(app, make_person):
     assert given.status_code == 302, words(given)
     note = db.session.scalar(select(FeedbackNote))
     assert note.recipient.name == "Mei Chen"
+
+
+def test_a_cycles_list_of_people_takes_names_and_emails(app, make_person):
+    from test_cycle_bad_input import cycle_form
+
+    from reviews.cycles.models import Cycle
+
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    mei = make_person("Mei Chen", email="mei.chen@example.com")
+    ola = make_person("Ola Berg", email="ola@example.com")
+    tom = make_person("Tom Kay", email="tom@example.com")
+    make_person("Sam Lee", email="sam.lee@example.com")
+    make_person("Sam Lee", email="sam.lee2@example.com")
+    client = login_as_fresh(app, hr)
+    listed = "Mei Chen\nola@example.com tom@example.com\n"
+    refused = post(
+        client,
+        "/cycles/new",
+        cycle_form(participant_mode="list", participant_emails=listed + "Sam Lee\nNo Body"),
+    )
+    assert refused.status_code == 400
+    assert (
+        "More than one person is called Sam Lee (type the email); nobody is called No Body."
+        in words(refused)
+    )
+    assert db.session.scalar(select(Cycle)) is None
+    created = post(
+        client, "/cycles/new", cycle_form(participant_mode="list", participant_emails=listed)
+    )
+    assert created.status_code == 302, words(created)
+    cycle = db.session.scalar(select(Cycle))
+    assert {p.id for p in cycle.participants} == {mei.id, ola.id, tom.id}

@@ -10,16 +10,17 @@ and is also what the operations apply to settings built in code.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reviews.cycles.models import Cycle, ParticipantMode
 from reviews.extensions import db
 from reviews.inputs import Fields
-from reviews.people.lookup import person_field
+from reviews.people.lookup import find_people, person_field
 from reviews.people.models import Department, Person
 
 # Anonymous peer feedback needs at least this many authors before anyone reads it.
@@ -173,21 +174,27 @@ def _tolerance(data: Fields, kept: int) -> int | None:
 
 
 def _participants(data: Fields, current: Cycle | None) -> list[int]:
+    """The cycle's list of people: on the form one per line, each a name or an email
+    (several emails may share a line); in JSON an array of emails or names."""
     if not data.has("participant_emails"):
         return [p.id for p in current.participants] if current else []
-    emails = sorted({e.lower() for e in data.words("participant_emails", max_length=200_000)})
-    if not emails:
+    if data.form:
+        text = data.text("participant_emails", max_length=200_000)
+        entries = []
+        for line in re.split(r"[\n,;]+", text):
+            line = line.strip()
+            # "a@x.com b@x.com" on one line is two emails; "Mei Chen" is one name.
+            entries += line.split() if "@" in line else ([line] if line else [])
+    else:
+        entries = data.words("participant_emails", max_length=200_000)
+    if not entries:
         return []
-    found: dict[str, int] = dict(
-        db.session.execute(
-            select(func.lower(Person.email), Person.id).where(func.lower(Person.email).in_(emails))
-        ).all()
-    )
-    unknown = [e for e in emails if e not in found]
-    if unknown:
-        more = " and more" if len(unknown) > 5 else ""
-        data.error("participant_emails", f"Nobody has the email {', '.join(unknown[:5])}{more}.")
-    return [found[e] for e in emails if e in found]
+    ids, problems = find_people(entries)
+    if problems:
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        shown = "; ".join(problems[:5])
+        data.error("participant_emails", f"{shown[0].upper()}{shown[1:]}{more}.")
+    return ids
 
 
 def _departments(data: Fields, current: Cycle | None) -> list[int]:

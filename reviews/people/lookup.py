@@ -41,6 +41,44 @@ def find_person(text: str) -> tuple[Person | None, str | None]:
     return None, f"Nobody is called or has the email {wanted}. Type a name or an email."
 
 
+def find_people(entries: list[str]) -> tuple[list[int], list[str]]:
+    """Many colleagues at once (a cycle's list of people): each entry an email or a full
+    name, resolved by the rule of `find_person` in two queries whatever their number.
+    The ids found, in the order given, and one problem per entry that names nobody or a
+    shared name."""
+    wanted = [" ".join(e.split()) for e in entries if e.strip()]
+    emails = {e.lower() for e in wanted if "@" in e}
+    names = {e.lower() for e in wanted if "@" not in e}
+    by_email: dict[str, int] = dict(
+        db.session.execute(
+            select(func.lower(Person.email), Person.id).where(
+                func.lower(Person.email).in_(emails or {""})
+            )
+        ).all()
+    )
+    by_name: dict[str, list[int]] = {}
+    for name, pid in db.session.execute(
+        select(func.lower(Person.name), Person.id).where(
+            func.lower(Person.name).in_(names or {""}), Person.active.is_(True)
+        )
+    ):
+        by_name.setdefault(name, []).append(pid)
+    ids: list[int] = []
+    problems: list[str] = []
+    for entry in wanted:
+        key = entry.lower()
+        found = [by_email[key]] if key in by_email else by_name.get(key, [])
+        if len(found) == 1:
+            ids.append(found[0])
+        elif found:
+            problems.append(f"more than one person is called {entry} (type the email)")
+        elif "@" in entry:
+            problems.append(f"nobody has the email {entry}")
+        else:
+            problems.append(f"nobody is called {entry}")
+    return list(dict.fromkeys(ids)), problems
+
+
 def person_field(data: Fields, name: str, *, required: str) -> Person | None:
     """The person a form or JSON field names; None with the problem recorded in `data`
     (reported with every other problem when the caller's parser checks)."""

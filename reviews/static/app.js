@@ -11,10 +11,13 @@ document.addEventListener("focusin", (event) => {
   }
 });
 
-// Confirmation on a specific submit button (e.g. "Submit" of a review part).
+// Confirmation on a specific submit button (e.g. declining a request). A form that
+// would be refused (a required field left empty) is sent without the question: the
+// server names what is missing, and nobody confirms what cannot be accepted.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-confirm-submit]");
-  if (button && !window.confirm(button.dataset.confirmSubmit)) {
+  if (!button || (button.form && !button.form.checkValidity())) return;
+  if (!window.confirm(button.dataset.confirmSubmit)) {
     event.preventDefault();
   }
 });
