@@ -204,6 +204,7 @@ def framework() -> Any:
             "source": o.source,
             "competencies": [c.key for c in o.competencies],
             "levels": [lv.key for lv in o.levels],
+            **({"track": o.track.value} if o.track else {}),
         }
         for o in opportunities
     ]

@@ -68,6 +68,13 @@ class FrameworkSnapshot:
                 return int(level["rank"])
         return None
 
+    def track(self, key: str | None) -> str | None:
+        """The career track ("ic" or "management") of a level, as frozen."""
+        for level in self.levels:
+            if level["key"] == key:
+                return str(level["track"]) if level.get("track") else None
+        return None
+
     def levels_above(self, key: str | None) -> list[dict[str, Any]]:
         """The levels a person at `key` may grow towards: every level ranked above theirs
         (on either track: an engineer may aim at management); all of them without a level."""

@@ -6,14 +6,15 @@ from wtforms import (
     Field,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from reviews.formfields import MultiCheckboxField
 from reviews.framework.models import Level
 
 SCALE_CHOICES = [SelectChoice(str(v), str(v)) for v in range(1, 6)]
@@ -89,11 +90,23 @@ class OpportunityForm(FlaskForm):
         default=6,
         validators=[InputRequired("Enter a number of weeks from 1 to 52."), NumberRange(1, 52)],
     )
-    competencies = SelectMultipleField(
+    competencies = MultiCheckboxField(
         "Competencies it grows",
         coerce=int,
         validators=[DataRequired("Choose at least one competency.")],
     )
-    levels = SelectMultipleField(
+    levels = MultiCheckboxField(
         "Levels it suits", coerce=int, validators=[DataRequired("Choose at least one level.")]
+    )
+    track = RadioField(
+        "Whose growth it serves",
+        choices=[
+            SelectChoice("", "Anyone at those levels"),
+            SelectChoice("management", "Only people aiming at the management track"),
+            SelectChoice("ic", "Only people growing on the IC track"),
+        ],
+        default="",
+        validate_choice=True,
+        description="Growth plans propose it only to people whose target level is on that "
+        "track; a manager can still add it to any plan.",
     )

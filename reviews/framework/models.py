@@ -158,6 +158,12 @@ class Opportunity(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     duration_weeks: Mapped[int] = mapped_column(default=6)
     source: Mapped[str] = mapped_column(String(200), default="")
+    # Whose growth it is for beyond its levels: None for anyone; MANAGEMENT for people
+    # aiming at the management track (a trial people-leadership scope), never proposed
+    # to someone whose plan stays on the IC track; IC the other way round.
+    track: Mapped[Track | None] = mapped_column(
+        string_enum(Track, "opportunity_track"), nullable=True
+    )
     active: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=1)
 

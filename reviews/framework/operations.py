@@ -86,6 +86,7 @@ def load_framework(doc: FrameworkDoc) -> None:
                 description=o.description,
                 duration_weeks=o.duration_weeks,
                 source=o.source,
+                track=Track(o.track) if o.track else None,
                 competencies=[competencies[k] for k in o.competencies],
                 levels=[levels[k] for k in o.levels],
             )
@@ -146,6 +147,7 @@ def save_opportunity(
     duration_weeks: int,
     competencies: list[Competency],
     levels: list[Level],
+    track: Track | None = None,
 ) -> Opportunity:
     created = opportunity is None
     if opportunity is None:
@@ -156,6 +158,7 @@ def save_opportunity(
     opportunity.duration_weeks = duration_weeks
     opportunity.competencies = competencies
     opportunity.levels = levels
+    opportunity.track = track
     db.session.flush()
     record(
         "framework.opportunity_created" if created else "framework.opportunity_updated",

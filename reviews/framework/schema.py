@@ -72,6 +72,7 @@ class OpportunityDoc:
     levels: tuple[str, ...]
     duration_weeks: int
     source: str
+    track: str | None = None  # "ic", "management", or None for anyone
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,10 @@ def parse_framework(doc: Any) -> FrameworkDoc:
             levels=lvls,
             duration_weeks=r.integer(o, "duration_weeks", where, 1, 52),
             source=r.text(o, "source", where, optional=True),
+            track=o.get("track") if isinstance(o.get("track"), str) else None,
         )
+        if o.get("track") is not None and o.get("track") not in TRACKS:
+            r.problems.append(f"opportunity {opp.key}: track must be one of {', '.join(TRACKS)}")
         if not comps or any(c not in competency_keys for c in comps):
             r.problems.append(f"opportunity {opp.key}: competencies must name known competencies")
         if not lvls or any(lv not in level_keys for lv in lvls):

@@ -13,7 +13,7 @@ from reviews import access, params
 from reviews.extensions import db
 from reviews.framework import operations as ops
 from reviews.framework.forms import LevelForm, OpportunityForm, competency_form
-from reviews.framework.models import Competency, Level, Opportunity, Scale
+from reviews.framework.models import Competency, Level, Opportunity, Scale, Track
 from reviews.framework.queries import ladder, scale
 from reviews.people.forms import ConfirmForm
 
@@ -222,6 +222,7 @@ def _opportunity_form(opportunity: Opportunity | None) -> tuple[OpportunityForm,
     if request.method == "GET" and opportunity is not None:
         form.competencies.data = [c.id for c in opportunity.competencies]
         form.levels.data = [lv.id for lv in opportunity.levels]
+        form.track.data = opportunity.track.value if opportunity.track else ""
         form.version.data = str(opportunity.version)
     return form, lad
 
@@ -245,6 +246,7 @@ def _save_opportunity(opportunity: Opportunity | None) -> Any:
                     duration_weeks=form.duration_weeks.data or 1,
                     competencies=[comps[i] for i in form.competencies.data or []],
                     levels=[levels[i] for i in form.levels.data or []],
+                    track=Track(form.track.data) if form.track.data else None,
                 )
                 db.session.flush()
             except StaleDataError:

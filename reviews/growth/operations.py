@@ -46,6 +46,7 @@ def catalogue() -> list[Opportunity]:
             tuple(c.key for c in o.competencies),
             tuple(lv.key for lv in o.levels),
             o.duration_weeks,
+            o.track.value if o.track else None,
         )
         for o in rows
     ]
@@ -85,6 +86,7 @@ def propose(
         catalogue=opportunities,
         start=start,
         catalogue_levels=snapshot.plan_levels(review.level_key, target or current),
+        target_track=snapshot.track(target or current),
     )
 
 

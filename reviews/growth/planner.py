@@ -31,6 +31,7 @@ class Opportunity:
     competencies: tuple[str, ...]
     levels: tuple[str, ...]
     duration_weeks: int
+    track: str | None = None  # "ic" or "management": proposed only on that track
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,14 @@ def plan_growth(
     catalogue: Sequence[Opportunity],
     start: date,
     catalogue_levels: Collection[str] | None = None,
+    target_track: str | None = None,
 ) -> Plan:
     """Propose a plan.
 
     Opportunities are drawn from the catalogue for `catalogue_levels` (the snapshot's
     `plan_levels`: the current level, the target and those between), by default the
-    current and target levels.
+    current and target levels; an opportunity meant for one track (a trial of people
+    leadership) only when the target level is on that track (`target_track`).
 
     `targets` are the target level's expectations (the current level's when
     `target_level` is None: the top of the ladder, where the plan broadens
@@ -153,6 +156,7 @@ def plan_growth(
             if competency.key in o.competencies
             and o.key not in used
             and level_for_catalogue & set(o.levels)
+            and (o.track is None or o.track == target_track)
         ]
         matches.sort(
             key=lambda o: (
