@@ -118,3 +118,10 @@ def test_someone_without_reviews_gets_a_helpful_empty_state(app, make_person):
     newcomer = make_person("Nia New")
     words = text(login_as_fresh(app, newcomer).get("/reviews/mine"))
     assert "You have no reviews yet." in words
+
+
+def test_the_home_page_leads_to_my_reviews_and_each_reports_reviews(history):
+    boss = login_as_fresh(history["app"], history["boss"])
+    home = boss.get("/").get_data(as_text=True)
+    assert 'href="/reviews/mine">All your reviews and growth plans</a>' in home
+    assert f'href="/people/{history["ada"].id}/reviews">Reviews' in home
