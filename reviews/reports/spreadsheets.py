@@ -40,12 +40,16 @@ _LOOKS_TYPED = re.compile(
 )
 
 
+_DIGIT = re.compile(r"\d")
+_TRUTH = frozenset(("true", "false"))
+
+
 def looks_typed(text: str) -> bool:
     """Would Excel or LibreOffice read this text as something other than text?"""
     stripped = text.strip()
-    if stripped.lower() in ("true", "false"):
+    if stripped.lower() in _TRUTH:
         return True
-    return any(c.isdigit() for c in stripped) and bool(_LOOKS_TYPED.fullmatch(stripped))
+    return _DIGIT.search(stripped) is not None and _LOOKS_TYPED.fullmatch(stripped) is not None
 
 
 def safe(value: Any) -> Any:
@@ -55,23 +59,24 @@ def safe(value: Any) -> Any:
     return value
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> Any:
     """A CSV cell: text that no spreadsheet turns into a formula, a number or a date;
     numbers as numbers, dates as ISO 8601 (which spreadsheets read as dates)."""
+    if isinstance(value, str):  # the common case first: most cells are plain text
+        if value.startswith(DANGEROUS) or looks_typed(value):
+            return "'" + value
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        return str(value)
+        return value  # the csv module writes it as it is
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    if text.startswith(DANGEROUS) or looks_typed(text):
-        return "'" + text
-    return text
+    return csv_cell(str(value))
 
 
 @dataclass(frozen=True)
