@@ -2,6 +2,13 @@
 
 Pure: numbers in, an SVG string out.  Every text is escaped here; templates
 mark the result safe.
+
+Colours: each mark carries its light colour as an attribute, which the PDFs use
+as it is (print.css sets none), and a class (c-ink, c-bar ...) through which
+app.css gives it the page's palette, dark too.  Size: on a page a drawing
+scales with its box; where that box is phone-narrow, app.css sets larger text
+(container queries on .chart-figure), so the layouts here leave that text room:
+counts centred in wide slots, names on a line of their own above their bars.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ INK = "#1d2330"
 MUTED = "#555f70"
 BAND = "#dce6f8"
 WARN = "#a32020"
+GRID = "#e3e7ee"
 
 
 NARROW = frozenset("fijlrtI!|.,:;'()[] ")
@@ -46,7 +54,8 @@ def _fit(text: str, width: float, font_size: int = 12) -> str:
 def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: str) -> Markup:
     """Bars of actual shares per rating over the guidance target and its tolerance band."""
     width, height = 640, 260
-    left, right, top, bottom = 48, 16, 24, 56
+    # The top leaves room for a count set twice as large on a phone.
+    left, right, top, bottom = 48, 16, 30, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     top_share = max([0.5] + [max(b.share, b.high) for b in buckets])
     scale = plot_h / top_share
@@ -54,7 +63,8 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
     bar_w = slot * 0.5
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-labelledby="dist-title dist-desc" class="chart">',
+        f'width="100%" role="img" aria-labelledby="dist-title dist-desc" '
+        f'class="chart distribution-chart">',
         f'<title id="dist-title">{escape(title)}</title>',
         '<desc id="dist-desc">'
         + escape(
@@ -71,11 +81,11 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
         y = top + plot_h - tick * scale
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
-            f'stroke="#e3e7ee" stroke-width="1"/>'
+            f'stroke="{GRID}" stroke-width="1" class="c-grid"/>'
         )
         parts.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{MUTED}">{tick:.0%}</text>'
+            f'fill="{MUTED}" class="c-muted tick">{tick:.0%}</text>'
         )
     for i, b in enumerate(buckets):
         x = left + i * slot + (slot - bar_w) / 2
@@ -83,59 +93,64 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
         band_h = (b.high - b.low) * scale
         parts.append(
             f'<rect x="{x - 8:.1f}" y="{band_top:.1f}" width="{bar_w + 16:.1f}" '
-            f'height="{band_h:.1f}" fill="{BAND}"><title>Guidance band</title></rect>'
+            f'height="{band_h:.1f}" fill="{BAND}" class="c-band">'
+            "<title>Guidance band</title></rect>"
         )
         bar_h = b.share * scale
-        colour = WARN if b.outside else BRAND
+        colour, role = (WARN, "c-warn") if b.outside else (BRAND, "c-bar")
         parts.append(
             f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{bar_w:.1f}" '
-            f'height="{bar_h:.1f}" fill="{colour}" class="bar"/>'
+            f'height="{bar_h:.1f}" fill="{colour}" class="bar {role}"/>'
         )
         target_y = top + plot_h - b.target * scale
         parts.append(
             f'<line x1="{x - 8:.1f}" x2="{x + bar_w + 8:.1f}" y1="{target_y:.1f}" '
             f'y2="{target_y:.1f}" stroke="{INK}" stroke-width="2" '
-            f'stroke-dasharray="4 3"/>'
+            f'stroke-dasharray="4 3" class="c-ink"/>'
         )
         # Above the bar and above the guidance band, so the target line never crosses it.
         label_y = top + plot_h - max(b.share, b.high) * scale - 6
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{label_y:.1f}" '
-            f'text-anchor="middle" font-size="12" font-weight="700" fill="{INK}">'
-            f"{b.count} ({b.share:.0%})</text>"
+            f'text-anchor="middle" font-size="12" font-weight="700" fill="{INK}" '
+            f'class="c-ink count">{b.count} ({b.share:.0%})</text>'
         )
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 18}" '
-            f'text-anchor="middle" font-size="12" fill="{INK}">{escape(labels[i])}</text>'
+            f'text-anchor="middle" font-size="12" fill="{INK}" class="c-ink label">'
+            f"{escape(labels[i])}</text>"
         )
         sign = "+" if b.deviation > 0 else ""
+        fill, role = (WARN, "c-warn") if b.outside else (MUTED, "c-muted")
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 34}" '
-            f'text-anchor="middle" font-size="11" fill="{WARN if b.outside else MUTED}">'
+            f'text-anchor="middle" font-size="11" fill="{fill}" class="{role} deviation">'
             f"{sign}{b.deviation * 100:.0f} pts</text>"
         )
     parts.append(
         f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" '
-        f'y2="{top + plot_h}" stroke="{INK}" stroke-width="1"/>'
+        f'y2="{top + plot_h}" stroke="{INK}" stroke-width="1" class="c-ink"/>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
 
 
 def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Markup:
-    """One row per competency: the final rating as a bar, the expectation as a marker.
+    """One row per competency: its name above, the final rating as a bar, the expectation
+    as a marker.
 
-    `rows` holds (competency name, final rating or None, expected rating).
+    `rows` holds (competency name, final rating or None, expected rating).  The names
+    sit on a line of their own, so that on a phone, where app.css sets them half as
+    large again, they have the drawing's width and push no bar aside; the rows are
+    as tall as that needs and no taller (the PDF keeps the plan's pages).
     """
-    row_h, plot_w, top = 26, 250, 30
-    # As wide as the names need (long ones are cut), so the drawing stays about 460 units
-    # and its text about 12 px in half a page row instead of shrinking with a wide one.
-    label_w = round(min(230, max(120, 16 + max((_text_width(n) for n, _, _ in rows), default=0))))
-    bar_legend, marker_legend = "final rating (red: below expectation)", "expected at target level"
-    marker_x = 20 + _text_width(bar_legend, 11) + 16
-    width = round(max(label_w + plot_w + 24, marker_x + 8 + _text_width(marker_legend, 11)))
-    height = top + row_h * len(rows) + 34
+    width, left, right = 480, 8, 12  # about 12 px text in the PDF's 13 cm
+    row_h, top = 30, 22
+    plot_w = width - left - right
     step = plot_w / 5
+    bottom = top + row_h * len(rows)
+    bar_legend, marker_legend = "final rating (red: below expectation)", "expected at target level"
+    height = bottom + 52
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" aria-labelledby="ratings-title ratings-desc" class="chart ratings-chart">',
@@ -150,41 +165,45 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
         + "</desc>",
     ]
     for value in range(6):
-        x = label_w + value * step
+        x = left + value * step
         parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" '
-            f'y2="{top + row_h * len(rows)}" stroke="#e3e7ee" stroke-width="1"/>'
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{bottom}" '
+            f'stroke="{GRID}" stroke-width="1" class="c-grid"/>'
         )
         parts.append(
-            f'<text x="{x:.1f}" y="{top - 10}" text-anchor="middle" font-size="11" '
-            f'fill="{MUTED}">{value}</text>'
+            f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" font-size="11" '
+            f'fill="{MUTED}" class="c-muted tick">{value}</text>'
         )
     for i, (name, rating, expected) in enumerate(rows):
         y = top + i * row_h
+        # Cut to two thirds of the width: whole at the phone's half as large again.
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" '
-            f'font-size="12" fill="{INK}">{escape(_fit(name, label_w - 12))}</text>'
+            f'<text x="{left}" y="{y + 12}" font-size="12" fill="{INK}" class="c-ink name">'
+            f"{escape(_fit(name, plot_w * 2 / 3))}</text>"
         )
         if rating is not None:
             short = rating < expected
+            fill, role = (WARN, "c-warn") if short else (BRAND, "c-bar")
             parts.append(
-                f'<rect x="{label_w}" y="{y + 6}" width="{rating * step:.1f}" '
-                f'height="{row_h - 12}" rx="3" fill="{WARN if short else BRAND}" '
-                f'class="bar"/>'
+                f'<rect x="{left}" y="{y + 17}" width="{rating * step:.1f}" height="9" '
+                f'rx="3" fill="{fill}" class="bar {role}"/>'
             )
-        ex = label_w + expected * step
+        ex = left + expected * step
         parts.append(
-            f'<line x1="{ex:.1f}" x2="{ex:.1f}" y1="{y + 2}" y2="{y + row_h - 2}" '
-            f'stroke="{INK}" stroke-width="3" class="expected"/>'
+            f'<line x1="{ex:.1f}" x2="{ex:.1f}" y1="{y + 14}" y2="{y + 29}" '
+            f'stroke="{INK}" stroke-width="3" class="expected c-ink"/>'
         )
-    legend_y = top + row_h * len(rows) + 22
+    # The two keys on lines of their own: room for the phone's larger text.
+    legend_y = bottom + 22
     parts.append(
-        f'<rect x="0" y="{legend_y - 10}" width="14" height="10" fill="{BRAND}"/>'
-        f'<text x="20" y="{legend_y}" font-size="11" fill="{MUTED}">{bar_legend}</text>'
-        f'<line x1="{marker_x:.1f}" x2="{marker_x:.1f}" y1="{legend_y - 11}" '
-        f'y2="{legend_y + 1}" stroke="{INK}" stroke-width="3"/>'
-        f'<text x="{marker_x + 8:.1f}" y="{legend_y}" font-size="11" fill="{MUTED}">'
-        f"{marker_legend}</text>"
+        f'<rect x="{left}" y="{legend_y - 10}" width="14" height="10" fill="{BRAND}" '
+        f'class="c-bar"/>'
+        f'<text x="{left + 20}" y="{legend_y}" font-size="11" fill="{MUTED}" '
+        f'class="c-muted key">{bar_legend}</text>'
+        f'<line x1="{left + 7}" x2="{left + 7}" y1="{legend_y + 10}" y2="{legend_y + 24}" '
+        f'stroke="{INK}" stroke-width="3" class="c-ink"/>'
+        f'<text x="{left + 20}" y="{legend_y + 22}" font-size="11" fill="{MUTED}" '
+        f'class="c-muted key">{marker_legend}</text>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above
@@ -217,17 +236,19 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
         y = top + i * row_h
         parts.append(
             f'<text x="0" y="{y + 12}" font-size="12" '
-            f'fill="{INK}">{escape(_fit(label, width))}</text>'
+            f'fill="{INK}" class="c-ink">{escape(_fit(label, width))}</text>'
         )
         parts.append(
-            f'<rect x="0" y="{y + 18}" width="{plot_w}" height="{bar_h}" rx="3" fill="#e3e7ee"/>'
+            f'<rect x="0" y="{y + 18}" width="{plot_w}" height="{bar_h}" rx="3" '
+            f'fill="{GRID}" class="c-track"/>'
         )
         parts.append(
             f'<rect x="0" y="{y + 18}" width="{plot_w * share:.1f}" '
-            f'height="{bar_h}" rx="3" fill="{BRAND}" class="bar"/>'
+            f'height="{bar_h}" rx="3" fill="{BRAND}" class="bar c-bar"/>'
         )
         parts.append(
-            f'<text x="{plot_w + 8}" y="{y + 30}" font-size="12" fill="{INK}">{figure}</text>'
+            f'<text x="{plot_w + 8}" y="{y + 30}" font-size="12" fill="{INK}" class="c-ink">'
+            f"{figure}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  # every interpolated text is escaped above

@@ -180,7 +180,7 @@ def _participants(data: Fields, current: Cycle | None) -> list[int]:
         return [p.id for p in current.participants] if current else []
     if data.form:
         text = data.text("participant_emails", max_length=200_000)
-        entries = []
+        entries: list[str] = []
         for line in re.split(r"[\n,;]+", text):
             line = line.strip()
             # "a@x.com b@x.com" on one line is two emails; "Mei Chen" is one name.

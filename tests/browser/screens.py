@@ -15,12 +15,13 @@ from .crawl import SKIP, sign_in
 
 WIDTHS = (375, 1280)
 
-# (account, file name, how to get there: a path, or a link pattern to follow from a path)
+# (account, file name, how to get there: a path, or a link pattern to follow from a path;
+# a pattern with a group leads to the page its group names)
 SCREENS: list[tuple[str | None, str, str, str | None]] = [
     (None, "sign-in", "/auth/login", None),
     ("dev@example.com", "engineer-home", "/", None),
     ("dev@example.com", "engineer-peer-request", "/requests", r"^/requests/\d+$"),
-    ("dev@example.com", "engineer-review", "/", r"^/reviews/\d+$"),
+    ("dev@example.com", "engineer-review", "/", r"^(/reviews/\d+)/plan$"),  # a released one
     ("dev@example.com", "engineer-growth-plan", "/", r"^/reviews/\d+/plan$"),
     ("dev@example.com", "career-ladder", "/framework/", None),
     ("em@example.com", "manager-home", "/", None),
@@ -33,6 +34,18 @@ SCREENS: list[tuple[str | None, str, str, str | None]] = [
     ("hr@example.com", "hr-people", "/people", None),
     ("hr@example.com", "hr-org-chart", "/org", None),
 ]
+# Also taken in the dark theme (NAME-dark-375.png ...): a page of each kind, the charts among them.
+DARK = frozenset(
+    {
+        "sign-in",
+        "engineer-home",
+        "engineer-review",
+        "engineer-growth-plan",
+        "manager-team",
+        "hr-dashboard",
+        "hr-calibration",
+    }
+)
 
 
 def follow(page: Any, base: str, start: str, pattern: str) -> str:
@@ -47,8 +60,8 @@ def follow(page: Any, base: str, start: str, pattern: str) -> str:
             hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
             paths = [h[len(base) :].split("#")[0] for h in hrefs if h.startswith(base)]
             for found in paths:
-                if wanted.search(found):
-                    return found
+                if match := wanted.search(found):
+                    return match.group(1) if wanted.groups else found
             deeper += [
                 p
                 for p in paths

@@ -1,7 +1,9 @@
 """`make screenshots`: PNGs of the main pages at phone and desktop width.
 
 python -m tests.browser.screenshots DIR serves the demo organisation from a
-temporary SQLite database and writes NAME-375.png and NAME-1280.png into DIR.
+temporary SQLite database and writes NAME-375.png and NAME-1280.png into DIR,
+and for the pages in screens.DARK NAME-dark-375.png and NAME-dark-1280.png too,
+with the system's colour scheme set to dark.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from reviews.extensions import db
 from reviews.framework.operations import ensure_default_framework
 
 from .conftest import CHROMIUM, LAUNCH_ARGS
-from .screens import WIDTHS, screens
+from .screens import DARK, WIDTHS, screens
 
 
 def main(out: Path) -> None:
@@ -54,11 +56,15 @@ def main(out: Path) -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
                 for name, page in screens(browser, base):
-                    for width in WIDTHS:
-                        page.set_viewport_size({"width": width, "height": 900})
-                        target = out / f"{name}-{width}.png"
-                        page.screenshot(path=str(target), full_page=True)
-                        print(target)
+                    for scheme in ("light", "dark") if name in DARK else ("light",):
+                        page.emulate_media(color_scheme=scheme)
+                        prefix = f"{name}-dark" if scheme == "dark" else name
+                        for width in WIDTHS:
+                            page.set_viewport_size({"width": width, "height": 900})
+                            target = out / f"{prefix}-{width}.png"
+                            page.screenshot(path=str(target), full_page=True)
+                            print(target)
+                    page.emulate_media(color_scheme="light")
                 browser.close()
         finally:
             server.shutdown()

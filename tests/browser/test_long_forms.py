@@ -27,5 +27,5 @@ def test_the_self_review_shows_its_sections_and_progress(self_review_server, pag
     assert total.inner_text() == f"2 of {count} rated"
     nav.get_by_role("link", name="Responsibilities").click()
     assert page.url.endswith("#group-2")
-    page.screenshot(path="/tmp/self-review.png", full_page=False)
+    page.screenshot(path=str(tmp_path / "self-review.png"), full_page=False)
     assert page.console_errors == []
