@@ -511,11 +511,22 @@ def test_a_stale_version_is_refused_with_the_current_plan(released):
             assert "Write the runbook" in html  # the current plan is what is shown
             assert f'name="version" value="{current[0]}"' in html
             assert _state(plan_id) == current, (data, version)
+    # What was typed stays in the form it was typed in (issue 20), beside the current plan.
+    kept = _text(post(client, url, {**stale[0], "version": opened}))
+    assert 'id="title" name="title" maxlength="200" value="Another"' in kept
+    kept = _text(post(client, url, {**stale[3], "version": opened}))
+    assert f'id="start-{first}" name="start" value="2026-06-01"' in kept
+    assert "<details open><summary>Edit dates and notes" in kept
+    kept = _text(post(client, url, {**stale[4], "version": opened}))
+    assert ">Overwrites?</textarea>" in kept
     employee = released.as_(released.ada)
     for data in ({"action": "comment", "comment": "Hi"}, {"action": "agree"}):
         response = post(employee, url, {**data, "version": opened})
         assert response.status_code == 409
         assert CONFLICT in _text(response)
+    assert ">Hi</textarea>" in _text(
+        post(employee, url, {"action": "comment", "comment": "Hi", "version": opened})
+    )
     assert _state(plan_id) == current
 
 
@@ -768,7 +779,7 @@ def test_the_catalogue_offers_only_what_suits_the_persons_level(released):
     assert {i.opportunity_key for i in _items(released.ada_plan)} <= set(suits)
     client = released.as_(released.manager)
     page = client.get(released.url).get_data(as_text=True)
-    offered = re.findall(r'<option value="([a-z0-9-]+)">', page.split('id="opportunity"')[1])
+    offered = re.findall(r'<option value="([a-z0-9-]+)"\s*>', page.split('id="opportunity"')[1])
     assert set(offered) == set(suits)
     assert elsewhere.title not in page
     version = _plan(released.ada_plan).version

@@ -144,7 +144,8 @@ def plan_page(review_id: int) -> Any:
             plan = ops.plan_for(review)  # type: ignore[assignment]
             errors["form"] = (
                 "Not saved: the plan changed since you opened it (someone else "
-                "edited it). This is the current plan; make your change again."
+                "edited it). The page shows the current plan; what you typed is kept "
+                "in the form. Check it and save again."
             )
             status = 409
         except DomainError as exc:
@@ -163,6 +164,9 @@ def plan_page(review_id: int) -> Any:
         is_manager=is_manager,
         is_subject=is_subject,
         errors=errors,
+        # A refused post keeps what was typed in the form it came from (by its action,
+        # and item for an item's form); the rest of the page shows the current plan.
+        typed=request.form if status >= 400 else {},
         catalogue=catalogue,
         today=date.today(),
         **plan_view_model(review, plan),
