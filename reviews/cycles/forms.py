@@ -41,7 +41,10 @@ class CycleForm(FlaskForm):
         validate_choice=False,
     )
     department_ids = MultiCheckboxField("Departments", coerce=int, validate_choice=False)
-    participant_emails = TextAreaField("People (one per line: a full name or an email)")
+    participant_emails = TextAreaField(
+        "People (one per line: a full name or an email)",
+        render_kw={"data-people-list": "", "rows": 6},
+    )
     self_review_due = DateField("Self-review and nominations due")
     peer_feedback_due = DateField("Peer feedback due")
     manager_review_due = DateField("Manager reviews due")

@@ -159,6 +159,20 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
 (() => {
   const source = document.querySelector('meta[name="people-search"]');
   if (!source) return;
+  // A list of people typed one per line (a cycle's participants) gets a picker above
+  // it whose choices are added as lines; the list itself stays a plain text area.
+  document.querySelectorAll("textarea[data-people-list]").forEach((area) => {
+    const label = document.createElement("label");
+    label.htmlFor = area.id + "-add";
+    label.textContent = "Add a person to the list";
+    const adder = document.createElement("input");
+    adder.type = "text";
+    adder.id = area.id + "-add";
+    adder.autocomplete = "off";
+    adder.dataset.peoplePicker = "";
+    adder.dataset.appendTo = area.id;
+    area.after(label, adder);
+  });
   let counter = 0;
   document.querySelectorAll("input[data-people-picker]").forEach((input) => {
     counter += 1;
@@ -201,8 +215,17 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
       }
     };
     const choose = (option) => {
-      input.value = option.dataset.email;
-      status.textContent = option.dataset.name + " chosen";
+      const list = input.dataset.appendTo && document.getElementById(input.dataset.appendTo);
+      if (list) {
+        const lines = list.value.split("\n").map((l) => l.trim()).filter(Boolean);
+        if (!lines.includes(option.dataset.email)) lines.push(option.dataset.email);
+        list.value = lines.join("\n") + "\n";
+        input.value = "";
+        status.textContent = option.dataset.name + " added to the list";
+      } else {
+        input.value = option.dataset.email;
+        status.textContent = option.dataset.name + " chosen";
+      }
       close();
       input.dispatchEvent(new Event("change", { bubbles: true }));
     };

@@ -64,3 +64,22 @@ def test_without_javascript_a_name_or_an_email_is_typed(self_review_server, chro
         assert page.get_by_role("cell", name=re.compile("^Amara Okafor")).is_visible()
     finally:
         context.close()
+
+
+def test_a_cycles_list_of_people_is_filled_from_the_picker(live_server, page):
+    sign_in(page, live_server, "hr@example.com")
+    page.goto(f"{live_server}/cycles/new")
+    page.get_by_label("A list of people").check()
+    adder = page.get_by_role("combobox", name="Add a person to the list")
+    area = page.get_by_label("People (one per line: a full name or an email)")
+    area.fill("Devon Clarke\n")
+    for typed in ("amara", "amara"):  # the second choice of the same person adds nothing
+        adder.press_sequentially(typed, delay=30)
+        page.get_by_role("option", name=re.compile("Amara Okafor")).wait_for()
+        adder.press("ArrowDown")
+        adder.press("Enter")
+        assert adder.input_value() == ""
+    lines = area.input_value().split()
+    assert lines[0:2] == ["Devon", "Clarke"]
+    assert len([line for line in area.input_value().splitlines() if "@" in line]) == 1
+    assert page.console_errors == []
