@@ -76,6 +76,9 @@ def _zip_of(client, cycle: Cycle) -> tuple[Job, zipfile.ZipFile]:
     assert "Download the ZIP" in page.get_data(as_text=True)
     download = client.get(f"/jobs/{job.id}/download")
     assert download.status_code == 200
+    # Slugged like every export (issue 20): no spaces from the cycle's name.
+    name = "-".join(cycle.name.lower().split()) + "-growth-plans.zip"
+    assert f"filename={name}" in download.headers["Content-Disposition"]
     data = download.data
     download.close()
     return job, zipfile.ZipFile(io.BytesIO(data))
