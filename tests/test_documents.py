@@ -195,9 +195,10 @@ def test_review_summary_pdf_keeps_peers_anonymous(app, make_person, login_as):
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     # Named after what it holds (issue 20), not "review-summary.pdf".
-    assert 'filename="devon-clarke-2026-h2-review-review.pdf"' in response.headers[
-        "Content-Disposition"
-    ]
+    assert (
+        'filename="devon-clarke-2026-h2-review-review.pdf"'
+        in response.headers["Content-Disposition"]
+    )
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
     assert "Exceeds expectations" in text  # the final rating, after release
     assert "Strength seen by Peer-team." in text
