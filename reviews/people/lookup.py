@@ -16,24 +16,36 @@ from reviews.people.models import Person
 SHOWN = 3  # emails listed when a name is shared
 
 
+def _matching(wanted: list[str]) -> dict[str, list[Person]]:
+    """The rule, once: an entry with "@" is an email (any person, any case), any other a
+    full name of active people (any case). Each entry, lower-cased, to the people it
+    names, those of a shared name in email order; two queries whatever the number."""
+    emails = {e.lower() for e in wanted if "@" in e}
+    names = {e.lower() for e in wanted if "@" not in e}
+    found: dict[str, list[Person]] = {}
+    if emails:
+        for key, person in db.session.execute(
+            select(func.lower(Person.email), Person).where(func.lower(Person.email).in_(emails))
+        ):
+            found.setdefault(key, []).append(person)
+    if names:
+        for key, person in db.session.execute(
+            select(func.lower(Person.name), Person)
+            .where(func.lower(Person.name).in_(names), Person.active.is_(True))
+            .order_by(Person.email)
+        ):
+            found.setdefault(key, []).append(person)
+    return found
+
+
 def find_person(text: str) -> tuple[Person | None, str | None]:
     """The person `text` names (an email, or an active person's full name), or why not."""
     wanted = " ".join(text.split())
-    if "@" in wanted:
-        person = db.session.scalar(select(Person).where(func.lower(Person.email) == wanted.lower()))
-        if person is None:
-            return None, f"Nobody has the email {wanted}."
-        return person, None
-    named = list(
-        db.session.scalars(
-            select(Person)
-            .where(func.lower(Person.name) == wanted.lower(), Person.active.is_(True))
-            .order_by(Person.email)
-            .limit(SHOWN + 1)
-        )
-    )
+    named = _matching([wanted]).get(wanted.lower(), [])
     if len(named) == 1:
         return named[0], None
+    if "@" in wanted:
+        return None, f"Nobody has the email {wanted}."
     if named:
         emails = ", ".join(p.email for p in named[:SHOWN])
         more = " and others" if len(named) > SHOWN else ""
@@ -42,35 +54,18 @@ def find_person(text: str) -> tuple[Person | None, str | None]:
 
 
 def find_people(entries: list[str]) -> tuple[list[int], list[str]]:
-    """Many colleagues at once (a cycle's list of people): each entry an email or a full
-    name, resolved by the rule of `find_person` in two queries whatever their number.
+    """Many colleagues at once (a cycle's list of people), by the rule of `find_person`.
     The ids found, in the order given, and one problem per entry that names nobody or a
     shared name."""
     wanted = [" ".join(e.split()) for e in entries if e.strip()]
-    emails = {e.lower() for e in wanted if "@" in e}
-    names = {e.lower() for e in wanted if "@" not in e}
-    by_email: dict[str, int] = dict(
-        db.session.execute(
-            select(func.lower(Person.email), Person.id).where(
-                func.lower(Person.email).in_(emails or {""})
-            )
-        ).all()
-    )
-    by_name: dict[str, list[int]] = {}
-    for name, pid in db.session.execute(
-        select(func.lower(Person.name), Person.id).where(
-            func.lower(Person.name).in_(names or {""}), Person.active.is_(True)
-        )
-    ):
-        by_name.setdefault(name, []).append(pid)
+    found = _matching(wanted)
     ids: list[int] = []
     problems: list[str] = []
     for entry in wanted:
-        key = entry.lower()
-        found = [by_email[key]] if key in by_email else by_name.get(key, [])
-        if len(found) == 1:
-            ids.append(found[0])
-        elif found:
+        named = found.get(entry.lower(), [])
+        if len(named) == 1:
+            ids.append(named[0].id)
+        elif named:
             problems.append(f"more than one person is called {entry} (type the email)")
         elif "@" in entry:
             problems.append(f"nobody has the email {entry}")

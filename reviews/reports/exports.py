@@ -55,12 +55,15 @@ REPORT_TAIL = [
 PART_STATES = {None: "Not started", "draft": "Draft", "submitted": "Submitted"}
 
 
+def _snapshot(cycle: Cycle) -> FrameworkSnapshot | None:
+    """The framework the cycle froze at launch (None for a cycle without one)."""
+    return FrameworkSnapshot(cycle.framework_snapshot) if cycle.framework_snapshot else None
+
+
 def report_header(cycle: Cycle) -> list[Column]:
     """The fixed columns, one "Final: <competency>" per competency of the cycle's
     framework, then potential, readiness and acknowledgement."""
-    snapshot = (
-        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
-    )
+    snapshot = _snapshot(cycle)
     competencies = snapshot.competencies if snapshot else []
     finals = [Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8))) for c in competencies]
     return REPORT_FIXED + finals + REPORT_TAIL
@@ -86,9 +89,7 @@ def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]
     threshold of peers responded (`visibility.peer_figures_shown`).
     """
     scope = scope or Scope()
-    snapshot = (
-        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
-    )
+    snapshot = _snapshot(cycle)
     keys = snapshot.keys if snapshot else []
     policy = cycle_policy(cycle)
     last = 0
@@ -275,9 +276,7 @@ def _ledger_value(field_name: str, value: str | None) -> Any:
 
 def ledger_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
     scope = scope or Scope()
-    snapshot = (
-        FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
-    )
+    snapshot = _snapshot(cycle)
     subject, actor = aliased(Person), aliased(Person)
     rows = db.session.execute(
         scope.apply(

@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import chain
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
@@ -28,14 +27,14 @@ BOM = "\ufeff"  # tells Excel the CSV is UTF-8
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 # What a spreadsheet takes for a number, a fraction, a date, a time or a truth value when
 # it opens a CSV: digits with separators ("3/3", "1.2.3", "10:30", "1 234", "(12)", "12%",
-# "$5"), scientific notation, a month name beside a number ("Mar 3", "3-mar", "May 2026").
+# "$5"), scientific notation, a month name beside a number ("Mar 3", "3-mar", "May 2026");
+# truth values ("TRUE") are `_TRUTH`.
 # Every pattern is linear: a long cell of digits costs one pass.
 _LOOKS_TYPED = re.compile(
     r"[(]?[$€£¥]?[\d.,/:\s-]+%?[)]?(?:\s*[ap]\.?m\.?)?"
     r"|[\d.]+e[+-]?\d+"
     rf"|\d{{1,4}}[\s/.-]*{_MONTH}(?:[\s/.,-]*\d{{1,4}})?"
-    rf"|{_MONTH}[\s/.,-]*\d{{1,4}}(?:[\s/.,-]+\d{{1,4}})?"
-    r"|true|false",
+    rf"|{_MONTH}[\s/.,-]*\d{{1,4}}(?:[\s/.,-]+\d{{1,4}})?",
     re.IGNORECASE,
 )
 
@@ -133,16 +132,16 @@ def xlsx_file(
         width = column.width if isinstance(column, Column) else max(10, len(column) + 2)
         ws.set_column(c, c, width)
     ws.freeze_panes(1, 0)
+    for c, title in enumerate(titles):
+        ws.write_string(0, c, safe(title), bold)
     write_string, write_number, write_boolean = ws.write_string, ws.write_number, ws.write_boolean
     last = 0
-    for r, row in enumerate(chain([titles], rows)):
+    for r, row in enumerate(rows, start=1):
         last = r
         for c, value in enumerate(row):
             if value is None or value == "":
                 continue  # an empty cell
-            if r == 0:
-                write_string(r, c, safe(str(value)), bold)
-            elif isinstance(value, bool):
+            if isinstance(value, bool):
                 write_boolean(r, c, value)
             elif isinstance(value, int | float):
                 write_number(r, c, value)

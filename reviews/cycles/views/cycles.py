@@ -239,6 +239,12 @@ def team(cycle_id: int) -> Any:
         # threshold where names are kept from the line), as every output applies them.
         peers_shown=lambda n: peer_figures_shown(Viewer.MANAGER, policy, n),
         approving=cycle.state in APPROVAL_OPEN,
+        # what "Approve all" would approve: the direct reports' waiting nominations
+        waiting_mine=sum(
+            found.waiting.get(r.id, 0)
+            for r, _parts in found.rows
+            if r.manager_id == current_user.id
+        ),
         confirm=ConfirmForm(),
     )
 
