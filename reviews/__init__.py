@@ -106,6 +106,7 @@ def register_models() -> None:
     import reviews.framework.models
     import reviews.goals.models
     import reviews.growth.models
+    import reviews.identity.models
     import reviews.jobs.models
     import reviews.notifications.models
     import reviews.people.models
@@ -130,15 +131,23 @@ def register_blueprints(app: Flask) -> None:
     from reviews.goals.views import bp as goals_bp
     from reviews.growth.views import bp as growth_bp
     from reviews.home import bp as home_bp
+    from reviews.identity.oidc import bp as oidc_bp
+    from reviews.identity.oidc import init_app as init_oidc
+    from reviews.identity.saml import bp as saml_bp
     from reviews.jobs.views import bp as jobs_bp
     from reviews.notifications.views import bp as notifications_bp
     from reviews.people.views import bp as people_bp
     from reviews.reports.views import bp as reports_bp
+    from reviews.scim.views import bp as scim_bp
     from reviews.upward.views import bp as upward_bp
 
+    init_oidc(app)
     for bp in (
         home_bp,
         auth_bp,
+        oidc_bp,
+        saml_bp,
+        scim_bp,
         people_bp,
         framework_bp,
         cycles_bp,

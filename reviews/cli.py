@@ -74,6 +74,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(goals_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from reviews.scim.cli import register as register_scim
+
+    register_scim(app)
 
 
 @click.command("setup")

@@ -180,6 +180,12 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         # The company's own endpoint for every notification, signed with WEBHOOK_SECRET.
         "WEBHOOK_URL": os.environ.get("WEBHOOK_URL"),
         "WEBHOOK_SECRET": os.environ.get("WEBHOOK_SECRET"),
+        # Single sign-on (reviews/identity/settings.py, docs/admin.md): the providers, as
+        # JSON here or a list in instance/config.py; with SSO_ONLY on, passwords work only
+        # for the break-glass accounts (emails, comma-separated).
+        "SSO_PROVIDERS": os.environ.get("SSO_PROVIDERS", ""),
+        "SSO_ONLY": os.environ.get("SSO_ONLY", "0") not in ("", "0", "false", "no"),
+        "SSO_BREAK_GLASS": os.environ.get("SSO_BREAK_GLASS", ""),
     }
     if env == "testing":
         config["TESTING"] = True
@@ -202,4 +208,18 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config["SECRET_KEY"] = secret
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    _identity_settings(config)
     return config
+
+
+def _identity_settings(config: dict[str, Any]) -> None:
+    """Parse the single sign-on settings once: SSO_PROVIDER_MAP holds them by name."""
+    from reviews.identity.settings import SettingsError, parse_emails, parse_providers
+
+    try:
+        config["SSO_PROVIDER_MAP"] = parse_providers(config.get("SSO_PROVIDERS"))
+        config["SSO_BREAK_GLASS"] = parse_emails(config.get("SSO_BREAK_GLASS"), "SSO_BREAK_GLASS")
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    if config.get("SSO_ONLY") and not config["SSO_PROVIDER_MAP"]:
+        raise ConfigError("SSO_ONLY is on but SSO_PROVIDERS names no provider to sign in with")

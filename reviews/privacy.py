@@ -31,6 +31,7 @@ from reviews.people.models import Person
 DOMAINS = (
     "people",
     "auth",
+    "identity",
     "api",
     "cycles",
     "calibration",
@@ -115,6 +116,7 @@ def anonymise(actor: Person, person: Person) -> None:
     person.name = f"Former employee {person.id}"
     person.email = f"former-{person.id}@anonymised.invalid"
     person.password_hash = None
+    person.external_id = None  # the identity provider's id would name them again
     person.session_version += 1
     person.deactivated_at = person.deactivated_at or utcnow()
     db.session.flush()

@@ -3,7 +3,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
@@ -85,15 +95,37 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def sso_links(next_url: str | None) -> list[tuple[str, str]]:
+    """("Sign in with <label>", its URL) for each configured identity provider."""
+    from reviews.identity.admission import providers
+
+    next_url = safe_next(next_url)
+    links = []
+    for provider in providers().values():
+        endpoint = "oidc.start" if provider.protocol == "oidc" else "saml.login"
+        links.append(
+            (
+                f"Sign in with {provider.label}",
+                url_for(endpoint, name=provider.name, **({"next": next_url} if next_url else {})),
+            )
+        )
+    return links
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @access.public
 @security.rate_limited("sign-in")
 def login() -> Any:
+    from reviews.identity.admission import REASONS, passwords_allowed
+
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
     form = LoginForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
     status = 200
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not passwords_allowed(form.email.data or ""):
+        form.password.errors = [REASONS["passwords_off"]]
+        status = 403
+    elif form.validate_on_submit():
         try:
             person = authenticate(
                 form.email.data or "", form.password.data or "", request.remote_addr or "unknown"
@@ -117,7 +149,12 @@ def login() -> Any:
             return redirect(safe_next(form.next.data) or url_for("home.index"))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template(
+        "auth/login.html",
+        form=form,
+        sso_links=sso_links(form.next.data),
+        sso_only=current_app.config.get("SSO_ONLY", False),
+    ), status
 
 
 @bp.post("/logout")
@@ -125,17 +162,28 @@ def login() -> Any:
 def logout() -> Any:
     # Bumping the session version also kills copies of this session cookie.
     sign_out_everywhere(current_user)
+    provider = session.get("sso_provider")
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
+    from reviews.identity.admission import providers
+
+    if provider in providers() and providers()[provider].protocol == "oidc":
+        # Offer the provider's own sign-out where it has one.
+        return redirect(url_for("oidc.signed_out", name=provider))
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @access.signed_in
 def change_password() -> Any:
+    from reviews.identity.admission import REASONS, passwords_allowed
+
     form = ChangePasswordForm()
     me: Person = current_user
+    if not passwords_allowed(me.email):
+        flash(REASONS["passwords_off"], "info")
+        return redirect(url_for("home.index"))
     if form.validate_on_submit():
         if not me.password_hash or not check_password_hash(
             me.password_hash, form.current.data or ""
@@ -155,9 +203,14 @@ def change_password() -> Any:
 @access.public
 @security.rate_limited("password-link", methods=("GET", "POST"))
 def set_password_with_link(token: str) -> Any:
+    from reviews.identity.admission import passwords_allowed
+
     link = find_password_link(token)
     if link is None:
         return render_template("auth/link_invalid.html"), 404
+    if not passwords_allowed(link.person.email):
+        # With passwords turned off (SSO_ONLY), a link cannot set one either.
+        return render_template("auth/link_invalid.html", passwords_off=True), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
         if problem := password_problem(form.password.data or "", link.person):

@@ -19,6 +19,15 @@ class Role(enum.StrEnum):
     HR = "hr"
 
 
+class Source(enum.StrEnum):
+    """Where a person's record is kept: what changes it (the people page shows it)."""
+
+    LOCAL = "local"  # created and edited in Reviews (the person form, the demo)
+    CSV = "csv"  # the org chart import
+    SCIM = "scim"  # the identity provider's provisioning (/scim/v2)
+    SSO = "sso"  # created on first single sign-on (just-in-time)
+
+
 class Department(Base):
     __tablename__ = "department"
 
@@ -56,6 +65,15 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Whether notifications are mailed to this person too, or kept in the app only.
     mail_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # What last provisioned this record, and when (None: never provisioned, only edited here).
+    source: Mapped[Source] = mapped_column(
+        string_enum(Source, "person_source"), default=Source.LOCAL, server_default="local"
+    )
+    provisioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The identity provider's own id for the person (SCIM externalId), when it sent one.
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    # Deleted through SCIM: kept (reviews hold them) and deactivated, but gone from /scim/v2.
+    scim_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department | None] = relationship()
     level: Mapped[Level | None] = relationship()

@@ -12,7 +12,7 @@ from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.framework.models import Level
-from reviews.people.models import Department, Person, Role
+from reviews.people.models import Department, Person, Role, Source
 from reviews.people.orgimport import (
     ExistingPerson,
     ImportPlan,
@@ -125,6 +125,8 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
             "role": Role(row.role),
             "active": True,
             "deactivated_at": None,
+            "source": Source.CSV,
+            "provisioned_at": now,
         }
 
     if plan.create:
@@ -164,7 +166,13 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
         db.session.execute(
             update(Person)
             .where(Person.id.in_(chunk))
-            .values(active=False, deactivated_at=now, session_version=Person.session_version + 1),
+            .values(
+                active=False,
+                deactivated_at=now,
+                session_version=Person.session_version + 1,
+                source=Source.CSV,
+                provisioned_at=now,
+            ),
             execution_options={"synchronize_session": False},
         )
     db.session.expire_all()

@@ -1,0 +1,43 @@
+"""The end every single sign-on shares: admit, start the session, or show the refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, render_template, request, session, url_for
+from flask_login import login_user
+
+from reviews.auth.views import safe_next
+from reviews.identity.admission import Claims, Refused, admit, refuse
+from reviews.identity.settings import Provider
+from reviews.web import keep_when_refused
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def complete(provider: Provider, claims: Claims, next_url: str | None) -> Any:
+    """Sign the person in (a fresh session) and go on to `next_url`, or show why not."""
+    try:
+        person = admit(provider, claims, client_ip())
+    except Refused as refused:
+        return refused_page(provider, refused)
+    session.clear()  # no state from before the sign-in survives it
+    login_user(person)
+    session.permanent = True
+    session["sso_provider"] = provider.name
+    return redirect(safe_next(next_url) or url_for("home.index"))
+
+
+def refused_page(provider: Provider, refused: Refused, status: int = 403) -> Any:
+    """The clear page for a refusal; the audit event is kept, nothing else is."""
+    keep_when_refused()
+    return render_template(
+        "auth/sso_refused.html", provider=provider, message=refused.message
+    ), status
+
+
+def refuse_now(provider: Provider, reason: str, *, detail: str = "", status: int = 403) -> Any:
+    """Record a refusal found before any claims were read (state, signature, time)."""
+    return refused_page(provider, refuse(provider, reason, client_ip(), detail=detail), status)
