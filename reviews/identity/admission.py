@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -88,7 +89,7 @@ def refuse(
     person: Person | None = None,
 ) -> Refused:
     """Record the refusal (the caller keeps it with keep_when_refused) and return it."""
-    details: dict[str, str] = {
+    details: dict[str, Any] = {
         "provider": provider.name,
         "protocol": provider.protocol,
         "reason": reason,
@@ -143,13 +144,23 @@ def admit(provider: Provider, claims: Claims, ip: str) -> Person:
     if link is None:
         # A person has one subject per provider: a new one (the account was made
         # again at the provider) replaces the old, and the change is audited.
-        replaced = db.session.execute(
-            delete(ExternalIdentity).where(
+        replaced = db.session.scalar(
+            select(func.count())
+            .select_from(ExternalIdentity)
+            .where(
                 ExternalIdentity.person_id == person.id,
                 ExternalIdentity.protocol == provider.protocol,
                 ExternalIdentity.provider == provider.name,
             )
-        ).rowcount
+        )
+        if replaced:
+            db.session.execute(
+                delete(ExternalIdentity).where(
+                    ExternalIdentity.person_id == person.id,
+                    ExternalIdentity.protocol == provider.protocol,
+                    ExternalIdentity.provider == provider.name,
+                )
+            )
         link = ExternalIdentity(
             person_id=person.id,
             protocol=provider.protocol,

@@ -151,7 +151,7 @@ def _provider(entry: Any, index: int, problems: list[str]) -> Provider | None:
         "create_people": _flag(entry, "create_people", False, where, problems),
     }
     if protocol == "oidc":
-        oidc = {
+        oidc: dict[str, Any] = {
             key: _text(entry, key, where, problems)
             for key in ("discovery_url", "client_id", "client_secret")
         }
@@ -171,7 +171,7 @@ def _provider(entry: Any, index: int, problems: list[str]) -> Provider | None:
             trust_unverified_email=_flag(entry, "trust_unverified_email", False, where, problems),
             end_session=_flag(entry, "end_session", True, where, problems),
         )
-    saml = {
+    saml: dict[str, Any] = {
         key: _text(entry, key, where, problems)
         for key in ("idp_metadata_file", "idp_metadata_url", "sp_key_file", "sp_cert_file")
     }

@@ -27,6 +27,18 @@ class Source(enum.StrEnum):
     SCIM = "scim"  # the identity provider's provisioning (/scim/v2)
     SSO = "sso"  # created on first single sign-on (just-in-time)
 
+    @property
+    def label(self) -> str:
+        return _SOURCE_LABELS[self]
+
+
+_SOURCE_LABELS = {
+    Source.LOCAL: "By hand in Reviews",
+    Source.CSV: "Org chart import (CSV)",
+    Source.SCIM: "Identity provider (SCIM)",
+    Source.SSO: "Single sign-on (first sign-in)",
+}
+
 
 class Department(Base):
     __tablename__ = "department"

@@ -8,7 +8,7 @@ from sqlalchemy import Integer, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.extensions import db
-from reviews.people.models import Department, Person
+from reviews.people.models import Department, Person, Source
 
 
 def management_chain(person: Person) -> list[Person]:
@@ -126,10 +126,18 @@ def suggest_people(q: str, limit: int = 8) -> list[tuple[int, str, str, str | No
 
 
 def search_people(
-    q: str, department_id: int | None, include_inactive: bool, page: int, per_page: int
+    q: str,
+    department_id: int | None,
+    include_inactive: bool,
+    page: int,
+    per_page: int,
+    source: Source | None = None,
 ) -> tuple[list[Person], int]:
-    """A page of the directory and the total number of matches."""
+    """A page of the directory and the total number of matches (`source`: HR's filter
+    by what provisions people)."""
     stmt = select(Person)
+    if source is not None:
+        stmt = stmt.where(Person.source == source)
     if not include_inactive:
         stmt = stmt.where(Person.active.is_(True))
     if department_id:

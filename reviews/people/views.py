@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -17,10 +27,11 @@ from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
+from reviews.identity.models import ExternalIdentity
 from reviews.people import operations as ops
 from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm, PersonForm
 from reviews.people.lookup import find_person
-from reviews.people.models import Department, Person, Role
+from reviews.people.models import Department, Person, Role, Source
 from reviews.people.queries import (
     departments,
     direct_reports,
@@ -42,8 +53,13 @@ def directory() -> Any:
     q = params.text("q", max_length=200)
     department_id = params.integer("department") or None
     include_inactive = access.is_hr(current_user) and params.choice("inactive", ["0", "1"]) == "1"
+    managed = None
+    if access.is_hr(current_user):
+        managed = params.choice("managed", [s.value for s in Source])
     page = params.page()
-    people, total = search_people(q, department_id, include_inactive, page, PER_PAGE)
+    people, total = search_people(
+        q, department_id, include_inactive, page, PER_PAGE, Source(managed) if managed else None
+    )
     pages = max(1, -(-total // PER_PAGE))
     return render_template(
         "people/directory.html",
@@ -55,6 +71,9 @@ def directory() -> Any:
         department_id=department_id,
         include_inactive=include_inactive,
         departments=departments(),
+        managed=managed,
+        sources=list(Source),
+        sso_configured=bool(current_app.config.get("SSO_PROVIDER_MAP")),
     )
 
 
@@ -93,6 +112,15 @@ def profile(person_id: int) -> Any:
     if not person.active and not access.is_hr(current_user):
         abort(404)
     events: list[AuditEvent] = []
+    identities: list[ExternalIdentity] = []
+    if access.can_see_account_details(current_user, person):
+        identities = list(
+            db.session.scalars(
+                select(ExternalIdentity)
+                .where(ExternalIdentity.person_id == person.id)
+                .order_by(ExternalIdentity.provider)
+            )
+        )
     if access.can_see_account_details(current_user, person) and access.is_hr(current_user):
         events = list(
             db.session.scalars(
@@ -111,6 +139,8 @@ def profile(person_id: int) -> Any:
         org_size=org_size_below(person.id),
         events=events,
         confirm=ConfirmForm(),
+        identities=identities,
+        sso_configured=bool(current_app.config.get("SSO_PROVIDER_MAP")),
     )
 
 
