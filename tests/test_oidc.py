@@ -173,10 +173,30 @@ def test_just_in_time_creation_makes_an_employee(jit: Flask) -> None:
 
 
 def test_a_deactivated_person_is_refused_even_with_a_valid_token(sso: Flask) -> None:
-    add_person("gone@example.com", active=False)
+    gone = add_person("gone@example.com", active=False)
     answer = sign_in_as(sso.test_client(), "gone@example.com")
     assert_refused(answer, "deactivated", "Your account in Reviews is deactivated")
     assert db.session.scalar(select(func.count()).select_from(ExternalIdentity)) == 0
+    # The log names a known person by id, never by address.
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.event == "auth.sso_refused")
+    ).one()
+    assert event.subject_id == gone.id
+    assert "email" not in event.details
+
+
+def test_anonymising_removes_the_address_a_refusal_kept(sso: Flask) -> None:
+    from reviews.privacy import anonymise
+
+    sign_in_as(sso.test_client(), "later@example.com")  # refused: not in Reviews yet
+    assert refusals()[-1]["email"] == "later@example.com"
+    hr = add_person("hr@example.com", name="Hanna HR")
+    hr.role = Role.HR
+    later = add_person("later@example.com", name="Later Hire", active=False)
+    anonymise(hr, later)
+    db.session.commit()
+    assert all("email" not in r for r in refusals())
+    assert refusals()[0]["reason"] == "unknown_person"
 
 
 def test_an_unverified_email_is_refused(jit: Flask, peer: Peer) -> None:

@@ -88,14 +88,20 @@ def refuse(
     detail: str = "",
     person: Person | None = None,
 ) -> Refused:
-    """Record the refusal (the caller keeps it with keep_when_refused) and return it."""
+    """Record the refusal (the caller keeps it with keep_when_refused) and return it.
+
+    The log names people by id: someone Reviews knows is the event's subject; only
+    an address Reviews has no person for is kept as text (who tried to come in),
+    and anonymising a person later made with it removes it (identity.privacy)."""
+    if person is None and email:
+        person = db.session.scalar(select(Person).where(Person.email == email))
     details: dict[str, Any] = {
         "provider": provider.name,
         "protocol": provider.protocol,
         "reason": reason,
         "ip": ip,
     }
-    if email:
+    if email and person is None:
         details["email"] = email[:254]
     if detail:
         details["detail"] = detail[:300]

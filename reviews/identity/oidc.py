@@ -29,7 +29,7 @@ from flask import (
 )
 from joserfc.errors import JoseError
 
-from reviews import access
+from reviews import access, security
 from reviews.auth.views import safe_next
 from reviews.identity.admission import Claims, providers
 from reviews.identity.settings import Provider
@@ -87,6 +87,7 @@ def _flag(value: Any) -> bool:
 
 @bp.get("/<name>/callback")
 @access.public
+@security.rate_limited("sign-in", methods=("GET",))  # the password form's budget per address
 def callback(name: str) -> Any:
     provider, client = _provider(name)
     if "error" in request.args:

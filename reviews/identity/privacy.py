@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from reviews.audit.models import AuditEvent
 from reviews.extensions import db
 from reviews.identity.models import ExternalIdentity
 from reviews.people.models import Person
@@ -29,6 +30,14 @@ def _export(person: Person) -> list[dict[str, Any]]:
 
 def _forget(f: Forgetting) -> None:
     db.session.execute(delete(ExternalIdentity).where(ExternalIdentity.person_id == f.person.id))
+    # A refused sign-in from before the person existed kept the address as text.
+    for event in db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.event == "auth.sso_refused", AuditEvent.subject_id.is_(None)
+        )
+    ):
+        if (event.details or {}).get("email") == f.email:
+            event.details = {k: v for k, v in event.details.items() if k != "email"}
 
 
 holding(
@@ -37,5 +46,6 @@ holding(
     columns=("external_identity.person_id",),
     export=_export,
     forget=_forget,
-    keeps="Nothing: the links to identity-provider accounts are deleted.",
+    keeps="Nothing: the links to identity-provider accounts are deleted, and refused "
+    "sign-ins from before the person existed lose the address they were refused for.",
 )
