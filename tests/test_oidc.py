@@ -381,3 +381,57 @@ def test_sso_settings_report_every_problem_at_once(app_config: dict[str, Any]) -
         assert expected in message
     with pytest.raises(ConfigError, match="SSO_ONLY is on but"):
         create_app({**app_config, "SSO_ONLY": True})
+
+
+def test_sso_only_offers_no_password_links_but_for_break_glass(
+    app_config: dict[str, Any], peer: Peer
+) -> None:
+    app = create_app(
+        {
+            **app_config,
+            "SSO_PROVIDERS": [peer.provider()],
+            "SSO_ONLY": True,
+            "SSO_BREAK_GLASS": "root@example.com",
+        }
+    )
+    app.test_client_class = Client
+    with app.app_context():
+        from reviews.auth.models import LinkPurpose
+        from reviews.auth.operations import hash_password, issue_password_link
+        from reviews.errors import PhaseClosed
+
+        root = Person(
+            email="root@example.com",
+            name="Root Admin",
+            role=Role.HR,
+            password_hash=hash_password("a long password"),
+        )
+        ada = Person(email="ada@example.com", name="Ada Lovelace", role=Role.EMPLOYEE)
+        db.session.add_all([root, ada])
+        db.session.commit()
+        with pytest.raises(PhaseClosed, match="passwords are turned off"):
+            issue_password_link(root, ada, LinkPurpose.INVITE)
+        assert issue_password_link(root, root, LinkPurpose.RESET)
+        client = app.test_client()
+        assert sign_in(client, "root@example.com", "a long password").status_code == 302
+        profile = client.get(f"/people/{ada.id}").get_data(as_text=True)
+        assert (
+            "Passwords are turned off: Ada Lovelace signs in with the identity provider" in profile
+        )
+        assert "Create a sign-in invitation link" not in profile
+        refused = client.post(
+            f"/people/{ada.id}/password-link", data={"csrf_token": csrf_token(client, "/")}
+        )
+        assert refused.status_code in (302, 409)
+        from reviews.auth.models import PasswordLink
+
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(PasswordLink)
+                .where(PasswordLink.person_id == ada.id)
+            )
+            == 0
+        )
+        db.session.remove()
+        db.engine.dispose()

@@ -117,6 +117,13 @@ def issue_password_link(actor: Person | None, person: Person, purpose: LinkPurpo
     """A new one-time token (returned once, kept only hashed); older links die."""
     if not person.active:
         raise PhaseClosed(f"{person.name} is deactivated; reactivate them first")
+    from reviews.identity.admission import passwords_allowed
+
+    if not passwords_allowed(person.email):
+        raise PhaseClosed(
+            f"passwords are turned off (SSO_ONLY): {person.name} signs in with the "
+            "identity provider"
+        )
     now = utcnow()
     db.session.execute(
         update(PasswordLink)

@@ -27,6 +27,7 @@ from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
+from reviews.identity.admission import passwords_allowed
 from reviews.identity.models import ExternalIdentity
 from reviews.people import operations as ops
 from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm, PersonForm
@@ -141,6 +142,7 @@ def profile(person_id: int) -> Any:
         confirm=ConfirmForm(),
         identities=identities,
         sso_configured=bool(current_app.config.get("SSO_PROVIDER_MAP")),
+        passwords_allowed=passwords_allowed(person.email),
     )
 
 
