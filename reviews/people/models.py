@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
@@ -86,6 +86,9 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     external_id: Mapped[str | None] = mapped_column(String(255))
     # Deleted through SCIM: kept (reviews hold them) and deactivated, but gone from /scim/v2.
     scim_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The provider removed `active` (PATCH remove): the person stays as they were, and
+    # /scim/v2 shows `active` absent, as the provider left it, until it is set again.
+    scim_active_unset: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     department: Mapped[Department | None] = relationship()
     level: Mapped[Level | None] = relationship()

@@ -208,7 +208,7 @@ def _check_email_free(email: str, person: Person | None) -> None:
         raise PeopleError(f"{email} already belongs to {clash.name}", field="email")
 
 
-def _check_manager(person: Person | None, manager: Person | None) -> None:
+def check_manager(person: Person | None, manager: Person | None) -> None:
     if manager is None:
         return
     if not manager.active:
@@ -236,7 +236,7 @@ def create_person(
 ) -> Person:
     email = email.strip().lower()
     _check_email_free(email, None)
-    _check_manager(None, manager)
+    check_manager(None, manager)
     person = Person(
         email=email,
         name=name.strip(),
@@ -264,7 +264,7 @@ def update_person(
 ) -> list[str]:
     email = email.strip().lower()
     _check_email_free(email, person)
-    _check_manager(person, manager)
+    check_manager(person, manager)
     if person.id == actor.id and role != Role.HR:
         raise PeopleError("you cannot take the HR role away from yourself", field="role")
     new = {
@@ -286,18 +286,30 @@ def update_person(
     return changed
 
 
+def active_reports(person: Person) -> int:
+    """How many active people report to `person` (who cannot leave while they do)."""
+    if person.id is None:
+        return 0
+    return (
+        db.session.scalar(
+            select(func.count()).where(Person.manager_id == person.id, Person.active.is_(True))
+        )
+        or 0
+    )
+
+
+def still_manages(person: Person, reports: int) -> str:
+    return f"{person.name} still manages {reports} active people: give them another manager first"
+
+
 def deactivate_person(actor: Person, person: Person) -> None:
     if person.id == actor.id:
         raise PeopleError("you cannot deactivate your own account")
     if not person.active:
         raise PeopleError(f"{person.name} is already deactivated")
-    reports = db.session.scalar(
-        select(func.count()).where(Person.manager_id == person.id, Person.active.is_(True))
-    )
+    reports = active_reports(person)
     if reports:
-        raise PeopleError(
-            f"{person.name} still manages {reports} active people: give them another manager first"
-        )
+        raise PeopleError(still_manages(person, reports))
     person.active = False
     person.deactivated_at = utcnow()
     person.session_version += 1

@@ -18,7 +18,7 @@ MAX_PEOPLE = 50_000
 MAX_NAME = 200
 MAX_DEPARTMENT = 100
 MAX_EMAIL = 254
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _parse_row(
     email = cell["email"].lower()
     if not email:
         errors.append(RowError(line, "email is empty"))
-    elif len(email) > MAX_EMAIL or not _EMAIL.match(email):
+    elif len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email):
         errors.append(RowError(line, f"{cell['email']!r} is not an email address"))
     name = cell["name"]
     if not name:
