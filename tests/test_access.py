@@ -54,6 +54,23 @@ EXPECTED: dict[str, set[str]] = {
     "auth.set_password_with_link": set(RELATIONS),
     "auth.logout": EVERYONE,
     "auth.change_password": EVERYONE,
+    # Single sign-on: open to anyone (no provider named "testop" here: 404 for all).
+    "oidc.start": set(RELATIONS),
+    "oidc.callback": set(RELATIONS),
+    "oidc.signed_out": set(RELATIONS),
+    "saml.metadata": set(RELATIONS),
+    "saml.login": set(RELATIONS),
+    "saml.acs": set(RELATIONS),
+    # SCIM answers the provisioning token only: no session reaches it (see SCIM below).
+    "scim.users": set(),
+    "scim.user": set(),
+    "scim.search": set(),
+    "scim.provider_config": set(),
+    "scim.resource_type_list": set(),
+    "scim.resource_type": set(),
+    "scim.schema_list": set(),
+    "scim.schema": set(),
+    "scim.unknown": set(),
     "home.index": EVERYONE,
     "people.directory": EVERYONE,
     "people.profile": EVERYONE,
@@ -314,6 +331,9 @@ def world(app, make_person):
         "job_id": job.id,
         "token_id": token.id,
         "goal_id": goal.id,
+        "name": "testop",
+        "scim_id": subject.id,
+        "rest": "x",
     }
     # Routes about the calibrated and released review use the earlier cycle's review.
     earlier_ids = {"review_id": earlier_review.id, "cycle_id": earlier.id}
@@ -386,7 +406,11 @@ def test_authorization_matrix(app, world, relation):
                 assert audit_count() == before, ("a refused call wrote", method, url)
             response.close()
             checked += 1
-            if allowed:
+            if url.startswith("/scim/"):
+                # A session cookie, even HR's, is no provisioning token.
+                assert code == 401, (relation, method, url, code)
+                assert response.content_type == "application/scim+json"
+            elif allowed:
                 assert code not in (401, 403), (relation, method, url, code)
                 if rule.endpoint == "auth.set_password_with_link":
                     assert code in (400, 404)  # made-up token (POST: no CSRF token)
