@@ -175,6 +175,16 @@ def test_create_user_with_manager_department_and_level(scim: Any) -> None:
     assert person("boss@example.com").role == Role.MANAGER
 
 
+def test_the_manager_may_be_given_by_email(scim: Any) -> None:
+    boss = scim("POST", "/Users", user("boss@example.com")).get_json()["id"]
+    made = scim("POST", "/Users", user("ann@example.com", manager="Boss@Example.com"))
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()[ENTERPRISE]["manager"]["value"] == boss
+    assert person("ann@example.com").manager_id == int(boss)
+    unknown = scim("POST", "/Users", user("bob@example.com", manager="nobody@example.com"))
+    assert_error(unknown, 400, "invalidValue")
+
+
 def test_unknown_manager_is_refused_and_nothing_changes(scim: Any) -> None:
     before = people()
     body = assert_error(scim("POST", "/Users", user("a@example.com", manager="999")), 400)

@@ -46,7 +46,7 @@ class ScimInvalid(Invalid):
 @dataclass(frozen=True)
 class OrgFields:
     department: str | None
-    manager: str | None  # the manager's SCIM id
+    manager: str | None  # the manager's SCIM id, or their userName (email)
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,12 @@ def _manager(org: OrgFields) -> Person | None:
     manager = None
     if org.manager.isdigit() and len(org.manager) < 10:
         manager = db.session.get(Person, int(org.manager))
+    elif "@" in org.manager:
+        # Providers that cannot send the manager's SCIM id (Okta maps a profile
+        # field) may send the manager's userName, their email.
+        manager = db.session.scalar(
+            select(Person).where(Person.email == org.manager.strip().lower())
+        )
     if manager is None or manager.scim_removed_at is not None:
         raise ScimInvalid(f"unknown manager {org.manager!r}: no User has that id", "manager")
     return manager
