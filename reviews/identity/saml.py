@@ -36,6 +36,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -55,7 +56,7 @@ with warnings.catch_warnings():
     from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_TRANSIENT
     from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
-from reviews import access
+from reviews import access, security
 from reviews.auth.views import safe_next
 from reviews.extensions import csrf
 from reviews.identity.admission import Claims, first_use, providers
@@ -72,6 +73,7 @@ CLOCK_SKEW = 60  # seconds either way between the IdP's clock and ours
 MAX_RESPONSE = 512 * 1024  # a base64 SAMLResponse larger than this is not a sign-in
 METADATA_TIMEOUT = 10  # seconds to fetch idp_metadata_url
 _BUILD_LOCK = threading.Lock()
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class MetadataUnavailable(Exception):
@@ -175,6 +177,11 @@ def service_provider(provider: Provider) -> ServiceProvider:
 
 def _build(provider: Provider) -> ServiceProvider:
     source = provider.idp_metadata_file or provider.idp_metadata_url
+    url = urlsplit(provider.idp_metadata_url)
+    if provider.idp_metadata_url and url.scheme != "https" and url.hostname not in _LOOPBACK:
+        # Unsigned metadata names the keys we trust: over plain HTTP anyone could swap them.
+        log.error("SAML provider %s: idp_metadata_url must use https", provider.name)
+        raise MetadataUnavailable("idp_metadata_url is not https")
     try:
         config = SPConfig().load(_settings(provider, with_idp=True))
         client = Saml2Client(config=config)
@@ -340,18 +347,22 @@ def login(name: str) -> Any:
     request_id = sid()
     next_url = safe_next(request.args.get("next")) or ""
     relay_state = _relay_serializer(provider).dumps([request_id, next_url])
-    _sent_id, info = sp.client.prepare_for_authenticate(
-        entityid=sp.idp_entity_id,
-        relay_state=relay_state,
-        binding=BINDING_HTTP_REDIRECT,
-        message_id=request_id,
-    )
-    location = dict(info["headers"])["Location"]
-    return redirect(location)
+    try:
+        _sent_id, info = sp.client.prepare_for_authenticate(
+            entityid=sp.idp_entity_id,
+            relay_state=relay_state,
+            binding=BINDING_HTTP_REDIRECT,
+            message_id=request_id,
+        )
+    except Exception as exc:  # e.g. the IdP's metadata offers no HTTP-Redirect endpoint
+        log.error("SAML provider %s: no AuthnRequest: %r", provider.name, exc)
+        return refuse_now(provider, "provider_error", detail=_describe(exc), status=502)
+    return redirect(dict(info["headers"])["Location"])
 
 
 @bp.post("/<name>/acs")
 @access.public
+@security.rate_limited("sign-in")  # the password form's budget per address (xmlsec1 runs)
 def acs(name: str) -> Any:
     provider = _provider(name)
     try:
