@@ -96,8 +96,8 @@ def test_every_form_survives_random_input(app, world):  # noqa: F811
         clients[relation] = (client, _field_names(client, app, ids, overrides))
     checked = 0
     for rule, method in _writes(app):
-        if rule.endpoint == "auth.logout" or rule.rule.startswith("/api/"):
-            continue
+        if rule.endpoint == "auth.logout" or rule.rule.startswith(("/api/", "/scim/")):
+            continue  # the API and SCIM take JSON: fuzzed below and in test_api_schema
         relation = next(r for r in PREFERRED if r in EXPECTED[rule.endpoint])
         client, names = clients[relation]
         url = _url(rule, ids, overrides)
@@ -108,6 +108,111 @@ def test_every_form_survives_random_input(app, world):  # noqa: F811
         _fuzz_one(client, url, method, fields)()
         checked += 1
     assert checked >= 40
+
+
+# --- SCIM: random JSON with the provisioning token ----------------------------------------
+
+json_value = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.sampled_from(NASTY),
+        st.text(max_size=40),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "schemas",
+                        "userName",
+                        "displayName",
+                        "active",
+                        "externalId",
+                        "name",
+                        "Operations",
+                        "op",
+                        "path",
+                        "value",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                        "urn:reviews:params:scim:schemas:extension:reviews:2.0:User",
+                        "manager",
+                        "department",
+                        "level",
+                        "role",
+                        "filter",
+                        "startIndex",
+                        "count",
+                    ]
+                ),
+                st.text(max_size=12),
+            ),
+            inner,
+            max_size=6,
+        ),
+    ),
+    max_leaves=20,
+)
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+scim_body = st.one_of(
+    json_value,
+    st.fixed_dictionaries(
+        {"schemas": st.just([USER_SCHEMA]), "userName": value},
+        optional={
+            "displayName": json_value,
+            "active": json_value,
+            "externalId": json_value,
+        },
+    ),
+    st.fixed_dictionaries(
+        {"schemas": st.just([PATCH_SCHEMA]), "Operations": st.lists(json_value, max_size=3)}
+    ),
+)
+
+
+def test_scim_survives_random_json(app):
+    """Every SCIM write takes random JSON without a server error; a refusal writes nothing
+    and answers a SCIM error."""
+    import json
+
+    from reviews.extensions import db
+    from reviews.scim.auth import issue_token
+
+    token = issue_token()
+    db.session.commit()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    made = client.post(
+        "/scim/v2/Users",
+        headers=headers,
+        data=json.dumps({"schemas": [USER_SCHEMA], "userName": "fuzz@example.com"}),
+    )
+    assert made.status_code == 201
+    target = made.get_json()["id"]
+
+    def fuzz(method: str, url: str):
+        @given(body=scim_body)
+        def attempt(body):
+            before = contents()
+            response = client.open(url, method=method, headers=headers, data=json.dumps(body))
+            assert response.status_code < 500, (method, url, body)
+            assert response.content_type == "application/scim+json", (method, url)
+            if response.status_code >= 400:
+                assert contents() == before, ("a refused request wrote", method, url, body)
+            response.close()
+
+        return attempt
+
+    for method, url in (
+        ("POST", "/scim/v2/Users"),
+        ("PUT", f"/scim/v2/Users/{target}"),
+        ("PATCH", f"/scim/v2/Users/{target}"),
+        ("POST", "/scim/v2/.search"),
+    ):
+        fuzz(method, url)()
 
 
 # --- the org CSV import ------------------------------------------------------------------
