@@ -6,6 +6,14 @@ real IdP does: it publishes its metadata (written to a file for Reviews'
 shows its own sign-in form (username = email; only `users` exist), and answers with a
 signed Response in an auto-submitting HTML form that POSTs to the SP's ACS URL.
 
+Single logout: its metadata names a SingleLogoutService (`/slo`, HTTP-Redirect) unless
+`slo` is False (then call `write_metadata` again, before the SP first reads it). A
+LogoutRequest there (its query signature checked when `want_signed_requests`) is kept
+in `logout_requests` and answered with a signed LogoutResponse: by HTTP-Redirect (the
+query string signed), or by an auto-submitting HTTP-POST form (the XML signed) when
+`logout_binding` is HTTP-POST; as `mode` says ("good", "wrong_key", "unsigned", "sha1" and
+"wrong_destination" as above; "logout_refused": the IdP answers with a failure status).
+
 Misbehaviours are switched per test through `mode`:
   "good"                 the assertion signed with the IdP's key (the one in its metadata)
   "wrong_key"            signed with another key than the metadata's
@@ -47,9 +55,10 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message="CFB has been moved", module=r"saml2\.cryptography\.symmetric"
     )
-    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml, time_util
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml, samlp, time_util
     from saml2.config import IdPConfig
     from saml2.metadata import create_metadata_string
+    from saml2.s_utils import error_status_factory
     from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
     from saml2.server import Server
     from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
@@ -59,6 +68,7 @@ XMLSEC = "/usr/bin/xmlsec1"
 EMAIL_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
 ELSEWHERE = "https://elsewhere.example.com/saml/metadata"
 ELSEWHERE_ACS = "https://elsewhere.example.com/saml/acs"
+ELSEWHERE_SLS = "https://elsewhere.example.com/saml/sls"
 MODES = (
     "good",
     "wrong_key",
@@ -69,6 +79,7 @@ MODES = (
     "sha1",
     "wrong_recipient",
     "wrong_destination",
+    "logout_refused",
 )
 
 
@@ -177,7 +188,12 @@ class SamlIdP:
         self.send_email = True  # the email attribute (EMAIL_CLAIM)
         self.sp_metadata = ""
         self.answers: list[str] = []  # every SAMLResponse sent, base64, for replay tests
-        self._servers: dict[tuple[str, bool], Server] = {}
+        self.slo = True  # publish a SingleLogoutService in the metadata
+        self.want_signed_requests = False  # refuse a LogoutRequest whose query is not signed
+        self.logout_binding = BINDING_HTTP_REDIRECT  # how the LogoutResponse goes back
+        self.logout_requests: list[Any] = []  # each LogoutRequest received (parsed)
+        self.logout_answers: list[str] = []  # each LogoutResponse's redirect URL
+        self._servers: dict[tuple[str, bool, bool], Server] = {}
 
     @property
     def entity_id(self) -> str:
@@ -188,6 +204,11 @@ class SamlIdP:
         return self.directory / "idp-metadata.xml"
 
     def _config(self, pair: KeyPair) -> IdPConfig:
+        endpoints: dict[str, Any] = {
+            "single_sign_on_service": [(f"{self.url}/sso", BINDING_HTTP_REDIRECT)]
+        }
+        if self.slo:
+            endpoints["single_logout_service"] = [(f"{self.url}/slo", BINDING_HTTP_REDIRECT)]
         settings: dict[str, Any] = {
             "entityid": self.entity_id,
             "xmlsec_binary": XMLSEC,
@@ -195,9 +216,9 @@ class SamlIdP:
             "cert_file": pair.cert_file,
             "service": {
                 "idp": {
-                    "endpoints": {
-                        "single_sign_on_service": [(f"{self.url}/sso", BINDING_HTTP_REDIRECT)]
-                    },
+                    "endpoints": endpoints,
+                    # pysaml2 reads this for every request it parses, logout ones too.
+                    "want_authn_requests_signed": self.want_signed_requests,
                     "name_id_format": [NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT],
                     "policy": {
                         "default": {
@@ -225,7 +246,7 @@ class SamlIdP:
     def _server(self) -> Server:
         pair = self.keys.wrong if self.mode == "wrong_key" else self.keys.idp
         sha1 = self.mode == "sha1"
-        key = (pair.key_file, sha1)
+        key = (pair.key_file, sha1, self.want_signed_requests)
         if key not in self._servers:
             server = Server(config=self._config(pair))
             # pysaml2 ignores signing_algorithm in an IdP's config (it looks it up per
@@ -247,6 +268,8 @@ class SamlIdP:
             )
         elif request.path == "/sso/login" and request.method == "POST":
             response = self._answer(request)
+        elif request.path == "/slo" and request.method == "GET" and self.slo:
+            response = self._log_out(request)
         elif request.path == "/favicon.ico":
             response = Response(status=204)
         else:
@@ -325,6 +348,46 @@ class SamlIdP:
         saml_response = page.split('name="SAMLResponse" value="', 1)[1].split('"', 1)[0]
         self.answers.append(html.unescape(saml_response))
         return Response(page, mimetype="text/html")
+
+    def _log_out(self, request: Request) -> Response:
+        """Answer a LogoutRequest (HTTP-Redirect) with a LogoutResponse, by redirect too."""
+        server = self._server()
+        try:
+            parsed = server.parse_logout_request(
+                request.args.get("SAMLRequest", ""),
+                BINDING_HTTP_REDIRECT,
+                relay_state=request.args.get("RelayState"),
+                sigalg=request.args.get("SigAlg"),
+                signature=request.args.get("Signature"),
+            )
+        except Exception as exc:
+            return Response(f"Test IdP: bad LogoutRequest ({type(exc).__name__})", status=400)
+        self.logout_requests.append(parsed.message)
+        status = None
+        if self.mode == "logout_refused":
+            status = error_status_factory((samlp.STATUS_RESPONDER, "Not signed out"))
+        signed = self.mode != "unsigned"
+        post = self.logout_binding == BINDING_HTTP_POST
+        # HTTP-POST carries the signature in the XML, HTTP-Redirect in the query string.
+        destination = server.response_args(parsed.message, [self.logout_binding])["destination"]
+        answer = server.create_logout_response(
+            parsed.message, [self.logout_binding], status=status, sign=signed and post
+        )
+        if self.mode == "wrong_destination" and not post:  # XML signed for POST: as is
+            answer.destination = ELSEWHERE_SLS
+        http = server.apply_binding(
+            self.logout_binding,
+            str(answer),
+            destination,
+            request.args.get("RelayState", ""),
+            response=True,
+            sign=signed and not post,
+        )
+        if post:
+            return Response(http["data"], mimetype="text/html")
+        location = dict(http["headers"])["Location"]
+        self.logout_answers.append(location)
+        return Response(status=302, headers={"Location": location})
 
 
 @contextmanager

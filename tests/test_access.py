@@ -61,6 +61,9 @@ EXPECTED: dict[str, set[str]] = {
     "saml.metadata": set(RELATIONS),
     "saml.login": set(RELATIONS),
     "saml.acs": set(RELATIONS),
+    "saml.signed_out": set(RELATIONS),
+    "saml.logout": set(RELATIONS),
+    "saml.sls": set(RELATIONS),
     # SCIM answers the provisioning token only: no session reaches it (see SCIM below).
     "scim.users": set(),
     "scim.user": set(),

@@ -8,18 +8,24 @@ posted to the ACS). Every refusal: a clear page with the reason's message, an
 
 from __future__ import annotations
 
+import base64
 import html
+import logging
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Client
+from conftest import Client, csrf_token, sign_in
 from flask import Flask
 from flask.testing import FlaskClient
+from saml2 import BINDING_HTTP_POST
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 from saml_idp import ELSEWHERE, EMAIL_CLAIM, Keys, SamlIdP, make_keys, serve_idp
 from sqlalchemy import func, select
 
@@ -33,6 +39,9 @@ from reviews.people.models import Person, Source
 
 SP_URL = "https://reviews.example.com"
 ACS = "/auth/saml/testidp/acs"
+SLS = "/auth/saml/testidp/sls"
+SIGNED_OUT = "You are signed out of Test IdP too."
+NOT_CONFIRMED = "Test IdP did not confirm that you are signed out there."
 USERS = {
     "ann@example.com": "Ann Example",
     "dee@example.com": "Dee Deactivated",
@@ -60,7 +69,10 @@ def provider_settings() -> dict[str, Any]:
 
 @pytest.fixture
 def app(
-    app_config: dict[str, Any], idp: SamlIdP, provider_settings: dict[str, Any]
+    app_config: dict[str, Any],
+    idp: SamlIdP,
+    provider_settings: dict[str, Any],
+    saml_keys: Keys,
 ) -> Iterator[Flask]:
     provider = {
         "name": "testidp",
@@ -70,6 +82,9 @@ def app(
         "attributes": {"email": EMAIL_CLAIM},
         **provider_settings,
     }
+    if provider.pop("sp_key", False):  # Reviews' own key pair (the tests' SP key)
+        provider["sp_key_file"] = saml_keys.sp.key_file
+        provider["sp_cert_file"] = saml_keys.sp.cert_file
     if provider.get("idp_metadata_url") == "served":  # the IdP's own metadata URL
         provider["idp_metadata_url"] = f"{idp.url}/metadata"
     if provider.get("idp_metadata_url"):
@@ -179,6 +194,11 @@ def test_metadata_tells_the_idp_what_it_needs(client):
     assert 'AuthnRequestsSigned="false"' in xml
     assert "nameid-format:emailAddress" in xml
     assert "KeyDescriptor" not in xml  # no SP key configured
+    slo = re.findall(r"<[^>]*SingleLogoutService [^>]*>", xml)
+    assert len(slo) == 2
+    assert all(f'Location="{SP_URL}{SLS}"' in service for service in slo)
+    assert any("bindings:HTTP-Redirect" in service for service in slo)
+    assert any("bindings:HTTP-POST" in service for service in slo)
     assert client.get("/auth/saml/testidp/metadata").get_data(as_text=True) == xml  # stable
 
 
@@ -443,3 +463,312 @@ def test_unreadable_idp_metadata_is_a_clear_refusal(app_config, idp, tmp_path):
         assert_refused(client, response, "unreachable", 503, {})
         db.session.remove()
         db.engine.dispose()
+
+
+# ---------------------------------------------------------------- single logout
+
+
+def _at_idp(url: str) -> tuple[int, str]:
+    """GET `url` at the IdP without following its redirect: the status, and the
+    Location it redirects to (or the body of any other answer)."""
+
+    class Stop(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    try:
+        with urllib.request.build_opener(Stop).open(url, timeout=10) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as reply:
+        return reply.code, str(reply.headers.get("Location") or reply.read().decode())
+
+
+def _no_redirect(url: str) -> str:
+    """The Location the IdP redirects the browser to from `url`."""
+    status, location = _at_idp(url)
+    assert status == 302, location
+    return location
+
+
+def sign_out(client: FlaskClient) -> Any:
+    """The "Sign out" button of a signed-in page."""
+    return client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def signed_in_then_out(client: FlaskClient, idp: SamlIdP) -> Any:
+    response, _answer = sign_in_via_idp(client, idp, "ann@example.com")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return sign_out(client)
+
+
+def logout_at_idp(client: FlaskClient, idp: SamlIdP) -> str:
+    """Follow "Sign out of Test IdP too": the IdP's LogoutResponse URL (back to Reviews)."""
+    response = client.get("/auth/saml/testidp/logout")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    location = str(response.headers["Location"])
+    assert location.startswith(f"{idp.url}/slo?SAMLRequest="), location
+    answer = _no_redirect(location)
+    assert answer.startswith(f"{SP_URL}{SLS}?"), answer
+    return answer
+
+
+def back_at_reviews(client: FlaskClient, answer: str) -> tuple[Any, str]:
+    """The IdP's redirect arrives; the response and the page it leads to."""
+    parts = urllib.parse.urlsplit(answer)
+    response = client.get(f"{parts.path}?{parts.query}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"] == "/auth/login"
+    page = html.unescape(client.get("/auth/login").get_data(as_text=True))
+    assert "Traceback" not in page
+    return response, page
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).items()}
+
+
+def with_query(url: str, fields: dict[str, str]) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(query=urllib.parse.urlencode(fields)).geturl()
+
+
+def sign_outs() -> list[AuditEvent]:
+    found = select(AuditEvent).where(AuditEvent.event == "auth.sso_signed_out")
+    return list(db.session.scalars(found.order_by(AuditEvent.id)))
+
+
+def test_single_logout_signs_out_at_the_idp_too(client, idp, make_person):
+    ann = make_person("Ann", email="ann@example.com")
+    response, answer = sign_in_via_idp(client, idp, "ann@example.com")
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        kept = session[saml_sp.LOGOUT_KEY]
+    assertion = base64.b64decode(answer["SAMLResponse"]).decode()
+    index = re.search(r'SessionIndex="([^"]+)"', assertion)
+    assert index
+    assert kept["session_index"] == index.group(1)
+    assert kept["name_id"] == {"text": "ann@example.com", "format": NAMEID_FORMAT_EMAILADDRESS}
+
+    out = sign_out(client)
+    assert out.status_code == 302
+    assert out.headers["Location"] == "/auth/saml/testidp/signed-out"
+    assert client.get("/").status_code == 302  # signed out of Reviews already
+    page = html.unescape(client.get(out.headers["Location"]).get_data(as_text=True))
+    assert "You are signed out." in page
+    assert "Sign out of Test IdP too" in page
+    assert "Back to sign-in" in page
+    assert 'href="/auth/saml/testidp/logout"' in page
+
+    back = logout_at_idp(client, idp)
+    [received] = idp.logout_requests
+    assert received.name_id.text == "ann@example.com"
+    assert received.name_id.format == NAMEID_FORMAT_EMAILADDRESS
+    assert [i.text for i in received.session_index] == [index.group(1)]
+    assert received.issuer.text == f"{SP_URL}/auth/saml/testidp/metadata"
+    assert received.destination == f"{idp.url}/slo"
+    assert "Signature" in query(back)  # the IdP signs its answer
+
+    _response, page = back_at_reviews(client, back)
+    assert SIGNED_OUT in page
+    [event] = sign_outs()
+    assert event.actor_id is None
+    assert event.subject_id == ann.id
+    assert event.details == {"provider": "testidp", "protocol": "saml", "signed": True}
+    assert "ann@example.com" not in str(event.details)
+    with client.session_transaction() as session:
+        assert saml_sp.LOGOUT_KEY not in session  # spent
+    again = client.get("/auth/saml/testidp/logout")
+    assert (again.status_code, again.headers["Location"]) == (302, "/auth/login")
+    assert len(idp.logout_requests) == 1
+
+
+@pytest.mark.parametrize("provider_settings", [{"sp_key": True}])
+def test_with_an_sp_key_the_logout_request_is_signed(client, idp, make_person):
+    make_person("Ann", email="ann@example.com")
+    assert signed_in_then_out(client, idp).status_code == 302
+    idp.want_signed_requests = True  # the IdP now refuses an unsigned LogoutRequest
+    location = client.get("/auth/saml/testidp/logout").headers["Location"]
+    fields = query(location)
+    assert fields["SigAlg"] == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+    assert fields["Signature"]
+    back = _no_redirect(location)  # the IdP checked the signature with our metadata's key
+    assert len(idp.logout_requests) == 1
+    _response, page = back_at_reviews(client, back)
+    assert SIGNED_OUT in page
+    assert len(sign_outs()) == 1
+
+
+def test_the_test_idp_refuses_an_unsigned_logout_request_when_it_wants_one(
+    client, idp, make_person
+):
+    """So the test above shows a signature, not an IdP that takes anything."""
+    make_person("Ann", email="ann@example.com")
+    assert signed_in_then_out(client, idp).status_code == 302
+    idp.want_signed_requests = True
+    location = client.get("/auth/saml/testidp/logout").headers["Location"]
+    status, page = _at_idp(location)
+    assert (status, page) == (400, "Test IdP: bad LogoutRequest (IncorrectlySigned)")
+    assert idp.logout_requests == []
+
+
+def test_an_idp_that_does_not_sign_its_logout_response(client, idp, make_person):
+    make_person("Ann", email="ann@example.com")
+    assert signed_in_then_out(client, idp).status_code == 302
+    idp.mode = "unsigned"
+    back = logout_at_idp(client, idp)
+    assert "Signature" not in query(back)
+    _response, page = back_at_reviews(client, back)
+    assert SIGNED_OUT in page
+    [event] = sign_outs()
+    assert event.details["signed"] is False  # the audit log says what was proven
+
+
+def test_without_single_logout_at_the_idp_sign_out_goes_to_sign_in(client, idp, make_person):
+    idp.slo = False
+    idp.write_metadata()  # before Reviews first reads it
+    make_person("Ann", email="ann@example.com")
+    out = signed_in_then_out(client, idp)
+    assert out.status_code == 302
+    assert out.headers["Location"] == "/auth/login"
+    assert client.get("/").status_code == 302
+    with client.session_transaction() as session:
+        assert saml_sp.LOGOUT_KEY not in session
+    for path in ("signed-out", "logout"):
+        response = client.get(f"/auth/saml/testidp/{path}")
+        assert (response.status_code, response.headers["Location"]) == (302, "/auth/login")
+    assert idp.logout_requests == []
+
+
+def test_password_sign_in_signs_out_as_before(client, idp, make_person):
+    person = make_person("Ann", email="ann@example.com")
+    assert sign_in(client, person.email).status_code == 302
+    out = sign_out(client)
+    assert out.headers["Location"] == "/auth/login"
+
+
+@pytest.mark.parametrize("path", ["signed-out", "logout"])
+def test_nothing_kept_means_straight_to_sign_in(client, path):
+    response = client.get(f"/auth/saml/testidp/{path}")
+    assert (response.status_code, response.headers["Location"]) == (302, "/auth/login")
+
+
+@pytest.mark.parametrize("path", ["signed-out", "logout", "sls"])
+def test_single_logout_of_an_unknown_provider_is_not_found(client, path):
+    assert client.get(f"/auth/saml/nope/{path}").status_code == 404
+
+
+def _reinflate(saml_response: str, change: Any) -> str:
+    xml = zlib.decompress(base64.b64decode(saml_response), -15).decode()
+    changed = change(xml)
+    assert changed != xml
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return base64.b64encode(packer.compress(changed.encode()) + packer.flush()).decode()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "why"),
+    [
+        ("altered_response", "does not verify"),
+        ("wrong_key", "does not verify"),
+        ("sha1", "SHA-1"),
+        ("wrong_destination", "another URL"),
+        ("logout_refused", "provider_error"),
+        ("other_request", "InResponseTo"),
+        ("altered_relay_state", "bad RelayState"),
+        ("sign_in_relay_state", "bad RelayState"),
+        ("expired_relay_state", "bad RelayState"),
+        ("missing", "bad RelayState"),
+        ("garbage", "token_invalid"),
+        ("replayed", "seen before"),
+    ],
+)
+def test_an_untrustworthy_logout_response_is_refused(
+    app, client, idp, make_person, monkeypatch, caplog, tamper, why
+):
+    make_person("Ann", email="ann@example.com")
+    assert signed_in_then_out(client, idp).status_code == 302
+    if tamper in ("wrong_key", "sha1", "wrong_destination", "logout_refused"):
+        idp.mode = tamper
+    if tamper == "other_request":  # a genuine answer, but to someone else's sign-out
+        other = app.test_client()
+        assert signed_in_then_out(other, idp).status_code == 302
+        idp.mode = "unsigned"  # so that the signature is not what refuses it
+        others = query(logout_at_idp(other, idp))["RelayState"]
+    back = logout_at_idp(client, idp)
+    fields = query(back)
+    if tamper == "altered_response":
+        fields["SAMLResponse"] = _reinflate(
+            fields["SAMLResponse"], lambda xml: xml.replace('Version="2.0"', 'Version="2.0" ')
+        )
+    elif tamper == "other_request":
+        fields["RelayState"] = others
+    elif tamper == "altered_relay_state":
+        state = fields["RelayState"]
+        fields["RelayState"] = state[:-2] + ("AA" if state[-2:] != "AA" else "BB")
+    elif tamper == "sign_in_relay_state":  # signed by Reviews, but for a sign-in
+        fields["RelayState"] = query(start(client))["RelayState"]
+    elif tamper == "expired_relay_state":
+        monkeypatch.setattr(saml_sp, "RELAY_MAX_AGE", -1)
+    elif tamper == "missing":
+        fields = {}
+    elif tamper == "garbage":
+        fields["SAMLResponse"] = "not base64 at all!"
+        del fields["Signature"], fields["SigAlg"]
+    elif tamper == "replayed":
+        _response, page = back_at_reviews(client, back)
+        assert SIGNED_OUT in page
+    with caplog.at_level(logging.WARNING, logger="reviews.identity.saml"):
+        _response, page = back_at_reviews(client, with_query(back, fields))
+    assert NOT_CONFIRMED in page
+    assert SIGNED_OUT not in page
+    assert "<saml" not in page.lower()
+    assert why.lower() in caplog.text.lower(), caplog.text
+    assert len(sign_outs()) == (1 if tamper == "replayed" else 0)
+    assert client.get("/").status_code == 302  # still signed out of Reviews
+
+
+@pytest.mark.parametrize("mode", ["good", "wrong_key"])
+def test_a_logout_response_may_come_by_post_without_the_session_cookie(
+    app, client, idp, make_person, caplog, mode
+):
+    """HTTP-POST from the IdP's page is cross-site: SameSite=Lax keeps the cookie back,
+    so RelayState carries what is needed. The XML signature is checked by pysaml2."""
+    ann = make_person("Ann", email="ann@example.com")
+    assert signed_in_then_out(client, idp).status_code == 302
+    idp.logout_binding = BINDING_HTTP_POST
+    idp.mode = mode
+    location = client.get("/auth/saml/testidp/logout").headers["Location"]
+    with urllib.request.urlopen(location, timeout=10) as reply:  # noqa: S310 (loopback)
+        page = reply.read().decode()
+    action = re.search(r'action="([^"]+)"', page)
+    assert action
+    assert html.unescape(action.group(1)) == f"{SP_URL}{SLS}"
+    fields = _fields(page)
+    assert ":SignatureValue>" in base64.b64decode(fields["SAMLResponse"]).decode()
+    cookieless = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="reviews.identity.saml"):
+        response = cookieless.post(SLS, data=fields)
+    assert (response.status_code, response.headers["Location"]) == (302, "/auth/login")
+    shown = html.unescape(cookieless.get("/auth/login").get_data(as_text=True))
+    if mode == "good":
+        assert SIGNED_OUT in shown
+        [event] = sign_outs()
+        assert (event.subject_id, event.details["signed"]) == (ann.id, True)
+    else:
+        assert NOT_CONFIRMED in shown
+        assert "signature" in caplog.text.lower(), caplog.text
+        assert sign_outs() == []
+
+
+def test_a_logout_started_at_the_idp_is_not_taken_for_an_answer(client, idp, make_person):
+    """Single logout is SP-initiated only: a LogoutRequest at /sls changes nothing."""
+    make_person("Ann", email="ann@example.com")
+    response, _answer = sign_in_via_idp(client, idp, "ann@example.com")
+    assert response.status_code == 302
+    out = client.get(f"{SLS}?SAMLRequest=PHNhbWw%2B&RelayState=x")
+    assert (out.status_code, out.headers["Location"]) == (302, "/auth/login")
+    home = client.get("/")
+    assert home.status_code == 200  # still signed in to Reviews
+    page = html.unescape(home.get_data(as_text=True))
+    assert "Reviews does not take part in signing out at Test IdP" in page
+    assert sign_outs() == []

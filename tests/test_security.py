@@ -142,9 +142,10 @@ def _writes(app) -> list:
 
 
 # Writes that no session cookie authenticates, so that a forged cross-site request has
-# nothing to ride on: SCIM (the provisioning token) and the SAML assertion consumer
-# (the identity provider's signed answer, posted cross-site by design).
-CSRF_EXEMPT = {"saml.acs"}
+# nothing to ride on: SCIM (the provisioning token), and the SAML assertion consumer
+# and single logout service (the identity provider's signed answers, posted
+# cross-site by design, each tied to its request by a signed RelayState).
+CSRF_EXEMPT = {"saml.acs", "saml.sls"}
 
 
 def test_writes_without_csrf_take_no_session(app, world):  # noqa: F811

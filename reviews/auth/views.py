@@ -160,17 +160,27 @@ def login() -> Any:
 @bp.post("/logout")
 @access.signed_in
 def logout() -> Any:
+    from reviews.identity import saml
+    from reviews.identity.admission import providers
+
     # Bumping the session version also kills copies of this session cookie.
     sign_out_everywhere(current_user)
-    provider = session.get("sso_provider")
+    provider = providers().get(session.get("sso_provider") or "")
+    saml_logout = session.get(saml.LOGOUT_KEY)  # what a SAML LogoutRequest needs
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
-    from reviews.identity.admission import providers
-
-    if provider in providers() and providers()[provider].protocol == "oidc":
-        # Offer the provider's own sign-out where it has one.
-        return redirect(url_for("oidc.signed_out", name=provider))
+    # Offer the provider's own sign-out where it has one.
+    if provider is not None and provider.protocol == "oidc":
+        return redirect(url_for("oidc.signed_out", name=provider.name))
+    if (
+        provider is not None
+        and provider.protocol == "saml"
+        and saml_logout
+        and saml.offers_logout(provider)
+    ):
+        session[saml.LOGOUT_KEY] = saml_logout  # for saml.signed_out, then saml.logout
+        return redirect(url_for("saml.signed_out", name=provider.name))
     return redirect(url_for("auth.login"))
 
 

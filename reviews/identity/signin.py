@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import redirect, render_template, request, session, url_for
@@ -17,8 +18,14 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def complete(provider: Provider, claims: Claims, next_url: str | None) -> Any:
-    """Sign the person in (a fresh session) and go on to `next_url`, or show why not."""
+def complete(
+    provider: Provider,
+    claims: Claims,
+    next_url: str | None,
+    keep: Mapping[str, Any] | None = None,
+) -> Any:
+    """Sign the person in (a fresh session) and go on to `next_url`, or show why not.
+    `keep`: values the new session holds for the protocol (SAML's, for single logout)."""
     try:
         person = admit(provider, claims, client_ip())
     except Refused as refused:
@@ -27,6 +34,7 @@ def complete(provider: Provider, claims: Claims, next_url: str | None) -> Any:
     login_user(person)
     session.permanent = True
     session["sso_provider"] = provider.name
+    session.update(keep or {})
     return redirect(safe_next(next_url) or url_for("home.index"))
 
 

@@ -105,3 +105,32 @@ def test_unknown_person_sees_a_clear_refusal_in_the_browser(page, saml_site):
         assert reasons == ["unknown_person"]
         assert db.session.scalar(select(Person).where(Person.email == "nobody@example.com")) is None
         db.session.remove()
+
+
+def test_sign_out_of_the_idp_too_in_a_browser(page, saml_site):
+    url, idp, app = saml_site
+    _sign_in_at_idp(page, url, idp, "ann@example.com")
+    page.wait_for_url(f"{url}/")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{url}/auth/saml/testidp/signed-out")
+    assert page.get_by_role("heading", name="Signed out of Reviews").is_visible()
+    assert page.get_by_role("link", name="Back to sign-in").is_visible()
+    page.get_by_role("link", name="Sign out of Test IdP too").click()
+    # Reviews -> the IdP's SingleLogoutService -> its LogoutResponse to /sls -> sign-in.
+    page.wait_for_url(f"{url}/auth/login")
+    assert (
+        page.get_by_role("status")
+        .filter(has_text="You are signed out of Test IdP too.")
+        .is_visible()
+    )
+    assert len(idp.logout_requests) == 1
+    assert idp.logout_requests[0].name_id.text == "ann@example.com"
+    page.goto(f"{url}/people")  # the Reviews session is over
+    assert page.url.startswith(f"{url}/auth/login")
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "auth.sso_signed_out")
+        ).all()
+        assert [e.details["provider"] for e in events] == ["testidp"]
+        db.session.remove()
+    assert page.console_errors == []
