@@ -66,3 +66,28 @@ def test_the_profile_shows_sign_in_identities_and_source(
     assert "OIDC through okta" in html
     assert "By hand in Reviews" in html
     assert PASSWORD not in html
+
+
+def test_the_api_shows_and_filters_by_source_for_hr_only(app, client, make_person) -> None:
+    from reviews.api.operations import create_token
+
+    hr = make_person("Hanna HR", role=Role.HR)
+    eve = make_person("Eve Employee")
+    scim = make_person("Sam Synced")
+    scim.source = Source.SCIM
+    scim.provisioned_at = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    db.session.commit()
+    with app.test_request_context():
+        _row, hr_token = create_token(hr, hr, "t")
+        _row, eve_token = create_token(eve, eve, "t")
+    db.session.commit()
+    as_hr = {"Authorization": f"Bearer {hr_token}"}
+    page = client.get("/api/v1/people?managed_by=scim", headers=as_hr).get_json()
+    assert [p["name"] for p in page["items"]] == ["Sam Synced"]
+    assert page["items"][0]["managed_by"] == "scim"
+    assert page["items"][0]["provisioned_at"].startswith("2026-11-30T09:15")
+    bad = client.get("/api/v1/people?managed_by=fax", headers=as_hr)
+    assert bad.status_code == 400
+    assert "managed_by" in bad.get_json()["error"]["fields"]
+    mine = client.get(f"/api/v1/people/{scim.id}", headers={"Authorization": f"Bearer {eve_token}"})
+    assert "managed_by" not in mine.get_json()

@@ -20,7 +20,7 @@ from reviews.extensions import db
 from reviews.framework.models import Opportunity, Scale
 from reviews.framework.queries import ladder, scale
 from reviews.people import operations as people_ops
-from reviews.people.models import Person
+from reviews.people.models import Person, Source
 
 __all__ = ["bp"]
 
@@ -36,6 +36,9 @@ PERSON = {
         "department": {"type": ["string", "null"]},
         "level": {"type": ["string", "null"]},
         "manager_id": {"type": ["integer", "null"]},
+        # For HR only, as on the people page: what keeps the record, and when it last did.
+        "managed_by": {"type": "string", "enum": [s.value for s in Source]},
+        "provisioned_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }
 IMPORT_RESULT = {
@@ -89,7 +92,14 @@ def person_json(p: Person) -> dict[str, Any]:
         "department": p.department.name if p.department else None,
         "level": p.level.key if p.level else None,
         "manager_id": p.manager_id,
-    }
+    } | (
+        {
+            "managed_by": p.source.value,
+            "provisioned_at": p.provisioned_at.isoformat() if p.provisioned_at else None,
+        }
+        if access.is_hr(current_user)
+        else {}
+    )
 
 
 @bp.get("/me")
@@ -103,6 +113,10 @@ def _directory() -> Any:
     stmt = select(Person).options(joinedload(Person.department), joinedload(Person.level))
     if not access.is_hr(current_user):
         stmt = stmt.where(Person.active.is_(True))
+    else:
+        managed = params.choice("managed_by", [s.value for s in Source])
+        if managed:
+            stmt = stmt.where(Person.source == Source(managed))
     return stmt
 
 
@@ -111,7 +125,15 @@ def _directory() -> Any:
 @operation(
     "People in the directory (active people; HR also sees deactivated ones), by id, in pages",
     page_of(PERSON),
-    parameters=PAGE_PARAMETERS,
+    parameters=[
+        *PAGE_PARAMETERS,
+        {
+            "name": "managed_by",
+            "in": "query",
+            "schema": {"type": "string", "enum": [s.value for s in Source]},
+            "description": "HR only: people kept by hand, the CSV import, SCIM or single sign-on",
+        },
+    ],
 )
 def people() -> Any:
     return paged(_directory(), Person.id, person_json)
