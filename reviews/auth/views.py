@@ -160,7 +160,7 @@ def login() -> Any:
 @bp.post("/logout")
 @access.signed_in
 def logout() -> Any:
-    from reviews.identity import saml
+    from reviews.identity import saml_sp as saml
     from reviews.identity.admission import providers
 
     # Bumping the session version also kills copies of this session cookie.
