@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from reviews import create_app
 from reviews.audit.models import AuditEvent
 from reviews.extensions import db
-from reviews.identity import saml as saml_sp
+from reviews.identity import saml_sp
 from reviews.identity.admission import REASONS
 from reviews.identity.models import ExternalIdentity, SeenAssertion
 from reviews.people.models import Person, Source
