@@ -48,8 +48,10 @@ def honest(peer: Peer) -> Iterator[None]:
     peer.accounts({})
 
 
-def sso_app(app_config: dict[str, Any], peer: Peer, **settings: Any) -> Flask:
-    app = create_app({**app_config, "SSO_PROVIDERS": [peer.provider(**settings)]})
+def sso_app(
+    app_config: dict[str, Any], peer: Peer, *, config: dict[str, Any] | None = None, **settings: Any
+) -> Flask:
+    app = create_app({**app_config, "SSO_PROVIDERS": [peer.provider(**settings)], **(config or {})})
     app.test_client_class = Client
     return app
 
@@ -57,6 +59,18 @@ def sso_app(app_config: dict[str, Any], peer: Peer, **settings: Any) -> Flask:
 @pytest.fixture
 def sso(app_config: dict[str, Any], peer: Peer) -> Iterator[Flask]:
     app = sso_app(app_config, peer)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def sso_only(app_config: dict[str, Any], peer: Peer) -> Iterator[Flask]:
+    """Passwords off, but for the one break-glass account."""
+    app = sso_app(
+        app_config, peer, config={"SSO_ONLY": True, "SSO_BREAK_GLASS": "root@example.com"}
+    )
     with app.app_context():
         yield app
         db.session.remove()
@@ -325,41 +339,28 @@ def test_keys_rotated_at_the_provider_are_fetched_again(
         db.engine.dispose()
 
 
-def test_sso_only_turns_passwords_off_but_for_break_glass(
-    app_config: dict[str, Any], peer: Peer
-) -> None:
-    app = create_app(
-        {
-            **app_config,
-            "SSO_PROVIDERS": [peer.provider()],
-            "SSO_ONLY": True,
-            "SSO_BREAK_GLASS": "root@example.com",
-        }
-    )
-    app.test_client_class = Client
-    with app.app_context():
-        from reviews.auth.operations import hash_password
+def test_sso_only_turns_passwords_off_but_for_break_glass(sso_only: Flask) -> None:
+    app = sso_only
+    from reviews.auth.operations import hash_password
 
-        for email, role in (("ada@example.com", Role.EMPLOYEE), ("root@example.com", Role.HR)):
-            db.session.add(
-                Person(
-                    email=email,
-                    name=email,
-                    role=role,
-                    password_hash=hash_password("a long password"),
-                )
+    for email, role in (("ada@example.com", Role.EMPLOYEE), ("root@example.com", Role.HR)):
+        db.session.add(
+            Person(
+                email=email,
+                name=email,
+                role=role,
+                password_hash=hash_password("a long password"),
             )
-        db.session.commit()
-        client = app.test_client()
-        page = client.get("/auth/login").get_data(as_text=True)
-        assert "Sign in with Test OP" in page
-        assert "Emergency sign-in for HR administrators" in page
-        refused = sign_in(client, "ada@example.com", "a long password")
-        assert refused.status_code == 403
-        assert "Passwords are turned off here" in refused.get_data(as_text=True)
-        assert sign_in(client, "root@example.com", "a long password").status_code == 302
-        db.session.remove()
-        db.engine.dispose()
+        )
+    db.session.commit()
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    assert "Sign in with Test OP" in page
+    assert "Emergency sign-in for HR administrators" in page
+    refused = sign_in(client, "ada@example.com", "a long password")
+    assert refused.status_code == 403
+    assert "Passwords are turned off here" in refused.get_data(as_text=True)
+    assert sign_in(client, "root@example.com", "a long password").status_code == 302
 
 
 def test_sso_settings_report_every_problem_at_once(app_config: dict[str, Any]) -> None:
@@ -383,55 +384,38 @@ def test_sso_settings_report_every_problem_at_once(app_config: dict[str, Any]) -
         create_app({**app_config, "SSO_ONLY": True})
 
 
-def test_sso_only_offers_no_password_links_but_for_break_glass(
-    app_config: dict[str, Any], peer: Peer
-) -> None:
-    app = create_app(
-        {
-            **app_config,
-            "SSO_PROVIDERS": [peer.provider()],
-            "SSO_ONLY": True,
-            "SSO_BREAK_GLASS": "root@example.com",
-        }
+def test_sso_only_offers_no_password_links_but_for_break_glass(sso_only: Flask) -> None:
+    app = sso_only
+    from reviews.auth.models import LinkPurpose
+    from reviews.auth.operations import hash_password, issue_password_link
+    from reviews.errors import PhaseClosed
+
+    root = Person(
+        email="root@example.com",
+        name="Root Admin",
+        role=Role.HR,
+        password_hash=hash_password("a long password"),
     )
-    app.test_client_class = Client
-    with app.app_context():
-        from reviews.auth.models import LinkPurpose
-        from reviews.auth.operations import hash_password, issue_password_link
-        from reviews.errors import PhaseClosed
+    ada = Person(email="ada@example.com", name="Ada Lovelace", role=Role.EMPLOYEE)
+    db.session.add_all([root, ada])
+    db.session.commit()
+    with pytest.raises(PhaseClosed, match="passwords are turned off"):
+        issue_password_link(root, ada, LinkPurpose.INVITE)
+    assert issue_password_link(root, root, LinkPurpose.RESET)
+    client = app.test_client()
+    assert sign_in(client, "root@example.com", "a long password").status_code == 302
+    profile = client.get(f"/people/{ada.id}").get_data(as_text=True)
+    assert "Passwords are turned off: Ada Lovelace signs in with the identity provider" in profile
+    assert "Create a sign-in invitation link" not in profile
+    refused = client.post(
+        f"/people/{ada.id}/password-link", data={"csrf_token": csrf_token(client, "/")}
+    )
+    assert refused.status_code in (302, 409)
+    from reviews.auth.models import PasswordLink
 
-        root = Person(
-            email="root@example.com",
-            name="Root Admin",
-            role=Role.HR,
-            password_hash=hash_password("a long password"),
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(PasswordLink).where(PasswordLink.person_id == ada.id)
         )
-        ada = Person(email="ada@example.com", name="Ada Lovelace", role=Role.EMPLOYEE)
-        db.session.add_all([root, ada])
-        db.session.commit()
-        with pytest.raises(PhaseClosed, match="passwords are turned off"):
-            issue_password_link(root, ada, LinkPurpose.INVITE)
-        assert issue_password_link(root, root, LinkPurpose.RESET)
-        client = app.test_client()
-        assert sign_in(client, "root@example.com", "a long password").status_code == 302
-        profile = client.get(f"/people/{ada.id}").get_data(as_text=True)
-        assert (
-            "Passwords are turned off: Ada Lovelace signs in with the identity provider" in profile
-        )
-        assert "Create a sign-in invitation link" not in profile
-        refused = client.post(
-            f"/people/{ada.id}/password-link", data={"csrf_token": csrf_token(client, "/")}
-        )
-        assert refused.status_code in (302, 409)
-        from reviews.auth.models import PasswordLink
-
-        assert (
-            db.session.scalar(
-                select(func.count())
-                .select_from(PasswordLink)
-                .where(PasswordLink.person_id == ada.id)
-            )
-            == 0
-        )
-        db.session.remove()
-        db.engine.dispose()
+        == 0
+    )

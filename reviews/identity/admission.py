@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from reviews.audit.operations import record
@@ -151,22 +151,15 @@ def admit(provider: Provider, claims: Claims, ip: str) -> Person:
         # A person has one subject per provider: a new one (the account was made
         # again at the provider) replaces the old, and the change is audited.
         replaced = db.session.scalar(
-            select(func.count())
-            .select_from(ExternalIdentity)
-            .where(
+            select(ExternalIdentity).where(
                 ExternalIdentity.person_id == person.id,
                 ExternalIdentity.protocol == provider.protocol,
                 ExternalIdentity.provider == provider.name,
             )
         )
-        if replaced:
-            db.session.execute(
-                delete(ExternalIdentity).where(
-                    ExternalIdentity.person_id == person.id,
-                    ExternalIdentity.protocol == provider.protocol,
-                    ExternalIdentity.provider == provider.name,
-                )
-            )
+        if replaced is not None:
+            db.session.delete(replaced)
+            db.session.flush()  # its row goes before the new one takes the person's place
         link = ExternalIdentity(
             person_id=person.id,
             protocol=provider.protocol,
@@ -180,7 +173,7 @@ def admit(provider: Provider, claims: Claims, ip: str) -> Person:
             actor=person,
             subject=person,
             provider=provider.name,
-            replaced=bool(replaced),
+            replaced=replaced is not None,
         )
     link.last_sign_in_at = now
     db.session.flush()
@@ -209,9 +202,3 @@ def _create(provider: Provider, email: str, name: str | None) -> Person:
     db.session.flush()
     record("person.created", actor=None, subject=person, source=f"sso:{provider.name}")
     return person
-
-
-def managed_counts() -> dict[str, int]:
-    """People by source (the people page's filter counts)."""
-    rows = db.session.execute(select(Person.source, func.count()).group_by(Person.source))
-    return {Source(s).value: n for s, n in rows}

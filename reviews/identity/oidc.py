@@ -19,7 +19,6 @@ from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -31,9 +30,9 @@ from joserfc.errors import JoseError
 
 from reviews import access, security
 from reviews.auth.views import safe_next
-from reviews.identity.admission import Claims, providers
+from reviews.identity.admission import Claims
 from reviews.identity.settings import Provider
-from reviews.identity.signin import complete, refuse_now
+from reviews.identity.signin import complete, provider_or_404, refuse_now
 
 bp = Blueprint("oidc", __name__, url_prefix="/auth/sso")
 
@@ -61,9 +60,7 @@ def init_app(app: Flask) -> None:
 
 
 def _provider(name: str) -> tuple[Provider, Any]:
-    provider = providers().get(name)
-    if provider is None or provider.protocol != "oidc":
-        abort(404)
+    provider = provider_or_404(name, "oidc")
     client = current_app.extensions["reviews_oidc"].create_client(name)
     return provider, client
 

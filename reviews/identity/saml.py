@@ -49,7 +49,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     redirect,
     render_template,
@@ -75,7 +74,8 @@ from reviews import access, security
 from reviews.audit.operations import record
 from reviews.auth.views import safe_next
 from reviews.extensions import csrf, db
-from reviews.identity.admission import first_use, providers
+from reviews.identity import saml_sp
+from reviews.identity.admission import first_use
 from reviews.identity.models import ExternalIdentity
 from reviews.identity.saml_messages import (
     Untrusted,
@@ -88,7 +88,6 @@ from reviews.identity.saml_sp import (
     LOGOUT_KEY,
     NAME_ID_PARTS,
     PREFIX,
-    RELAY_MAX_AGE,
     MetadataUnavailable,
     logout_relay_serializer,
     offers_logout,
@@ -98,7 +97,7 @@ from reviews.identity.saml_sp import (
     sp_metadata,
 )
 from reviews.identity.settings import Provider
-from reviews.identity.signin import complete, refuse_now
+from reviews.identity.signin import complete, provider_or_404, refuse_now
 from reviews.people.models import Person
 
 bp = Blueprint("saml", __name__, url_prefix=PREFIX)
@@ -107,27 +106,20 @@ csrf.exempt(bp)  # the IdP's POST cannot carry our CSRF token; RelayState does t
 log = logging.getLogger(__name__)
 
 
-def _provider(name: str) -> Provider:
-    provider = providers().get(name)
-    if provider is None or provider.protocol != "saml":
-        abort(404)
-    return provider
-
-
 # ---------------------------------------------------------------- views
 
 
 @bp.get("/<name>/metadata")
 @access.public
 def metadata(name: str) -> Any:
-    provider = _provider(name)
+    provider = provider_or_404(name, "saml")
     return Response(sp_metadata(provider), mimetype="application/samlmetadata+xml")
 
 
 @bp.get("/<name>/login")
 @access.public
 def login(name: str) -> Any:
-    provider = _provider(name)
+    provider = provider_or_404(name, "saml")
     try:
         sp = service_provider(provider)
     except MetadataUnavailable as exc:
@@ -152,14 +144,15 @@ def login(name: str) -> Any:
 @access.public
 @security.rate_limited("sign-in")  # the password form's budget per address (xmlsec1 runs)
 def acs(name: str) -> Any:
-    provider = _provider(name)
+    provider = provider_or_404(name, "saml")
     try:
         sp = service_provider(provider)
     except MetadataUnavailable as exc:
         return refuse_now(provider, "unreachable", detail=str(exc), status=503)
     try:
         request_id, next_url = relay_serializer(provider).loads(
-            request.form.get("RelayState", ""), max_age=RELAY_MAX_AGE
+            request.form.get("RelayState", ""),
+            max_age=saml_sp.RELAY_MAX_AGE,  # read when used: tests shorten it
         )
     except (BadData, ValueError, TypeError):
         return refuse_now(
@@ -200,7 +193,7 @@ def _person_named_by(provider: Provider, name_id: dict[str, Any]) -> Person | No
 @access.public
 def signed_out(name: str) -> Any:
     """After signing out of Reviews: offer to sign out of the IdP too, if it can."""
-    provider = _provider(name)
+    provider = provider_or_404(name, "saml")
     stored = session.get(LOGOUT_KEY)
     if not isinstance(stored, dict) or stored.get("provider") != name:
         return redirect(url_for("auth.login"))
@@ -217,7 +210,7 @@ def signed_out(name: str) -> Any:
 @access.public
 def logout(name: str) -> Any:
     """Send the LogoutRequest for the sign-in kept by `signed_out`; spends what was kept."""
-    provider = _provider(name)
+    provider = provider_or_404(name, "saml")
     stored = session.pop(LOGOUT_KEY, None)
     if not isinstance(stored, dict) or stored.get("provider") != name:
         return redirect(url_for("auth.login"))
@@ -271,7 +264,7 @@ def logout(name: str) -> Any:
 def sls(name: str) -> Any:
     """The IdP's LogoutResponse. A GET (HTTP-Redirect) brings the SameSite=Lax session
     cookie, a cross-site POST does not: everything needed comes in RelayState."""
-    provider = _provider(name)
+    provider = provider_or_404(name, "saml")
     binding = BINDING_HTTP_POST if request.method == "POST" else BINDING_HTTP_REDIRECT
     fields = request.form if request.method == "POST" else request.args
     message = {key: str(fields[key]) for key in fields}
@@ -290,7 +283,8 @@ def sls(name: str) -> Any:
         return redirect(url_for("auth.login"))
     try:
         request_id, person_id = logout_relay_serializer(provider).loads(
-            message.get("RelayState", ""), max_age=RELAY_MAX_AGE
+            message.get("RelayState", ""),
+            max_age=saml_sp.RELAY_MAX_AGE,  # read when used: tests shorten it
         )
     except (BadData, ValueError, TypeError):
         log.warning("SAML provider %s: LogoutResponse with a bad RelayState", provider.name)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, session, url_for
 from flask_login import login_user
 
 from reviews.auth.views import safe_next
-from reviews.identity.admission import Claims, Refused, admit, refuse
+from reviews.identity.admission import Claims, Refused, admit, providers, refuse
 from reviews.identity.settings import Provider
+from reviews.security import by_address
 from reviews.web import keep_when_refused
 
 
-def client_ip() -> str:
-    return request.remote_addr or "unknown"
+def provider_or_404(name: str, protocol: str) -> Provider:
+    """The configured provider of that name and protocol; any other name is not a page."""
+    provider = providers().get(name)
+    if provider is None or provider.protocol != protocol:
+        abort(404)
+    return provider
 
 
 def complete(
@@ -27,7 +32,7 @@ def complete(
     """Sign the person in (a fresh session) and go on to `next_url`, or show why not.
     `keep`: values the new session holds for the protocol (SAML's, for single logout)."""
     try:
-        person = admit(provider, claims, client_ip())
+        person = admit(provider, claims, by_address())
     except Refused as refused:
         return refused_page(provider, refused)
     session.clear()  # no state from before the sign-in survives it
@@ -48,4 +53,4 @@ def refused_page(provider: Provider, refused: Refused, status: int = 403) -> Any
 
 def refuse_now(provider: Provider, reason: str, *, detail: str = "", status: int = 403) -> Any:
     """Record a refusal found before any claims were read (state, signature, time)."""
-    return refused_page(provider, refuse(provider, reason, client_ip(), detail=detail), status)
+    return refused_page(provider, refuse(provider, reason, by_address(), detail=detail), status)
