@@ -91,3 +91,23 @@ def test_the_api_shows_and_filters_by_source_for_hr_only(app, client, make_perso
     assert "managed_by" in bad.get_json()["error"]["fields"]
     mine = client.get(f"/api/v1/people/{scim.id}", headers={"Authorization": f"Bearer {eve_token}"})
     assert "managed_by" not in mine.get_json()
+
+
+def test_the_personal_data_pdf_lists_sign_in_identities(app, client, make_person, login_as) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    hr = make_person("Hanna HR", role=Role.HR)
+    ada = make_person("Ada Linked")
+    db.session.add(
+        ExternalIdentity(person_id=ada.id, protocol="saml", provider="entra", subject="ada-77")
+    )
+    db.session.commit()
+    login_as(hr)
+    pdf = client.get(f"/people/{ada.id}/data.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Sign-in through identity providers" in text
+    assert "ada-77" in text
+    assert "entra" in text
