@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
+import warnings
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -23,6 +24,13 @@ from sqlalchemy import create_engine, inspect, text
 from reviews import ROOT, create_app
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
+
+# Indexes on an expression, which SQLAlchemy cannot reflect (it warns and skips them):
+# compared by name instead.
+EXPRESSION_INDEXES = {"ix_manager_figures_behind": "cycle_manager_figures"}
+# Tables the migrations fill from other tables' rows (their backfill is compared with
+# what the source database's triggers kept, not copied over).
+DERIVED = {"cycle_group_figures", "cycle_manager_figures"}
 
 
 def _migrated_app(tmp_path):
@@ -58,10 +66,23 @@ def test_migrations_upgrade_an_empty_database_without_drift(tmp_path):
             upgrade()
             tables = set(inspect(db.engine).get_table_names())
             assert {t.name for t in db.metadata.sorted_tables} <= tables
-            with db.engine.connect() as conn:
+            with db.engine.connect() as conn, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression")
                 context = MigrationContext.configure(conn, opts={"compare_type": True})
                 diff = compare_metadata(context, db.metadata)
+            diff = [
+                d for d in diff if not (d[0] == "add_index" and d[1].name in EXPRESSION_INDEXES)
+            ]
             assert diff == [], f"models and migrations differ: {diff}"
+            with db.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    found = "SELECT tablename FROM pg_indexes WHERE indexname = :name"
+                else:
+                    found = (
+                        "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = :name"
+                    )
+                for name, table in EXPRESSION_INDEXES.items():
+                    assert conn.scalar(text(found), {"name": name}) == table
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -381,6 +402,8 @@ def test_a_populated_cycle_survives_every_migration_from_the_first(app, make_per
                 with db.engine.begin() as conn:
                     # Rows of the tables this revision created, with the columns it has.
                     for name in order:
+                        if name in DERIVED and name in columns:
+                            filled[name] = set(source[name][0]) if source[name] else set()
                         if name in columns and name not in filled and source[name]:
                             cols = sorted(columns[name] & source[name][0].keys())
                             legacy = {
@@ -404,6 +427,8 @@ def test_a_populated_cycle_survives_every_migration_from_the_first(app, make_per
                             filled[name] = set(cols)
                     # Columns this revision added to tables that already hold rows.
                     for name, done in filled.items():
+                        if name in DERIVED:
+                            continue
                         new = sorted((columns[name] & source[name][0].keys()) - done)
                         if not new:
                             continue

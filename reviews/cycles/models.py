@@ -13,6 +13,8 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -24,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reviews.cycles import counters
+from reviews.cycles import counters, figures
 from reviews.cycles.workflow import CycleState
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.people.models import Department, Person
@@ -151,23 +153,6 @@ class Cycle(Base):
         }.get(state)
 
 
-FIGURE_COLUMNS = (
-    "cycle_id",
-    "department_id",
-    "manager_id",
-    "level_key",
-    "final_rating",
-    "manager_overall",
-    "self_done",
-    "manager_done",
-    "peers_done",
-    "peers_approved",
-    "peers_declined",
-    "final_locked",
-    "acknowledged_at",
-)
-
-
 class Review(Base):
     """One participant's review in one cycle; manager and level frozen at launch."""
 
@@ -179,9 +164,6 @@ class Review(Base):
         # with the cycle first, SQLite could not use it there and scanned the parts);
         # the unique (cycle_id, subject_id) serves lookups by cycle
         Index("ix_review_manager_cycle", "manager_id", "cycle_id"),
-        # covers HR's figures of a cycle (dashboard, cycle page: completion by department
-        # and manager, rating distributions), so they read this index, not the wide rows
-        Index("ix_review_cycle_figures", *FIGURE_COLUMNS),
         CheckConstraint(
             "final_rating IS NULL OR final_rating BETWEEN 1 AND 5", name="final_on_scale"
         ),
@@ -337,3 +319,46 @@ def _store_text_quality(_mapper: Any, _connection: Any, part: Assessment) -> Non
 
 
 counters.install(PeerRequest.__table__, Assessment.__table__)  # type: ignore[arg-type]
+figures.install(Review.__table__)  # type: ignore[arg-type]
+
+
+def _figure_columns() -> list[Column[int]]:
+    """The sums of reviews.cycles.figures.FIGURES, kept by its triggers."""
+    return [
+        Column(name, Integer, nullable=False, server_default=text("0")) for name in figures.FIGURES
+    ]
+
+
+def _cascade_to_cycle() -> Column[int]:
+    return Column("cycle_id", ForeignKey("cycle.id", ondelete="CASCADE"), nullable=False)
+
+
+# HR's figures of each cycle by department, level and rating, and by frozen manager
+# (reviews.cycles.figures): written by launch and the triggers only.
+cycle_group_figures = Table(
+    "cycle_group_figures",
+    Base.metadata,
+    _cascade_to_cycle(),
+    Column("department_key", Integer, nullable=False),  # 0: no department
+    Column("level_key", String(60), nullable=False),  # "": no level
+    Column("rating", Integer, nullable=False),  # 0: none yet
+    *_figure_columns(),
+    PrimaryKeyConstraint("cycle_id", "department_key", "level_key", "rating"),
+)
+cycle_manager_figures = Table(
+    "cycle_manager_figures",
+    Base.metadata,
+    _cascade_to_cycle(),
+    Column("manager_key", Integer, nullable=False),  # 0: the reviews without a manager
+    *_figure_columns(),
+    PrimaryKeyConstraint("cycle_id", "manager_key"),
+)
+
+
+# the dashboard's managers furthest behind, read from the index in its order
+Index(
+    "ix_manager_figures_behind",
+    cycle_manager_figures.c.cycle_id,
+    text(figures.SHARE_DONE),
+    cycle_manager_figures.c.reviews.desc(),
+)

@@ -7,10 +7,11 @@ from datetime import date
 from operator import add
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
 from reviews.calibration.models import CalibrationChange, CalibrationSession
+from reviews.cycles.figures import FIGURES, SHARE_DONE
 from reviews.cycles.models import (
     Assessment,
     Cycle,
@@ -19,6 +20,8 @@ from reviews.cycles.models import (
     PeerRequest,
     RequestState,
     Review,
+    cycle_group_figures,
+    cycle_manager_figures,
 )
 from reviews.cycles.queries import org_manager_ids
 from reviews.cycles.reading import cycle_policy
@@ -33,7 +36,7 @@ NO_DEPARTMENT = "No department"
 
 @dataclass
 class Completion:
-    # built positionally from completion_figures, which lists the sums in this order
+    # built positionally from the figures (reviews.cycles.figures.FIGURES), in this order
     label: str
     reviews: int = 0
     self_done: int = 0
@@ -70,38 +73,26 @@ class Scope:
         return stmt
 
 
-def _count(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def completion_figures(cycle: Cycle) -> list[Any]:
-    """The sums over reviews a Completion is built from, in the order of its fields:
-    each review carries its counts of submitted parts and decided peer requests
-    (reviews.cycles.counters)."""
-    return [
-        func.count().label("reviews"),
-        func.sum(Review.self_done).label("self_done"),
-        _count(Review.peers_approved >= cycle.peer_min).label("nominated"),
-        func.sum(Review.peers_done).label("peer_done"),
-        func.sum(Review.peers_approved).label("peer_total"),
-        func.sum(Review.manager_done).label("manager_done"),
-        # launch gives every review with a manager a manager part
-        _count(Review.manager_id.is_not(None)).label("manager_total"),
-        _count(Review.final_locked.is_(True)).label("calibrated"),
-        _count(Review.acknowledged_at.is_not(None)).label("acknowledged"),
-        func.sum(Review.peers_declined).label("declined"),
-    ]
+def _sums(table: Any) -> list[Any]:
+    """The sums of a Completion's figures, in the order of its fields, over rows of a
+    figures table (reviews.cycles.figures)."""
+    return [func.sum(table.c[name]).label(name) for name in FIGURES]
 
 
 def completion(cycle: Cycle, by: str) -> tuple[Completion, list[Completion]]:
     """Totals and one row per department (by="department", by name) or per frozen
-    manager (by="manager", by name), from each review's counters."""
-    connection = db.session.connection()  # plain rows: no ORM result to build
-    rows = connection.execute(
-        select(Review.department_id, *completion_figures(cycle))
-        .where(Review.cycle_id == cycle.id)
-        .group_by(Review.department_id)
-    ).all()
+    manager (by="manager", by name), from the cycle's figures: a few hundred rows
+    whatever the size of the cycle."""
+    g = cycle_group_figures
+    rows = (
+        db.session.connection()  # plain rows: no ORM result to build
+        .execute(
+            select(g.c.department_key, *_sums(g))
+            .where(g.c.cycle_id == cycle.id)
+            .group_by(g.c.department_key)
+        )
+        .all()
+    )
     total, departments = _by_department(
         [(d, [v or 0 for v in values]) for d, *values in rows], _department_names()
     )
@@ -118,12 +109,15 @@ def _department_names() -> dict[Any, str]:
 def _by_department(
     rows: list[tuple[Any, list[int]]], names: dict[Any, str]
 ) -> tuple[Completion, list[Completion]]:
-    """Totals and one Completion per department (by name) from (department id,
-    figures in Completion's order) rows, several rows of a department added up."""
+    """Totals and one Completion per department (by name) from (department key,
+    figures in Completion's order) rows, several rows of a department added up; a
+    department with no review in the cycle has none."""
     sums: dict[Any, list[int]] = {}
-    for department_id, figures in rows:
-        found = sums.get(department_id)
-        sums[department_id] = figures if found is None else list(map(add, found, figures))
+    for department_key, figures in rows:
+        if not figures[0]:
+            continue
+        found = sums.get(department_key)
+        sums[department_key] = figures if found is None else list(map(add, found, figures))
     departments = sorted(
         (
             Completion(names.get(d, NO_DEPARTMENT) if d else NO_DEPARTMENT, *figures)
@@ -142,36 +136,33 @@ def manager_completion(
     (order="behind": share of tasks done, then most reviews, then name) or by name;
     with the number of managers (the reviews without a manager count as one more).
 
-    The dashboard shows 25 of some 1,500 managers at 10,000 people: the database sorts
-    them, and only the rows shown come back. Names sort in the database's collation."""
-    figures = completion_figures(cycle)
-    groups = (
-        select(Review.manager_id.label("m"), *figures)
-        .where(Review.cycle_id == cycle.id)
-        .group_by(Review.manager_id)
-        .subquery()
+    The dashboard shows 25 of some 15,000 managers at 100,000 people: it reads them
+    from an index in that order (figures.SHARE_DONE), not by sorting every manager.
+    Names sort in the database's collation."""
+    m = cycle_manager_figures
+    connection = db.session.connection()
+    total = (
+        connection.scalar(select(func.count()).select_from(m).where(m.c.cycle_id == cycle.id)) or 0
     )
-    c = groups.c
-    tasks = 2 * c.reviews + c.peer_total + c.manager_total
-    done = c.self_done + c.peer_done + c.manager_done + c.acknowledged
-    share = case((tasks > 0, cast(done, Float) / cast(tasks, Float)), else_=1.0)  # as .share
     person = aliased(Person)
     label = func.coalesce(person.name, "No manager")
     ordering = (
-        (func.lower(label), c.m) if order == "name" else (share, c.reviews.desc(), label, c.m)
+        (func.lower(label), m.c.manager_key)
+        if order == "name"
+        else (text(SHARE_DONE), m.c.reviews.desc(), label, m.c.manager_key)
     )
     stmt = (
-        select(label, func.count().over(), *(c[f.name] for f in figures))
-        .select_from(groups)
-        .outerjoin(person, person.id == c.m)
+        select(label, *(m.c[name] for name in FIGURES))
+        .select_from(m)
+        .outerjoin(person, person.id == m.c.manager_key)
+        .where(m.c.cycle_id == cycle.id)
         .order_by(*ordering)
         .offset(offset)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    rows = db.session.connection().execute(stmt).all()
-    total = rows[0][1] if rows else 0  # 0 too when `offset` is past the last row
-    return [Completion(name, *(v or 0 for v in values)) for name, _n, *values in rows], total
+    rows = connection.execute(stmt).all()
+    return [Completion(name, *values) for name, *values in rows], total
 
 
 @dataclass
@@ -183,16 +174,15 @@ class Distributions:
 
 def department_figures(cycle: Cycle) -> tuple[Completion, list[Completion], Distributions]:
     """The dashboard's totals, completion by department and rating distributions
-    (overall, by department, by level), from one pass over the cycle's reviews
-    grouped by department, level and rating: some 200 groups at 10,000 people,
-    where two passes (completion and distributions) cost twice the reading."""
-    rating = func.coalesce(Review.final_rating, Review.manager_overall)
+    (overall, by department, by level), from the cycle's figures by department, level
+    and rating: some hundreds of rows whatever the size of the cycle."""
+    g = cycle_group_figures
     rows = (
         db.session.connection()
         .execute(
-            select(Review.department_id, Review.level_key, rating, *completion_figures(cycle))
-            .where(Review.cycle_id == cycle.id)
-            .group_by(Review.department_id, Review.level_key, rating)
+            select(
+                g.c.department_key, g.c.level_key, g.c.rating, *(g.c[name] for name in FIGURES)
+            ).where(g.c.cycle_id == cycle.id, g.c.reviews > 0)
         )
         .all()
     )
@@ -202,16 +192,15 @@ def department_figures(cycle: Cycle) -> tuple[Completion, list[Completion], Dist
     )
     figures_by_department = []
     dists = Distributions()
-    for department_id, level, value, *values in rows:
-        figures = [v or 0 for v in values]
-        figures_by_department.append((department_id, figures))
-        if value is None:
+    for department_key, level, value, *figures in rows:
+        figures_by_department.append((department_key, figures))
+        if not value:
             continue
         n = figures[0]  # reviews
-        department = names.get(department_id, NO_DEPARTMENT) if department_id else NO_DEPARTMENT
+        department = names.get(department_key, NO_DEPARTMENT) if department_key else NO_DEPARTMENT
         dists.overall[value - 1] += n
         dists.by_department.setdefault(department, [0] * 5)[value - 1] += n
-        level_name = snapshot.level_name(level) if snapshot else (level or "No level")
+        level_name = snapshot.level_name(level or None) if snapshot else (level or "No level")
         dists.by_level.setdefault(level_name, [0] * 5)[value - 1] += n
     total, departments = _by_department(figures_by_department, names)
     return total, departments, dists

@@ -135,7 +135,6 @@ def manager_completion(cycle_id: int) -> Any:
 
     rows, count = read(page)
     if not rows and page > 1:  # past the last page: show the last one
-        count = q.manager_completion(cycle, order=order, limit=1)[1]
         page = max(1, -(-count // MANAGERS_PAGE))
         rows, count = read(page)
     pages = max(1, -(-count // MANAGERS_PAGE))

@@ -10,6 +10,7 @@ from sqlalchemy import Select, false, func, insert, literal, literal_column, or_
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews.audit.operations import record
+from reviews.cycles import figures
 from reviews.cycles.inputs import FIELD_NAMES, CycleFields, check_cycle
 from reviews.cycles.models import (
     Assessment,
@@ -292,6 +293,8 @@ def _launch(cycle: Cycle) -> None:
                 ).where(Review.cycle_id == cycle.id, author.is_not(None)),
             )
         )
+    # HR's figures of the cycle, which the triggers on review keep from now on
+    figures.rebuild(db.session.connection(), cycle.id)
     _refresh_statistics("review", "assessment")
 
 
