@@ -73,7 +73,7 @@ def upgrade():
     op.create_index(
         "ix_manager_figures_behind",
         "cycle_manager_figures",
-        ["cycle_id", sa.text(figures.SHARE_DONE), sa.text("reviews DESC")],
+        ["cycle_id", sa.text(figures.SHARE_DONE), sa.text("reviews DESC"), "manager_key"],
     )
     connection = op.get_bind()
     figures.rebuild_all(connection)

@@ -361,4 +361,5 @@ Index(
     cycle_manager_figures.c.cycle_id,
     text(figures.SHARE_DONE),
     cycle_manager_figures.c.reviews.desc(),
+    cycle_manager_figures.c.manager_key,
 )

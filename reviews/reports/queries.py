@@ -133,12 +133,14 @@ def manager_completion(
     cycle: Cycle, *, order: str = "behind", limit: int | None = None, offset: int = 0
 ) -> tuple[list[Completion], int]:
     """Completion per frozen manager, ordered and cut in SQL: the least complete first
-    (order="behind": share of tasks done, then most reviews, then name) or by name;
-    with the number of managers (the reviews without a manager count as one more).
+    (order="behind": share of tasks done, then most reviews, then the manager's id, so
+    that a page's order is stable) or by name; with the number of managers (the
+    reviews without a manager count as one more).
 
     The dashboard shows 25 of some 15,000 managers at 100,000 people: it reads them
-    from an index in that order (figures.SHARE_DONE), not by sorting every manager.
-    Names sort in the database's collation."""
+    from an index in the "behind" order (figures.SHARE_DONE), not by sorting every
+    manager (ties broken by name needed every manager's name first: 40 ms). Names
+    sort in the database's collation."""
     m = cycle_manager_figures
     connection = db.session.connection()
     total = (
@@ -149,7 +151,7 @@ def manager_completion(
     ordering = (
         (func.lower(label), m.c.manager_key)
         if order == "name"
-        else (text(SHARE_DONE), m.c.reviews.desc(), label, m.c.manager_key)
+        else (text(SHARE_DONE), m.c.reviews.desc(), m.c.manager_key)
     )
     stmt = (
         select(label, *(m.c[name] for name in FIGURES))
@@ -247,31 +249,38 @@ class Overdue:
     link_review: int | None
 
 
-def _without_subjects(late: list[Overdue]) -> list[Overdue]:
-    """Late peers, one line each with how many requests they owe: in a cycle that keeps
-    peer authors from HR, who owes feedback on whom would tell, by elimination, who
-    wrote on whom."""
-    owed: dict[tuple[str, str], int] = {}
-    for item in late:
-        owed[(item.name, item.email)] = owed.get((item.name, item.email), 0) + 1
-    return [
-        Overdue(
-            name, email, f"peer feedback ({n} request{'s' if n != 1 else ''})", late[0].due, None
-        )
-        for (name, email), n in owed.items()
-    ]
+def overdue_count(cycle: Cycle, today: date, total: Completion) -> int:
+    """How many tasks of the current phase are past its deadline, from the cycle's
+    figures (`total`): the parts and approved requests not yet submitted."""
+    due = cycle.due(cycle.state)
+    if due is None or due >= today:
+        return 0
+    return {
+        CycleState.SELF_REVIEW: total.reviews - total.self_done,
+        CycleState.PEER_FEEDBACK: total.peer_total - total.peer_done,
+        CycleState.MANAGER_REVIEW: total.manager_total - total.manager_done,
+    }.get(cycle.state, 0)
 
 
-def overdue(cycle: Cycle, today: date, scope: Scope | None = None) -> list[Overdue]:
-    """Who is late in the current phase (its deadline has passed)."""
+def overdue(
+    cycle: Cycle, today: date, scope: Scope | None = None, limit: int | None = None
+) -> list[Overdue]:
+    """Who is late in the current phase (its deadline has passed), by name, the first
+    `limit` of them. Late peers in a cycle that keeps peer authors from HR are one line
+    each with how many requests they owe: who owes feedback on whom would tell, by
+    elimination, who wrote on whom."""
     scope = scope or Scope()
     due = cycle.due(cycle.state)
     if due is None or due >= today:
         return []
     subject = aliased(Person)
+
+    def first(stmt: Any) -> Any:
+        return db.session.execute(stmt if limit is None else stmt.limit(limit))
+
     late: list[Overdue] = []
     if cycle.state == CycleState.SELF_REVIEW:
-        for name, email, rid in db.session.execute(
+        for name, email, rid in first(
             scope.apply(
                 select(subject.name, subject.email, Review.id)
                 .join(subject, subject.id == Review.subject_id)
@@ -281,32 +290,42 @@ def overdue(cycle: Cycle, today: date, scope: Scope | None = None) -> list[Overd
                     Assessment.kind == PartKind.SELF,
                     Assessment.state == PartState.DRAFT,
                 )
-            ).order_by(subject.name)
+            ).order_by(subject.name, Review.id)
         ):
             late.append(Overdue(name, email, "self-review", due, rid))
     elif cycle.state == CycleState.PEER_FEEDBACK:
         reviewer = aliased(Person)
-        for name, email, who in db.session.execute(
-            scope.apply(
-                select(reviewer.name, reviewer.email, subject.name)
-                .select_from(PeerRequest)
-                .join(Review, Review.id == PeerRequest.review_id)
-                .join(reviewer, reviewer.id == PeerRequest.reviewer_id)
-                .join(subject, subject.id == Review.subject_id)
-                .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
-                .where(
-                    Review.cycle_id == cycle.id,
-                    PeerRequest.state == RequestState.APPROVED,
-                    (Assessment.id.is_(None)) | (Assessment.state == PartState.DRAFT),
+        requests = scope.apply(
+            select(PeerRequest.id)
+            .select_from(PeerRequest)
+            .join(Review, Review.id == PeerRequest.review_id)
+            .join(reviewer, reviewer.id == PeerRequest.reviewer_id)
+            .join(subject, subject.id == Review.subject_id)
+            .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
+            .where(
+                Review.cycle_id == cycle.id,
+                PeerRequest.state == RequestState.APPROVED,
+                (Assessment.id.is_(None)) | (Assessment.state == PartState.DRAFT),
+            )
+        )
+        if cycle_policy(cycle).names_to_staff:
+            for name, email, who in first(
+                requests.with_only_columns(reviewer.name, reviewer.email, subject.name).order_by(
+                    reviewer.name, subject.name, PeerRequest.id
                 )
-            ).order_by(reviewer.name, subject.name)
-        ):
-            late.append(Overdue(name, email, f"peer feedback for {who}", due, None))
-        if not cycle_policy(cycle).names_to_staff:
-            late = _without_subjects(late)
+            ):
+                late.append(Overdue(name, email, f"peer feedback for {who}", due, None))
+        else:
+            for name, email, n in first(
+                requests.with_only_columns(reviewer.name, reviewer.email, func.count())
+                .group_by(reviewer.id, reviewer.name, reviewer.email)
+                .order_by(reviewer.name, reviewer.id)
+            ):
+                task = f"peer feedback ({n} request{'s' if n != 1 else ''})"
+                late.append(Overdue(name, email, task, due, None))
     elif cycle.state == CycleState.MANAGER_REVIEW:
         manager = aliased(Person)
-        for name, email, who, rid in db.session.execute(
+        for name, email, who, rid in first(
             scope.apply(
                 select(manager.name, manager.email, subject.name, Review.id)
                 .join(manager, manager.id == Review.manager_id)
@@ -317,7 +336,7 @@ def overdue(cycle: Cycle, today: date, scope: Scope | None = None) -> list[Overd
                     Assessment.kind == PartKind.MANAGER,
                     Assessment.state == PartState.DRAFT,
                 )
-            ).order_by(manager.name)
+            ).order_by(manager.name, subject.name, Review.id)
         ):
             late.append(Overdue(name, email, f"review of {who}", due, rid))
     return late

@@ -70,6 +70,7 @@ def _attachment(cycle: Cycle, what: str, ext: str, *, inline: bool = False) -> d
 
 
 BEHIND = 25  # managers on the dashboard: the least complete
+LATE_SHOWN = 200  # overdue tasks listed on the dashboard (all of them in the CSV)
 MANAGERS_PAGE = 100
 
 
@@ -110,7 +111,9 @@ def dashboard(cycle_id: int) -> Any:
     return render_template(
         "reports/dashboard.html",
         cycle=cycle,
-        late=q.overdue(cycle, today),
+        late=q.overdue(cycle, today, limit=LATE_SHOWN),
+        late_count=q.overdue_count(cycle, today, data["total"]),
+        late_shown=LATE_SHOWN,
         today=today,
         departments=list(db.session.scalars(select(Department).order_by(Department.name))),
         confirm=ConfirmForm(),
