@@ -51,8 +51,8 @@ TARGETS = {
     "page_p95_ms": 50.0,
     "calibration_p95_ms": 150.0,
     "home_throughput_share": 0.40,
-    "csv_seconds": 1.0,
-    "xlsx_seconds": 3.0,
+    "csv_copy_ratio": 1.5,  # the CSV export vs COPY of its SELECT (PostgreSQL)
+    "xlsx_writer_ratio": 1.5,  # the XLSX export vs XlsxWriter alone writing its rows
     "export_memory_mb": 50.0,
     "pdf_ratio": 1.5,
     "bulk_speedup": 1.8,
@@ -623,29 +623,113 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+EXPORT_RUNS = 3  # timed runs of each export and of its limit (the medians are kept)
+
+
 def exports(client: Any, cycle_id: int) -> dict[str, Any]:
+    """Each report export of the whole cycle, as HR asks for it: median seconds, peak
+    traced memory, and its limit: for the CSV, PostgreSQL's COPY of the report's own
+    SELECT read by psycopg (none on SQLite); for the XLSX, XlsxWriter alone writing the
+    report's rows, fetched beforehand. Each timed export is followed by a run of its
+    limit, so that a machine busy with something else slows both alike."""
+    from functools import partial
+
+    from reviews.cycles.models import Cycle
+    from reviews.extensions import db
+    from reviews.reports.exports import report_rows, report_select
+
+    cycle = db.session.get(Cycle, cycle_id)
+    postgres = db.engine.dialect.name == "postgresql"
     result: dict[str, Any] = {}
     for kind in ("csv", "xlsx"):
+        limit: Any = None
+        if kind == "csv" and postgres:
+            stmt = report_select(cycle)
+            sql = str(
+                stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+            )
+            limit = partial(copy_seconds, sql)
+        elif kind == "xlsx":
+            rows = list(report_rows(cycle))
+            limit = partial(xlsxwriter_seconds, rows)
+        db.session.commit()  # no transaction (nor SQLite's lock) held meanwhile
         url = f"/cycles/{cycle_id}/report.{kind}"
-        client.get(url).close()  # warm
-        start = time.perf_counter()
-        answer = client.get(url)
-        size = sum(len(chunk) for chunk in answer.response)
-        answer.close()
-        seconds = time.perf_counter() - start
+        export_seconds(client, url)  # warm
         tracemalloc.start()
-        answer = client.get(url)
-        for _chunk in answer.response:
-            pass
-        answer.close()
+        export_seconds(client, url)
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        result[kind] = {
-            "seconds": round(seconds, 3),
+        timings, limit_timings = [], []
+        if limit is not None:
+            limit()  # warm
+        for _ in range(EXPORT_RUNS):
+            seconds, size = export_seconds(client, url)
+            timings.append(seconds)
+            if limit is not None:
+                limit_timings.append(limit())
+        figures = result[kind] = {
+            "seconds": round(statistics.median(timings), 3),
             "bytes": size,
             "peak_traced_mb": round(peak / 2**20, 1),
         }
+        if limit_timings:
+            name = "copy" if kind == "csv" else "xlsxwriter"
+            figures[f"{name}_seconds"] = round(statistics.median(limit_timings), 3)
+            figures[f"{name}_ratio"] = round(figures["seconds"] / figures[f"{name}_seconds"], 2)
+    result["xlsx"]["rows"] = len(rows)
+    del rows, limit
+    gc.collect()
     return result
+
+
+def export_seconds(client: Any, url: str) -> tuple[float, int]:
+    """Seconds and bytes of one export, read to the end as a browser would."""
+    start = time.perf_counter()
+    answer = client.get(url)
+    size = sum(len(chunk) for chunk in answer.response)
+    answer.close()
+    return time.perf_counter() - start, size
+
+
+def copy_seconds(sql: str) -> float:
+    """Seconds of `COPY (<sql>) TO STDOUT WITH CSV`, every byte read by psycopg: the
+    database's own fastest way to hand over the same rows as CSV."""
+    from reviews.extensions import db
+
+    with db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        start = time.perf_counter()
+        with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH CSV") as copy:
+            for _data in copy:
+                pass
+        seconds = time.perf_counter() - start
+        conn.rollback()
+    return seconds
+
+
+def xlsxwriter_seconds(rows: list[Any]) -> float:
+    """Seconds of XlsxWriter alone (constant-memory mode, the export's options) writing
+    `rows`, already in memory, a write_row each, into a spooled file."""
+    from tempfile import SpooledTemporaryFile
+
+    import xlsxwriter
+
+    start = time.perf_counter()
+    with SpooledTemporaryFile(max_size=8 * 1024 * 1024) as out:
+        book = xlsxwriter.Workbook(
+            out,
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        sheet = book.add_worksheet("Reviews")
+        for r, row in enumerate(rows, start=1):
+            sheet.write_row(r, 0, row)
+        book.close()
+    return time.perf_counter() - start
 
 
 def pdfs(
@@ -884,16 +968,39 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                 True,
             )
         )
-    for kind, limit in (("csv", TARGETS["csv_seconds"]), ("xlsx", TARGETS["xlsx_seconds"])):
-        e = r["exports"][kind]
-        rows.append(
-            (
-                f"{kind.upper()} export of {r['people']} reviews",
-                f"{e['seconds']} s, peak {e['peak_traced_mb']} MB traced, {e['bytes'] // 1024} KB",
-                f"< {limit:.0f} s, < {TARGETS['export_memory_mb']:.0f} MB",
-                e["seconds"] < limit and e["peak_traced_mb"] < TARGETS["export_memory_mb"],
-            )
+    memory = TARGETS["export_memory_mb"]
+    e = r["exports"]["csv"]
+    within = e["peak_traced_mb"] < memory
+    if "copy_ratio" in e:
+        figure = f"{e['seconds']} s = {e['copy_ratio']}x COPY ({e['copy_seconds']} s)"
+        within = within and e["copy_ratio"] <= TARGETS["csv_copy_ratio"]
+    else:
+        figure = f"{e['seconds']} s (no COPY to compare with on SQLite)"
+    rows.append(
+        (
+            f"CSV export of {r['people']} reviews",
+            f"{figure}, peak {e['peak_traced_mb']} MB traced, {e['bytes'] // 1024} KB",
+            f"<= {TARGETS['csv_copy_ratio']}x COPY (PostgreSQL), < {memory:.0f} MB",
+            within,
         )
+    )
+    e = r["exports"]["xlsx"]
+    if "xlsxwriter_ratio" in e:
+        figure = (
+            f"{e['seconds']} s = {e['xlsxwriter_ratio']}x XlsxWriter alone "
+            f"({e['xlsxwriter_seconds']} s)"
+        )
+        within = e["xlsxwriter_ratio"] <= TARGETS["xlsx_writer_ratio"]
+    else:  # a run from before the limit was measured
+        figure, within = f"{e['seconds']} s", True
+    rows.append(
+        (
+            f"XLSX export of {r['people']} reviews",
+            f"{figure}, peak {e['peak_traced_mb']} MB traced, {e['bytes'] // 1024} KB",
+            f"<= {TARGETS['xlsx_writer_ratio']}x XlsxWriter, < {memory:.0f} MB",
+            within and e["peak_traced_mb"] < memory,
+        )
+    )
     p = r["pdf"]
     rows.append(
         (

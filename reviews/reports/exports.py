@@ -1,56 +1,70 @@
-"""The cycle report (CSV and XLSX) and the calibration ledger, streamed a chunk at a time:
-plain rows, never ORM objects, so memory stays flat whatever the size of the cycle."""
+"""The cycle report (CSV and XLSX) and the calibration ledger, streamed from the database.
+
+Each export is one SELECT read through a server-side cursor in batches of `FETCH`
+rows (on PostgreSQL a batch ahead of the writer; SQLite's cursor reads as it goes):
+plain rows, never ORM objects, so memory stays flat whatever the size of the cycle,
+and the number of statements does not grow with it. The database computes what it
+cheaply can for each row (names, states and labels as people read them, counts, the
+day of acknowledgement, whether the peer average may be shown); the ratings come as
+JSON text, which Python decodes and averages several times faster than PostgreSQL's
+json functions take it apart. Each row is finished once, then written.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Float, String, cast, func, select, true, type_coerce
+import psycopg
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Date, Select, String, Text, case, cast, func, literal, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 from reviews.calibration.models import CalibrationChange, CalibrationSession
 from reviews.calibration.scoring import mean
-from reviews.cycles.models import (
-    Assessment,
-    Cycle,
-    PartKind,
-    PartState,
-    PeerRequest,
-    RequestState,
-    Review,
-)
+from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Review
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.reading import cycle_policy
 from reviews.cycles.snapshot import FrameworkSnapshot
-from reviews.cycles.visibility import Viewer, peer_figures_shown
+from reviews.cycles.visibility import CyclePolicy, Viewer, peer_figures_shown
+from reviews.db import json_loads
 from reviews.extensions import db
 from reviews.people.models import Department, Person
-from reviews.reports.queries import CHUNK, Scope
-from reviews.reports.spreadsheets import Column
+from reviews.reports.queries import Scope
+from reviews.reports.spreadsheets import Column, Kind
 
+T = TypeVar("T")
+# Rows a fetch: a batch (its rows, then its text) takes about 2 KB a row, so a batch
+# stays near 4 MB whatever the cycle; 50 round trips for 100,000 reviews cost nothing.
+FETCH = 2000
+
+TEXT, LABEL, NUMBER = Kind.TEXT, Kind.LABEL, Kind.NUMBER
 # The report's columns (SPEC 7), headed as people read them.
 REPORT_FIXED = [
-    Column("Employee", 24),
-    Column("Email", 30),
-    Column("Department", 20),
-    Column("Level", 20),
-    Column("Manager", 24),
-    Column("Self-review", 12),
-    Column("Peers approved", 10),
-    Column("Peer feedback received", 11),
-    Column("Manager review", 12),
-    Column("Calibrated", 11),
-    Column("Self average", 10),
-    Column("Peer average", 10),
-    Column("Manager average", 10),
-    Column("Manager overall rating", 11),
-    Column("Final rating", 10),
+    Column("Employee", 24, TEXT),
+    Column("Email", 30, TEXT),
+    Column("Department", 20, LABEL),
+    Column("Level", 20, LABEL),
+    Column("Manager", 24, TEXT),
+    Column("Self-review", 12, LABEL),
+    Column("Peers approved", 10, NUMBER),
+    Column("Peer feedback received", 11, NUMBER),
+    Column("Manager review", 12, LABEL),
+    Column("Calibrated", 11, LABEL),
+    Column("Self average", 10, NUMBER),
+    Column("Peer average", 10, NUMBER),
+    Column("Manager average", 10, NUMBER),
+    Column("Manager overall rating", 11, NUMBER),
+    Column("Final rating", 10, NUMBER),
 ]
 REPORT_TAIL = [
-    Column("Potential", 11),
-    Column("Promotion readiness", 14),
-    Column("Acknowledged on", 14),
+    Column("Potential", 11, LABEL),
+    Column("Promotion readiness", 14, LABEL),
+    Column("Acknowledged on", 14, Kind.DAY),
 ]
 PART_STATES = {None: "Not started", "draft": "Draft", "submitted": "Submitted"}
 
@@ -65,190 +79,283 @@ def report_header(cycle: Cycle) -> list[Column]:
     framework, then potential, readiness and acknowledgement."""
     snapshot = _snapshot(cycle)
     competencies = snapshot.competencies if snapshot else []
-    finals = [Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8))) for c in competencies]
+    finals = [
+        Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8)), NUMBER) for c in competencies
+    ]
     return REPORT_FIXED + finals + REPORT_TAIL
 
 
-def _avg(values: dict[str, int] | None) -> float | None:
-    return round(mean(list(values.values())), 2) if values else None
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
-def rating_values(column: Any) -> Any:
-    """The values of a JSON object column as rows of a table-valued function (one
-    column, `value`), on SQLite and PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.json_each_text(column).table_valued("key", "value")
-    return func.json_each(column).table_valued("key", "value")
+def _label(value: Any, labels: dict[str, str], otherwise: str = "") -> Any:
+    """A stored value as people read it (`otherwise` for NULL or an unknown value)."""
+    return case(labels, value=type_coerce(value, String), else_=literal(otherwise))
 
 
-def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
-    """One row per review, fetched a chunk at a time: memory stays flat with the cycle.
+def _utc_day(moment: Any) -> Any:
+    """The UTC calendar day of a UTCDateTime column (SQLite keeps naive UTC text)."""
+    if _postgresql():
+        return cast(func.timezone("UTC", moment), Date)
+    return type_coerce(func.date(moment), Date)
+
+
+def _peers_shown_from(policy: CyclePolicy) -> int:
+    """The fewest submitted peer parts from which HR sees the peer average: the
+    threshold, or none at all where the cycle shows authors to managers and HR
+    (`visibility.peer_figures_shown` decides; it only grows with the count)."""
+    return next(
+        n for n in range(max(policy.threshold, 0) + 1) if peer_figures_shown(Viewer.HR, policy, n)
+    )
+
+
+def report_select(cycle: Cycle, scope: Scope | None = None) -> Select[Any]:
+    """The report's one statement: a row per review, in review order, each cell as the
+    report shows it except the ratings, as JSON text: the submitted self and manager
+    parts', the submitted peer parts' (one after another, comma-separated) and the
+    calibrated final ones (NULL where they are the manager's). `report_batches`
+    turns them into the averages and the final ratings.
 
     No peer identity is in any column: peers appear only as counts and an average, and
     the average only where the cycle shows authors to managers and HR or at least its
-    threshold of peers responded (`visibility.peer_figures_shown`).
+    threshold of peers responded (`visibility.peer_figures_shown`). The counts are the
+    review's own counters (reviews.cycles.counters), kept by triggers.
     """
     scope = scope or Scope()
     snapshot = _snapshot(cycle)
-    keys = snapshot.keys if snapshot else []
-    policy = cycle_policy(cycle)
-    last = 0
     subject, manager = aliased(Person), aliased(Person)
-    connection = db.session.connection()
-    values = rating_values(Assessment.ratings)
-    while True:
-        chunk = connection.execute(
-            scope.apply(
-                # Columns, not entities: plain rows are several times cheaper than
-                # ORM objects, and an export of 10,000 reviews reads every one.
-                select(
-                    Review.id,
-                    Review.level_key,
-                    Review.final_locked,
-                    Review.final_rating,
-                    Review.final_ratings,
-                    type_coerce(Review.final_potential, String),
-                    Review.acknowledged_at,
-                    subject.name,
-                    subject.email,
-                    Department.name,
-                    manager.name,
-                )
-                .join(subject, subject.id == Review.subject_id)
-                .outerjoin(manager, manager.id == Review.manager_id)
-                .outerjoin(Department, Department.id == Review.department_id)
-                .where(Review.cycle_id == cycle.id, Review.id > last)
-            )
-            .order_by(Review.id)
-            .limit(CHUNK)
-        ).all()
-        if not chunk:
-            return
-        ids = [r[0] for r in chunk]
-        # The chunk is a run of review ids: a range, not a list of 1,000 parameters
-        # (rows of another cycle's reviews inside the range are skipped below).
-        in_chunk = set(ids)
-        first, final = ids[0], ids[-1]
-        parts: dict[int, dict[str, Any]] = {}
-        submitted = PartState.SUBMITTED.value
-        for (
-            review_id,
-            kind,
-            state,
-            ratings,
-            overall,
-            potential,
-            readiness,
-        ) in connection.execute(
-            select(
-                Assessment.review_id,
-                type_coerce(Assessment.kind, String),  # enums as their strings
-                type_coerce(Assessment.state, String),
-                Assessment.ratings,
-                Assessment.overall_rating,
-                type_coerce(Assessment.potential, String),
-                type_coerce(Assessment.promotion_readiness, String),
-            ).where(
-                Assessment.review_id.between(first, final),
-                Assessment.kind.in_((PartKind.SELF, PartKind.MANAGER)),
-            )
-        ):
-            if review_id in in_chunk:
-                parts.setdefault(review_id, {})[kind] = (
-                    state,
-                    ratings,
-                    overall,
-                    potential,
-                    readiness,
-                )
-        # Peers only as a count and the mean of all their ratings: the database
-        # averages the JSON values, no peer part is read into Python.
-        peers = {
-            review_id: (n, average)
-            for review_id, n, average in connection.execute(
-                select(
-                    Assessment.review_id,
-                    func.count(func.distinct(Assessment.id)),
-                    func.avg(cast(values.c.value, Float)),
-                )
-                .select_from(Assessment)
-                .outerjoin(values, true())
-                .where(
-                    Assessment.review_id.between(first, final),
-                    Assessment.kind == PartKind.PEER,
-                    Assessment.state == PartState.SUBMITTED,
-                )
-                .group_by(Assessment.review_id)
-            )
-        }
-        approved = dict(
-            connection.execute(
-                select(PeerRequest.review_id, func.count())
-                .where(
-                    PeerRequest.review_id.between(first, final),
-                    PeerRequest.state == RequestState.APPROVED,
-                )
-                .group_by(PeerRequest.review_id)
-            ).all()
+    own, boss, peer = aliased(Assessment), aliased(Assessment), aliased(Assessment)
+    boss_done = boss.state == PartState.SUBMITTED
+    boss_ratings = cast(boss.ratings, Text)
+    level: Any = func.coalesce(Review.level_key, "")
+    if snapshot is not None:
+        names: dict[str, str] = {}
+        for each in snapshot.levels:
+            names.setdefault(each["key"], str(each["name"]))  # the first, as level_name
+        level = _label(Review.level_key, names, "No level") if names else literal("No level")
+    states = {k: v for k, v in PART_STATES.items() if k is not None}
+    # The submitted peer parts' ratings, one JSON document after another; only where
+    # HR may see their average (a part without ratings counts, and adds no value).
+    peer_ratings: Any = (
+        select(func.aggregate_strings(cast(peer.ratings, Text), ","))
+        .where(
+            peer.review_id == Review.id,
+            peer.kind == PartKind.PEER,
+            peer.state == PartState.SUBMITTED,
         )
+        .scalar_subquery()
+    )
+    shown_from = _peers_shown_from(cycle_policy(cycle))
+    if shown_from > 0:
+        peer_ratings = case((Review.peers_done >= shown_from, peer_ratings))
+    stmt: Select[Any] = scope.apply(
+        select(
+            subject.name,
+            subject.email,
+            func.coalesce(Department.name, ""),
+            level,
+            func.coalesce(manager.name, ""),
+            _label(own.state, states, PART_STATES[None]),
+            Review.peers_approved,
+            Review.peers_done,
+            _label(boss.state, states, PART_STATES[None]),
+            case((Review.final_locked, "Yes"), else_="No"),
+            # ratings as JSON text: Python decodes a document several times faster
+            # than PostgreSQL's json functions take it apart
+            case((own.state == PartState.SUBMITTED, cast(own.ratings, Text))),
+            peer_ratings,
+            case((boss_done, boss_ratings)),
+            case((boss_done, boss.overall_rating)),
+            Review.final_rating,
+            # NULL where calibration kept the manager's ratings (as it mostly does):
+            # the manager part's document, decoded once, serves as the final one
+            case(
+                (boss_done & (cast(Review.final_ratings, Text) == boss_ratings), None),
+                else_=cast(Review.final_ratings, Text),
+            ),
+            _label(
+                func.coalesce(
+                    type_coerce(Review.final_potential, String),
+                    case((boss_done, type_coerce(boss.potential, String))),
+                ),
+                POTENTIAL,
+            ),
+            _label(case((boss_done, type_coerce(boss.promotion_readiness, String))), READINESS),
+            _utc_day(Review.acknowledged_at),
+        )
+        .join(subject, subject.id == Review.subject_id)
+        .outerjoin(manager, manager.id == Review.manager_id)
+        .outerjoin(Department, Department.id == Review.department_id)
+        .outerjoin(own, (own.review_id == Review.id) & (own.kind == PartKind.SELF))
+        .outerjoin(boss, (boss.review_id == Review.id) & (boss.kind == PartKind.MANAGER))
+        .where(Review.cycle_id == cycle.id)
+    )
+    return stmt.order_by(Review.id)
+
+
+def _streamed(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -> Iterator[list[T]]:
+    """The rows of `stmt` through a server-side cursor, `finish`ed a batch of `FETCH`
+    at a time. The raw rows of a batch are dropped as soon as they are finished: only
+    the finished batch is held while it is written. The cursor is closed even when the
+    reader stops early (as a client that goes away does)."""
+    result = db.session.connection().execute(
+        stmt.execution_options(stream_results=True, yield_per=FETCH)
+    )
+    try:
+        yield from iter(lambda: finish(result.fetchmany(FETCH)), [])
+    finally:
+        result.close()
+
+
+class _DeclareCursor(Executable, ClauseElement):
+    """PostgreSQL's DECLARE of a server-side cursor for a SELECT (bound as usual)."""
+
+    inherit_cache = False
+
+    def __init__(self, name: str, query: Select[Any]) -> None:
+        self.name, self.query = name, query
+
+
+@compiles(_DeclareCursor, "postgresql")
+def _declare(element: _DeclareCursor, compiler: Any, **kw: Any) -> str:
+    return f"DECLARE {element.name} NO SCROLL CURSOR FOR {compiler.process(element.query, **kw)}"
+
+
+_cursor_names = itertools.count()
+
+
+def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -> Iterator[list[T]]:
+    """`_streamed` on PostgreSQL with psycopg, a batch ahead: the FETCH of the next batch
+    is sent (psycopg's pipeline mode) before the current batch is finished and written,
+    so the database computes it meanwhile, as it does for a COPY, instead of idling
+    until asked. One thread: the next batch waits in the socket until it is read.
+
+    The rows come from the driver as they are (no SQLAlchemy result types): the
+    statement's columns must be text, numbers and dates.
+    """
+    connection = db.session.connection()
+    raw: psycopg.Connection[Any] = connection.connection.dbapi_connection  # type: ignore[assignment]
+    name = f"export_{next(_cursor_names)}"
+    connection.execute(_DeclareCursor(name, stmt))
+    fetch = f"FETCH FORWARD {FETCH} FROM {name}"
+    try:
+        with raw.pipeline(), raw.cursor() as current, raw.cursor() as ahead:
+            current.execute(fetch)
+            while True:
+                ahead.execute(fetch)
+                # not held here while it is written (the reader drops it once written)
+                yield finish(current.fetchall())
+                if current.rowcount < FETCH:  # a short (or empty) batch is the last
+                    return
+                current, ahead = ahead, current
+    finally:
+        if raw.info.transaction_status == TransactionStatus.INTRANS:
+            raw.execute(f"CLOSE {name}")
+
+
+def _read_ahead_supported() -> bool:
+    connection = db.session.connection()
+    return connection.dialect.driver == "psycopg" and psycopg.Pipeline.is_supported()
+
+
+def _mean(ratings: dict[str, int] | None) -> float | None:
+    """A part's average as the pages show it (rounded as Python rounds)."""
+    return round(mean(list(ratings.values())), 2) if ratings else None
+
+
+def _peer_mean(documents: str | None) -> float | None:
+    """The average of every rating in the peer parts' documents ("{...},{...}"), as
+    SQL's avg over their values would be."""
+    if documents is None:
+        return None
+    parts = [ratings for ratings in json_loads(f"[{documents}]") if ratings]
+    try:
+        total = sum(map(sum, map(dict.values, parts)))
+        count = sum(map(len, parts))
+    except TypeError:  # a null among the values: not a rating
+        values = [v for ratings in parts for v in ratings.values() if v is not None]
+        total, count = sum(values), len(values)
+    return round(total / count, 2) if count else None
+
+
+def report_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[tuple[Any, ...]]]:
+    """The report's rows (as `report_header` heads them), a batch at a time."""
+    snapshot = _snapshot(cycle)
+    keys = snapshot.keys if snapshot else []
+    loads = json_loads
+
+    def finish(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+        finished = []
         for (
-            review_id,
-            level_key,
-            final_locked,
-            final_rating,
-            final_ratings,
-            final_potential,
-            acknowledged_at,
             name,
             email,
             department,
-            manager_name,
-        ) in chunk:
-            own = parts.get(review_id, {})
-            self_part, manager_part = own.get("self"), own.get("manager")
-            manager_state = manager_part[0] if manager_part else ""
-            if manager_part and manager_part[0] != submitted:
-                manager_part = None  # a draft is not a result
-            peer_count, peer_average = peers.get(review_id, (0, None))
-            if not peer_figures_shown(Viewer.HR, policy, peer_count):
-                peer_average = None  # an average of fewer peers than the threshold
-            finals = final_ratings or (manager_part[1] if manager_part else {}) or {}
-            yield [
-                name,
-                email,
-                department or "",
-                snapshot.level_name(level_key) if snapshot else level_key or "",
-                manager_name or "",
-                PART_STATES[self_part[0] if self_part else None],
-                approved.get(review_id, 0),
-                peer_count,  # a number: "2/3" would become a date in a spreadsheet
-                PART_STATES[manager_state or None],
-                "Yes" if final_locked else "No",
-                _avg(self_part[1]) if self_part and self_part[0] == submitted else None,
-                round(float(peer_average), 2) if peer_average is not None else None,
-                _avg(manager_part[1]) if manager_part else None,
-                manager_part[2] if manager_part else None,
-                final_rating,
-                *[finals.get(k) for k in keys],
-                POTENTIAL.get(final_potential, "")
-                if final_potential
-                else (POTENTIAL.get(manager_part[3], "") if manager_part else ""),
-                READINESS.get(manager_part[4], "") if manager_part else "",
-                acknowledged_at.date() if acknowledged_at else None,
-            ]
-        last = ids[-1]
+            level,
+            manager,
+            own_state,
+            approved,
+            received,
+            boss_state,
+            calibrated,
+            own,
+            peers,
+            boss,
+            overall,
+            final,
+            finals,
+            potential,
+            readiness,
+            acknowledged,
+        ) in rows:
+            boss = boss and loads(boss)
+            # the calibrated ratings, else the submitted manager part's (NULL: the same)
+            finals = (finals and loads(finals)) or boss or {}
+            finished.append(
+                (
+                    name,
+                    email,
+                    department,
+                    level,
+                    manager,
+                    own_state,
+                    approved,
+                    received,
+                    boss_state,
+                    calibrated,
+                    _mean(own and loads(own)),
+                    _peer_mean(peers),
+                    _mean(boss),
+                    overall,
+                    final,
+                    *map(finals.get, keys),
+                    potential,
+                    readiness,
+                    acknowledged,
+                )
+            )
+        return finished
+
+    stream = _read_ahead if _read_ahead_supported() else _streamed
+    return stream(report_select(cycle, scope), finish)
+
+
+def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[tuple[Any, ...]]:
+    """The report's rows one by one (see `report_batches`)."""
+    for batch in report_batches(cycle, scope):
+        yield from batch
 
 
 LEDGER_HEADER = [
-    Column("When (UTC)", 19),
-    Column("Employee", 24),
-    Column("Email", 30),
-    Column("Session", 24),
-    Column("What changed", 24),
+    Column("When (UTC)", 19, Kind.MOMENT),
+    Column("Employee", 24, TEXT),
+    Column("Email", 30, TEXT),
+    Column("Session", 24, LABEL),
+    Column("What changed", 24, LABEL),
     Column("From", 10),
     Column("To", 10),
-    Column("By", 24),
-    Column("Rationale", 60),
+    Column("By", 24, LABEL),
+    Column("Rationale", 60, TEXT),
 ]
 
 
@@ -274,40 +381,45 @@ def _ledger_value(field_name: str, value: str | None) -> Any:
     return int(value) if value.isdigit() else value
 
 
-def ledger_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[Any]]:
+def ledger_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[list[Any]]]:
+    """Every calibration change of the cycle, oldest first, a batch at a time."""
     scope = scope or Scope()
     snapshot = _snapshot(cycle)
     subject, actor = aliased(Person), aliased(Person)
-    rows = db.session.execute(
-        scope.apply(
-            select(
-                CalibrationChange.at,
-                subject.name,
-                subject.email,
-                CalibrationSession.name,
-                CalibrationChange.field,
-                CalibrationChange.old_value,
-                CalibrationChange.new_value,
-                actor.name,
-                CalibrationChange.rationale,
-            )
-            .select_from(CalibrationChange)
-            .join(Review, Review.id == CalibrationChange.review_id)
-            .join(subject, subject.id == Review.subject_id)
-            .outerjoin(actor, actor.id == CalibrationChange.actor_id)
-            .outerjoin(CalibrationSession, CalibrationSession.id == CalibrationChange.session_id)
-            .where(Review.cycle_id == cycle.id)
-        ).order_by(CalibrationChange.at, CalibrationChange.id)
-    ).yield_per(CHUNK)
-    for at, name, email, session, field_name, old, new, by, why in rows:
-        yield [
-            at.replace(tzinfo=None, microsecond=0),  # UTC, as the heading says
-            name,
-            email,
-            session or "Finalised without a session",
-            _field_label(field_name, snapshot),
-            _ledger_value(field_name, old),
-            _ledger_value(field_name, new),
-            by or "Reviews (automatic)",
-            why,
+    stmt = scope.apply(
+        select(
+            CalibrationChange.at,
+            subject.name,
+            subject.email,
+            CalibrationSession.name,
+            CalibrationChange.field,
+            CalibrationChange.old_value,
+            CalibrationChange.new_value,
+            actor.name,
+            CalibrationChange.rationale,
+        )
+        .select_from(CalibrationChange)
+        .join(Review, Review.id == CalibrationChange.review_id)
+        .join(subject, subject.id == Review.subject_id)
+        .outerjoin(actor, actor.id == CalibrationChange.actor_id)
+        .outerjoin(CalibrationSession, CalibrationSession.id == CalibrationChange.session_id)
+        .where(Review.cycle_id == cycle.id)
+    ).order_by(CalibrationChange.at, CalibrationChange.id)
+
+    def finish(rows: Sequence[Any]) -> list[list[Any]]:
+        return [
+            [
+                at.replace(tzinfo=None, microsecond=0),  # UTC, as the heading says
+                name,
+                email,
+                session or "Finalised without a session",
+                _field_label(field_name, snapshot),
+                _ledger_value(field_name, old),
+                _ledger_value(field_name, new),
+                by or "Reviews (automatic)",
+                why,
+            ]
+            for at, name, email, session, field_name, old, new, by, why in rows
         ]
+
+    return _streamed(stmt, finish)

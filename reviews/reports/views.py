@@ -31,7 +31,7 @@ from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department
 from reviews.reports import exports
 from reviews.reports import queries as q
-from reviews.reports.spreadsheets import csv_stream, xlsx_file
+from reviews.reports.spreadsheets import csv_batches, xlsx_batches
 
 bp = Blueprint("reports", __name__)
 
@@ -184,7 +184,7 @@ def report_csv(cycle_id: int) -> Any:
     )
     header = exports.report_header(cycle)
     return Response(
-        stream_with_context(csv_stream(header, exports.report_rows(cycle, scope))),
+        stream_with_context(csv_batches(header, exports.report_batches(cycle, scope))),
         mimetype="text/csv; charset=utf-8",
         headers=_attachment(cycle, "report", "csv"),
     )
@@ -203,7 +203,9 @@ def report_xlsx(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
-    handle = xlsx_file("Reviews", exports.report_header(cycle), exports.report_rows(cycle, scope))
+    handle = xlsx_batches(
+        "Reviews", exports.report_header(cycle), exports.report_batches(cycle, scope)
+    )
     return send_file(
         handle,
         as_attachment=True,
@@ -219,7 +221,9 @@ def ledger_csv(cycle_id: int) -> Any:
     scope = _scope(cycle)
     record("export.calibration_ledger", actor=current_user, cycle_id=cycle.id)
     return Response(
-        stream_with_context(csv_stream(exports.LEDGER_HEADER, exports.ledger_rows(cycle, scope))),
+        stream_with_context(
+            csv_batches(exports.LEDGER_HEADER, exports.ledger_batches(cycle, scope))
+        ),
         mimetype="text/csv; charset=utf-8",
         headers=_attachment(cycle, "calibration", "csv"),
     )
