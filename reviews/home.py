@@ -1,131 +1,124 @@
-"""The home page: what each person needs to know and do first."""
+"""The home page: what each person needs to know and do first.
+
+Its statements do not grow with the org: an employee's home reads the person's
+manager and reports, their step on the ladder, their tasks and their due check-ins
+in one statement each; a manager's adds their cycles, HR's the org's counts.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import load_only
 
 from reviews import access
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.queries import Task, tasks_for
 from reviews.cycles.workflow import LABELS, CycleState
 from reviews.extensions import db
-from reviews.framework.queries import ladder
+from reviews.framework.queries import level_step
+from reviews.goals.operations import due_checkins
 from reviews.links import Link
 from reviews.people.models import Department, Person, Role
-from reviews.people.queries import direct_reports
+from reviews.people.queries import manager_and_reports
 
 bp = Blueprint("home", __name__)
 
 
-def _upward_cycles(me: Person) -> list[Cycle]:
-    """Launched cycles that asked `me`'s reports for upward feedback, newest first."""
-    return list(
-        db.session.scalars(
-            select(Cycle)
-            .where(
-                Cycle.upward_feedback.is_(True),
-                Cycle.state != CycleState.DRAFT,
-                Cycle.id.in_(select(Review.cycle_id).where(Review.manager_id == me.id)),
-            )
-            .order_by(Cycle.created_at.desc())
-        )
-    )
-
-
-def _between_cycles_tasks(me: Person) -> list[Task]:
-    """Check-ins due on one's goals, and upward feedback a cycle asks of one (2 statements)."""
-    from reviews.goals.operations import due_checkins
-    from reviews.upward.queries import pending_for
-
-    today = date.today()
-    tasks = [
+def _checkin_tasks(me: Person, today: date) -> list[Task]:
+    """Check-ins due on one's goals (1 statement)."""
+    return [
         Task(
-            f"Check in on “{goal.title}”",
+            f"Check in on “{due.title}”",
             "Note your progress and how confident you are; it becomes evidence for your "
             "next review.",
-            Link("goals.goal_page", goal.id),
-            when,
+            Link("goals.goal_page", due.goal_id),
+            due.when,
             "",
         )
-        for goal, when in due_checkins(today, owner_id=me.id)
+        for due in due_checkins(today, owner_id=me.id)
     ]
-    tasks += [
-        Task(
-            f"Give {manager_name} upward feedback",
-            "Anonymous; they see only averages once enough of their reports answered.",
-            Link("upward.give", cycle.id),
-            cycle.manager_review_due,
-            cycle.name,
+
+
+def _org_counts() -> dict[str, int]:
+    """HR's figures of the whole org, counted in one pass over the people (1 statement)."""
+    row = db.session.execute(_org_counts_statement()).one()
+    return {key: value or 0 for key, value in row._mapping.items()}
+
+
+@cache
+def _org_counts_statement() -> Any:
+    active = Person.active.is_(True)
+    return select(
+        func.count().filter(active).label("people"),
+        select(func.count()).select_from(Department).scalar_subquery().label("departments"),
+        func.count().filter(active, Person.password_hash.is_(None)).label("no_password"),
+        func.count()
+        .filter(active, Person.level_id.is_(None), Person.role != Role.HR)
+        .label("no_level"),
+        func.count().filter(Person.active.is_(False)).label("inactive"),
+    ).select_from(Person)
+
+
+def _home_cycles(me: Person, hr: bool) -> list[tuple[Cycle, bool]]:
+    """Cycles the home lists, newest first, each with whether `me` manages reviews in
+    it: those, and for HR every cycle not closed (1 statement)."""
+    rows = db.session.execute(_home_cycles_statement(hr), {"person_id": me.id})
+    return [(cycle, bool(managed)) for cycle, managed in rows]
+
+
+@cache
+def _home_cycles_statement(hr: bool) -> Any:
+    """Built once per kind of viewer: only :person_id changes."""
+    mine = Cycle.id.in_(select(Review.cycle_id).where(Review.manager_id == bindparam("person_id")))
+    return (
+        select(Cycle, mine)
+        .options(
+            load_only(
+                Cycle.name,
+                Cycle.state,
+                Cycle.upward_feedback,
+                Cycle.created_at,
+                Cycle.self_review_due,
+                Cycle.peer_feedback_due,
+                Cycle.manager_review_due,
+                Cycle.calibration_due,
+            )
         )
-        for cycle, manager_name in pending_for(me)
-    ]
-    return tasks
+        .where(((Cycle.state != CycleState.CLOSED) | mine) if hr else mine)
+        .order_by(Cycle.created_at.desc())
+    )
 
 
 @bp.get("/")
 @access.signed_in
 def index() -> Any:
-    me: Person = current_user
-    framework = ladder(lean=True, level_id=me.level_id)
-    by_id = {lv.id: lv for lv in framework.levels}
-    level = by_id.get(me.level_id) if me.level_id else None
-    next_level = by_id.get(level.next_level_id) if level and level.next_level_id else None
-    team = direct_reports([me.id])[me.id]
-    org: dict[str, int] | None = None
-    if access.is_hr(me):
-        active = Person.active.is_(True)
-        org = {
-            "people": db.session.scalar(select(func.count()).where(active)) or 0,
-            "departments": db.session.scalar(select(func.count()).select_from(Department)) or 0,
-            "no_password": db.session.scalar(
-                select(func.count()).where(active, Person.password_hash.is_(None))
-            )
-            or 0,
-            "no_level": db.session.scalar(
-                select(func.count()).where(
-                    active, Person.level_id.is_(None), Person.role != Role.HR
-                )
-            )
-            or 0,
-            "inactive": db.session.scalar(select(func.count()).where(Person.active.is_(False)))
-            or 0,
-        }
-    running: list[Cycle] = []
-    if access.is_hr(me):
-        running = list(
-            db.session.scalars(
-                select(Cycle)
-                .where(Cycle.state != CycleState.CLOSED)
-                .order_by(Cycle.created_at.desc())
-            )
-        )
-    managed: list[Cycle] = []
-    if team:
-        managed = list(
-            db.session.scalars(
-                select(Cycle).where(
-                    Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
-                    Cycle.id.in_(select(Review.cycle_id).where(Review.manager_id == me.id)),
-                )
-            )
-        )
-    tasks = tasks_for(me) + _between_cycles_tasks(me)
+    # the person itself, not the request's proxy the layout's `me` would go through
+    me: Person = current_user._get_current_object()
+    today = date.today()
+    hr = access.is_hr(me)
+    step = level_step(me.level_id) if me.level_id else None
+    manager, team = manager_and_reports(me)
+    cycles = _home_cycles(me, hr) if hr or team else []
+    # newest first, the cycles reviewing `me`'s team
+    mine = [c for c, managed in cycles if managed] if team else []
+    tasks = tasks_for(me) + _checkin_tasks(me, today)
     return render_template(
         "home/index.html",
-        framework=framework,
-        level=level,
-        next_level=next_level,
+        me=me,
+        step=step,
+        manager=manager,
         team=team,
-        org=org,
+        org=_org_counts() if hr else None,
         tasks=sorted(tasks, key=lambda t: (t.due or date.max, t.title)),
-        upward_cycles=_upward_cycles(me) if team else [],
-        today=date.today(),
-        running=running,
-        managed=managed,
+        upward_cycles=[c for c in mine if c.upward_feedback and c.state != CycleState.DRAFT],
+        today=today,
+        running=[c for c, _ in cycles if c.state != CycleState.CLOSED] if hr else [],
+        managed=[c for c in mine if c.state not in (CycleState.DRAFT, CycleState.CLOSED)],
         labels=LABELS,
     )

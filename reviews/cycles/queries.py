@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.cycles.models import (
@@ -36,263 +48,239 @@ class Task:
         return self.due is not None and self.due < today
 
 
+# What each kind of task says and where it leads: {name} is a person's or a calibration
+# session's name, {n} a count and {s} its plural ending.
+TASK_TEXT: dict[str, tuple[str, str, str]] = {
+    "self": (
+        "Write your self-review",
+        "Rate yourself against your level and note what you achieved.",
+        "cycles.self_part",
+    ),
+    "nominate": ("Nominate peers", "Ask {n} more colleague{s} for feedback.", "cycles.nominations"),
+    "peer": (
+        "Give feedback to {name}",
+        "Peer feedback: strengths, growth areas and one concrete suggestion.",
+        "cycles.peer_request",
+    ),
+    "approve": (
+        "Approve {name}'s peers",
+        "{n} nomination{s} waiting for you.",
+        "cycles.nominations",
+    ),
+    "manager": (
+        "Write {name}'s review",
+        "Ratings, overall performance, potential and summary.",
+        "cycles.manager_part",
+    ),
+    "read": (
+        "Read your review",
+        "Your results are released; acknowledge that you have read them.",
+        "cycles.review",
+    ),
+    "calibrate": (
+        "Calibrate {name}",
+        "Review the proposed final ratings with HR.",
+        "calibration.session_page",
+    ),
+    "upward": (
+        "Give {name} upward feedback",
+        "Anonymous; they see only averages once enough of their reports answered.",
+        "upward.give",
+    ),
+}
+
+
 def tasks_for(person: Person) -> list[Task]:
-    """What `person` has to do now, across running cycles, overdue first."""
-    tasks: list[Task] = []
-    # Own self-reviews (open phase, or reopened by HR) and nominations.
-    own_rows = db.session.execute(
-        select(Review, Assessment, Cycle)
-        .join(Cycle, Review.cycle_id == Cycle.id)
-        .join(Assessment, (Assessment.review_id == Review.id) & (Assessment.kind == PartKind.SELF))
-        .where(
-            Review.subject_id == person.id,
-            Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
+    """What `person` has to do now, across cycles, overdue first (1 statement)."""
+    tasks = []
+    rows = db.session.execute(_task_rows(), {"person_id": person.id})
+    for kind, link_id, name, cycle, due, n in rows:
+        title, detail, endpoint = TASK_TEXT[kind]
+        words = {"name": name, "n": n, "s": "" if n == 1 else "s"}
+        tasks.append(
+            Task(
+                title.format(**words),
+                detail.format(**words),
+                Link(endpoint, link_id),
+                due,
+                cycle,
+            )
         )
-    ).all()
-    live_counts = _live_request_counts([r.id for r, _, _ in own_rows])
-    for review, part, cycle in own_rows:
-        if part.state == PartState.DRAFT and (cycle.state in SELF_OPEN or part.reopened):
-            tasks.append(
-                Task(
-                    "Write your self-review",
-                    "Rate yourself against your level and note what you achieved.",
-                    Link("cycles.self_part", review.id),
-                    cycle.self_review_due,
-                    cycle.name,
-                )
-            )
-        if cycle.state in SELF_OPEN and live_counts.get(review.id, 0) < cycle.peer_min:
-            need = cycle.peer_min - live_counts.get(review.id, 0)
-            tasks.append(
-                Task(
-                    "Nominate peers",
-                    f"Ask {need} more colleague{'s' if need != 1 else ''} for feedback.",
-                    Link("cycles.nominations", review.id),
-                    cycle.self_review_due,
-                    cycle.name,
-                )
-            )
-    # Peer requests to answer.
+    return sorted(tasks, key=lambda t: (t.due or date.max, t.title))
+
+
+@cache
+def _task_rows() -> Any:
+    """Every kind of task of :person_id as rows of (kind, link id, name, cycle, due,
+    count) in one UNION ALL of narrow selects. Built once: only the person changes."""
+    from reviews.calibration.models import CalibrationMember, CalibrationSession, SessionState
+    from reviews.upward.queries import pending
+
+    me = bindparam("person_id", type_=Integer)
     subject = aliased(Person)
-    request_rows = db.session.execute(
-        select(PeerRequest.id, subject.name, Cycle, Assessment.state)
+    no_name, no_due, no_count = cast(null(), String), cast(null(), Date), cast(null(), Integer)
+    running = Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED])
+    self_part = (Assessment.review_id == Review.id) & (Assessment.kind == PartKind.SELF)
+    live_requests = (
+        select(func.count())
+        .where(
+            PeerRequest.review_id == Review.id,
+            PeerRequest.state.in_([RequestState.PROPOSED, RequestState.APPROVED]),
+        )
+        .scalar_subquery()
+    )
+    # Own self-reviews (open phase, or reopened by HR) and nominations.
+    write_self = (
+        select(
+            literal("self").label("kind"),
+            Review.id.label("link_id"),
+            no_name.label("name"),
+            Cycle.name.label("cycle"),
+            Cycle.self_review_due.label("due"),
+            no_count.label("n"),
+        )
+        .select_from(Review)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .join(Assessment, self_part)
+        .where(
+            Review.subject_id == me,
+            running,
+            Assessment.state == PartState.DRAFT,
+            Cycle.state.in_(SELF_OPEN) | Assessment.reopened.is_(True),
+        )
+    )
+    nominate = (
+        select(
+            literal("nominate"),
+            Review.id,
+            no_name,
+            Cycle.name,
+            Cycle.self_review_due,
+            Cycle.peer_min - live_requests,
+        )
+        .select_from(Review)
+        .join(Cycle, Review.cycle_id == Cycle.id)
+        .join(Assessment, self_part)
+        .where(Review.subject_id == me, Cycle.state.in_(SELF_OPEN), live_requests < Cycle.peer_min)
+    )
+    # Peer requests to answer.
+    give_feedback = (
+        select(
+            literal("peer"),
+            PeerRequest.id,
+            subject.name,
+            Cycle.name,
+            Cycle.peer_feedback_due,
+            no_count,
+        )
+        .select_from(PeerRequest)
         .join(Review, PeerRequest.review_id == Review.id)
         .join(Cycle, Review.cycle_id == Cycle.id)
         .join(subject, Review.subject_id == subject.id)
         .outerjoin(Assessment, Assessment.peer_request_id == PeerRequest.id)
         .where(
-            PeerRequest.reviewer_id == person.id,
+            PeerRequest.reviewer_id == me,
             PeerRequest.state == RequestState.APPROVED,
             Cycle.state.in_(PEER_OPEN),
+            Assessment.state.is_(None) | (Assessment.state != PartState.SUBMITTED),
         )
-    ).all()
-    for request_id, name, cycle, state in request_rows:
-        if state != PartState.SUBMITTED:
-            tasks.append(
-                Task(
-                    f"Give feedback to {name}",
-                    "Peer feedback: strengths, growth areas and one concrete suggestion.",
-                    Link("cycles.peer_request", request_id),
-                    cycle.peer_feedback_due,
-                    cycle.name,
-                )
-            )
+    )
     # As a manager: nominations to approve and reviews to write.
-    nomination_rows = db.session.execute(
-        select(Review.id, subject.name, Cycle, func.count(PeerRequest.id))
+    approve = (
+        select(
+            literal("approve"),
+            Review.id,
+            subject.name,
+            Cycle.name,
+            Cycle.self_review_due,
+            func.count(PeerRequest.id),
+        )
+        .select_from(Review)
         .join(Cycle, Review.cycle_id == Cycle.id)
         .join(subject, Review.subject_id == subject.id)
         .join(
             PeerRequest,
             (PeerRequest.review_id == Review.id) & (PeerRequest.state == RequestState.PROPOSED),
         )
-        .where(Review.manager_id == person.id, Cycle.state.in_(APPROVAL_OPEN))
-        .group_by(Review.id, subject.name, Cycle.id)
-    ).all()
-    for review_id, name, cycle, n in nomination_rows:
-        tasks.append(
-            Task(
-                f"Approve {name}'s peers",
-                f"{n} nomination{'s' if n != 1 else ''} waiting for you.",
-                Link("cycles.nominations", review_id),
-                cycle.self_review_due,
-                cycle.name,
-            )
+        .where(Review.manager_id == me, Cycle.state.in_(APPROVAL_OPEN))
+        .group_by(Review.id, subject.name, Cycle.name, Cycle.self_review_due)
+    )
+    write_review = (
+        select(
+            literal("manager"),
+            Review.id,
+            subject.name,
+            Cycle.name,
+            Cycle.manager_review_due,
+            no_count,
         )
-    manager_rows = db.session.execute(
-        select(Review.id, subject.name, Cycle, Assessment.reopened)
+        .select_from(Review)
         .join(Cycle, Review.cycle_id == Cycle.id)
         .join(subject, Review.subject_id == subject.id)
         .join(
             Assessment, (Assessment.review_id == Review.id) & (Assessment.kind == PartKind.MANAGER)
         )
         .where(
-            Review.manager_id == person.id,
+            Review.manager_id == me,
             Assessment.state == PartState.DRAFT,
-            Cycle.state.not_in([CycleState.DRAFT, CycleState.CLOSED]),
+            running,
+            Cycle.state.in_(MANAGER_OPEN) | Assessment.reopened.is_(True),
         )
-    ).all()
-    for review_id, name, cycle, reopened in manager_rows:
-        if cycle.state in MANAGER_OPEN or reopened:
-            tasks.append(
-                Task(
-                    f"Write {name}'s review",
-                    "Ratings, overall performance, potential and summary.",
-                    Link("cycles.manager_part", review_id),
-                    cycle.manager_review_due,
-                    cycle.name,
-                )
-            )
-    tasks.extend(_release_and_calibration_tasks(person))
-    return sorted(tasks, key=lambda t: (t.due or date.max, t.title))
-
-
-def _release_and_calibration_tasks(person: Person) -> list[Task]:
-    from reviews.calibration.models import CalibrationMember, CalibrationSession, SessionState
-
-    tasks = []
-    rows = db.session.execute(
-        select(Review.id, Cycle)
+    )
+    # Released results to acknowledge, and calibration sessions to take part in.
+    read = (
+        select(literal("read"), Review.id, no_name, Cycle.name, no_due, no_count)
+        .select_from(Review)
         .join(Cycle, Review.cycle_id == Cycle.id)
         .where(
-            Review.subject_id == person.id,
+            Review.subject_id == me,
             Review.acknowledged_at.is_(None),
             Cycle.state.in_([CycleState.RELEASED, CycleState.CLOSED]),
         )
-    ).all()
-    for review_id, cycle in rows:
-        tasks.append(
-            Task(
-                "Read your review",
-                "Your results are released; acknowledge that you have read them.",
-                Link("cycles.review", review_id),
-                None,
-                cycle.name,
-            )
-        )
+    )
     in_group = (
         select(CalibrationMember.session_id)
         .join(Review, Review.id == CalibrationMember.review_id)
-        .where(Review.manager_id == person.id)
+        .where(Review.manager_id == me)
     )
-    sessions = db.session.execute(
-        select(CalibrationSession.id, CalibrationSession.name, Cycle)
+    calibrate = (
+        select(
+            literal("calibrate"),
+            CalibrationSession.id,
+            CalibrationSession.name,
+            Cycle.name,
+            Cycle.calibration_due,
+            no_count,
+        )
+        .select_from(CalibrationSession)
         .join(Cycle, CalibrationSession.cycle_id == Cycle.id)
         .where(
             CalibrationSession.state == SessionState.OPEN,
             CalibrationSession.managers_calibrate.is_(True),
-            (CalibrationSession.manager_id == person.id) | CalibrationSession.id.in_(in_group),
+            (CalibrationSession.manager_id == me) | CalibrationSession.id.in_(in_group),
         )
-    ).all()
-    for session_id, name, cycle in sessions:
-        tasks.append(
-            Task(
-                f"Calibrate {name}",
-                "Review the proposed final ratings with HR.",
-                Link("calibration.session_page", session_id),
-                cycle.calibration_due,
-                cycle.name,
-            )
-        )
-    return tasks
-
-
-def _live_request_counts(review_ids: list[int]) -> dict[int, int]:
-    if not review_ids:
-        return {}
-    rows = db.session.execute(
-        select(PeerRequest.review_id, func.count())
-        .where(
-            PeerRequest.review_id.in_(review_ids),
-            PeerRequest.state.in_([RequestState.PROPOSED, RequestState.APPROVED]),
-        )
-        .group_by(PeerRequest.review_id)
-    ).all()
-    return dict(rows)
+    )
+    # Upward feedback the cycle asks of one about one's manager.
+    upward = pending().subquery()
+    give_upward = select(
+        literal("upward"),
+        upward.c.id,
+        upward.c.manager,
+        upward.c.name,
+        upward.c.manager_review_due,
+        no_count,
+    )
+    return union_all(
+        write_self, nominate, give_feedback, approve, write_review, read, calibrate, give_upward
+    )
 
 
 def org_manager_ids(manager_id: int) -> Any:
-    """Select of the manager's id and every id below them in the org chart."""
-    below = select(Person.id).where(Person.manager_id == manager_id).cte("below", recursive=True)
-    child = aliased(Person)
-    below = below.union(select(child.id).join(below, child.manager_id == below.c.id))
-    return select(below.c.id).union(select(cast(literal(manager_id), Integer)))
+    """Select of the manager's id and every id below them in the org chart now (one
+    range of the org-path index: reviews.people.paths)."""
+    from reviews.cycles.org import people_below
 
-
-ORG_PAGE = 100
-
-
-@dataclass
-class OrgPage:
-    rows: list[tuple[Review, dict[str, Assessment]]]
-    total: int  # reviews in the whole org
-    page: int
-    pages: int
-    waiting: dict[int, int]  # review id -> nominations waiting for approval (page only)
-
-
-def org_reviews(cycle: Cycle, manager: Person, page: int = 1, per_page: int = ORG_PAGE) -> OrgPage:
-    """Reviews whose frozen manager is `manager` or anyone below them, with their
-    parts: the direct reports first, then the rest of the org, one page at a time.
-
-    The org is ordered by narrow rows (ids only) and only the page's reviews are read
-    whole, with their people: sorting 2,800 reviews joined to two people each cost
-    ten times more than sorting their ids."""
-    managers = org_manager_ids(manager.id)
-    scope = select(Review.id).where(Review.cycle_id == cycle.id, Review.manager_id.in_(managers))
-    connection = db.session.connection()
-
-    def ids(number: int) -> list[Any]:
-        # The org's size rides along on every row (a window count): the org's
-        # recursive query runs once, not once for the count and again for the page.
-        return list(
-            connection.execute(
-                scope.add_columns(func.count().over())
-                .order_by(Review.manager_id != manager.id, Review.manager_id, Review.id)
-                .limit(per_page)
-                .offset((number - 1) * per_page)
-            )
-        )
-
-    page = max(page, 1)
-    found = ids(page)
-    if not found and page > 1:  # past the last page: show the last one
-        total = connection.scalar(select(func.count()).select_from(scope.subquery())) or 0
-        page = max(1, -(-total // per_page))
-        found = ids(page)
-    total = found[0][1] if found else 0
-    pages = max(1, -(-total // per_page))
-    order = [row[0] for row in found]
-    loaded = {
-        r.id: r
-        for r in db.session.scalars(
-            select(Review)
-            .where(Review.id.in_(order or [-1]))
-            .options(joinedload(Review.subject), joinedload(Review.manager))
-        )
-    }
-    reviews = [loaded[i] for i in order]
-    parts = db.session.scalars(
-        select(Assessment).where(
-            Assessment.review_id.in_(order or [-1]),
-            Assessment.kind.in_((PartKind.SELF, PartKind.MANAGER)),
-        )
-    ).all()
-    by_review: dict[int, dict[str, Assessment]] = {}
-    for part in parts:
-        by_review.setdefault(part.review_id, {})[part.kind.value] = part
-    waiting = dict(
-        connection.execute(
-            select(PeerRequest.review_id, func.count())
-            .where(
-                PeerRequest.review_id.in_(order or [-1]),
-                PeerRequest.state == RequestState.PROPOSED,
-            )
-            .group_by(PeerRequest.review_id)
-        ).all()
-    )
-    rows = [(r, by_review.get(r.id, {})) for r in reviews]
-    return OrgPage(rows, total, page, pages, waiting)
+    return people_below(manager_id)
 
 
 def inbox_requests(reviewer_id: int) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews import access
@@ -194,20 +196,56 @@ def comment(
 
 def next_checkin(goal: Goal, last: date | None) -> date:
     """When the next check-in is due: an interval after the last one (or the start)."""
-    base = last or max(goal.period_start, goal.created_at.date())
-    return base + timedelta(days=goal.checkin_every_days)
+    return checkin_due(goal.period_start, goal.created_at, goal.checkin_every_days, last)
 
 
-def due_checkins(today: date, owner_id: int | None = None) -> list[tuple[Goal, date]]:
-    """Open goals, in their period, whose next check-in is today or earlier (2 statements)."""
+def checkin_due(
+    period_start: date, created_at: datetime, every_days: int, last: date | None
+) -> date:
+    """`next_checkin` from the goal's columns (for reads of plain rows)."""
+    base = last or max(period_start, created_at.date())
+    return base + timedelta(days=every_days)
+
+
+class DueCheckin(NamedTuple):
+    goal_id: int
+    owner_id: int
+    title: str
+    when: date
+
+
+def due_checkins(today: date, owner_id: int | None = None) -> list[DueCheckin]:
+    """Open goals, in their period, whose next check-in is today or earlier (1 statement)."""
+    rows = db.session.execute(
+        _due_checkins(by_owner=owner_id is not None), {"today": today, "owner_id": owner_id}
+    )
+    due = []
+    for goal_id, owner, title, start, created_at, every, at in rows:
+        when = checkin_due(start, created_at, every, at.date() if at is not None else None)
+        if when <= today:
+            due.append(DueCheckin(goal_id, owner, title, when))
+    return due
+
+
+@cache
+def _due_checkins(*, by_owner: bool) -> Any:
+    """The statement of `due_checkins`, built once: only :today and :owner_id change."""
+    today = bindparam("today", type_=Date)
     last = (
-        select(GoalCheckIn.goal_id, func.max(GoalCheckIn.created_at).label("at"))
-        .group_by(GoalCheckIn.goal_id)
-        .subquery()
+        select(func.max(GoalCheckIn.created_at))
+        .where(GoalCheckIn.goal_id == Goal.id)
+        .scalar_subquery()
     )
     stmt = (
-        select(Goal, last.c.at)
-        .outerjoin(last, last.c.goal_id == Goal.id)
+        select(
+            Goal.id,
+            Goal.owner_id,
+            Goal.title,
+            Goal.period_start,
+            Goal.created_at,
+            Goal.checkin_every_days,
+            last,
+        )
         .join(Person, Goal.owner_id == Person.id)
         .where(
             Goal.status.not_in([GoalStatus.DONE, GoalStatus.DROPPED]),
@@ -217,14 +255,7 @@ def due_checkins(today: date, owner_id: int | None = None) -> list[tuple[Goal, d
         )
         .order_by(Goal.due_date, Goal.id)
     )
-    if owner_id is not None:
-        stmt = stmt.where(Goal.owner_id == owner_id)
-    due = []
-    for goal, at in db.session.execute(stmt).all():
-        when = next_checkin(goal, at.date() if at is not None else None)
-        if when <= today:
-            due.append((goal, when))
-    return due
+    return stmt.where(Goal.owner_id == bindparam("owner_id")) if by_owner else stmt
 
 
 def remind_checkins(today: date) -> int:
@@ -232,15 +263,15 @@ def remind_checkins(today: date) -> int:
     next, queues nothing new until another check-in falls due."""
     messages = [
         Message(
-            goal.owner_id,
+            due.owner_id,
             "goal_checkin_due",
-            f"Check in on “{goal.title}”",
-            f"A check-in on your goal was due {when:%d %B %Y}: note your progress and "
+            f"Check in on “{due.title}”",
+            f"A check-in on your goal was due {due.when:%d %B %Y}: note your progress and "
             "how confident you are.",
-            Link("goals.goal_page", goal.id),
-            dedupe_key=f"goal-checkin:{goal.id}:{when.isoformat()}",
+            Link("goals.goal_page", due.goal_id),
+            dedupe_key=f"goal-checkin:{due.goal_id}:{due.when.isoformat()}",
         )
-        for goal, when in due_checkins(today)
+        for due in due_checkins(today)
     ]
     before = _outbox_size()
     notify_many(messages)

@@ -7,7 +7,9 @@ no author, no per-answer row and nothing below the cycle's threshold.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import date
+
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.cycles.models import Cycle, Review
@@ -87,26 +89,26 @@ def summaries_for_cycle(cycle: Cycle) -> list[tuple[Person, UpwardSummary]]:
     ]
 
 
-def pending_for(person: Person) -> list[tuple[Cycle, str]]:
-    """Cycles asking `person` for upward feedback they have not given yet (1 statement)."""
+def pending() -> Select[int, str, date | None, str]:
+    """Cycles asking the person bound as :person_id for upward feedback they have not
+    given yet: the cycle's id, name and manager-review due date, and the manager's name."""
     answered = select(UpwardParticipation.id).where(
         UpwardParticipation.cycle_id == Cycle.id,
-        UpwardParticipation.author_id == person.id,
+        UpwardParticipation.author_id == bindparam("person_id"),
         UpwardParticipation.manager_id == Review.manager_id,
     )
     manager = aliased(Person)
-    rows = db.session.execute(
-        select(Cycle, manager.name)
+    return (
+        select(Cycle.id, Cycle.name, Cycle.manager_review_due, manager.name.label("manager"))
         .join(Review, Review.cycle_id == Cycle.id)
         .join(manager, manager.id == Review.manager_id)
         .where(
-            Review.subject_id == person.id,
+            Review.subject_id == bindparam("person_id"),
             Cycle.upward_feedback.is_(True),
             Cycle.state.in_(UPWARD_OPEN),
             ~answered.exists(),
         )
-    ).all()
-    return [(cycle, name) for cycle, name in rows]
+    )
 
 
 def response_count(cycle: Cycle) -> int:
