@@ -105,10 +105,13 @@ def run_migrations_online():
             # DBAPI connection (autocommit here) rather than through SQLAlchemy.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         try:
+            from reviews.db import compared_in_autogenerate
+
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
                 render_item=render_item,
+                include_object=compared_in_autogenerate,
                 **conf_args,
             )
 

@@ -6,11 +6,12 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, false, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.framework.models import Level
+from reviews.people import paths
 
 
 class Role(enum.StrEnum):
@@ -52,11 +53,14 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     __table_args__ = (
         CheckConstraint("manager_id IS NULL OR manager_id <> id", name="not_own_manager"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
-        Index("ix_person_active_name", "active", "name"),
+        # the directory a page at a time by name (keyset: after a name and id)
+        Index("ix_person_active_name", "active", "name", "id"),
         # someone's active reports by name (home page, org chart): with only
         # (active, name) to choose from, SQLite read every active person in name
         # order to find a manager's seven
         Index("ix_person_manager_active_name", "manager_id", "active", "name"),
+        # everyone below a manager: one range of paths (reviews.people.paths)
+        Index("ix_person_org_path", "org_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +69,11 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     level_id: Mapped[int | None] = mapped_column(ForeignKey("level.id"))
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # "/1/5/27/": the ids down the line to this person, kept by triggers from
+    # manager_id (reviews.people.paths); never written by the application
+    org_path: Mapped[str | None] = mapped_column(
+        Text().with_variant(Text(collation="C"), "postgresql")
+    )
     role: Mapped[Role] = mapped_column(
         string_enum(Role, "role"),
         default=Role.EMPLOYEE,
@@ -112,3 +121,6 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
 
     def __repr__(self) -> str:
         return f"<Person {self.email}>"
+
+
+paths.install(Person.__table__)  # type: ignore[arg-type]

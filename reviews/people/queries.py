@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, cast, func, literal, or_, select
+from sqlalchemy import Integer, bindparam, cast, func, literal, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.extensions import db
+from reviews.framework.models import Level
 from reviews.people.models import Department, Person, Source
 
 
@@ -85,6 +88,47 @@ def direct_reports(manager_ids: list[int]) -> dict[int, list[Person]]:
     return grouped
 
 
+class Colleague(NamedTuple):
+    """A person as a list names them: with their level and department."""
+
+    id: int
+    name: str
+    level: str | None
+    department: str | None
+
+
+def manager_and_reports(person: Person) -> tuple[Colleague | None, list[Colleague]]:
+    """`person`'s manager, and their active direct reports by name (1 statement)."""
+    rows = db.session.execute(
+        _manager_and_reports(), {"person_id": person.id, "manager_id": person.manager_id}
+    ).all()
+    manager = next((Colleague(*r[:4]) for r in rows if r.id == person.manager_id), None)
+    reports = [Colleague(*r[:4]) for r in rows if r.manager_id == person.id and r.active]
+    return manager, reports
+
+
+@cache
+def _manager_and_reports() -> Any:
+    """The statement of `manager_and_reports`, built once: only the two ids change."""
+    return (
+        select(
+            Person.id,
+            Person.name,
+            Level.name.label("level"),
+            Department.name.label("department"),
+            Person.manager_id,
+            Person.active,
+        )
+        .outerjoin(Level, Person.level_id == Level.id)
+        .outerjoin(Department, Person.department_id == Department.id)
+        .where(
+            ((Person.manager_id == bindparam("person_id")) & Person.active.is_(True))
+            | (Person.id == bindparam("manager_id"))
+        )
+        .order_by(Person.name, Person.id)
+    )
+
+
 def report_counts(person_ids: list[int]) -> dict[int, int]:
     if not person_ids:
         return {}
@@ -101,14 +145,17 @@ def _literal(q: str) -> str:
     return q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# A person's name (lower case) and email as one text: what the directory's search
+# and the people picker match. On PostgreSQL a trigram index on this very expression
+# (migration 5a1e9c3f7b42, where pg_trgm is available) answers "holds q" without
+# reading every person; the text must stay as the index spells it.
+SEARCH_TEXT: Any = literal_column("(lower(person.name) || ' ' || person.email)")
+
+
 def matching(q: str) -> Any:
     """People whose name or email holds `q` (any case): the directory's search and the
     people picker's suggestions match alike."""
-    like = "%" + _literal(q) + "%"
-    return or_(
-        func.lower(Person.name).like(like, escape="\\"),
-        Person.email.like(like, escape="\\"),
-    )
+    return SEARCH_TEXT.like("%" + _literal(q) + "%", escape="\\")
 
 
 def suggest_people(q: str, limit: int = 8) -> list[tuple[int, str, str, str | None]]:
@@ -125,16 +172,40 @@ def suggest_people(q: str, limit: int = 8) -> list[tuple[int, str, str, str | No
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+# The directory counts its matches up to this many; above it the page says "more
+# than": an exact count of 100,000 people would read all of them on every view.
+COUNT_LIMIT = 1000
+
+
+@dataclass
+class DirectoryPage:
+    people: list[Person]
+    total: int  # matches, counted up to COUNT_LIMIT + 1
+    previous_before: int | None  # the person the previous page ends before, if any
+    next_after: int | None  # the person the next page starts after, if any
+
+    @property
+    def more_than(self) -> bool:
+        return self.total > COUNT_LIMIT
+
+
+class NotListed(LookupError):
+    """The person a page should start after (or end before) is not in the list."""
+
+
 def search_people(
     q: str,
     department_id: int | None,
     include_inactive: bool,
-    page: int,
     per_page: int,
     source: Source | None = None,
-) -> tuple[list[Person], int]:
-    """A page of the directory and the total number of matches (`source`: HR's filter
-    by what provisions people)."""
+    *,
+    after: int | None = None,
+    before: int | None = None,
+) -> DirectoryPage:
+    """A page of the directory by name (`source`: HR's filter by what provisions
+    people): the first, the one after person `after` or the one before person `before`
+    (keyset paging on the (active, name, id) index: page 900 costs what page 1 does)."""
     stmt = select(Person)
     if source is not None:
         stmt = stmt.where(Person.source == source)
@@ -144,19 +215,57 @@ def search_people(
         stmt = stmt.where(Person.department_id == department_id)
     if q.strip():
         stmt = stmt.where(matching(q))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    manager = aliased(Person)
-    people = db.session.scalars(
-        stmt.options(
-            joinedload(Person.level),
-            joinedload(Person.department),
-            joinedload(Person.manager.of_type(manager)),
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(Person.id).limit(COUNT_LIMIT + 1).subquery()
+            )
         )
-        .order_by(Person.name, Person.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(people), total
+        or 0
+    )
+    page = stmt
+    cursor = after or before
+    if cursor is not None:
+        mark = db.session.execute(
+            stmt.with_only_columns(Person.name, Person.id).where(Person.id == cursor)
+        ).first()
+        if mark is None:
+            raise NotListed(cursor)
+        name, pid = mark
+        if after is not None:
+            page = stmt.where(
+                Person.name >= name, or_(Person.name > name, Person.id > pid)
+            ).order_by(Person.name, Person.id)
+        else:
+            page = stmt.where(
+                Person.name <= name, or_(Person.name < name, Person.id < pid)
+            ).order_by(Person.name.desc(), Person.id.desc())
+    else:
+        page = stmt.order_by(Person.name, Person.id)
+    manager = aliased(Person)
+    people = list(
+        db.session.scalars(
+            page.options(
+                joinedload(Person.level),
+                joinedload(Person.department),
+                joinedload(Person.manager.of_type(manager)),
+            ).limit(per_page + 1)
+        ).unique()
+    )
+    more = len(people) > per_page
+    people = people[:per_page]
+    if before is not None:
+        people.reverse()
+    # Before a page reached by "next" lie earlier people; after a page reached by
+    # "previous", later ones; otherwise `more` says whether the list goes on.
+    has_previous = after is not None or (before is not None and more)
+    has_next = before is not None or (before is None and more)
+    return DirectoryPage(
+        people,
+        total,
+        previous_before=people[0].id if people and has_previous else None,
+        next_after=people[-1].id if people and has_next else None,
+    )
 
 
 def departments() -> list[Department]:

@@ -24,7 +24,7 @@ from reviews.audit.models import AuditEvent
 from reviews.auth.models import LinkPurpose
 from reviews.auth.operations import issue_password_link
 from reviews.documents.filenames import disposition, filename
-from reviews.errors import DomainError
+from reviews.errors import BadParameter, DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.identity.admission import passwords_allowed
@@ -34,6 +34,8 @@ from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm,
 from reviews.people.lookup import find_person
 from reviews.people.models import Department, Person, Role, Source
 from reviews.people.queries import (
+    COUNT_LIMIT,
+    NotListed,
     departments,
     direct_reports,
     management_chain,
@@ -57,18 +59,31 @@ def directory() -> Any:
     managed = None
     if access.is_hr(current_user):
         managed = params.choice("managed", [s.value for s in Source])
-    page = params.page()
-    people, total = search_people(
-        q, department_id, include_inactive, page, PER_PAGE, Source(managed) if managed else None
-    )
-    pages = max(1, -(-total // PER_PAGE))
+    after = params.integer("after", low=1)
+    before = params.integer("before", low=1)
+    if after and before:
+        raise BadParameter("Give the parameter “after” or “before”, not both.", "before")
+    try:
+        found = search_people(
+            q,
+            department_id,
+            include_inactive,
+            PER_PAGE,
+            Source(managed) if managed else None,
+            after=after,
+            before=before,
+        )
+    except NotListed:
+        name = "after" if after else "before"
+        raise BadParameter(
+            f"The parameter “{name}” must be a person this list shows.", name
+        ) from None
     return render_template(
         "people/directory.html",
-        people=people,
-        total=total,
+        people=found.people,
+        found=found,
+        count_limit=COUNT_LIMIT,
         q=q,
-        page=page,
-        pages=pages,
         department_id=department_id,
         include_inactive=include_inactive,
         departments=departments(),

@@ -16,12 +16,12 @@ from reviews.cycles import operations as ops
 from reviews.cycles.forms import CycleForm
 from reviews.cycles.inputs import cycle_warnings, parse_cycle
 from reviews.cycles.models import Cycle, Review
-from reviews.cycles.queries import org_reviews
+from reviews.cycles.org import COUNT_LIMIT, ORG_PAGE, NotInOrg, org_reviews
 from reviews.cycles.reading import cycle_policy
 from reviews.cycles.views import bp
 from reviews.cycles.visibility import Viewer, peer_figures_shown
 from reviews.cycles.workflow import APPROVAL_OPEN, LABELS, CycleState, next_transition
-from reviews.errors import DomainError, Invalid
+from reviews.errors import BadParameter, DomainError, Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
 from reviews.people.forms import ConfirmForm
@@ -227,13 +227,21 @@ def team(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     if cycle.state == CycleState.DRAFT:
         abort(404)
-    found = org_reviews(cycle, current_user, params.page())
+    after = params.integer("after", low=1)
+    try:
+        found = org_reviews(cycle, current_user, after)
+    except NotInOrg:
+        raise BadParameter(
+            "The parameter “after” must be a review in your org in this cycle.", "after"
+        ) from None
     policy = cycle_policy(cycle)
     return render_template(
         "cycles/team.html",
         cycle=cycle,
         rows=found.rows,
         org=found,
+        count_limit=COUNT_LIMIT,
+        page_size=ORG_PAGE,
         labels=LABELS,
         # Peer counts under the cycle's anonymity rules (SPEC 4: withheld below the
         # threshold where names are kept from the line), as every output applies them.
