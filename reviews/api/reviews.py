@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import jsonify
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import joinedload
 
 from reviews import access
@@ -24,6 +24,7 @@ from reviews.api.core import (
     expected_version,
     int_arg,
     operation,
+    page_args,
     page_of,
     paged,
     with_etag,
@@ -73,6 +74,16 @@ def visible_review(review_id: int) -> tuple[Review, set[str]]:
     return review, relations
 
 
+# An org of at most this many people is read whole, its reviews sorted; a larger one is
+# read by walking the reviews in id order, where at least one in a hundred is its own.
+SMALL_ORG = 1000
+
+
+def _small_org(manager_id: int) -> bool:
+    below = org_manager_ids(manager_id).limit(SMALL_ORG + 1).subquery()
+    return (db.session.scalar(select(func.count()).select_from(below)) or 0) <= SMALL_ORG
+
+
 @bp.get("/reviews")
 @access.signed_in
 @operation(
@@ -84,18 +95,38 @@ def visible_review(review_id: int) -> tuple[Review, set[str]]:
     ],
 )
 def reviews() -> Any:
-    stmt = select(Review).options(joinedload(Review.subject), joinedload(Review.cycle))
     cycle_id = int_arg("cycle_id")
-    if cycle_id is not None:
-        stmt = stmt.where(Review.cycle_id == cycle_id)
-    if not access.is_hr(current_user):
+    if access.is_hr(current_user):
+        stmt = select(Review)
+        if cycle_id is not None:
+            stmt = stmt.where(Review.cycle_id == cycle_id)
+    else:
+        # The caller's own reviews and their org's, each read from its own index (an OR of
+        # the two would read every review in id order), a page of each at most.
+        cursor, limit = page_args()
         me = current_user.id
-        stmt = stmt.where(
-            or_(
-                Review.subject_id == me,
-                (Review.manager_id.in_(org_manager_ids(me))) & (Review.subject_id != me),
-            )
+
+        def first(ids: Any) -> Any:
+            if cycle_id is not None:
+                ids = ids.where(Review.cycle_id == cycle_id)
+            return ids.where(Review.id > cursor).order_by(Review.id).limit(limit + 1)
+
+        own = first(select(Review.id).where(Review.subject_id == me))
+        in_org = select(Review.id).where(
+            Review.manager_id.in_(org_manager_ids(me)), Review.subject_id != me
         )
+        if _small_org(me):
+            # a few reviews: read them all from the org-path and manager indexes and sort
+            # them ("+ 0": not by walking every review in id order for the few of the org)
+            if cycle_id is not None:
+                in_org = in_org.where(Review.cycle_id == cycle_id)
+            org = in_org.where(Review.id + 0 > cursor).order_by(Review.id + 0).limit(limit + 1)
+        else:
+            # many: the org's reviews are dense among all of them, walked in id order
+            org = first(in_org)
+        both = union_all(own.subquery().select(), org.subquery().select()).subquery()
+        stmt = select(Review).where(Review.id.in_(select(both.c.id)))
+    stmt = stmt.options(joinedload(Review.subject), joinedload(Review.cycle))
     return paged(stmt, Review.id, review_summary)
 
 

@@ -15,7 +15,8 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        Index("ix_audit_event_at", "at"),
+        # the log newest first, a page at a time after an (at, id) key
+        Index("ix_audit_event_at_id", "at", "id"),
         Index("ix_audit_event_event_at", "event", "at"),
     )
 

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal, select, tuple_
 
 from reviews.audit.models import AuditEvent
+from reviews.db import UTCDateTime
 from reviews.extensions import db
 from reviews.people.models import Person
 
@@ -93,3 +94,85 @@ def stream(stmt: Select[Any]) -> Iterator[EventView]:
         yield from views_of(events)
         last = (events[-1].at, events[-1].id)
         db.session.expunge_all()
+
+
+# The log page counts its matches up to this many; above it the page says "more than":
+# an exact count of a log that only grows would read all of it on every view.
+COUNT_LIMIT = 1000
+
+
+class NotListed(LookupError):
+    """The event a page should start after (or end before) is not among the matches."""
+
+
+@dataclass
+class LogPage:
+    events: list[EventView]
+    total: int  # matches, counted up to COUNT_LIMIT + 1
+    newer_before: int | None  # the event the newer page ends before, if any
+    older_after: int | None  # the event the older page starts after, if any
+
+    @property
+    def more_than(self) -> bool:
+        return self.total > COUNT_LIMIT
+
+
+def log_page(
+    stmt: Select[Any], per_page: int, *, after: int | None = None, before: int | None = None
+) -> LogPage:
+    """A page of the events `stmt` selects, newest first: the first, the one after (older
+    than) event `after` or the one before (newer than) event `before` (keyset paging on
+    the (at, id) index: the thousandth page costs what the first does)."""
+    total = (
+        db.session.scalar(
+            select(func.count()).select_from(
+                stmt.with_only_columns(AuditEvent.id).limit(COUNT_LIMIT + 1).subquery()
+            )
+        )
+        or 0
+    )
+    key = tuple_(AuditEvent.at, AuditEvent.id)
+    page = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    cursor = after or before
+    if cursor is not None:
+        mark = db.session.execute(
+            stmt.with_only_columns(AuditEvent.at, AuditEvent.id).where(AuditEvent.id == cursor)
+        ).first()
+        if mark is None:
+            raise NotListed(cursor)
+        if after is not None:
+            page = page.where(key < tuple_(literal(mark[0], UTCDateTime()), mark[1]))
+        else:
+            page = stmt.where(key > tuple_(literal(mark[0], UTCDateTime()), mark[1])).order_by(
+                AuditEvent.at, AuditEvent.id
+            )
+    events = list(db.session.scalars(page.limit(per_page + 1)))
+    more = len(events) > per_page
+    events = events[:per_page]
+    if before is not None:
+        events.reverse()
+    # Newer than a page reached by "older" lie other events; older than a page reached by
+    # "newer", too; otherwise `more` says whether the log goes on.
+    has_newer = after is not None or (before is not None and more)
+    has_older = before is not None or (before is None and more)
+    return LogPage(
+        views_of(events),
+        total,
+        newer_before=events[0].id if events and has_newer else None,
+        older_after=events[-1].id if events and has_older else None,
+    )
+
+
+def event_kinds() -> list[str]:
+    """The distinct events in the log, alphabetically, one index probe per kind (a
+    recursive skip over the (event, at) index) rather than a read of the whole log."""
+    kinds = select(func.min(AuditEvent.event).label("event")).cte("kinds", recursive=True)
+    following = select(
+        select(func.min(AuditEvent.event)).where(AuditEvent.event > kinds.c.event).scalar_subquery()
+    ).where(kinds.c.event.is_not(None))
+    kinds = kinds.union_all(following)
+    return list(
+        db.session.scalars(
+            select(kinds.c.event).where(kinds.c.event.is_not(None)).order_by(kinds.c.event)
+        )
+    )

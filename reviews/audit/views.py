@@ -6,15 +6,16 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, stream_with_context
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from reviews import access, params
 from reviews.audit.models import AuditEvent
 from reviews.audit.operations import record
-from reviews.audit.reading import stream, views_of
+from reviews.audit.reading import COUNT_LIMIT, NotListed, event_kinds, log_page, stream
 from reviews.cycles.models import Cycle
 from reviews.documents.filenames import disposition
+from reviews.errors import BadParameter
 from reviews.extensions import db
 from reviews.people.models import Person
 
@@ -66,27 +67,30 @@ def filtered_events() -> tuple[Any, dict[str, Any]]:
 @bp.get("/audit")
 @access.hr_only
 def audit_log() -> Any:
-    """The append-only audit log, filtered by person, actor, cycle, event and dates."""
+    """The append-only audit log, filtered by person, actor, cycle, event and dates, newest
+    first, a page at a time (`after`: older than that event, `before`: newer than it)."""
     stmt, filters = filtered_events()
-    page = params.page()
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    events = list(
-        db.session.scalars(
-            stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .limit(PER_PAGE)
-            .offset((page - 1) * PER_PAGE)
+    after = params.integer("after", low=1)
+    before = params.integer("before", low=1)
+    if after and before:
+        raise BadParameter(
+            "Give the parameter “after” or the parameter “before”, not both.", "before"
         )
-    )
+    try:
+        found = log_page(stmt, PER_PAGE, after=after, before=before)
+    except NotListed:
+        name = "after" if after else "before"
+        raise BadParameter(
+            f"The parameter “{name}” must be an event this log shows.", name
+        ) from None
     cycles = list(db.session.scalars(select(Cycle).order_by(Cycle.created_at.desc())))
-    kinds = list(db.session.scalars(select(AuditEvent.event).distinct().order_by(AuditEvent.event)))
     return render_template(
         "audit/log.html",
-        events=views_of(events),
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        events=found.events,
+        found=found,
+        count_limit=COUNT_LIMIT,
         cycles=cycles,
-        kinds=kinds,
+        kinds=event_kinds(),
         filters=filters,
     )
 

@@ -6,7 +6,18 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false, true
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    and_,
+    column,
+    false,
+    literal_column,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
@@ -48,6 +59,17 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
+# Active people without a password, and without a level (HR admins aside): HR's home
+# counts them (reviews.home) from partial indexes on these very predicates, written
+# with no bound parameter so that the planner can match them to the indexes'.
+ACTIVE_NO_PASSWORD = (column("active") == true(), column("password_hash").is_(None))
+ACTIVE_NO_LEVEL = (
+    column("active") == true(),
+    column("level_id").is_(None),
+    column("role") != literal_column(f"'{Role.HR.value}'"),
+)
+
+
 class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     __tablename__ = "person"
     __table_args__ = (
@@ -55,12 +77,29 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         # the directory a page at a time by name (keyset: after a name and id)
         Index("ix_person_active_name", "active", "name", "id"),
+        # HR's completion by manager by name, a page at a time: every frozen manager,
+        # active or not, walked in (name, id) order (reviews.reports.managers)
+        Index("ix_person_name_id", "name", "id"),
         # someone's active reports by name (home page, org chart): with only
         # (active, name) to choose from, SQLite read every active person in name
         # order to find a manager's seven
         Index("ix_person_manager_active_name", "manager_id", "active", "name"),
         # everyone below a manager: one range of paths (reviews.people.paths)
         Index("ix_person_org_path", "org_path"),
+        # HR's home counts these up to a limit (reviews.home): each its own small
+        # index, not a read of everyone
+        Index(
+            "ix_person_no_password",
+            "id",
+            postgresql_where=and_(*ACTIVE_NO_PASSWORD),
+            sqlite_where=and_(*ACTIVE_NO_PASSWORD),
+        ),
+        Index(
+            "ix_person_no_level",
+            "id",
+            postgresql_where=and_(*ACTIVE_NO_LEVEL),
+            sqlite_where=and_(*ACTIVE_NO_LEVEL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -140,7 +140,8 @@ def manager_completion(
     The dashboard shows 25 of some 15,000 managers at 100,000 people: it reads them
     from an index in the "behind" order (figures.SHARE_DONE), not by sorting every
     manager (ties broken by name needed every manager's name first: 40 ms). Names
-    sort in the database's collation."""
+    sort in the database's collation, ties by the manager's id. HR's managers page
+    reads a page at a time after a given manager: reports.managers.managers_page."""
     m = cycle_manager_figures
     connection = db.session.connection()
     total = (
@@ -149,7 +150,7 @@ def manager_completion(
     person = aliased(Person)
     label = func.coalesce(person.name, "No manager")
     ordering = (
-        (func.lower(label), m.c.manager_key)
+        (label, m.c.manager_key)  # as the managers page (reports.managers) pages them
         if order == "name"
         else (text(SHARE_DONE), m.c.reviews.desc(), m.c.manager_key)
     )

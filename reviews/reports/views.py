@@ -26,11 +26,15 @@ from reviews.cycles.operations import remind_due
 from reviews.cycles.workflow import LABELS
 from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
+from reviews.errors import BadParameter
 from reviews.extensions import db
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department
 from reviews.reports import exports
 from reviews.reports import queries as q
+from reviews.reports.managers import COUNT_LIMIT as MANAGERS_COUNT_LIMIT
+from reviews.reports.managers import NotListed as ManagerNotListed
+from reviews.reports.managers import managers_page
 from reviews.reports.spreadsheets import csv_batches, xlsx_batches
 
 bp = Blueprint("reports", __name__)
@@ -126,29 +130,23 @@ def dashboard(cycle_id: int) -> Any:
 @bp.get("/cycles/<int:cycle_id>/dashboard/managers")
 @access.hr_only
 def manager_completion(cycle_id: int) -> Any:
-    """Completion for every manager (as frozen at launch), a page at a time."""
+    """Completion for every manager (as frozen at launch), a page at a time after a given
+    manager (`after`: their id, 0 for the reviews without a manager)."""
     cycle = _launched(cycle_id)
     order = params.choice("sort", ["behind", "name"], "behind") or "behind"
-    page = params.page()
-
-    def read(number: int) -> tuple[list[q.Completion], int]:
-        return q.manager_completion(
-            cycle, order=order, limit=MANAGERS_PAGE, offset=(number - 1) * MANAGERS_PAGE
-        )
-
-    rows, count = read(page)
-    if not rows and page > 1:  # past the last page: show the last one
-        page = max(1, -(-count // MANAGERS_PAGE))
-        rows, count = read(page)
-    pages = max(1, -(-count // MANAGERS_PAGE))
+    after = params.integer("after")
+    try:
+        found = managers_page(cycle, order, MANAGERS_PAGE, after=after)
+    except ManagerNotListed:
+        raise BadParameter(
+            "The parameter “after” must be a manager this list shows.", "after"
+        ) from None
     return render_template(
         "reports/managers.html",
         cycle=cycle,
-        rows=rows,
-        count=count,
-        page=page,
-        pages=pages,
-        page_size=MANAGERS_PAGE,
+        rows=found.rows,
+        found=found,
+        count_limit=MANAGERS_COUNT_LIMIT,
         sort=order,
     )
 
