@@ -46,8 +46,10 @@ RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
 PASSWORD = "demo-password"  # noqa: S105  (the demo accounts' published password)
 
+LARGE_ORG = 100_000  # from this size the large-org targets apply (issue 22)
 TARGETS = {
     "launch_ratio": 2.0,
+    "launch_large_ratio": 1.0,
     "page_p95_ms": 50.0,
     "calibration_p95_ms": 150.0,
     "home_throughput_share": 0.40,
@@ -735,13 +737,15 @@ def xlsxwriter_seconds(rows: list[Any]) -> float:
 def pdfs(
     app: Any, client: Any, review_id: int, hr: Any, cycle: Any, args: argparse.Namespace
 ) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
     from reviews.cycles.models import Review
+    from reviews.cycles.queries import org_manager_ids
     from reviews.documents.pdf import render_pdf, stylesheet
     from reviews.extensions import db
+    from reviews.growth.models import GrowthPlan
     from reviews.growth.operations import plan_for
     from reviews.growth.views import growth_plan_html
-    from reviews.jobs import operations as job_ops
-    from reviews.jobs import tasks
 
     url = f"/reviews/{review_id}/plan.pdf"
     client.get(url).close()  # warm: fonts, stylesheet, templates
@@ -763,27 +767,17 @@ def pdfs(
         start = time.perf_counter()
         render_pdf(html, css)
         static_times.append(time.perf_counter() - start)
-    manager, size = manager_with_org_near(args.bulk_plans)
-    bulk: dict[str, Any] = {"plans": size, "runs": args.bulk_runs}
-    # One and two workers in turns, the median of each: a single pair of runs of
-    # some 20 s swung between 1.6x and 2.4x on a shared machine.
-    times: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(args.bulk_runs):
-        for workers in (1, 2):
-            with app.test_request_context():
-                job = job_ops.start_plans_zip(hr, cycle, manager)
-                db.session.commit()
-            start = time.perf_counter()
-            tasks._run(app, job.id, workers)
-            times[workers].append(time.perf_counter() - start)
-    for workers, seconds_of_runs in times.items():
-        seconds = statistics.median(seconds_of_runs)
-        bulk[f"workers_{workers}"] = {
-            "seconds": round(seconds, 2),
-            "plans_per_second": round(size / seconds, 2),
-            "all_seconds": [round(t, 2) for t in seconds_of_runs],
-        }
-    bulk["speedup"] = round(bulk["workers_1"]["seconds"] / bulk["workers_2"]["seconds"], 2)
+    from bench import shards
+
+    manager, _size = manager_with_org_near(args.bulk_plans)
+    plans = db.session.scalar(
+        select(func.count())
+        .select_from(Review)
+        .join(GrowthPlan, GrowthPlan.review_id == Review.id)
+        .where(Review.cycle_id == cycle.id, Review.manager_id.in_(org_manager_ids(manager.id)))
+    )
+    db.session.commit()
+    bulk = shards.measure(app, hr, cycle, manager, plans, args.bulk_workers, args.bulk_runs)
     plan = statistics.median(plan_times)
     static = statistics.median(static_times)
     return {
@@ -903,17 +897,24 @@ def under_gunicorn(env: dict[str, str], args: argparse.Namespace, cycle_id: int)
 # Report ----------------------------------------------------------------------------------------
 
 
+def launch_limit(people: int) -> float:
+    """Launch against a Core executemany of as many rows: within 2x for a small org,
+    within 1x from 100,000 people (issue 22), where its set-based statements win."""
+    return TARGETS["launch_large_ratio"] if people >= LARGE_ORG else TARGETS["launch_ratio"]
+
+
 def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     """(measure, figure, target, met) for one database's results."""
     rows = []
     launch = r["launch"]
+    limit = launch_limit(r["people"])
     rows.append(
         (
             f"launch of {r['people']} ({launch['rows']} rows)",
             f"{launch['seconds']} s = {launch['ratio']}x executemany "
             f"({launch['executemany_seconds']} s)",
-            f"<= {TARGETS['launch_ratio']}x",
-            launch["ratio"] <= TARGETS["launch_ratio"],
+            f"<= {limit}x",
+            launch["ratio"] <= limit,
         )
     )
     for name, page in r["pages"].items():
@@ -1011,14 +1012,26 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         )
     )
     b = p["bulk"]
+    counts = sorted(int(k.split("_")[1]) for k in b if k.startswith("workers_"))
+    first, last = counts[0], counts[-1]
+    # 2 workers: 1.8x; more: 80% of linear (4 workers, 3.2x), the issue's target.
+    limit = TARGETS["bulk_speedup"] if last == 2 else round(0.8 * last / first, 2)
+    how = (
+        f"on RQ worker processes, {b['shards']} shards of {b['shard_size']}"
+        if b.get("rq_workers")
+        else "in one job's process pool"
+    )
     rows.append(
         (
-            f"bulk ZIP of {b['plans']} plans"
+            f"bulk ZIP of {b['plans']} plans {how}"
             + (f" (median of {b['runs']} runs)" if b.get("runs") else ""),
-            f"1 worker {b['workers_1']['plans_per_second']}/s, 2 workers "
-            f"{b['workers_2']['plans_per_second']}/s = {b['speedup']}x",
-            f">= {TARGETS['bulk_speedup']}x",
-            b["speedup"] >= TARGETS["bulk_speedup"],
+            ", ".join(
+                f"{n} worker{'s' if n != 1 else ''} {b[f'workers_{n}']['plans_per_second']}/s"
+                for n in counts
+            )
+            + f" = {b['speedup']}x",
+            f">= {limit}x",
+            b["speedup"] >= limit,
         )
     )
     c = r["coach"]
@@ -1090,6 +1103,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--calibration-size", type=int, default=1000)
     parser.add_argument("--bulk-plans", type=int, default=60)
     parser.add_argument("--bulk-runs", type=int, default=3, help="bulk ZIP runs per worker count")
+    parser.add_argument(
+        "--bulk-workers",
+        type=lambda text: sorted({int(n) for n in text.split(",")}),
+        default=[1, 2],
+        help="RQ worker processes to time the bulk ZIP on, e.g. 1,2,4 (default 1,2)",
+    )
     parser.add_argument("--load-seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="small and short: for CI")
@@ -1126,22 +1145,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     (args.out / f"{stamp}-{args.people}.json").write_text(json.dumps(report, indent=2) + "\n")
     if args.write_docs:
-        write_docs(text)
+        write_docs(text, people=args.people)
     return report
 
 
 BEGIN, END = "<!-- results: written by make bench -->", "<!-- end of results -->"
 
 
-def write_docs(text: str, path: Path = DOCS) -> None:
-    """Put the tables between the markers of docs/benchmarks.md, keeping the notes
-    written around them; a missing file (or one without markers) is started afresh."""
-    block = f"{BEGIN}\n{text}\n{END}"
+def markers(people: int) -> tuple[str, str]:
+    """The markers of one size's tables: a run of 100,000 people does not replace
+    the tables of 10,000 (the default size keeps the markers it always had)."""
+    if people == 10_000:
+        return BEGIN, END
+    return (
+        f"<!-- results of {people} people: written by make bench -->",
+        f"<!-- end of results of {people} people -->",
+    )
+
+
+def write_docs(text: str, path: Path = DOCS, people: int = 10_000) -> None:
+    """Put the tables between the markers of their size in docs/benchmarks.md, keeping
+    the notes written around them; another size's block goes after the default's,
+    and a missing file is started afresh."""
+    begin, end = markers(people)
+    block = f"{begin}\n{text}\n{end}"
     old = path.read_text() if path.exists() else ""
-    if BEGIN in old and END in old:
-        before, rest = old.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
+    if begin in old and end in old:
+        before, rest = old.split(begin, 1)
+        after = rest.split(end, 1)[1]
         path.write_text(before + block + after)
+        return
+    if old and END in old:
+        head, tail = old.split(END, 1)
+        path.write_text(f"{head}{END}\n\n{block}{tail}")
         return
     path.parent.mkdir(exist_ok=True)
     path.write_text(

@@ -347,6 +347,11 @@ def worker_command(burst: bool, no_schedule: bool) -> None:
         refuse_to_serve(app)
     except ConfigError as exc:
         fail(str(exc))
+    # Each job runs in a work horse forked from this process: WeasyPrint loaded and its
+    # fonts found here, once, every horse starts warm (a shard of a bulk ZIP would
+    # otherwise pay a second or two of start-up for a few seconds of work).
+    import reviews.jobs.renderer  # noqa: F401
+
     connection = Redis.from_url(url)
     queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
     worker = ReviewsWorker([queue], connection=connection)

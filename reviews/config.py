@@ -44,6 +44,13 @@ def _count(name: str, default: str) -> int:
     return int(raw)
 
 
+def _positive(name: str, default: str) -> int:
+    raw = os.environ.get(name, default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number above 0, not {raw!r}")
+    return int(raw)
+
+
 def _seconds(name: str, default: str) -> float:
     raw = os.environ.get(name, default)
     try:
@@ -152,7 +159,12 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         # Background jobs: RQ on Redis when REDIS_URL is set, else a thread in this process.
         "REDIS_URL": os.environ.get("REDIS_URL"),
         "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "reviews"),
-        "PDF_WORKERS": int(os.environ.get("PDF_WORKERS", "2")),
+        "PDF_WORKERS": _positive("PDF_WORKERS", "2"),
+        # A bulk ZIP is split into shards of this many plans, each a job any worker takes;
+        # parts and archives go to EXPORTS_DIR (default instance/exports), which every
+        # host running workers must share.
+        "JOB_SHARD_SIZE": _positive("JOB_SHARD_SIZE", "250"),
+        "EXPORTS_DIR": os.environ.get("EXPORTS_DIR") or None,
         "JOBS_INLINE": False,
         # A running job writes a heartbeat this often; silent for 4.5 beats, it is failed.
         "JOB_HEARTBEAT_SECONDS": _seconds("JOB_HEARTBEAT_SECONDS", "10"),

@@ -40,7 +40,11 @@ def test_the_benchmark_runs_every_measure_and_reports_it(tmp_path, monkeypatch):
         assert result["gunicorn"][route]["errors"] == 0, route
     assert result["exports"]["csv"]["bytes"] > 1000
     assert result["pdf"]["pdf_bytes"] > 10_000
-    assert result["pdf"]["bulk"]["plans"] > 0
+    bulk = result["pdf"]["bulk"]
+    assert bulk["plans"] > 0
+    assert bulk["rq_workers"]  # the sharded job, on RQ worker processes
+    assert bulk["shards"] >= 2
+    assert set(bulk) >= {"workers_1", "workers_2", "speedup"}
     written = list(tmp_path.glob("*.json"))
     assert json.loads(written[0].read_text())["databases"][0]["people"] == 60
     assert "| Measure | Result | Target | Met |" in markdown(report)
@@ -59,3 +63,22 @@ def test_a_new_run_replaces_the_tables_and_keeps_the_notes(tmp_path):
     assert "| first run |" not in text
     assert text.count(BEGIN) == text.count(END) == 1
     assert text.endswith("Why a target was missed.\n")
+
+
+def test_each_size_has_tables_of_its_own(tmp_path):
+    from bench.run import markers, write_docs
+
+    page = tmp_path / "benchmarks.md"
+    write_docs("| 10,000, first |", page)
+    write_docs("| 100,000 |", page, people=100_000)
+    write_docs("| 10,000, second |", page)
+    text = page.read_text()
+    assert "| 10,000, first |" not in text
+    assert text.index("| 10,000, second |") < text.index("| 100,000 |")
+    begin, end = markers(100_000)
+    assert text.count(begin) == text.count(end) == 1
+    write_docs("| 100,000, again |", page, people=100_000)
+    text = page.read_text()
+    assert "| 100,000 |" not in text
+    assert "| 100,000, again |" in text
+    assert "| 10,000, second |" in text

@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from reviews.db import utcnow
-from reviews.jobs.models import Job, JobState
+from reviews.jobs.models import Job, JobShard, JobState
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
@@ -51,11 +51,14 @@ def die_with_parent() -> None:
 
 
 class Heartbeat:
-    """Beat for one job while the block runs."""
+    """Beat for one job (and the shard of it this process runs) while the block runs."""
 
-    def __init__(self, engine: Engine, job_id: int, every_seconds: float) -> None:
+    def __init__(
+        self, engine: Engine, job_id: int, every_seconds: float, shard_id: int | None = None
+    ) -> None:
         self.engine = engine
         self.job_id = job_id
+        self.shard_id = shard_id
         self.every = every_seconds
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
@@ -69,6 +72,12 @@ class Heartbeat:
                         .where(Job.id == self.job_id, Job.state == JobState.RUNNING)
                         .values(heartbeat_at=utcnow())
                     )
+                    if self.shard_id is not None:
+                        conn.execute(
+                            update(JobShard)
+                            .where(JobShard.id == self.shard_id, JobShard.state == JobState.RUNNING)
+                            .values(heartbeat_at=utcnow())
+                        )
             except Exception:  # a missed beat is survivable; the next one may pass
                 log.exception("heartbeat of job %s failed", self.job_id)
 

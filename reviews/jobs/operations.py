@@ -15,7 +15,7 @@ from reviews.db import utcnow
 from reviews.errors import PhaseClosed
 from reviews.extensions import db
 from reviews.jobs.lifeline import dead_after
-from reviews.jobs.models import Job, JobState
+from reviews.jobs.models import Job, JobShard, JobState
 from reviews.people.models import Person
 
 # A job no worker has taken for this long: the workers may be down; a retry is offered.
@@ -80,8 +80,17 @@ def retry(actor: Person, job: Job) -> None:
     reap(job)  # a running job whose worker died is failed first
     if not (job.state == JobState.FAILED or stalled(job)):
         raise PhaseClosed("Only a failed or stalled job can be retried.")
-    job.state, job.done, job.error, job.file_name = JobState.QUEUED, 0, None, None
+    job.state, job.error, job.file_name = JobState.QUEUED, None, None
     job.heartbeat_at = utcnow()
+    if job.shard_count == 0:  # not planned yet (or a job from before shards): afresh
+        job.done = 0
+    else:  # the shards that finished stay finished; the others run again
+        db.session.execute(
+            update(JobShard)
+            .where(JobShard.job_id == job.id, JobShard.state != JobState.DONE)
+            .values(state=JobState.QUEUED, heartbeat_at=None)
+            .execution_options(synchronize_session=False)
+        )
     db.session.flush()
     record("job.retried", actor=actor, job=job.id)
 

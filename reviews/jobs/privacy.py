@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from reviews.cycles.models import Review
 from reviews.extensions import db
-from reviews.jobs.models import Job
+from reviews.jobs.models import Job, JobShard, JobState
 from reviews.privacy import Forgetting, holding
 
 
 def _forget(f: Forgetting) -> None:
-    """Archives that hold the person's growth plan are deleted; their jobs can be run again."""
+    """Archives, and the finished parts of unfinished ones, that hold the person's
+    growth plan are deleted; their jobs can be run again."""
     from reviews.jobs.tasks import export_dir
 
+    folder = export_dir(current_app)
     cycles = select(Review.cycle_id).where(Review.subject_id == f.person.id)
-    for job in db.session.scalars(
-        select(Job).where(Job.cycle_id.in_(cycles), Job.file_name.is_not(None))
-    ):
-        path = export_dir(current_app) / (job.file_name or "")
-        path.unlink(missing_ok=True)
+    for job in db.session.scalars(select(Job).where(Job.cycle_id.in_(cycles))):
+        parts = [
+            name
+            for name in db.session.scalars(
+                select(JobShard.file_name).where(JobShard.job_id == job.id)
+            )
+            if name
+        ]
+        if not (job.file_name or job.shard_count):
+            continue
+        for name in [job.file_name, *parts]:
+            if name:
+                (folder / name).unlink(missing_ok=True)
+        db.session.execute(delete(JobShard).where(JobShard.job_id == job.id))
+        job.shard_count = job.shards_done = job.done = 0
         job.file_name = None
+        job.state = JobState.FAILED
+        job.error = (
+            "It held the growth plan of a person whose data was erased: retry to build it again."
+        )
 
 
 holding(
