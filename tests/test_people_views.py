@@ -6,7 +6,7 @@ import re
 from html import unescape
 
 import pytest
-from conftest import PASSWORD, csrf_token, level, post, sign_in
+from conftest import PASSWORD, count_queries, csrf_token, level, post, sign_in
 from sqlalchemy import func, select
 
 from reviews.auth.models import PasswordLink
@@ -122,6 +122,39 @@ def test_directory_search_by_part_of_name_or_email(org, login_as):
     nobody = client.get("/people?q=zzzz")
     assert nobody.status_code == 200
     assert "Nobody matches" in main(nobody)
+
+
+def test_one_or_two_letters_find_the_start_of_a_word(org, login_as):
+    """Shorter than a trigram, a search matches where a word of the name or the email
+    starts (an index answers it at any size), not anywhere inside one."""
+    client = login_as(org.dana)
+    page = main(client.get("/people?q=VA"))
+    assert row("victor@example.com") in page  # Victor Vance: a word starts with "va"
+    assert row("eli@example.com") not in page
+    page = main(client.get("/people?q=e"))
+    assert row("eli@example.com") in page  # "Eli", "Engineer", eli@
+    assert row("dana@example.com") not in page  # "e" only inside words: dEv, danA@Example
+    assert row("victor@example.com") not in page
+    page = main(client.get("/people?q=ev"))
+    assert row("dana@example.com") not in page  # "dev": inside a word
+    assert "Nobody matches" in page
+    assert row("dana@example.com") in main(client.get("/people?q=dev"))  # three: anywhere
+
+
+def test_the_search_pattern_is_planned_with_its_value(org, login_as):
+    """The pattern is written into the SQL, not bound: PostgreSQL then plans each search
+    for its own pattern instead of reusing, once psycopg has prepared the statement, one
+    plan for them all (the trigram index for "e" or a full read for "zq")."""
+    client = login_as(org.dana)
+    with count_queries() as statements:
+        assert "Nobody matches" in main(client.get("/people?q=O'Da"))
+    # (psycopg's statements double every %)
+    searched = [s.replace("%%", "%") for s in statements if "LIKE" in s]
+    assert searched
+    assert all("'%o''da%'" in s for s in searched), searched
+    with count_queries() as statements:
+        client.get("/people?q=zq")
+    assert all("'% zq%'" in s.replace("%%", "%") for s in statements if "LIKE" in s)
 
 
 @pytest.mark.parametrize("q", ["%", "_", "\\", "%_%"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, cast, func, literal, literal_column, or_, select
+from sqlalchemy import Integer, String, bindparam, cast, func, literal, literal_column, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from reviews.extensions import db
@@ -152,10 +152,29 @@ def _literal(q: str) -> str:
 SEARCH_TEXT: Any = literal_column("(lower(person.name) || ' ' || person.email)")
 
 
+# Searches shorter than a trigram match the start of a word of the name or of the
+# email ("ab": Abel, Ana Abbott, ab@...), which the trigram index answers (" ab" is
+# one of its trigrams); "anywhere inside a word" would read every person.
+WORD_START_BELOW = 3
+
+
 def matching(q: str) -> Any:
-    """People whose name or email holds `q` (any case): the directory's search and the
-    people picker's suggestions match alike."""
-    return SEARCH_TEXT.like("%" + _literal(q) + "%", escape="\\")
+    """People whose name or email holds `q` (any case), or for one or two characters
+    has a word starting with it: the directory's search and the people picker's
+    suggestions match alike."""
+    term = _literal(q)
+    if len(q.strip()) < WORD_START_BELOW:
+        return or_(_like(term + "%"), _like("% " + term + "%"))
+    return _like("%" + term + "%")
+
+
+def _like(pattern: str) -> Any:
+    """SEARCH_TEXT LIKE `pattern`, the pattern written into the SQL: a bound one lets
+    PostgreSQL reuse one plan for every pattern once psycopg has prepared the
+    statement (after five runs on a connection), and the plan right for "zq" (the
+    trigram index) reads 15,000 people for "e", or the other way round: at 100,000
+    people 150-300 ms instead of 7. SQLAlchemy quotes the value."""
+    return SEARCH_TEXT.like(literal(pattern, String(), literal_execute=True), escape="\\")
 
 
 def suggest_people(q: str, limit: int = 8) -> list[tuple[int, str, str, str | None]]:
