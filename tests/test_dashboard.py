@@ -354,3 +354,65 @@ def test_managers_are_ordered_by_the_database_as_completion_defines_it(app):
     # past the last page: no rows, and still the number of managers (kept, not counted
     # from the rows read)
     assert q.manager_completion(cycle, limit=25, offset=10_000) == ([], len(everyone))
+
+
+def test_calibration_changes_up_and_down_by_session(app, stage, login_as):
+    """Moves of the overall rating, counted per session; unchanged ratings (finalising
+    records one for everyone), other fields and other cycles' changes are not moves."""
+    from reviews.calibration.models import CalibrationChange, CalibrationSession, GroupKind
+
+    cycle, hr = stage
+    reviews = list(db.session.scalars(select(Review).where(Review.cycle_id == cycle.id)))
+    departments = {d.name: d for d in db.session.scalars(select(Department))}
+    platform, data = (
+        CalibrationSession(
+            cycle_id=cycle.id,
+            name=name,
+            group_kind=GroupKind.DEPARTMENT,
+            department_id=departments[name].id,
+        )
+        for name in ("Platform", "Data")
+    )
+    db.session.add_all([platform, data])
+    db.session.flush()
+    moves = [
+        (platform, "3", "4"),
+        (platform, "3", "4"),
+        (platform, "2", "4"),
+        (platform, "4", "3"),
+        (data, "3", "2"),
+        (data, "3", "3"),  # unchanged
+        (None, "2", "3"),  # finalised outside a session
+        (None, "4", "4"),  # unchanged
+        (None, None, "3"),  # a first rating, not a move
+    ]
+    for n, (session, old, new) in enumerate(moves):
+        db.session.add(
+            CalibrationChange(
+                session_id=session.id if session else None,
+                review_id=reviews[n % len(reviews)].id,
+                actor_id=hr.id,
+                field="overall",
+                old_value=old,
+                new_value=new,
+                rationale="r",
+            )
+        )
+    db.session.add(
+        CalibrationChange(
+            session_id=platform.id,
+            review_id=reviews[0].id,
+            actor_id=hr.id,
+            field="potential",
+            old_value="low",
+            new_value="high",
+            rationale="r",
+        )
+    )
+    db.session.commit()
+    changes = q.calibration_changes(cycle)
+    assert (changes.total, changes.up, changes.down) == (6, 4, 2)
+    assert changes.by_session == {"Platform": (3, 1), "Data": (0, 1), "Finalised": (1, 0)}
+    client = login_as(hr)
+    page = client.get(f"/cycles/{cycle.id}/dashboard").get_data(as_text=True)
+    assert "6 final ratings changed: 4 up, 2 down." in page

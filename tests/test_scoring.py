@@ -137,3 +137,14 @@ def test_self_manager_gap_is_none_without_overlap() -> None:
 @pytest.mark.parametrize(("rating", "band"), [(1, 0), (2, 0), (3, 1), (4, 2), (5, 2), (None, None)])
 def test_performance_band(rating: int | None, band: int | None) -> None:
     assert performance_band(rating) == band
+
+
+def test_a_distribution_from_counts_is_the_distribution_of_the_ratings():
+    from reviews.calibration.scoring import distribution, distribution_of_counts
+
+    counts = [3, 0, 41, 9, 1]
+    ratings = [r for r, n in zip(range(1, 6), counts, strict=True) for _ in range(n)]
+    guidance = [5, 15, 60, 15, 5]
+    assert distribution_of_counts(counts, guidance, 0.1) == distribution(ratings, guidance, 0.1)
+    empty = distribution_of_counts([0] * 5, guidance)
+    assert [b.share for b in empty] == [0.0] * 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.cycles.models import Cycle, Review
@@ -71,11 +71,24 @@ class CalibrationMember(Base):
     review: Mapped[Review] = relationship()
 
 
+OVERALL_MOVED = "field = 'overall' AND old_value IS NOT NULL AND old_value <> new_value"
+
+
 class CalibrationChange(Base):
     """One change of a final value: who, when, from, to and why. Never updated."""
 
     __tablename__ = "calibration_change"
-    __table_args__ = (Index("ix_calibration_change_review_at", "review_id", "at"),)
+    __table_args__ = (
+        Index("ix_calibration_change_review_at", "review_id", "at"),
+        # The dashboard's moves up and down: the few changes that moved an overall
+        # rating, not every change of every cycle (finalising records one for everyone).
+        Index(
+            "ix_calibration_change_moved",
+            "review_id",
+            postgresql_where=text(OVERALL_MOVED),
+            sqlite_where=text(OVERALL_MOVED),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int | None] = mapped_column(

@@ -55,10 +55,17 @@ def distribution(
     below 0 or above 1.
     """
     values = [r for r in ratings if r in SCALE]
-    total = len(values)
+    return distribution_of_counts([values.count(rating) for rating in SCALE], guidance, tolerance)
+
+
+def distribution_of_counts(
+    counts: Sequence[int], guidance: Sequence[int], tolerance: float = 0.05
+) -> list[Bucket]:
+    """`distribution` of ratings already counted: `counts[i]` people rated SCALE[i]
+    (the dashboard's figures hold counts; a list of 100,000 ratings is not needed)."""
+    total = sum(counts)
     buckets = []
-    for rating, percent in zip(SCALE, guidance, strict=True):
-        count = values.count(rating)
+    for rating, count, percent in zip(SCALE, counts, guidance, strict=True):
         share = count / total if total else 0.0
         target = percent / 100
         buckets.append(

@@ -218,26 +218,40 @@ class CalibrationChanges:
 
 
 def calibration_changes(cycle: Cycle) -> CalibrationChanges:
+    """Overall ratings moved up and down in calibration, by session: counted by the
+    database per (session, from, to), so Python sees a few dozen groups, not one row
+    per person (finalising a cycle records an unchanged rating for everyone)."""
+    session_name = CalibrationSession.name
     rows = db.session.execute(
-        select(CalibrationSession.name, CalibrationChange.old_value, CalibrationChange.new_value)
+        select(
+            session_name,
+            CalibrationChange.old_value,
+            CalibrationChange.new_value,
+            func.count(),
+        )
         .join(Review, Review.id == CalibrationChange.review_id)
         .outerjoin(CalibrationSession, CalibrationSession.id == CalibrationChange.session_id)
         .where(
             Review.cycle_id == cycle.id,
             CalibrationChange.field == "overall",
             CalibrationChange.old_value.is_not(None),
+            CalibrationChange.old_value != CalibrationChange.new_value,
         )
+        .group_by(session_name, CalibrationChange.old_value, CalibrationChange.new_value)
     ).all()
     result = CalibrationChanges()
-    for session, old, new in rows:
-        if not (old and new and old.isdigit() and new.isdigit()) or old == new:
+    for session, old, new, count in rows:
+        if not (old and new and old.isdigit() and new.isdigit()) or int(old) == int(new):
             continue
         up = int(new) > int(old)
-        result.total += 1
-        result.up += up
-        result.down += not up
+        result.total += count
+        result.up += count if up else 0
+        result.down += 0 if up else count
         u, d = result.by_session.get(session or "Finalised", (0, 0))
-        result.by_session[session or "Finalised"] = (u + up, d + (not up))
+        result.by_session[session or "Finalised"] = (
+            u + (count if up else 0),
+            d + (0 if up else count),
+        )
     return result
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from reviews import access, params
 from reviews.audit.operations import record
-from reviews.calibration.scoring import distribution
+from reviews.calibration.scoring import distribution_of_counts
 from reviews.charts import completion_svg, distribution_svg
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.operations import remind_due
@@ -89,8 +89,7 @@ def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
         ("Calibrated (final locked)", total.calibrated, total.manager_total),
         ("Acknowledged", total.acknowledged, total.reviews),
     ]
-    ratings = [r for i, n in enumerate(dists.overall) for r in [i + 1] * n]
-    buckets = distribution(ratings, cycle.guidance, cycle.guidance_tolerance / 100)
+    buckets = distribution_of_counts(dists.overall, cycle.guidance, cycle.guidance_tolerance / 100)
     return {
         "total": total,
         "by_department": by_department,
