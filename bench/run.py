@@ -486,6 +486,9 @@ def settle() -> None:
             conn.exec_driver_sql("VACUUM ANALYZE")
 
 
+LIMIT_RUNS = 3  # runs of Core executemany behind the launch's ratio (the median is kept)
+
+
 def core_executemany(rows: int) -> float:
     from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table
 
@@ -548,7 +551,9 @@ def run_cycle(app: Any, args: argparse.Namespace) -> dict[str, Any]:
         launch = time.perf_counter() - start
     after = table_rows()
     written = sum(after[t] - before.get(t, 0) for t in after)
-    limit = core_executemany(written)
+    # the limit's median of three: one executemany of 400,000 rows varies by 15% from
+    # run to run on this machine, more than the margin the target is about
+    limit = statistics.median(core_executemany(written) for _ in range(LIMIT_RUNS))
     settle()
     out["launch"] = {
         "seconds": round(launch, 3),

@@ -437,6 +437,23 @@ def test_launch_leaves_postgresql_statistics_of_the_new_cycle(app):
     assert estimate[0]["Plan"]["Plan Rows"] == 60
 
 
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's planner statistics")
+def test_launch_samples_few_rows_for_its_own_analyze_only(app):
+    """Launch's ANALYZE takes a small sample (the row counts are what the planner
+    lacks); the rest of its transaction has the server's statistics target again."""
+    build_synthetic_org(60)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    server_target = db.session.execute(sql("SHOW default_statistics_target")).scalar()
+    with current_app.test_request_context():
+        cycle = ops.create_cycle(hr, cycle_fields())
+        db.session.commit()
+        with count_queries() as statements:
+            ops.advance_cycle(hr, cycle, CycleState.SELF_REVIEW)
+        assert "SET LOCAL default_statistics_target = 10" in statements
+        assert db.session.execute(sql("SHOW default_statistics_target")).scalar() == server_target
+        db.session.commit()
+
+
 def test_remind_is_idempotent_per_day(app, team, runner):
     hr, _director, _em, _reports = team
     launched_cycle(hr)

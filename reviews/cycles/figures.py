@@ -42,10 +42,7 @@ from sqlalchemy import Table, event, text
 FIGURES = {
     "reviews": "1",
     "self_done": "{r}.self_done",
-    "nominated": (
-        "CASE WHEN {r}.peers_approved >= "
-        "(SELECT c.peer_min FROM cycle c WHERE c.id = {r}.cycle_id) THEN 1 ELSE 0 END"
-    ),
+    "nominated": "CASE WHEN {r}.peers_approved >= {peer_min} THEN 1 ELSE 0 END",
     "peer_done": "{r}.peers_done",
     "peer_total": "{r}.peers_approved",
     "manager_done": "{r}.manager_done",
@@ -77,8 +74,13 @@ WATCHED = (
 )
 
 
-def _of(template: str, row: str) -> str:
-    return template.format(r=row)
+# The cycle's minimum of approved peers, read for one review (the triggers) or from the
+# cycle joined as `c` (the rebuild, which reads a whole cycle's reviews at once).
+PEER_MIN = "(SELECT c.peer_min FROM cycle c WHERE c.id = {r}.cycle_id)"
+
+
+def _of(template: str, row: str, peer_min: str = PEER_MIN) -> str:
+    return template.format(r=row, peer_min=peer_min.format(r=row))
 
 
 def _row_update(table: str, row: str, sign: str) -> str:
@@ -158,10 +160,12 @@ def rebuild_sql(table: str, *, every_cycle: bool = False) -> list[str]:
     which = "" if every_cycle else "WHERE r.cycle_id = :cycle_id "
     group_by = ", ".join(["r.cycle_id", *(_of(e, "r") for e in keys.values())])
     key_values = ", ".join(_of(e, "r") for e in keys.values())
-    sums = ", ".join(f"sum({_of(e, 'r')})" for e in FIGURES.values())
+    # the cycle joined once, not read again for each of its 100,000 reviews
+    sums = ", ".join(f"sum({_of(e, 'r', 'c.peer_min')})" for e in FIGURES.values())
     statements = [
         f"INSERT INTO {table} (cycle_id, {key_names}, {names}) "
-        f"SELECT r.cycle_id, {key_values}, {sums} FROM review r {which}GROUP BY {group_by}"
+        f"SELECT r.cycle_id, {key_values}, {sums} FROM review r "
+        f"JOIN cycle c ON c.id = r.cycle_id {which}GROUP BY {group_by}"
     ]
     if table == "cycle_group_figures":
         ratings = " UNION ALL ".join(f"SELECT {n} AS rating" for n in RATINGS)
