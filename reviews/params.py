@@ -3,7 +3,9 @@
 A parameter that is absent takes its default; one that is present but
 malformed (`?manager=abc`, `?to=notadate`, `?page=0`) is refused with a 400
 naming it (`errors.BadParameter`), never quietly ignored: a filter dropped
-without a word returns everything, which reads as an answer.
+without a word returns everything, which reads as an answer. A page that
+declares its parameters (`only`) refuses any other, such as a `?page=3` from
+before the list paged by links.
 """
 
 from __future__ import annotations
@@ -70,3 +72,23 @@ def text(name: str, *, max_length: int) -> str:
     if len(value) > max_length:
         raise BadParameter(f"The parameter “{name}” must be at most {max_length} characters.", name)
     return value
+
+
+def only(*names: str, paged_by_links: bool = False) -> None:
+    """Refuse a parameter the page does not take (400, naming it): a misspelt filter
+    would otherwise show every row as if it were what was asked for. On a list that
+    pages by links (`paged_by_links`), a page number from an older link is taken only
+    when it asks for the first page, which is what the list shows."""
+    for name, value in request.args.items(multi=True):
+        if name in names:
+            continue
+        if paged_by_links and name == "page":
+            if value.strip() in ("", "1"):
+                continue
+            raise BadParameter(
+                "The parameter “page” is no longer taken: this list goes from page to "
+                "page by its links to the next and previous pages.",
+                name,
+            )
+        takes = ", ".join(f"“{n}”" for n in names)
+        raise BadParameter(f"This page takes no parameter “{name}”; it takes {takes}.", name)

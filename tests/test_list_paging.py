@@ -132,7 +132,7 @@ def test_the_audit_log_pages_newest_first_every_event_once(app, make_person, log
     assert _walk(web, "/audit?event=test.beta") == [44, 43, 42, 41, 40]
     assert _walk(web, "/audit?event=test.alpha&from=2026-06-01&to=2026-06-01")[:3] == [39, 38, 37]
     assert "45 events" in web.get("/audit?event=test.").get_data(as_text=True)
-    # an old ?page= link is harmless
+    # an old link to the first page is that page
     assert web.get("/audit?page=1").status_code == 200
 
 
@@ -376,11 +376,12 @@ def test_the_managers_page_shows_every_manager_once_in_order(
     assert walked == [r.label for r in everyone]
     if order == "name":
         assert walked == sorted(walked)
-    # a manager who has left still has their row; an old ?page= link is harmless
+    # a manager who has left still has their row; an old link to the first page is
+    # that page, a link to another is refused (test_lists_paged_by_links_refuse_...)
     lone.active = False
     db.session.commit()
     assert _managers_walk(web, f"/cycles/{cycle.id}/dashboard/managers?sort={order}") == walked
-    assert web.get(f"/cycles/{cycle.id}/dashboard/managers?page=3").status_code == 200
+    assert web.get(f"/cycles/{cycle.id}/dashboard/managers?page=1").status_code == 200
 
 
 def test_the_managers_page_refuses_bad_cursors_naming_them(app, make_person, login_as):
@@ -395,6 +396,36 @@ def test_the_managers_page_refuses_bad_cursors_naming_them(app, make_person, log
         assert (
             web.get(f"/cycles/{cycle.id}/dashboard/managers?sort={sort}&after=0").status_code == 200
         )
+
+
+def test_lists_paged_by_links_refuse_page_numbers_and_unknown_parameters(
+    app, make_person, login_as
+):
+    """A page number past the first, or a parameter the list does not take (a misspelt
+    filter), is refused with a 400 naming it, not quietly ignored to show the first
+    page of everything as if that were what was asked for."""
+    hr, _bosses, cycle = _managers_org(make_person, managers=3)
+    web = login_as(hr)
+    lists = ["/audit", "/audit.csv", "/people", f"/cycles/{cycle.id}/dashboard/managers"]
+    for url in lists:
+        assert web.get(url).status_code == 200, url
+        for query, name in [("page=3", "page"), ("deparment=1", "deparment"), ("q2=x", "q2")]:
+            answer = web.get(f"{url}?{query}")
+            assert answer.status_code == 400, (url, query)
+            assert f"parameter “{name}”" in answer.get_data(as_text=True), (url, query)
+    for url in lists[:1] + lists[2:]:
+        assert web.get(f"{url}?page=1").status_code == 200, url
+    answer = web.get("/people?page=2")
+    assert "links to the next and previous pages" in answer.get_data(as_text=True)
+    # what each list does take still works, together
+    assert (
+        web.get(
+            "/audit?person=a@example.com&event=cycle&from=2026-01-01&to=2026-12-31&cycle=1"
+        ).status_code
+        == 200
+    )
+    assert web.get(f"/people?q=ma&department={hr.department_id or ''}").status_code == 200
+    assert web.get(f"/cycles/{cycle.id}/dashboard/managers?sort=name&after=0").status_code == 200
 
 
 def test_the_managers_page_counts_up_to_a_limit(app, make_person, login_as, monkeypatch):

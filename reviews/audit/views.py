@@ -21,6 +21,7 @@ from reviews.people.models import Person
 
 bp = Blueprint("audit", __name__)
 PER_PAGE = 50
+FILTERS = ("person", "actor", "event", "cycle", "from", "to")  # see filtered_events
 
 
 def _midnight(name: str) -> datetime | None:
@@ -69,6 +70,7 @@ def filtered_events() -> tuple[Any, dict[str, Any]]:
 def audit_log() -> Any:
     """The append-only audit log, filtered by person, actor, cycle, event and dates, newest
     first, a page at a time (`after`: older than that event, `before`: newer than it)."""
+    params.only(*FILTERS, "after", "before", paged_by_links=True)
     stmt, filters = filtered_events()
     after = params.integer("after", low=1)
     before = params.integer("before", low=1)
@@ -99,6 +101,7 @@ def audit_log() -> Any:
 @access.hr_only
 def audit_csv() -> Any:
     """The filtered log (e.g. a period) as CSV, streamed."""
+    params.only(*FILTERS)
     from reviews.reports.spreadsheets import csv_stream
 
     stmt, filters = filtered_events()

@@ -53,6 +53,7 @@ PER_PAGE = 50
 @bp.get("/people")
 @access.signed_in
 def directory() -> Any:
+    params.only("q", "department", "inactive", "managed", "after", "before", paged_by_links=True)
     q = params.text("q", max_length=200)
     department_id = params.integer("department") or None
     include_inactive = access.is_hr(current_user) and params.choice("inactive", ["0", "1"]) == "1"

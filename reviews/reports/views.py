@@ -132,6 +132,7 @@ def manager_completion(cycle_id: int) -> Any:
     """Completion for every manager (as frozen at launch), a page at a time after a given
     manager (`after`: their id, 0 for the reviews without a manager)."""
     cycle = _launched(cycle_id)
+    params.only("sort", "after", paged_by_links=True)
     order = params.choice("sort", ["behind", "name"], "behind") or "behind"
     after = params.integer("after")
     try:
