@@ -321,3 +321,55 @@ def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be
         worker.wait(30)
         current_app.config.update(REDIS_URL=None)
         connection.delete(f"rq:queue:{queue}")
+
+
+def test_a_long_queued_job_is_stalled_only_when_no_worker_is_alive(app):
+    """Queued for over ten minutes, a job whose queue has a live worker is waiting its
+    turn behind others, not stalled: no alarm, and no retry that would queue it twice.
+    With no worker alive, or Redis not answering, the page says so and offers a retry."""
+    import uuid
+    from datetime import timedelta
+
+    from rq import Queue, Worker
+
+    from reviews.db import utcnow
+    from reviews.errors import PhaseClosed
+
+    connection = redis_or_skip(TEST_REDIS_URL)
+    cycle = _released_org(10)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    queue_name = f"stall-test-{uuid.uuid4().hex[:8]}"
+    current_app.config.update(REDIS_URL=TEST_REDIS_URL, JOBS_QUEUE=queue_name)
+    worker = Worker([Queue(queue_name, connection=connection)], connection=connection)
+    try:
+        with current_app.test_request_context():
+            job = jobs_ops.start_plans_zip(hr, cycle, None)
+        job.created_at = job.heartbeat_at = utcnow() - timedelta(minutes=11)
+        db.session.commit()
+        client = _client(app, "hr@example.com")
+        assert jobs_ops.stalled(job)  # nobody listens on the queue
+        assert "No worker has taken the job yet" in client.get(f"/jobs/{job.id}").get_data(
+            as_text=True
+        )
+
+        worker.register_birth()  # alive, busy elsewhere
+        assert jobs_ops.live_workers() == 1
+        assert not jobs_ops.stalled(job)
+        page = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+        assert "Waiting for a worker" in page
+        assert "No worker has taken" not in page
+        with current_app.test_request_context(), pytest.raises(PhaseClosed):
+            jobs_ops.retry(hr, job)
+
+        worker.register_death()
+        assert jobs_ops.live_workers() == 0
+        assert jobs_ops.stalled(job)
+        current_app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing answers
+        assert jobs_ops.stalled(job)
+        with current_app.test_request_context():
+            jobs_ops.retry(hr, job)
+        assert job.state == JobState.QUEUED
+        assert not jobs_ops.stalled(job)  # queued again just now
+    finally:
+        current_app.config.update(REDIS_URL=None)
+        worker.register_death()

@@ -45,9 +45,31 @@ def start_plans_zip(actor: Person, cycle: Cycle, scope_manager: Person | None) -
 
 
 def stalled(job: Job) -> bool:
-    """Queued for long with no worker taking it (a running job is `reap`ed instead)."""
+    """Queued for long with no worker to take it (a running job is `reap`ed instead). A
+    job that waits behind others while the queue's workers are alive is only waiting:
+    a retry would queue it twice."""
     beat = job.heartbeat_at or job.created_at
-    return job.state == JobState.QUEUED and utcnow() - beat > STALLED_AFTER
+    if job.state != JobState.QUEUED or utcnow() - beat <= STALLED_AFTER:
+        return False
+    return not live_workers()
+
+
+def live_workers() -> int:
+    """The RQ workers alive on the jobs queue: registered, and beating within their
+    time to live (RQ forgets a worker that stops beating). 0 without RQ, where jobs
+    run in a thread of the web process and end with it, or when Redis does not answer."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return 0
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, Worker
+
+    connection = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return len(Worker.all(queue=Queue(current_app.config["JOBS_QUEUE"], connection=connection)))
+    except RedisError:
+        return 0
 
 
 def reap(job: Job) -> bool:
