@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import sqlite3
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,3 +172,23 @@ UNCOMPARED_INDEXES = frozenset({"ix_manager_figures_behind", "ix_person_search"}
 def compared_in_autogenerate(obj: Any, name: str | None, type_: str, *_args: Any) -> bool:
     """Alembic's include_object: everything but UNCOMPARED_INDEXES."""
     return not (type_ == "index" and name in UNCOMPARED_INDEXES)
+
+
+# Triggers the database keeps derived rows by (counters, figures, org paths) ------------
+
+
+def execute_all(connection: Connection, statements: Iterable[str]) -> None:
+    """Run SQL written by the app's own modules (no value from outside) in order."""
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+def create_with(table: Any, statements_for: Callable[[Any, str], list[str]]) -> None:
+    """Whenever the metadata creates `table` (the tests' create_all), run the
+    statements `statements_for(table, dialect name)` gives: its triggers. The
+    migrations create the same triggers explicitly."""
+
+    def after_create(target: Any, connection: Connection, **_kw: Any) -> None:
+        execute_all(connection, statements_for(target, connection.dialect.name))
+
+    event.listen(table, "after_create", after_create)

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table
+
+from reviews.db import create_with, execute_all
 
 # review column -> the rows that add one to it (while they are live: submitted parts,
 # approved or declined requests)
@@ -162,17 +164,11 @@ COUNTER_COLUMNS = [*PART_COUNTS, *REQUEST_COUNTS, "manager_overall"]
 
 
 def create_triggers(connection: Any) -> None:
-    for statement in trigger_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+    execute_all(connection, trigger_sql(connection.dialect.name))
 
 
 def install(*tables: Table) -> None:
     """Create the triggers whenever the metadata creates the tables (the tests'
     create_all); the migrations create them with `create_triggers`."""
-
-    def after_create(target: Table, connection: Any, **_kw: Any) -> None:
-        for statement in table_sql(target.name, connection.dialect.name):
-            connection.exec_driver_sql(statement)
-
     for table in tables:
-        event.listen(table, "after_create", after_create)
+        create_with(table, lambda target, dialect: table_sql(target.name, dialect))

@@ -35,7 +35,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, text
+
+from reviews.db import create_with, execute_all
 
 # figure -> what one review (row alias {r}) adds to it, in the order of
 # reviews.reports.queries.Completion's fields after its label
@@ -200,15 +202,10 @@ def rebuild_all(connection: Any) -> None:
 
 
 def create_triggers(connection: Any) -> None:
-    for statement in trigger_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+    execute_all(connection, trigger_sql(connection.dialect.name))
 
 
 def install(review: Table) -> None:
     """Create the triggers whenever the metadata creates the review table (the tests'
     create_all); the migrations create them with `create_triggers`."""
-
-    def after_create(_target: Table, connection: Any, **_kw: Any) -> None:
-        create_triggers(connection)
-
-    event.listen(review, "after_create", after_create)
+    create_with(review, lambda _table, dialect: trigger_sql(dialect))

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, event
+from sqlalchemy import ColumnElement, Table
+
+from reviews.db import create_with, execute_all
 
 END = "~"  # sorts after every digit and "/": the end of a path's range
 
@@ -110,8 +112,7 @@ def fill_sql(dialect: str) -> list[str]:
 
 
 def fill(connection: Any) -> None:
-    for statement in fill_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+    execute_all(connection, fill_sql(connection.dialect.name))
 
 
 def below(path_column: Any, path: str) -> ColumnElement[bool]:
@@ -121,15 +122,10 @@ def below(path_column: Any, path: str) -> ColumnElement[bool]:
 
 
 def create_triggers(connection: Any) -> None:
-    for statement in trigger_sql(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+    execute_all(connection, trigger_sql(connection.dialect.name))
 
 
 def install(person: Table) -> None:
     """Create the triggers whenever the metadata creates the person table (the tests'
     create_all); the migrations create them with `create_triggers`."""
-
-    def after_create(_target: Table, connection: Any, **_kw: Any) -> None:
-        create_triggers(connection)
-
-    event.listen(person, "after_create", after_create)
+    create_with(person, lambda _table, dialect: trigger_sql(dialect))
