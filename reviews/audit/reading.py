@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, literal, select, tuple_
 from reviews.audit.models import AuditEvent
 from reviews.db import UTCDateTime
 from reviews.extensions import db
+from reviews.paging import bounded_count, window
 from reviews.people.models import Person
 
 # Details that name a person by id, and what they are shown as.
@@ -123,14 +124,7 @@ def log_page(
     """A page of the events `stmt` selects, newest first: the first, the one after (older
     than) event `after` or the one before (newer than) event `before` (keyset paging on
     the (at, id) index: the thousandth page costs what the first does)."""
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(
-                stmt.with_only_columns(AuditEvent.id).limit(COUNT_LIMIT + 1).subquery()
-            )
-        )
-        or 0
-    )
+    total = bounded_count(stmt, AuditEvent.id, COUNT_LIMIT)
     key = tuple_(AuditEvent.at, AuditEvent.id)
     page = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     cursor = after or before
@@ -147,19 +141,12 @@ def log_page(
                 AuditEvent.at, AuditEvent.id
             )
     events = list(db.session.scalars(page.limit(per_page + 1)))
-    more = len(events) > per_page
-    events = events[:per_page]
-    if before is not None:
-        events.reverse()
-    # Newer than a page reached by "older" lie other events; older than a page reached by
-    # "newer", too; otherwise `more` says whether the log goes on.
-    has_newer = after is not None or (before is not None and more)
-    has_older = before is not None or (before is None and more)
+    found = window(events, per_page, lambda e: e.id, after=after, before=before)
     return LogPage(
-        views_of(events),
+        views_of(found.rows),
         total,
-        newer_before=events[0].id if events and has_newer else None,
-        older_after=events[-1].id if events and has_older else None,
+        newer_before=found.previous_before,
+        older_after=found.next_after,
     )
 
 

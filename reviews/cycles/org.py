@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from reviews.cycles.models import Assessment, Cycle, PartKind, PeerRequest, RequestState, Review
 from reviews.extensions import db
+from reviews.paging import bounded_count
 from reviews.people import paths
 from reviews.people.models import Person
 
@@ -74,12 +75,7 @@ def org_reviews(
         )
     found = connection.execute(page.order_by(line.org_path, Review.id).limit(per_page + 1)).all()
     order = [row[0] for row in found[:per_page]]
-    total = (
-        connection.scalar(
-            select(func.count()).select_from(in_org.limit(COUNT_LIMIT + 1).subquery())
-        )
-        or 0
-    )
+    total = bounded_count(in_org, Review.id, COUNT_LIMIT)
     loaded = {
         r.id: r
         for r in db.session.scalars(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from reviews.extensions import db
 from reviews.framework.models import Level
+from reviews.paging import bounded_count, window
 from reviews.people.models import Department, Person, Source
 
 
@@ -234,14 +235,7 @@ def search_people(
         stmt = stmt.where(Person.department_id == department_id)
     if q.strip():
         stmt = stmt.where(matching(q))
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(
-                stmt.with_only_columns(Person.id).limit(COUNT_LIMIT + 1).subquery()
-            )
-        )
-        or 0
-    )
+    total = bounded_count(stmt, Person.id, COUNT_LIMIT)
     page = stmt
     cursor = after or before
     if cursor is not None:
@@ -271,19 +265,12 @@ def search_people(
             ).limit(per_page + 1)
         ).unique()
     )
-    more = len(people) > per_page
-    people = people[:per_page]
-    if before is not None:
-        people.reverse()
-    # Before a page reached by "next" lie earlier people; after a page reached by
-    # "previous", later ones; otherwise `more` says whether the list goes on.
-    has_previous = after is not None or (before is not None and more)
-    has_next = before is not None or (before is None and more)
+    found = window(people, per_page, lambda p: p.id, after=after, before=before)
     return DirectoryPage(
-        people,
+        found.rows,
         total,
-        previous_before=people[0].id if people and has_previous else None,
-        next_after=people[-1].id if people and has_next else None,
+        previous_before=found.previous_before,
+        next_after=found.next_after,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Float, func, literal, literal_column, select, tuple_, uni
 from reviews.cycles.figures import FIGURES, SHARE_DONE
 from reviews.cycles.models import Cycle, cycle_manager_figures
 from reviews.extensions import db
+from reviews.paging import bounded_count
 from reviews.people.models import Person
 from reviews.reports.queries import Completion
 
@@ -134,17 +135,8 @@ def managers_page(
     the manager with key `after` (0: the reviews without a manager)."""
     read = _by_name if order == "name" else _behind
     found = read(cycle, after, per_page)
-    total = (
-        db.session.connection().scalar(
-            select(func.count()).select_from(
-                select(m.c.manager_key)
-                .where(m.c.cycle_id == cycle.id)
-                .limit(COUNT_LIMIT + 1)
-                .subquery()
-            )
-        )
-        or 0
-    )
+    counted = select(m.c.manager_key).where(m.c.cycle_id == cycle.id)
+    total = bounded_count(counted, m.c.manager_key, COUNT_LIMIT)
     page = found[:per_page]
     return ManagersPage(
         [Completion(label, *values) for label, _key, *values in page],
