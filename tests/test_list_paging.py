@@ -8,7 +8,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import event, insert
+from sqlalchemy import text as sql
 
 from reviews.audit import reading as audit_reading
 from reviews.audit.models import AuditEvent
@@ -187,6 +189,32 @@ def test_an_audit_page_comes_from_the_at_id_index(app, make_person):
     seen = captured(lambda: audit_reading.log_page(stmt, 5, after=mark))
     statement, parameters = next(s for s in seen if "ORDER BY" in s[0] and "LIMIT" in s[0])
     assert "ix_audit_event_at_id" in plan_of(statement, parameters)
+
+
+def test_the_event_filter_names_the_kinds_it_matches(app, make_person, login_as):
+    """The event filter matches kinds by their start, in any case, on both databases
+    alike (SQLite's LIKE ignored case, PostgreSQL's did not), and asks for them by
+    name: on PostgreSQL a rare kind is read from the (event, at) index, not by
+    walking the whole log newest first."""
+    hr = make_person("Hana HR", role=Role.HR, level_key=None)
+    web = login_as(hr)
+    _events(300)
+    _events(3, kind="test.beta", start=300)
+    _events(2, kind="testing.other", start=303)
+    assert _walk(web, "/audit?event=test.beta") == [302, 301, 300]
+    assert _walk(web, "/audit?event=TEST.B") == [302, 301, 300]
+    assert len(_walk(web, "/audit?event=test.")) == 303  # not testing.other
+    assert "No event matches" in web.get("/audit?event=test.zzz").get_data(as_text=True)
+    with current_app.test_request_context("/audit?event=test.b"):
+        stmt = db.select(AuditEvent).where(audit_reading.events_starting("test.b"))
+        seen = captured(lambda: audit_reading.log_page(stmt, 5))
+    statement, parameters = next(s for s in seen if "ORDER BY" in s[0] and "LIMIT" in s[0])
+    assert "'test.beta'" in statement
+    assert "LIKE" not in statement.upper()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sql("ANALYZE audit_event"))
+        db.session.commit()
+        assert "ix_audit_event_event_at" in plan_of(statement, parameters)
 
 
 @pytest.mark.parametrize("kinds", [0, 3])

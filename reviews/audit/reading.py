@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from flask import has_request_context, request
+from sqlalchemy import Select, bindparam, func, literal, select, tuple_
 
 from reviews.audit.models import AuditEvent
 from reviews.db import UTCDateTime
@@ -150,9 +151,36 @@ def log_page(
     )
 
 
+_KINDS_READ = "reviews.audit_event_kinds"  # where a request keeps the kinds it read
+
+
 def event_kinds() -> list[str]:
     """The distinct events in the log, alphabetically, one index probe per kind (a
-    recursive skip over the (event, at) index) rather than a read of the whole log."""
+    recursive skip over the (event, at) index) rather than a read of the whole log.
+    Read once a request (the filter and the page's list of events both need them)."""
+    if not has_request_context():
+        return _event_kinds()
+    kept = request.environ.get(_KINDS_READ)
+    if kept is None:
+        kept = request.environ[_KINDS_READ] = _event_kinds()
+    return list(kept)
+
+
+def events_starting(prefix: str) -> Any:
+    """Events whose kind starts with `prefix` (any case): `event IN` the kinds in the
+    log that do, their names written into the SQL. A LIKE on the event cannot use
+    its index (a prefix needs the "C" collation, and a prepared statement's generic
+    plan knows no prefix): at 1,000,000 events a rare kind's page read the whole log
+    (70-140 ms). With the kinds named, the planner reads a rare kind from the
+    (event, at) index and a common one from the (at, id) index, by its statistics."""
+    start = prefix.lower()
+    kinds = [k for k in event_kinds() if k.lower().startswith(start)]
+    return AuditEvent.event.in_(
+        bindparam("event_kinds", kinds, expanding=True, literal_execute=True)
+    )
+
+
+def _event_kinds() -> list[str]:
     kinds = select(func.min(AuditEvent.event).label("event")).cte("kinds", recursive=True)
     following = select(
         select(func.min(AuditEvent.event)).where(AuditEvent.event > kinds.c.event).scalar_subquery()

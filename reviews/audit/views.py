@@ -12,7 +12,14 @@ from sqlalchemy.orm import aliased
 from reviews import access, params
 from reviews.audit.models import AuditEvent
 from reviews.audit.operations import record
-from reviews.audit.reading import COUNT_LIMIT, NotListed, event_kinds, log_page, stream
+from reviews.audit.reading import (
+    COUNT_LIMIT,
+    NotListed,
+    event_kinds,
+    events_starting,
+    log_page,
+    stream,
+)
 from reviews.cycles.models import Cycle
 from reviews.documents.filenames import disposition
 from reviews.errors import BadParameter
@@ -47,7 +54,7 @@ def filtered_events() -> tuple[Any, dict[str, Any]]:
         who = aliased(Person)
         stmt = stmt.join(who, AuditEvent.actor_id == who.id).where(who.email == actor)
     if event:
-        stmt = stmt.where(AuditEvent.event.startswith(event, autoescape=True))
+        stmt = stmt.where(events_starting(event))
     if cycle_id:
         stmt = stmt.where(AuditEvent.cycle_id == cycle_id)
     if since:
