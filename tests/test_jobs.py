@@ -12,6 +12,7 @@ from cycle_helpers import advance, launched_cycle
 from flask import current_app
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
+from worker_helpers import ROOT, worker_command, worker_env
 
 from reviews.calibration import operations as calibration_ops
 from reviews.cycles.models import Assessment, Cycle, PartKind, PartState, Potential, Review
@@ -230,51 +231,28 @@ def _alive(pids: set[int]) -> set[int]:
     return living
 
 
-def _database_url(app) -> str:
-    """The test's database as a URL a subprocess can use (its schema on PostgreSQL)."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("connect_args", {})
-    if "options" in options:
-        from urllib.parse import quote
-
-        url += "?options=" + quote(options["options"])
-    return url
-
-
 def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be_retried(
     app, tmp_path
 ):
     import signal
     import subprocess
-    import sys
     import time
     import uuid
-    from pathlib import Path
 
     url = TEST_REDIS_URL
     connection = redis_or_skip(url)
     cycle = _released_org(12)
     queue = f"kill-test-{uuid.uuid4().hex[:8]}"
     current_app.config.update(REDIS_URL=url, JOBS_QUEUE=queue, JOB_HEARTBEAT_SECONDS=0.5)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "FLASK_"))},
-        "DATABASE_URL": _database_url(app),
-        "REDIS_URL": url,
-        "JOBS_QUEUE": queue,
-        "SECRET_KEY": "kill-test",
-        "REVIEWS_INSTANCE_PATH": str(current_app.instance_path),
-        "PDF_WORKERS": "2",
-        "JOB_HEARTBEAT_SECONDS": "0.5",
-    }
+    env = worker_env(app, queue, PDF_WORKERS="2", JOB_HEARTBEAT_SECONDS="0.5")
     # The schedule has its own tests (test_mail_delivery); this one is about the kill.
-    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker", "--no-schedule"]
-    root = Path(__file__).resolve().parent.parent
+    flask = worker_command("--no-schedule")
     client = _client(app, "hr@example.com")
     started = client.post(f"/cycles/{cycle.id}/plans.zip", data={"csrf_token": client.csrf})
     job_path = started.headers["Location"]
     job_id = int(job_path.rsplit("/", 1)[1])
     with (tmp_path / "worker.log").open("wb") as log:
-        worker = subprocess.Popen(flask, cwd=root, env=env, stdout=log, stderr=log)
+        worker = subprocess.Popen(flask, cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 60
         processes: set[int] = set()
@@ -307,7 +285,7 @@ def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be
         retried = client.post(f"{job_path}/retry", data={"csrf_token": client.csrf})
         assert retried.status_code == 302
         finished = subprocess.run(
-            [*flask, "--burst"], cwd=root, env=env, capture_output=True, timeout=180, check=False
+            [*flask, "--burst"], cwd=ROOT, env=env, capture_output=True, timeout=180, check=False
         )
         assert finished.returncode == 0, finished.stderr
         db.session.expire_all()

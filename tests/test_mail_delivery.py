@@ -242,16 +242,13 @@ def test_two_workers_running_the_schedule_send_each_reminder_once(
 ):
     """Two real `flask worker` processes, each with the schedule, on one database and one
     Redis: the launch's messages and the reminders are each mailed exactly once."""
-    import os
     import signal
     import subprocess
-    import sys
     import time
     import uuid
     from datetime import date
-    from pathlib import Path
 
-    from test_jobs import _database_url
+    from worker_helpers import ROOT, worker_command, worker_env
 
     url = TEST_REDIS_URL
     redis_or_skip(url)
@@ -263,26 +260,22 @@ def test_two_workers_running_the_schedule_send_each_reminder_once(
     launched = db.session.scalar(select(db.func.count()).select_from(Notification))
     db.session.commit()
     assert launched == 5
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "FLASK_"))},
-        "DATABASE_URL": _database_url(app),
-        "REDIS_URL": url,
-        "JOBS_QUEUE": f"schedule-test-{uuid.uuid4().hex[:8]}",
-        "SECRET_KEY": "schedule-test",
-        "REVIEWS_INSTANCE_PATH": str(tmp_path),
-        "SCHEDULE_TICK_SECONDS": "0.3",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(app.config["SMTP_PORT"]),
-        "SMTP_STARTTLS": "0",
-        "PUBLIC_URL": "https://reviews.example.com",
-    }
-    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker"]
-    root = Path(__file__).resolve().parent.parent
+    env = worker_env(
+        app,
+        f"schedule-test-{uuid.uuid4().hex[:8]}",
+        REVIEWS_INSTANCE_PATH=str(tmp_path),
+        SCHEDULE_TICK_SECONDS="0.3",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(app.config["SMTP_PORT"]),
+        SMTP_STARTTLS="0",
+        PUBLIC_URL="https://reviews.example.com",
+    )
+    flask = worker_command()
     logs = [tmp_path / f"worker{i}.log" for i in (1, 2)]
     workers = []
     for log in logs:
         with log.open("wb") as out:
-            workers.append(subprocess.Popen(flask, cwd=root, env=env, stdout=out, stderr=out))
+            workers.append(subprocess.Popen(flask, cwd=ROOT, env=env, stdout=out, stderr=out))
     try:
         deadline = time.monotonic() + 150  # two workers and a cycle, on a loaded CI machine
         while len(mailbox.received) < 2 * launched:

@@ -7,19 +7,17 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
-import os
 import subprocess
-import sys
 import time
 import uuid
 import zipfile
-from pathlib import Path
 
 from conftest import TEST_REDIS_URL, redis_or_skip
 from flask import current_app
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
-from test_jobs import _client, _database_url, _released_org
+from test_jobs import _client, _released_org
+from worker_helpers import ROOT, worker_command, worker_env
 
 from reviews.cycles.models import Review
 from reviews.db import utcnow
@@ -258,24 +256,14 @@ def test_several_worker_processes_share_one_jobs_shards(app, tmp_path):
     cycle = _released_org(14)  # 12 plans in 6 shards
     queue = f"shards-test-{uuid.uuid4().hex[:8]}"
     current_app.config.update(REDIS_URL=TEST_REDIS_URL, JOBS_QUEUE=queue, JOB_SHARD_SIZE=2)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("REVIEWS_", "FLASK_"))},
-        "DATABASE_URL": _database_url(app),
-        "REDIS_URL": TEST_REDIS_URL,
-        "JOBS_QUEUE": queue,
-        "SECRET_KEY": "shards-test",
-        "REVIEWS_INSTANCE_PATH": str(current_app.instance_path),
-        "PDF_WORKERS": "1",
-        "JOB_SHARD_SIZE": "2",
-    }
-    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker", "--no-schedule"]
-    root = Path(__file__).resolve().parent.parent
+    env = worker_env(app, queue, PDF_WORKERS="1", JOB_SHARD_SIZE="2")
+    flask = worker_command("--no-schedule")
     workers, logs = [], []
     try:
         for n in range(3):
             log = (tmp_path / f"worker-{n}.log").open("wb")
             logs.append(log)
-            workers.append(subprocess.Popen(flask, cwd=root, env=env, stdout=log, stderr=log))
+            workers.append(subprocess.Popen(flask, cwd=ROOT, env=env, stdout=log, stderr=log))
         from rq import Queue, Worker
 
         deadline = time.monotonic() + 60
