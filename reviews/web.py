@@ -63,9 +63,11 @@ def error_page(code: int, title: str, message: str) -> str:
     """The app's own error page, with a way back; plain HTML if even that cannot render."""
     referrer = request.referrer or ""
     back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
+    # a page refused for its query parameters can be opened without them
+    plain = request.path if code == 400 and request.method == "GET" and request.args else None
     try:
         return render_template(
-            "errors/error.html", code=code, title=title, message=message, back=back
+            "errors/error.html", code=code, title=title, message=message, back=back, plain=plain
         )
     except Exception:  # e.g. the database is down: the page's menu cannot be built
         current_app.logger.exception("error page %s could not render", code)

@@ -445,6 +445,8 @@ def test_lists_paged_by_links_refuse_page_numbers_and_unknown_parameters(
         assert web.get(f"{url}?page=1").status_code == 200, url
     answer = web.get("/people?page=2")
     assert "links to the next and previous pages" in answer.get_data(as_text=True)
+    # and the error page leads to the list without the parameter
+    assert 'href="/people">Open this page without its parameters' in answer.get_data(as_text=True)
     # what each list does take still works, together
     assert (
         web.get(
