@@ -159,3 +159,39 @@ def test_where_names_are_kept_from_the_line_nothing_tells_who_responded(team):
     assert "kept from managers and HR" in bodies[0]
     assert bodies[0] == bodies[1]  # the same page, word for word
     assert set(states(ada).values()) == {RequestState.APPROVED}
+
+
+def test_a_reciprocal_nomination_is_flagged_from_the_two_reviews_alone(team):
+    """Ada reviews Bea and Bea reviews Ada: Ada's peers page flags it; a declined
+    request, or a pair among other people, flags nothing. The pairs come from the
+    person's own requests and the reverse ones, not from every request of the cycle."""
+    people, cai, peers = team
+    cycle = _cycle(people["hr"])
+    ada, bea = review_of(cycle, people["ada"]), review_of(cycle, people["bea"])
+    cai_review = review_of(cycle, cai)
+    propose(people["ada"], ada, people["bea"])
+    propose(people["ada"], ada, peers[0])
+    propose(people["bea"], bea, people["ada"])
+    propose(cai, cai_review, peers[1])  # a pair among others: Cai and Peer 1
+    peer_one = review_of(cycle, peers[1])
+    propose(peers[1], peer_one, cai)
+    flagged = ops.reciprocal_pairs(cycle.id, [people["ada"].id])
+    assert flagged == {(people["ada"].id, people["bea"].id)}
+    assert ops.reciprocal_pairs(cycle.id, [cai.id, people["ada"].id]) == {
+        (people["ada"].id, people["bea"].id),
+        (cai.id, peers[1].id),
+    }
+    client = login_as_fresh(people["app"], people["boss"])
+    page = words(client.get(f"/reviews/{ada.id}/nominations"))
+    assert "reciprocal: Bea is reviewed by Ada too" in page
+    assert page.count("reciprocal:") == 1
+    # Bea declines to review Ada: no longer a pair
+    request = db.session.scalar(
+        select(PeerRequest).where(
+            PeerRequest.review_id == ada.id, PeerRequest.reviewer_id == people["bea"].id
+        )
+    )
+    request.state, request.decline_reason = RequestState.DECLINED, "Too busy this month"
+    db.session.commit()
+    assert ops.reciprocal_pairs(cycle.id, [people["ada"].id]) == set()
+    assert "reciprocal:" not in words(client.get(f"/reviews/{ada.id}/nominations"))

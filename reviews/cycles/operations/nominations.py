@@ -4,6 +4,7 @@ the peer answers or declines."""
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import aliased
 
 from reviews.audit.operations import record
 from reviews.cycles.models import Assessment, PartState, PeerRequest, RequestState, Review
@@ -271,16 +272,27 @@ def _submitted_feedback(request: PeerRequest) -> bool:
 
 
 def reciprocal_pairs(cycle_id: int, subject_ids: list[int]) -> set[tuple[int, int]]:
-    """(a, b) where a reviews b and b reviews a in this cycle, for the given subjects."""
+    """(a, b) where a reviews b and b reviews a in this cycle, for the given subjects:
+    each of their open requests matched with the reverse one, by index (the subjects'
+    reviews, their requests, the reviewer's review in the cycle and its requests),
+    not by reading every request of the cycle (300,000 at 100,000 people)."""
     if not subject_ids:
         return set()
+    live = [RequestState.PROPOSED, RequestState.APPROVED]
+    theirs, back = aliased(Review), aliased(PeerRequest)
     rows = db.session.execute(
         select(Review.subject_id, PeerRequest.reviewer_id)
-        .join(PeerRequest)
+        .join(PeerRequest, PeerRequest.review_id == Review.id)
+        .join(
+            theirs,
+            (theirs.cycle_id == Review.cycle_id) & (theirs.subject_id == PeerRequest.reviewer_id),
+        )
+        .join(back, (back.review_id == theirs.id) & (back.reviewer_id == Review.subject_id))
         .where(
             Review.cycle_id == cycle_id,
-            PeerRequest.state.in_([RequestState.PROPOSED, RequestState.APPROVED]),
+            Review.subject_id.in_(subject_ids),
+            PeerRequest.state.in_(live),
+            back.state.in_(live),
         )
     ).all()
-    pairs = {(s, r) for s, r in rows}
-    return {(s, r) for s, r in pairs if (r, s) in pairs and s in subject_ids}
+    return {(s, r) for s, r in rows}
