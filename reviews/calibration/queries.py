@@ -317,16 +317,20 @@ def rater_model(
     return model
 
 
-def quality_by_author(reviews: Any) -> dict[int, tuple[int, int, int, int]]:
-    """Per author of a submitted manager part of these reviews (a subquery of ids):
-    (parts, texts, texts naming evidence, personality words), the coach's stored
-    figures summed in SQL. A part whose figures were never stored (written straight
-    into the database) is analysed here."""
-    mine = (
+def quality_by_author(
+    reviews: Any, authors: list[int] | None = None
+) -> dict[int, tuple[int, int, int, int]]:
+    """Per author of a submitted manager part of these reviews (a subquery of ids),
+    or of those `authors` only: (parts, texts, texts naming evidence, personality
+    words), the coach's stored figures summed in SQL. A part whose figures were never
+    stored (written straight into the database) is analysed here."""
+    mine: tuple[Any, ...] = (
         Assessment.review_id.in_(reviews),
         Assessment.kind == PartKind.MANAGER,
         Assessment.state == PartState.SUBMITTED,
     )
+    if authors is not None:  # read by author from its index, not the whole cycle
+        mine = (*mine, Assessment.author_id.in_(authors or [-1]))
     totals: dict[int, tuple[int, int, int, int]] = {
         author: (int(n), int(t or 0), int(e or 0), int(p or 0))
         for author, n, t, e, p in db.session.execute(

@@ -144,3 +144,42 @@ def managers_page(
         first=after is None,
         next_after=page[-1][1] if len(found) > per_page else None,
     )
+
+
+@dataclass
+class WritersPage:
+    """A page of the managers who have submitted manager reviews in a cycle, by name."""
+
+    people: list[tuple[int, str]]  # (person id, name)
+    total: int  # such managers, counted up to COUNT_LIMIT + 1
+    first: bool
+    next_after: int | None  # the manager the next page starts after, if any
+
+    @property
+    def more_than(self) -> bool:
+        return self.total > COUNT_LIMIT
+
+
+def writers_page(cycle: Cycle, per_page: int, after: int | None = None) -> WritersPage:
+    """The managers with a submitted manager review in the cycle (the author of a
+    manager part is the review's manager as frozen at launch, whose figures count the
+    parts done), a page at a time by name after manager `after`: people walked from
+    the (name, id) index, each one's figures fetched by key."""
+    writers = (
+        select(Person.id, Person.name)
+        .join(m, (m.c.cycle_id == cycle.id) & (m.c.manager_key == Person.id))
+        .where(m.c.manager_done > 0)
+    )
+    page = writers.order_by(Person.name, Person.id)
+    if after is not None:
+        mark = db.session.execute(writers.where(Person.id == after)).first()
+        if mark is None:
+            raise NotListed(after)
+        page = page.where(tuple_(Person.name, Person.id) > tuple_(mark[1], mark[0]))
+    found = [(pid, name) for pid, name in db.session.execute(page.limit(per_page + 1))]
+    return WritersPage(
+        found[:per_page],
+        bounded_count(writers, Person.id, COUNT_LIMIT),
+        first=after is None,
+        next_after=found[per_page - 1][0] if len(found) > per_page else None,
+    )

@@ -34,7 +34,7 @@ from reviews.reports import exports
 from reviews.reports import queries as q
 from reviews.reports.managers import COUNT_LIMIT as MANAGERS_COUNT_LIMIT
 from reviews.reports.managers import NotListed as ManagerNotListed
-from reviews.reports.managers import managers_page
+from reviews.reports.managers import managers_page, writers_page
 from reviews.reports.spreadsheets import csv_batches, xlsx_batches
 
 bp = Blueprint("reports", __name__)
@@ -76,6 +76,7 @@ def _attachment(cycle: Cycle, what: str, ext: str, *, inline: bool = False) -> d
 BEHIND = 25  # managers on the dashboard: the least complete
 LATE_SHOWN = 200  # overdue tasks listed on the dashboard (all of them in the CSV)
 MANAGERS_PAGE = 100
+QUALITY_PAGE = 100  # managers on a page of the feedback-quality report
 
 
 def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
@@ -251,32 +252,40 @@ def summary_pdf(cycle_id: int) -> Any:
 @bp.get("/cycles/<int:cycle_id>/feedback-quality")
 @access.hr_only
 def feedback_quality(cycle_id: int) -> Any:
-    """Per manager: how concrete their written reviews are (the coach's checks).
+    """Per manager: how concrete their written reviews are (the coach's checks), a
+    page of managers at a time by name (`after`: the manager the page starts after).
 
     Shown only for managers with at least five submitted reviews, so that no
     single comment can be inferred from a figure.
     """
     from reviews.calibration.queries import MIN_QUALITY_GROUP, quality_by_author, quality_shares
-    from reviews.people.models import Person
 
     cycle = _launched(cycle_id)
-    figures = quality_by_author(select(Review.id).where(Review.cycle_id == cycle.id))
-    names = dict(
-        db.session.execute(
-            select(Person.id, Person.name).where(Person.id.in_(list(figures) or [-1]))
-        ).all()
+    params.only("after", paged_by_links=True)
+    after = params.integer("after", low=1)
+    try:
+        found = writers_page(cycle, QUALITY_PAGE, after=after)
+    except ManagerNotListed:
+        raise BadParameter(
+            "The parameter “after” must be a manager this report shows.", "after"
+        ) from None
+    figures = quality_by_author(
+        select(Review.id).where(Review.cycle_id == cycle.id), [pid for pid, _ in found.people]
     )
-    table = sorted(
+    table = [
         (
-            (
-                names.get(m, "?"),
-                n,
-                quality_shares(t, e, p) if n >= MIN_QUALITY_GROUP else None,
-            )
-            for m, (n, t, e, p) in figures.items()
-        ),
-        key=lambda r: r[0],
-    )
+            name,
+            figures[pid][0],
+            quality_shares(*figures[pid][1:]) if figures[pid][0] >= MIN_QUALITY_GROUP else None,
+        )
+        for pid, name in found.people
+        if pid in figures
+    ]
     return render_template(
-        "reports/feedback_quality.html", cycle=cycle, table=table, minimum=MIN_QUALITY_GROUP
+        "reports/feedback_quality.html",
+        cycle=cycle,
+        table=table,
+        found=found,
+        count_limit=MANAGERS_COUNT_LIMIT,
+        minimum=MIN_QUALITY_GROUP,
     )
