@@ -25,8 +25,10 @@ T = TypeVar("T")
 COUNT_LIMIT = 1000
 
 
-def bounded_count(stmt: Select[Any], column: Any, limit: int = COUNT_LIMIT) -> int:
-    """How many rows `stmt` selects, counted up to `limit + 1` (one past: "more than")."""
+def bounded_count(stmt: Select[Any], column: Any, limit: int | None = None) -> int:
+    """How many rows `stmt` selects, counted up to `limit + 1` (one past: "more than");
+    by default up to COUNT_LIMIT + 1."""
+    limit = COUNT_LIMIT if limit is None else limit
     counted = select(func.count()).select_from(
         stmt.with_only_columns(column).limit(limit + 1).subquery()
     )

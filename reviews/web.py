@@ -235,6 +235,13 @@ def register(app: Flask) -> None:
 
     app.add_template_global(url_of)
 
+    @app.template_filter("upto")
+    def up_to_the_limit(count: int) -> str:
+        """A count made up to COUNT_LIMIT + 1 (reviews.paging): "more than 1,000" above."""
+        from reviews.paging import COUNT_LIMIT
+
+        return f"more than {COUNT_LIMIT:,}" if count > COUNT_LIMIT else f"{count:,}"
+
     @app.template_filter("date")
     def format_date(value: Any) -> str:
         if isinstance(value, str):  # ISO dates kept in JSON

@@ -292,6 +292,29 @@ def test_profile_shows_reporting_line_and_reports(org, login_as):
     assert "Nobody (top of the org)" in ceo
 
 
+def test_an_orgs_size_counts_every_active_level_below_up_to_the_limit(
+    org, make_person, login_as, monkeypatch
+):
+    """Everyone below, at any depth, who is active; the person themself is not; above
+    the count limit the page says "more than" (a range of the org-path index, counted
+    no further than the limit whatever the size of the org)."""
+    deep = make_person("Deep Report", manager=org.dana)
+    make_person("Deeper Report", manager=deep)
+    gone = make_person("Gone Report", manager=org.eli)
+    gone.active = False
+    db.session.commit()
+    client = login_as(org.dana)
+    # Dana, Eli, Deep and Deeper; not Gone
+    assert "2 direct, 4 in their whole org" in text(client.get(f"/people/{org.vp.id}"))
+    assert "1 direct report, 5 people in this org" in text(client.get(f"/org/{org.ceo.id}"))
+    assert "1 direct report, 1 person in this org" in text(client.get(f"/org/{deep.id}"))
+    monkeypatch.setattr("reviews.paging.COUNT_LIMIT", 3)
+    assert "2 direct, more than 3 in their whole org" in text(client.get(f"/people/{org.vp.id}"))
+    with count_queries() as statements:
+        client.get(f"/org/{org.ceo.id}")
+    assert not any("RECURSIVE" in s.upper() for s in statements if "below" in s)
+
+
 def test_inactive_profiles_are_hidden_from_everyone_but_hr(org, make_person, login_as, app):
     olga = make_person("Olga Oldtimer", active=False)
     for person in (org.dana, org.ceo):
