@@ -428,3 +428,34 @@ def test_a_manager_org_session_says_a_department_session_compares_managers(app, 
     # A department session is the wider group already: no such note.
     assert 'id="needs-department"' not in _page(client, f"/calibration/{department.id}")
     assert db.session.scalar(select(CalibrationSession).where(CalibrationSession.id == org.id))
+
+
+def test_the_sessions_page_counts_from_the_cycle_alone(app, make_person, hr, monkeypatch):
+    """The department choices and their reviews come from the cycle's figures, each
+    session's size from its own members (not every cycle's), and the reviews in no
+    session are counted up to the limit ("more than")."""
+    mia = make_person("Mia Manager", role=Role.MANAGER, level_key="engineering-manager")
+    ann = [make_person(f"Ann {i}", manager=mia) for i in range(3)]
+    bob = [make_person(f"Bob {i}", manager=mia) for i in range(2)]
+    _in_department("Data", *ann)
+    _in_department("Web", *bob)
+    cycle = launched_cycle(hr, CycleState.MANAGER_REVIEW)
+    _rate(cycle, [*ann, *bob], [3, 3, 3, 3, 3])
+    advance(hr, cycle, CycleState.CALIBRATION)
+    client = client_for(app, hr)
+    page = _page(client, f"/cycles/{cycle.id}/calibration")
+    assert ">Data (3 reviews)</option>" in page
+    assert ">Web (2 reviews)</option>" in page
+    assert "5 submitted reviews are in no session." in page
+    data = db.session.scalar(select(Department).where(Department.name == "Data"))
+    cal.open_session(
+        hr, cycle, GroupKind.DEPARTMENT, department=data, manager=None, managers_calibrate=True
+    )
+    db.session.commit()
+    page = _page(client, f"/cycles/{cycle.id}/calibration")
+    assert "2 submitted reviews are in no session." in page
+    assert '<td class="num">3</td>' in page  # the session's size
+    monkeypatch.setattr("reviews.paging.COUNT_LIMIT", 1)
+    monkeypatch.setattr("reviews.calibration.views.COUNT_LIMIT", 1)
+    page = _page(client, f"/cycles/{cycle.id}/calibration")
+    assert "More than 1 submitted reviews are in no session." in page

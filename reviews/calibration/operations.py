@@ -296,7 +296,11 @@ def uncalibrated(cycle: Cycle) -> Any:
         .where(
             Review.cycle_id == cycle.id,
             Review.final_locked.is_(False),
-            Review.id.not_in(select(CalibrationMember.review_id)),
+            # one probe of the member index per review, not a hash of every member of
+            # every cycle built first
+            ~select(CalibrationMember.review_id)
+            .where(CalibrationMember.review_id == Review.id)
+            .exists(),
         )
     )
 
