@@ -73,9 +73,9 @@ def _column(path: AttrPath) -> tuple[Any, str]:
     name = name.lower()
     if uri in ("", CORE):
         columns = {
-            "username": (Person.email, "text"),
-            "emails": (Person.email, "text"),
-            "emails.value": (Person.email, "text"),
+            "username": (Person.email, "lowercase"),
+            "emails": (Person.email, "lowercase"),
+            "emails.value": (Person.email, "lowercase"),
             "displayname": (Person.name, "text"),
             "name.formatted": (Person.name, "text"),
             "externalid": (Person.external_id, "exact"),
@@ -110,6 +110,8 @@ def _compare(path: AttrPath, op: str, value: Any) -> ColumnElement[bool]:
         return column.in_(names)
     if kind == "exact":
         return _text(column, op, value)
+    if kind == "lowercase":  # kept in lower case (a CHECK): the index answers eq as it is
+        return _text(column, op, value.lower())
     return _text(func.lower(column), op, value.lower())
 
 
