@@ -491,8 +491,9 @@ def test_filters_and_paging(scim: Any) -> None:
 def test_a_username_lookup_is_one_probe_of_the_email_index(scim: Any, app: Flask) -> None:
     """Identity providers look each user up by userName before they write it: at
     100,000 people a comparison of lower(email) read every person (80 ms each: a full
-    sync of 100,000 users spent over two hours of the database on lookups). Emails are kept in lower case (a CHECK), so the
-    filter compares the column itself, which its unique index answers."""
+    sync of 100,000 users spent over two hours of the database on lookups). Emails
+    are kept in lower case (a CHECK), so the filter compares the column itself,
+    which its unique index answers."""
     from sqlalchemy import text
 
     from reviews.scim.filters import to_condition
