@@ -133,3 +133,31 @@ def test_a_cycles_list_of_people_takes_names_and_emails(app, make_person):
     assert created.status_code == 302, words(created)
     cycle = db.session.scalar(select(Cycle))
     assert {p.id for p in cycle.participants} == {mei.id, ola.id, tom.id}
+
+
+def test_a_name_or_an_email_is_found_from_an_index(app, make_person):
+    """Each name or email typed is one index probe, not a read of everyone: emails are
+    kept in lower case and compared as they are; names through an index of lower(name)."""
+    from conftest import count_queries
+
+    make_person("Ada Lovelace", email="ada@example.com")
+    with count_queries() as statements:
+        assert find_person("ADA@Example.com")[0].name == "Ada Lovelace"
+        assert find_person("ada LOVELACE")[0].email == "ada@example.com"
+    by_email, by_name = statements
+    assert "lower(person.email)" not in by_email
+    db.session.commit()
+    with db.engine.connect() as conn:
+        postgresql = conn.dialect.name == "postgresql"
+        if postgresql:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
+        email_index = "uq_person_email" if postgresql else "sqlite_autoindex_person"
+        for statement, index in ((by_email, email_index), (by_name, "ix_person_lower_name")):
+            literal = statement.replace("%(", "'").replace(")s", "'").replace("?", "'x'")
+            literal = re.sub(r"'[a-z_0-9]+'(::[A-Z]+)?", "'x'", literal)
+            plan = " ".join(
+                str(r[-1] if not postgresql else r[0])
+                for r in conn.exec_driver_sql(explain + literal)
+            )
+            assert index in plan, (statement, plan)

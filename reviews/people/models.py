@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     column,
     false,
+    func,
     literal_column,
     true,
 )
@@ -86,6 +87,9 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
         Index("ix_person_manager_active_name", "manager_id", "active", "name"),
         # everyone below a manager: one range of paths (reviews.people.paths)
         Index("ix_person_org_path", "org_path"),
+        # a colleague named in a field by full name, any case (reviews.people.lookup):
+        # one probe, not a read of everyone (80 ms at 100,000 people)
+        Index("ix_person_lower_name", func.lower(column("name"))),
         # HR's home counts these up to a limit (reviews.home): each its own small
         # index, not a read of everyone
         Index(
