@@ -108,6 +108,11 @@ def test_bad_input_gets_a_json_error_that_names_the_field(app, make_person, clie
     assert _events() == before
     assert client.get("/api/v1/cycles/99999", headers=headers).status_code == 404
     assert client.get("/api/v1/nowhere", headers=headers).get_json()["error"]["code"]
+    # the audit log's filters as the page takes them: a misspelt one is refused, named
+    misspelt = client.get("/api/v1/audit?evnt=cycle", headers=headers)
+    assert misspelt.status_code == 400
+    assert "evnt" in str(misspelt.get_json()["error"])
+    assert client.get("/api/v1/audit?event=CYCLE&limit=5", headers=headers).status_code == 200
 
 
 def test_edits_need_a_version_and_stale_ones_are_refused(app, make_person, client):

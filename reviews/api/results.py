@@ -202,10 +202,12 @@ def report_xlsx(cycle_id: int) -> Any:
     ],
 )
 def audit() -> Any:
+    from reviews import params
     from reviews.audit.models import AuditEvent
     from reviews.audit.reading import views_of
-    from reviews.audit.views import filtered_events
+    from reviews.audit.views import FILTERS, filtered_events
 
+    params.only(*FILTERS, "cursor", "limit")  # as the page: a misspelt filter is refused
     stmt, _filters = filtered_events()
     return paged(
         stmt,
