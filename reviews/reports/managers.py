@@ -14,7 +14,7 @@ from sqlalchemy import Float, func, literal, literal_column, select, tuple_, uni
 from reviews.cycles.figures import FIGURES, SHARE_DONE
 from reviews.cycles.models import Cycle, cycle_manager_figures
 from reviews.extensions import db
-from reviews.paging import bounded_count
+from reviews.paging import bounded_count, window
 from reviews.people.models import Person
 from reviews.reports.queries import Completion
 
@@ -176,10 +176,11 @@ def writers_page(cycle: Cycle, per_page: int, after: int | None = None) -> Write
         if mark is None:
             raise NotListed(after)
         page = page.where(tuple_(Person.name, Person.id) > tuple_(mark[1], mark[0]))
-    found = [(pid, name) for pid, name in db.session.execute(page.limit(per_page + 1))]
+    read = [(pid, name) for pid, name in db.session.execute(page.limit(per_page + 1))]
+    found = window(read, per_page, lambda row: row[0], after=after)
     return WritersPage(
-        found[:per_page],
+        found.rows,
         bounded_count(writers, Person.id, COUNT_LIMIT),
         first=after is None,
-        next_after=found[per_page - 1][0] if len(found) > per_page else None,
+        next_after=found.next_after,
     )
