@@ -28,6 +28,9 @@ def test_the_benchmark_runs_every_measure_and_reports_it(tmp_path, monkeypatch):
     assert launch["rows"] > 60 * 3  # reviews and both parts of each, at least
     # three launches timed: two rolled back (a kept one would refuse the next), one kept
     assert len(launch["runs_seconds"]) == 3
+    # the same rows by executemany into the same tables: all of them, rolled back
+    assert launch["same_tables_rows"] >= launch["rows"] - 2  # not the audit record
+    assert launch["same_tables_seconds"] > 0
     assert set(result["pages"]) == {
         "employee home", "self-review form", "manager team page", "HR cycle progress",
         "HR dashboard", "calibration page",
