@@ -66,6 +66,16 @@ def rows(small: dict[str, Any], big: dict[str, Any]) -> list[tuple[str, str, str
             b_launch["ratio"] <= LAUNCH_RATIO,
         )
     )
+    if "same_tables_ratio" in s_launch and "same_tables_ratio" in b_launch:
+        out.append(
+            (
+                "launch vs executemany of its own rows into its own tables",
+                f"{s_launch['same_tables_ratio']}x ({s_launch['same_tables_seconds']} s)",
+                f"{b_launch['same_tables_ratio']}x ({b_launch['same_tables_seconds']} s)",
+                "-",
+                True,
+            )
+        )
     for name, b in big["pages"].items():
         s = small["pages"].get(name)
         if s is None:

@@ -6,7 +6,9 @@ For each database it builds a synthetic org with `flask --app wsgi demo --people
 N`, runs a cycle through every phase (3 peers each, generated content), and
 measures, beside a limit taken in the same run where there is one:
 
-1. cycle launch vs a SQLAlchemy Core executemany of as many rows;
+1. cycle launch (median of three) vs a SQLAlchemy Core executemany of as many
+   rows into a bare table, and vs an executemany of launch's own rows into its
+   own tables;
 2. server time (median, p95) and SQL statements of the main pages;
 3. gunicorn (2 sync workers) throughput and p50/p99 of the employee home and the
    manager page vs a bare one-query route of the same app;
