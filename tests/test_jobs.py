@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 import zipfile
 
 import pytest
@@ -177,9 +178,10 @@ def test_the_job_runs_on_an_rq_worker(app):
     connection = redis_or_skip(url)
     cycle = _released_org(10)
     hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
-    queue = Queue(current_app.config["JOBS_QUEUE"], connection=connection)
-    queue.empty()
-    current_app.config["REDIS_URL"] = url
+    # a queue of its own: a run on the other database may be using the default one
+    name = f"rq-test-{uuid.uuid4().hex[:8]}"
+    queue = Queue(name, connection=connection)
+    current_app.config.update(REDIS_URL=url, JOBS_QUEUE=name)
     try:
         with current_app.test_request_context():
             job = jobs_ops.start_plans_zip(hr, cycle, None)
@@ -190,7 +192,7 @@ def test_the_job_runs_on_an_rq_worker(app):
         SimpleWorker([queue], connection=connection).work(burst=True)
     finally:
         current_app.config["REDIS_URL"] = None
-        queue.empty()
+        queue.delete(delete_jobs=True)
     db.session.expire_all()
     job = db.session.get(Job, job.id)
     assert job.state == JobState.DONE, job.error
@@ -237,7 +239,6 @@ def test_a_killed_workers_job_fails_within_a_minute_leaves_no_process_and_can_be
     import signal
     import subprocess
     import time
-    import uuid
 
     url = TEST_REDIS_URL
     connection = redis_or_skip(url)
@@ -305,7 +306,6 @@ def test_a_long_queued_job_is_stalled_only_when_no_worker_is_alive(app):
     """Queued for over ten minutes, a job whose queue has a live worker is waiting its
     turn behind others, not stalled: no alarm, and no retry that would queue it twice.
     With no worker alive, or Redis not answering, the page says so and offers a retry."""
-    import uuid
     from datetime import timedelta
 
     from rq import Queue, Worker
