@@ -516,6 +516,51 @@ def test_a_username_lookup_is_one_probe_of_the_email_index(scim: Any, app: Flask
         assert "uq_person_email" in plan, plan
 
 
+def test_contains_starts_and_ends_go_through_the_directory_search(scim: Any) -> None:
+    """`co`, `sw` and `ew` on a name or an email read every person (no index serves
+    LIKE '%x%' on a column). They now also carry the directory's search for the value,
+    which PostgreSQL's trigram index answers, and each person it gives is held to the
+    exact test: the search alone would take "jordan@" for `sw "dan"`."""
+    from reviews.scim.filters import to_condition
+
+    for email, name in (
+        ("dan@example.com", "Dan Smith"),
+        ("jordan@example.com", "Smithers Jordan"),
+        ("ann_x@example.com", "Ann Goldsmith"),
+        ("annax@example.com", "Anna Danvers"),
+    ):
+        scim("POST", "/Users", user(email, name))
+
+    def names(expression: str) -> list[str]:
+        response = scim("GET", "/Users", query_string={"filter": expression})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return sorted(u["userName"] for u in response.get_json().get("Resources", []))
+
+    assert names('userName sw "dan"') == ["dan@example.com"]
+    assert names('userName co "dan"') == ["dan@example.com", "jordan@example.com"]
+    assert names('displayName ew "SMITH"') == ["ann_x@example.com", "dan@example.com"]
+    assert names('displayName sw "smith"') == ["jordan@example.com"]
+    assert names('displayName co "gold"') == ["ann_x@example.com"]
+    assert names('userName co "n_x"') == ["ann_x@example.com"]  # "_" is itself, not any
+    assert names('not (userName co "dan") and userName ew "example.com"') == [
+        "ann_x@example.com",
+        "annax@example.com",
+    ]
+    assert names('userName sw "da"') == ["dan@example.com"]  # too short for the search
+    # the search is the directory's own, its pattern written into the SQL (planned for
+    # its value: see test_people_views)
+    sql = str(
+        select(Person.id)
+        .where(to_condition('userName co "JorD"'))
+        .compile(db.engine, compile_kwargs={"literal_binds": True})
+    )
+    # (psycopg's dialect doubles every %)
+    searched = "(lower(person.name) || ' ' || person.email) LIKE '%jord%'"
+    assert searched in sql.replace("%%", "%"), sql
+    short = str(select(Person.id).where(to_condition('userName co "jo"')).compile(db.engine))
+    assert "lower(person.name) ||" not in short
+
+
 def test_list_query_count_does_not_grow(scim: Any, app: Flask) -> None:
     boss = scim("POST", "/Users", user("boss@example.com", department="Ops")).get_json()["id"]
 

@@ -14,6 +14,7 @@ from scim2_models.path import AttrPath, Comparison, LogicalExpr, Not, Present, V
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 
 from reviews.people.models import Department, Person
+from reviews.people.queries import WORD_START_BELOW, matching
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:user"
@@ -111,8 +112,19 @@ def _compare(path: AttrPath, op: str, value: Any) -> ColumnElement[bool]:
     if kind == "exact":
         return _text(column, op, value)
     if kind == "lowercase":  # kept in lower case (a CHECK): the index answers eq as it is
-        return _text(column, op, value.lower())
-    return _text(func.lower(column), op, value.lower())
+        return _searched(_text(column, op, value.lower()), op, value)
+    return _searched(_text(func.lower(column), op, value.lower()), op, value)
+
+
+def _searched(condition: ColumnElement[bool], op: str, value: str) -> ColumnElement[bool]:
+    """A name or an email that holds, starts or ends with `value`: also the directory's
+    search for it, which every such person matches (their lower-case name and email as
+    one text holds the value) and which PostgreSQL's trigram index answers. Without
+    it a `co`, `sw` or `ew` filter read every person (100,000 at the largest
+    benchmark); with it, the few the index gives, each then held to the exact test."""
+    if op in ("co", "sw", "ew") and len(value.strip()) >= WORD_START_BELOW:
+        return and_(matching(value), condition)
+    return condition
 
 
 def _text(column: Any, op: str, value: str) -> ColumnElement[bool]:
