@@ -62,10 +62,12 @@ class Task:
     run: Callable[[], str]
 
 
+# In this order within a tick: the reminders a slot queues go out with the same tick's
+# delivery, not at the next minute's.
 TASKS = (
-    Task("deliver", 60, _deliver),
     Task("cycle-reminders", 3600, _cycle_reminders),
     Task("goal-reminders", 3600, _goal_reminders),
+    Task("deliver", 60, _deliver),
 )
 
 

@@ -306,14 +306,36 @@ def test_each_slot_of_the_schedule_is_run_by_one_worker(app):
     connection = redis_or_skip()
     app.config["JOBS_QUEUE"] = f"slots-{uuid.uuid4().hex[:8]}"
     now = utcnow().replace(minute=0, second=5)
-    assert run_due(connection, "one", now) == ["deliver", "cycle-reminders", "goal-reminders"]
+    assert run_due(connection, "one", now) == ["cycle-reminders", "goal-reminders", "deliver"]
     assert run_due(connection, "two", now) == []
     assert run_due(connection, "two", now + timedelta(minutes=1)) == ["deliver"]
     assert run_due(connection, "one", now + timedelta(hours=1)) == [
-        "deliver",
         "cycle-reminders",
         "goal-reminders",
+        "deliver",
     ]
+
+
+def test_the_reminders_a_tick_queues_go_out_with_that_ticks_mail(app, mailbox, make_person):
+    """Before, the tick mailed what was waiting and then queued the reminders, which
+    waited for the next minute's delivery."""
+    import uuid
+    from datetime import date
+
+    from reviews.schedule import run_due
+
+    connection = redis_or_skip()
+    app.config["JOBS_QUEUE"] = f"same-tick-{uuid.uuid4().hex[:8]}"
+    hr = make_person(role=Role.HR)
+    manager = make_person()
+    for _ in range(3):
+        make_person(manager=manager)
+    launched_cycle(hr, self_review_due=date.today() + timedelta(days=1))
+    db.session.commit()
+    assert run_due(connection, "one")[-1] == "deliver"
+    subjects = [m["Subject"] for m in mailbox.received]
+    assert sum(s.endswith("your self-review is open") for s in subjects) == 5
+    assert sum("your self-review is due on" in s for s in subjects) == 5
 
 
 def test_a_person_can_keep_notifications_out_of_their_mailbox(app, client, mailbox, make_person):
