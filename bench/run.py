@@ -565,11 +565,8 @@ def same_tables_executemany(cycle_id: int) -> tuple[float, int]:
             .returning(cycle.c.id)
         ).scalar_one()
         old_ids = [r.pop("id") for r in reviews]
-        for r in reviews:
+        for r in [*reviews, *(r for group in figures for r in group)]:
             r["cycle_id"] = copy_id
-        for group in figures:
-            for r in group:
-                r["cycle_id"] = copy_id
         start = time.perf_counter()
         new_ids = conn.execute(
             insert(review).returning(review.c.id, sort_by_parameter_order=True), reviews

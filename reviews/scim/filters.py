@@ -111,9 +111,9 @@ def _compare(path: AttrPath, op: str, value: Any) -> ColumnElement[bool]:
         return column.in_(names)
     if kind == "exact":
         return _text(column, op, value)
-    if kind == "lowercase":  # kept in lower case (a CHECK): the index answers eq as it is
-        return _searched(_text(column, op, value.lower()), op, value)
-    return _searched(_text(func.lower(column), op, value.lower()), op, value)
+    # emails are kept in lower case (a CHECK): compared as they are, their index answers eq
+    held = column if kind == "lowercase" else func.lower(column)
+    return _searched(_text(held, op, value.lower()), op, value)
 
 
 def _searched(condition: ColumnElement[bool], op: str, value: str) -> ColumnElement[bool]:
