@@ -110,6 +110,7 @@ def register_models() -> None:
     import reviews.jobs.models
     import reviews.notifications.models
     import reviews.people.models
+    import reviews.review_templates.models
     import reviews.upward.models  # noqa: F401
 
 

@@ -134,6 +134,9 @@ class Cycle(Base):
         server_default=text("5"),
     )
     framework_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The review templates the cycle asks, part by part, frozen at launch from those
+    # chosen for it (reviews.review_templates: CycleTemplate).
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -268,8 +271,11 @@ class Assessment(Base):
     ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     # competency key -> comment
     comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    # free-text answers by field name (accomplishments, strengths, summary, ...)
+    # free-text answers by question key (accomplishments, strengths, summary, ...)
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # answers chosen rather than written, by question key: a scale step (or
+    # "cant_judge"), an option key, a list of them, a yes/no boolean
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     # competency key -> cited evidence, [{"kind": "feedback"|"goal"|"checkin", "id": n}
     # or {"kind": "link", "url": ..., "title": ...}] (reviews.cycles.evidence)
     evidence: Mapped[dict[str, list[dict[str, Any]]] | None] = mapped_column(JSON)

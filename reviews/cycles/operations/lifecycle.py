@@ -242,9 +242,12 @@ def _closing_counts(cycle: Cycle, target: CycleState) -> dict[str, int]:
 
 def _launch(cycle: Cycle) -> None:
     """Freeze the framework and create every review and its parts, set-based."""
+    from reviews.review_templates.queries import freeze
+
     cycle.framework_snapshot = take_snapshot(
         ladder(), scale(Scale.PROFICIENCY), scale(Scale.PERFORMANCE)
     )
+    cycle.templates = freeze(cycle)
     now = utcnow()
     cycle.launched_at = now
     db.session.flush()

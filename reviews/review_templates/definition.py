@@ -1,0 +1,518 @@
+"""A review template: the questions one part of a review asks, and their answers.
+
+Pure. `parse_template` validates a decoded JSON document (an import, an edit, a
+stored definition) into a typed `Template`, or raises `TemplateError` listing every
+problem at once. `parse_answers` is the one reader of a part's answers, for the
+form, its autosave and the API alike; `readable_answers` is the one rule of who
+reads each answer. `DEFAULTS` are the questions Reviews has always asked, kept
+exactly (keys, labels, required), so every part written before templates reads as
+it did.
+
+An answer is stored as JSON by question key: text and single choice as a string,
+a scale step as an integer (or ``"cant_judge"``), multiple choice as a list of
+option keys, yes/no as a boolean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PARTS = ("self", "peer", "manager")
+KINDS = {
+    "text": "Free text",
+    "scale": "Rating on a scale",
+    "choice": "Single choice",
+    "choices": "Multiple choice",
+    "yes_no": "Yes or no",
+}
+# Who reads an answer besides its author, widest first.
+AUDIENCES = {
+    "part": "Everyone who reads this part",
+    "line": "The manager line and HR only",
+    "hr": "HR only (a private note)",
+}
+CANT_JUDGE = "cant_judge"
+MAX_TEXT = 5000
+MAX_QUESTIONS = 40
+MAX_OPTIONS = 12
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Names the part forms already use for other fields, and the prefixes of theirs.
+RESERVED = frozenset(
+    {"version", "action", "csrf_token", "desired_level", "overall", "potential", "readiness"}
+)
+RESERVED_PREFIXES = ("rating_", "comment_", "evidence", "answer_")
+# The manager part's fixed fields (calibration, the 9-box and plans read them):
+# a template may rename them, not drop them.
+FIXED_LABELS = {
+    "overall": "Overall rating",
+    "potential": "Potential",
+    "readiness": "Promotion readiness",
+}
+
+
+class TemplateError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    kind: str
+    label: str
+    help: str = ""
+    required: bool = True
+    audience: str = "part"
+    max_length: int = MAX_TEXT  # text
+    options: tuple[Option, ...] = ()  # choice, choices; a scale's steps, keyed "1".."n"
+    cant_judge: bool = False  # scale
+
+    def option_label(self, key: Any) -> str:
+        if self.kind == "yes_no":
+            return {True: "Yes", False: "No"}.get(key, "")
+        if key == CANT_JUDGE:
+            return "Can't judge"
+        return next((o.label for o in self.options if o.key == str(key)), str(key))
+
+    def as_text(self, value: Any) -> str:
+        """An answer as one line of text (exports, the read-only views)."""
+        if value is None or value == "" or value == []:
+            return ""
+        if self.kind == "choices":
+            return "; ".join(self.option_label(v) for v in value)
+        if self.kind == "scale" and value != CANT_JUDGE:
+            return f"{value} · {self.option_label(value)}"
+        if self.kind in ("choice", "yes_no", "scale"):
+            return self.option_label(value)
+        return str(value)
+
+    def as_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "key": self.key,
+            "kind": self.kind,
+            "label": self.label,
+            "help": self.help,
+            "required": self.required,
+            "audience": self.audience,
+        }
+        if self.kind == "text":
+            doc["max_length"] = self.max_length
+        if self.kind in ("choice", "choices"):
+            doc["options"] = [{"key": o.key, "label": o.label} for o in self.options]
+        if self.kind == "scale":
+            doc["steps"] = [o.label for o in self.options]
+            doc["cant_judge"] = self.cant_judge
+        return doc
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    part: str
+    sections: tuple[Section, ...]
+    labels: dict[str, str] = field(default_factory=dict)  # the manager's fixed fields
+
+    @property
+    def questions(self) -> list[Question]:
+        return [q for s in self.sections for q in s.questions]
+
+    def question(self, key: str) -> Question | None:
+        return next((q for q in self.questions if q.key == key), None)
+
+    def label(self, fixed: str) -> str:
+        return self.labels.get(fixed) or FIXED_LABELS[fixed]
+
+    def as_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "part": self.part,
+            "sections": [
+                {"title": s.title, "questions": [q.as_json() for q in s.questions]}
+                for s in self.sections
+            ],
+        }
+        if self.part == "manager":
+            doc["labels"] = {k: self.label(k) for k in FIXED_LABELS}
+        return doc
+
+
+# Parsing a template document ---------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def text(
+        self, item: Mapping[str, Any], key: str, where: str, limit: int, *, needed: bool
+    ) -> str:
+        value = item.get(key, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.problems.append(f"{where}: {key} must be text.")
+            return ""
+        value = value.strip()
+        if needed and not value:
+            self.problems.append(f"{where}: {key} is needed.")
+        elif len(value) > limit:
+            self.problems.append(f"{where}: {key} must be at most {limit} characters.")
+        return value
+
+    def flag(self, item: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+        value = item.get(key, default)
+        if not isinstance(value, bool):
+            self.problems.append(f"{where}: {key} must be true or false.")
+            return default
+        return value
+
+    def key(self, value: Any, where: str, what: str) -> str:
+        if not isinstance(value, str) or not KEY.match(value):
+            self.problems.append(
+                f"{where}: {what} must be lower-case letters, digits and _ , starting with a "
+                "letter, at most 40 characters."
+            )
+            return ""
+        return value
+
+
+def _options(r: _Reader, item: Mapping[str, Any], where: str) -> tuple[Option, ...]:
+    raw = item.get("options")
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_OPTIONS:
+        r.problems.append(f"{where}: options must be a list of 2 to {MAX_OPTIONS} choices.")
+        return ()
+    options = []
+    for n, option in enumerate(raw, 1):
+        at = f"{where}, option {n}"
+        if not isinstance(option, dict):
+            r.problems.append(f"{at}: must be an object with key and label.")
+            continue
+        options.append(
+            Option(
+                r.key(option.get("key"), at, "key"),
+                r.text(option, "label", at, 120, needed=True),
+            )
+        )
+    keys = [o.key for o in options if o.key]
+    if len(set(keys)) != len(keys):
+        r.problems.append(f"{where}: option keys must differ.")
+    return tuple(options)
+
+
+def _steps(r: _Reader, item: Mapping[str, Any], where: str) -> tuple[Option, ...]:
+    raw = item.get("steps")
+    if not isinstance(raw, list) or not 2 <= len(raw) <= 10:
+        r.problems.append(f"{where}: steps must be a list of 2 to 10 labels, lowest first.")
+        return ()
+    steps = []
+    for n, label in enumerate(raw, 1):
+        if not isinstance(label, str) or not label.strip() or len(label.strip()) > 60:
+            r.problems.append(f"{where}, step {n}: a label of 1 to 60 characters is needed.")
+        else:
+            steps.append(Option(str(n), label.strip()))
+    return tuple(steps)
+
+
+def _question(r: _Reader, item: Any, where: str) -> Question | None:
+    if not isinstance(item, dict):
+        r.problems.append(f"{where}: must be an object.")
+        return None
+    key = r.key(item.get("key"), where, "key")
+    if key and (key in RESERVED or key.startswith(RESERVED_PREFIXES)):
+        r.problems.append(f"{where}: key {key!r} is a name the form already uses.")
+    kind = item.get("kind")
+    if kind not in KINDS:
+        r.problems.append(f"{where}: kind must be one of {', '.join(KINDS)}.")
+        return None
+    audience = item.get("audience", "part")
+    if audience not in AUDIENCES:
+        r.problems.append(f"{where}: audience must be one of {', '.join(AUDIENCES)}.")
+    question = Question(
+        key=key,
+        kind=kind,
+        label=r.text(item, "label", where, 200, needed=True),
+        help=r.text(item, "help", where, 500, needed=False),
+        required=r.flag(item, "required", where, True),
+        audience=audience if audience in AUDIENCES else "part",
+    )
+    if kind == "text":
+        limit = item.get("max_length", MAX_TEXT)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TEXT:
+            r.problems.append(f"{where}: max_length must be a whole number from 1 to {MAX_TEXT}.")
+            limit = MAX_TEXT
+        return _replace(question, max_length=limit)
+    if kind in ("choice", "choices"):
+        return _replace(question, options=_options(r, item, where))
+    if kind == "scale":
+        return _replace(
+            question,
+            options=_steps(r, item, where),
+            cant_judge=r.flag(item, "cant_judge", where, False),
+        )
+    return question
+
+
+def _replace(question: Question, **changes: Any) -> Question:
+    from dataclasses import replace
+
+    return replace(question, **changes)
+
+
+def parse_template(doc: Any, *, part: str | None = None) -> Template:
+    """A template document as a `Template`; every problem at once as `TemplateError`.
+
+    `part`, when given, is the part the template must be for (an edit cannot move a
+    template from one part to another)."""
+    if not isinstance(doc, dict):
+        raise TemplateError(["The template must be a JSON object."])
+    r = _Reader()
+    name = r.text(doc, "name", "Template", 120, needed=True)
+    kind = doc.get("part")
+    if kind not in PARTS:
+        r.problems.append(f"Template: part must be one of {', '.join(PARTS)}.")
+    elif part is not None and kind != part:
+        r.problems.append(f"Template: part must stay {part!r}.")
+    raw_sections = doc.get("sections")
+    sections: list[Section] = []
+    if not isinstance(raw_sections, list) or not raw_sections:
+        r.problems.append("Template: sections must be a list with at least one section.")
+        raw_sections = []
+    for s, raw in enumerate(raw_sections, 1):
+        where = f"Section {s}"
+        if not isinstance(raw, dict):
+            r.problems.append(f"{where}: must be an object with title and questions.")
+            continue
+        title = r.text(raw, "title", where, 120, needed=True)
+        items = raw.get("questions")
+        if not isinstance(items, list) or not items:
+            r.problems.append(f"{where}: questions must be a list with at least one question.")
+            items = []
+        questions = [
+            _question(r, item, f"{where}, question {n}") for n, item in enumerate(items, 1)
+        ]
+        sections.append(Section(title, tuple(q for q in questions if q is not None)))
+    keys = [q.key for s in sections for q in s.questions if q.key]
+    if duplicated := sorted({k for k in keys if keys.count(k) > 1}):
+        r.problems.append(f"Template: question keys must differ ({', '.join(duplicated)}).")
+    if len(keys) > MAX_QUESTIONS:
+        r.problems.append(f"Template: at most {MAX_QUESTIONS} questions.")
+    labels: dict[str, str] = {}
+    raw_labels = doc.get("labels") or {}
+    if not isinstance(raw_labels, dict) or (raw_labels and kind != "manager"):
+        r.problems.append("Template: labels name the manager part's fixed fields only.")
+    else:
+        for name_ in raw_labels:
+            if name_ not in FIXED_LABELS:
+                r.problems.append(
+                    f"Template: labels: {name_!r} is not one of overall, potential, readiness."
+                )
+        labels = {
+            k: r.text(raw_labels, k, "Template labels", 60, needed=True)
+            for k in FIXED_LABELS
+            if k in raw_labels
+        }
+    if r.problems:
+        raise TemplateError(r.problems)
+    if kind == "manager":
+        labels = {k: labels.get(k) or default for k, default in FIXED_LABELS.items()}
+    return Template(name=name, part=kind, sections=tuple(sections), labels=labels)
+
+
+# The questions Reviews has always asked ------------------------------------------
+
+
+def _text(key: str, label: str) -> dict[str, Any]:
+    return {"key": key, "kind": "text", "label": label, "required": True}
+
+
+DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
+    "self": {
+        "name": "Self-review",
+        "part": "self",
+        "sections": [
+            {
+                "title": "Looking back and ahead",
+                "questions": [
+                    _text("accomplishments", "Accomplishments this period"),
+                    _text("growth", "What you want to grow next"),
+                ],
+            }
+        ],
+    },
+    "peer": {
+        "name": "Peer feedback",
+        "part": "peer",
+        "sections": [
+            {
+                "title": "Your feedback",
+                "questions": [
+                    _text("strengths", "Strengths"),
+                    _text("growth_areas", "Growth areas"),
+                    _text("suggestion", "One concrete suggestion"),
+                ],
+            }
+        ],
+    },
+    "manager": {
+        "name": "Manager review",
+        "part": "manager",
+        "sections": [
+            {
+                "title": "Summary",
+                "questions": [
+                    _text("summary", "Summary"),
+                    _text("strengths", "Strengths"),
+                    _text("growth_areas", "Growth areas"),
+                ],
+            }
+        ],
+    },
+}
+DEFAULTS: dict[str, Template] = {p: parse_template(d) for p, d in DEFAULT_DOCUMENTS.items()}
+
+
+# Answers ------------------------------------------------------------------------------
+
+
+def _values(form: Mapping[str, Any], key: str) -> list[str]:
+    """Every value a form or JSON-made mapping holds for `key`, as text."""
+    if hasattr(form, "getlist"):
+        raw: Any = form.getlist(key)
+    else:
+        raw = form.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list | tuple):
+        raw = [raw]
+    return [str(v).strip() for v in raw if str(v).strip()]
+
+
+def parse_answers(
+    questions: Iterable[Question], form: Mapping[str, Any], *, submit: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers to `questions` in `form`, stored-shape, and errors by question key.
+
+    A form sends every answer as text (yes/no as ``yes``/``no``, multiple choice as
+    the key repeated); `form_values` turns stored answers back into that shape, and
+    the API's JSON is flattened to it, so there is one reader for every surface."""
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for q in questions:
+        values = _values(form, q.key)
+        if not values:
+            if submit and q.required:
+                errors[q.key] = f"{q.label} is needed before submitting."
+            continue
+        if q.kind != "choices" and len(values) > 1:
+            errors[q.key] = "Give one answer."
+            continue
+        value = values[0]
+        if q.kind == "text":
+            if len(value) > q.max_length:
+                errors[q.key] = f"Keep this under {q.max_length} characters."
+            else:
+                answers[q.key] = value
+        elif q.kind == "yes_no":
+            if value.lower() in ("yes", "true"):
+                answers[q.key] = True
+            elif value.lower() in ("no", "false"):
+                answers[q.key] = False
+            else:
+                errors[q.key] = "Answer yes or no."
+        elif q.kind == "scale":
+            steps = [o.key for o in q.options]
+            if value in steps:
+                answers[q.key] = int(value)
+            elif value == CANT_JUDGE and q.cant_judge:
+                answers[q.key] = CANT_JUDGE
+            else:
+                cant = " or can't judge" if q.cant_judge else ""
+                errors[q.key] = f"Choose a step from 1 to {len(steps)}{cant}."
+        elif q.kind == "choice":
+            if value in {o.key for o in q.options}:
+                answers[q.key] = value
+            else:
+                errors[q.key] = f"Choose one of: {', '.join(o.label for o in q.options)}."
+        else:  # choices
+            known = {o.key for o in q.options}
+            if unknown := [v for v in values if v not in known]:
+                errors[q.key] = (
+                    f"{', '.join(map(repr, unknown))} is not an option; choose from: "
+                    f"{', '.join(o.label for o in q.options)}."
+                )
+            else:
+                answers[q.key] = [o.key for o in q.options if o.key in values]
+    return answers, errors
+
+
+def form_value(question: Question, value: Any) -> str | list[str]:
+    """A stored answer as the form's field value (what `parse_answers` reads back)."""
+    if value is None:
+        return ""
+    if question.kind == "yes_no" and isinstance(value, bool):
+        return "yes" if value else "no"
+    if question.kind == "choices":
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return str(value)
+
+
+def json_value(question: Question | None, value: Any) -> str | list[str]:
+    """An answer the API received as JSON, flattened to the form's shape. A wrong type
+    is kept as text so that `parse_answers` names the problem."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and question is not None and question.kind == "choices":
+        return [v if isinstance(v, str) else repr(v) for v in value]
+    if isinstance(value, list | dict):
+        return "\x00not-an-answer"
+    return str(value)
+
+
+def audiences_for(*, author: bool, line: bool, hr: bool) -> frozenset[str]:
+    """Which answers a reader sees: the author all of theirs; the manager line and HR
+    the `line` ones; HR alone the `hr` ones; everyone who reads the part the rest."""
+    if author:
+        return frozenset(AUDIENCES)
+    seen = {"part"}
+    if line or hr:
+        seen.add("line")
+    if hr:
+        seen.add("hr")
+    return frozenset(seen)
+
+
+def readable_answers(
+    template: Template, answers: Mapping[str, Any], audiences: frozenset[str]
+) -> dict[str, Any]:
+    """The answers a reader with `audiences` may read, in the template's order. An
+    answer to no question of the template (none is written that way) is not shown."""
+    return {
+        q.key: answers[q.key]
+        for q in template.questions
+        if q.key in answers and q.audience in audiences
+    }
+
+
+def texts(template: Template, answers: Mapping[str, Any]) -> list[str]:
+    """The free-text answers, for the feedback coach."""
+    return [
+        answers[q.key]
+        for q in template.questions
+        if q.kind == "text" and isinstance(answers.get(q.key), str)
+    ]
