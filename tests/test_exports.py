@@ -292,14 +292,42 @@ def expected_report(cycle: Cycle, review_ids: list[int] | None = None) -> list[l
                 potential,
                 readiness,
                 review.acknowledged_at.date() if review.acknowledged_at else None,
+                *answer_cells(cycle, own, submitted_boss),
             ]
         )
     return rows
 
 
+def question_columns(cycle: Cycle) -> list[str]:
+    """A column per question of the self-review and manager review (every audience of
+    the built-in questions is everyone who reads the part)."""
+    from reviews.review_templates.queries import template_of
+
+    return [
+        f"{title}: {q.label}"
+        for part, title in (("self", "Self"), ("manager", "Manager"))
+        for q in template_of(cycle, part).questions
+    ]
+
+
+def answer_cells(cycle: Cycle, own: Any, boss: Any) -> list[str]:
+    from reviews.review_templates.queries import template_of
+
+    cells = []
+    for part, written in (("self", own), ("manager", boss)):
+        given = (
+            {**written.answers, **written.choices}
+            if written is not None and written.state == PartState.SUBMITTED
+            else {}
+        )
+        cells += [q.as_text(given.get(q.key)) for q in template_of(cycle, part).questions]
+    return cells
+
+
 def assert_csv_matches(data: bytes, cycle: Cycle, expected: list[list[Any]]) -> None:
     rows = csv_rows(data)
     header = FIXED + [f"Final: {name}" for name in names_of(cycle)] + TAIL
+    header += question_columns(cycle)
     assert rows[0] == header
     body = rows[1:]
     assert len(body) == len(expected)
@@ -312,6 +340,7 @@ def assert_csv_matches(data: bytes, cycle: Cycle, expected: list[list[Any]]) -> 
 def assert_xlsx_matches(data: bytes, cycle: Cycle, expected: list[list[Any]]) -> None:
     rows = xlsx_rows(data)
     header = FIXED + [f"Final: {name}" for name in names_of(cycle)] + TAIL
+    header += question_columns(cycle)
     assert rows[0] == header
     body = rows[1:]
     assert len(body) == len(expected)
@@ -484,9 +513,11 @@ def test_seeded_cycle_is_what_the_test_thinks(app, seeded):
     wang = expected["王小明"]
     assert wang[FIXED.index("Peer feedback received")] == 2
     assert wang[FIXED.index("Final rating")] == 5
-    assert wang[-1]  # acknowledged
+    tail = len(wang) - len(question_columns(cycle))  # the fixed columns end here
+    assert wang[tail - 1]  # acknowledged
     assert isinstance(wang[FIXED.index("Peer average")], float)
-    assert expected[HYPERLINK][-3] == "Medium"  # calibration changed the potential
+    assert expected[HYPERLINK][tail - 3] == "Medium"  # calibration changed the potential
+    assert expected[HYPERLINK][tail] == f"Shipped things ({HYPERLINK})."  # a text answer
     assert expected["+1 Plus"][FIXED.index("Self-review")] == "Draft"
     assert expected["Omar Other"][FIXED.index("Manager review")] == "Draft"
     assert expected["Hana HR"][FIXED.index("Level")] == "No level"
@@ -1051,7 +1082,9 @@ def test_a_draft_manager_review_is_not_a_result_in_the_report(app, make_person, 
     drew = next(r for r in expected if r[0] == "Drew Draft")
     assert drew[FIXED.index("Manager review")] == "Draft"
     assert drew[FIXED.index("Manager overall rating")] is None
-    assert drew[-3:] == ["", "", None]
+    tail = len(drew) - len(question_columns(cycle))
+    assert drew[tail - 3 : tail] == ["", "", None]
+    assert drew[tail:] == [""] * len(question_columns(cycle))  # a draft's answers: none
     status, data, _ = fetch(client, f"/cycles/{cycle.id}/report.csv")
     assert status == 200
     assert_csv_matches(data, cycle, expected)

@@ -26,6 +26,7 @@ from test_exports import (
     manager_review,
     names_of,
     peer_feedback,
+    question_columns,
     self_review,
     spread,
 )
@@ -106,7 +107,9 @@ def test_the_csv_opens_in_a_spreadsheet_as_people_read_it(released, login_as, tm
     path.write_bytes(data)
     rows = open_in_libreoffice(path, tmp_path, CSV_AS_EXCEL)
     header = [value for value, _ in rows[0]]
-    assert header == FIXED + [f"Final: {n}" for n in names_of(cycle)] + TAIL
+    assert header == FIXED + [f"Final: {n}" for n in names_of(cycle)] + TAIL + question_columns(
+        cycle
+    )
     by_name = {row[0][0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     may = by_name["'May 2026"]  # a name that looks like a date stays that name, as text
     assert may["Department"] == ("'10:30", "s")
@@ -145,7 +148,9 @@ def test_the_workbook_is_formatted_and_typed(released, login_as, tmp_path):
     path.write_bytes(data)
     rows = open_in_libreoffice(path, tmp_path)
     header = [value for value, _ in rows[0]]
-    assert header == FIXED + [f"Final: {n}" for n in names_of(cycle)] + TAIL
+    assert header == FIXED + [f"Final: {n}" for n in names_of(cycle)] + TAIL + question_columns(
+        cycle
+    )
     by_name = {row[0][0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     may = by_name["May 2026"]  # typed text in a workbook needs no quote
     assert may["Department"] == ("10:30", "s")

@@ -331,12 +331,17 @@ def _dashboard_figures(client, cycle_id: int) -> tuple[list[str], list[str]]:
 
 
 def _report(client, cycle_id: int) -> tuple[list[list[str]], list[list[str]]]:
-    """Report rows in review order without the two identity columns, and those columns."""
+    """Report rows in review order without the two identity columns and the answers'
+    columns (the figures), and the identities with each row's answers."""
     status, data, _ = fetch(client, f"/cycles/{cycle_id}/report.csv")
     assert status == 200
     rows = csv_rows(data)
     assert rows[0][:2] == ["Employee", "Email"]
-    return [row[2:] for row in rows[1:]], [row[:2] for row in rows[1:]]
+    answers = next(i for i, h in enumerate(rows[0]) if h.startswith(("Self: ", "Manager: ")))
+    return (
+        [row[2:answers] for row in rows[1:]],
+        [row[:2] + row[answers:] for row in rows[1:]],
+    )
 
 
 def test_anonymising_a_departed_person_removes_identity_and_text_and_keeps_numbers(
@@ -350,7 +355,7 @@ def test_anonymising_a_departed_person_removes_identity_and_text_and_keeps_numbe
     before = _snapshot(dev.id)
     report_before, identities_before = _report(client, cycle.id)
     figures_before = _dashboard_figures(client, cycle.id)
-    assert ["Devon Clarke", "devon.clarke@example.com"] in identities_before
+    assert ["Devon Clarke", "devon.clarke@example.com"] in [i[:2] for i in identities_before]
 
     response = post(client, f"/people/{dev.id}/anonymise")
     assert response.status_code == 302
@@ -403,7 +408,11 @@ def test_anonymising_a_departed_person_removes_identity_and_text_and_keeps_numbe
     # The figures: report numbers and dashboard identical; only the identity changed.
     report_after, identities_after = _report(client, cycle.id)
     assert report_after == report_before
-    assert [f"Former employee {dev.id}", f"former-{dev.id}@anonymised.invalid"] in identities_after
+    # Their review's written answers went with their identity; everyone else's stay.
+    former = next(i for i in identities_after if i[0] == f"Former employee {dev.id}")
+    assert former[1] == f"former-{dev.id}@anonymised.invalid"
+    assert not any(former[2:])
+    assert any(next(i for i in identities_before if i[0] == "Devon Clarke")[2:])
     assert [i for i in identities_after if i[0] != f"Former employee {dev.id}"] == [
         i for i in identities_before if i[0] != "Devon Clarke"
     ]

@@ -53,7 +53,7 @@ def _frozen_defaults() -> dict:
         [("summary", "Summary"), ("strengths", "Strengths"), ("growth_areas", "Growth areas")],
     )
     manager["labels"] = {
-        "overall": "Overall rating",
+        "overall": "Overall performance",
         "potential": "Potential",
         "readiness": "Promotion readiness",
     }

@@ -53,6 +53,7 @@ from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.errors import merge
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.review_templates.queries import template_of
 
 
 def review_or_404(review_id: int) -> Review:
@@ -183,17 +184,22 @@ def _cited(cited: dict[str, list[dict[str, Any]]], part: Assessment, keys: list[
 def _part_answer(part: Assessment) -> Any:
     data = part_json(PartView.of(part))
     data["locked"] = ops.part_lock_reason(part, current_user)
+    data["questions"] = template_of(part.review.cycle, part.kind.value).as_json()
     return with_etag(jsonify(data), part.version)
 
 
 def _save(part: Assessment, *, submit: bool) -> Any:
     data = body()
     version = expected_version(data)
-    kind = part.kind.value
+    template = template_of(part.review.cycle, part.kind.value)
     snapshot = FrameworkSnapshot(part.review.cycle.framework_snapshot or {})
-    flat = merge_json(kind, part_values(part), data)
+    flat = merge_json(template, part_values(part, template), data)
     clean, problems = parse_part(
-        kind, flat, snapshot.keys, snapshot.growth_level_keys(part.review.level_key), submit=submit
+        template,
+        flat,
+        snapshot.keys,
+        snapshot.growth_level_keys(part.review.level_key),
+        submit=submit,
     )
     errors = {json_field(k): v for k, v in problems.items()}
     if "evidence" in data:

@@ -58,6 +58,14 @@ CYCLE_FIELDS: dict[str, Any] = {
         "description": "Percentage points either side of each guidance share that "
         "calibration accepts (default 5)",
     },
+    **{
+        f"{part}_template": {
+            "type": ["integer", "null"],
+            "description": f"The review template the {part} part asks (its id; null: the "
+            "built-in questions). Frozen into the cycle at launch",
+        }
+        for part in ("self", "peer", "manager")
+    },
 }
 CYCLE_CREATE = {
     "type": "object",
@@ -139,8 +147,15 @@ PART_BODY = {
         },
         "answers": {
             "type": "object",
-            "description": "Merged key by key into the saved answers; null removes one",
-            "additionalProperties": {"type": ["string", "null"]},
+            "description": "Answers by question key of the cycle's template for this part, "
+            "merged key by key into the saved ones; null removes one. Free text and single "
+            'choice are a string (an option key), a scale a step number (or "cant_judge"), '
+            "multiple choice a list of option keys, yes/no a boolean; each is checked "
+            "against its question (422 names answers.<key>)",
+            "additionalProperties": {
+                "type": ["string", "integer", "boolean", "array", "null"],
+                "items": {"type": "string"},
+            },
         },
         "desired_level": {"type": ["string", "null"]},
         "overall": {"type": ["integer", "null"], "minimum": 1, "maximum": 5},
@@ -184,10 +199,43 @@ PART_BODY = {
     },
     "additionalProperties": False,
 }
+TEMPLATE_DOCUMENT = {
+    "type": "object",
+    "description": "A review template: its sections and their questions (key, kind: text, "
+    "scale, choice, choices or yes_no; label, help, required, audience: part, line or hr; "
+    "options or steps)",
+    "required": ["name", "part", "sections"],
+    "properties": {
+        "name": {"type": "string"},
+        "part": {"type": "string", "enum": ["self", "peer", "manager"]},
+        "sections": {"type": "array", "items": {"type": "object"}},
+        "labels": {"type": "object"},
+    },
+}
+TEMPLATES = {
+    "type": "object",
+    "description": "What each part of the cycle asks: frozen at launch, else as chosen now",
+    "required": ["self", "peer", "manager"],
+    "properties": {
+        part: {
+            "type": "object",
+            "required": ["template_id", "document"],
+            "properties": {
+                "template_id": {"type": ["integer", "null"]},
+                "document": TEMPLATE_DOCUMENT,
+            },
+        }
+        for part in ("self", "peer", "manager")
+    },
+}
 PART = {
     "type": "object",
     "required": ["id", "kind", "state", "version", "ratings", "comments", "answers"],
     "properties": {
+        "questions": {
+            **TEMPLATE_DOCUMENT,
+            "description": "For the part's author: the template the answers follow",
+        },
         "id": ID,
         "review_id": ID,
         "kind": {"type": "string", "enum": ["self", "peer", "manager"]},
@@ -195,7 +243,14 @@ PART = {
         "version": ID,
         "ratings": {"type": "object", "additionalProperties": ID},
         "comments": {"type": "object", "additionalProperties": {"type": "string"}},
-        "answers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "answers": {
+            "type": "object",
+            "description": "By question key: only the answers the caller may read",
+            "additionalProperties": {
+                "type": ["string", "integer", "boolean", "array"],
+                "items": {"type": "string"},
+            },
+        },
         "desired_level": {"type": ["string", "null"]},
         "overall": {"type": ["integer", "null"]},
         "potential": {"type": ["string", "null"]},
@@ -433,6 +488,7 @@ def review_json(reading: ReviewReading) -> dict[str, Any]:
                 for e in peers.entries
             ],
             "averages": {k: {"mean": m, "n": n} for k, (m, n) in peers.averages.items()},
+            "tallies": {k: {"counts": counts, "n": n} for k, (counts, n) in peers.tallies.items()},
         },
         "requests": [request_json(r) for r in reading.requests],
         "result": {

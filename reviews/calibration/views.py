@@ -20,7 +20,7 @@ from reviews.calibration.models import (
 from reviews.calibration.queries import add_details, session_data, session_row
 from reviews.charts import distribution_svg
 from reviews.cycles.models import Cycle, Review, cycle_group_figures
-from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS
+from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.reading import read_review
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import LABELS
@@ -31,6 +31,7 @@ from reviews.paging import COUNT_LIMIT, bounded_count
 from reviews.people.forms import ConfirmForm
 from reviews.people.lookup import find_person
 from reviews.people.models import Department
+from reviews.review_templates.queries import templates_of
 from reviews.web import failure
 
 bp = Blueprint("calibration", __name__)
@@ -384,7 +385,7 @@ def person(session_id: int, review_id: int) -> Any:
         potential=POTENTIAL,
         readiness=READINESS,
         reading=read_review(review, relations) if relations else None,
-        answers=ANSWERS,
+        templates=templates_of(session.cycle),
         rating_labels={int(s["value"]): s["label"] for s in snapshot.performance},
     ), status
 

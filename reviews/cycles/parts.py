@@ -16,26 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_TEXT = 5000
-MAX_COMMENT = 2000
+from reviews.review_templates.definition import (
+    MAX_TEXT,
+    Template,
+    form_value,
+    json_value,
+    parse_answers,
+)
 
-# Free-text answers per part: (field name, label, required on submit)
-ANSWERS: dict[str, list[tuple[str, str, bool]]] = {
-    "self": [
-        ("accomplishments", "Accomplishments this period", True),
-        ("growth", "What you want to grow next", True),
-    ],
-    "peer": [
-        ("strengths", "Strengths", True),
-        ("growth_areas", "Growth areas", True),
-        ("suggestion", "One concrete suggestion", True),
-    ],
-    "manager": [
-        ("summary", "Summary", True),
-        ("strengths", "Strengths", True),
-        ("growth_areas", "Growth areas", True),
-    ],
-}
+__all__ = ["MAX_COMMENT", "MAX_TEXT", "PartInput", "merge_json", "parse_part", "part_values"]
+
+MAX_COMMENT = 2000
 POTENTIAL = {"low": "Low", "medium": "Medium", "high": "High"}
 READINESS = {"not_yet": "Not yet", "within_a_year": "Within a year", "ready_now": "Ready now"}
 
@@ -44,7 +35,8 @@ READINESS = {"not_yet": "Not yet", "within_a_year": "Within a year", "ready_now"
 class PartInput:
     ratings: dict[str, int] = field(default_factory=dict)
     comments: dict[str, str] = field(default_factory=dict)
-    answers: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)  # free text, by question key
+    choices: dict[str, Any] = field(default_factory=dict)  # the other answers
     desired_level: str | None = None
     overall: int | None = None
     potential: str | None = None
@@ -61,20 +53,20 @@ def _rating(value: str) -> int | None:
 
 
 def parse_part(
-    kind: str,
-    form: Mapping[str, str],
+    template: Template,
+    form: Mapping[str, Any],
     competency_keys: list[str],
     level_keys: list[str],
     *,
     submit: bool,
 ) -> tuple[PartInput, dict[str, str]]:
-    """Clean input for a self, peer or manager part, and errors by field name.
+    """Clean input for a self, peer or manager part asking `template`'s questions, and
+    errors by field name.
 
     Drafts may be incomplete; `submit` adds what must be there.  A field name
     ``rating_X`` for a competency not in the cycle's framework is an error.
     """
-    if kind not in ANSWERS:
-        raise ValueError(f"unknown part kind {kind!r}")
+    kind = template.part
     clean = PartInput()
     errors: dict[str, str] = {}
     known = set(competency_keys)
@@ -82,7 +74,7 @@ def parse_part(
         for prefix in ("rating_", "comment_"):
             if name.startswith(prefix) and name[len(prefix) :] not in known:
                 errors[name] = f"{name[len(prefix) :]!r} is not a competency of this cycle."
-    errors.update(unknown_answers(kind, form))
+    errors.update(unknown_answers(template, form))
     for key in competency_keys:
         raw = (form.get(f"rating_{key}") or "").strip()
         if raw and raw != "skip":
@@ -100,14 +92,14 @@ def parse_part(
             errors[f"comment_{key}"] = f"Keep comments under {MAX_COMMENT} characters."
         elif comment:
             clean.comments[key] = comment
-    for name, label, required in ANSWERS[kind]:
-        text = (form.get(name) or "").strip()
-        if len(text) > MAX_TEXT:
-            errors[name] = f"Keep this under {MAX_TEXT} characters."
-        elif submit and required and not text:
-            errors[name] = f"{label} is needed before submitting."
-        elif text:
-            clean.answers[name] = text
+    answers, problems = parse_answers(template.questions, form, submit=submit)
+    errors.update(problems)
+    for q in template.questions:
+        if q.key in answers:
+            if q.kind == "text":
+                clean.answers[q.key] = answers[q.key]
+            else:
+                clean.choices[q.key] = answers[q.key]
     if kind == "self":
         desired = (form.get("desired_level") or "").strip()
         if desired and desired not in level_keys:
@@ -139,11 +131,15 @@ def parse_part(
 SCALARS = ("desired_level", "overall", "potential", "readiness")
 
 
-def part_values(part: Any) -> dict[str, str]:
-    """A stored part (an Assessment) as the form's flat fields."""
-    values = {f"rating_{k}": str(v) for k, v in (part.ratings or {}).items()}
+def part_values(part: Any, template: Template) -> dict[str, Any]:
+    """A stored part (an Assessment) as the form's flat fields; a multiple-choice answer
+    is a list of option keys, every other field text."""
+    values: dict[str, Any] = {f"rating_{k}": str(v) for k, v in (part.ratings or {}).items()}
     values.update({f"comment_{k}": v for k, v in (part.comments or {}).items()})
-    values.update(part.answers or {})
+    stored = {**(part.answers or {}), **(part.choices or {})}
+    for q in template.questions:
+        if q.key in stored:
+            values[q.key] = form_value(q, stored[q.key])
     values["desired_level"] = part.desired_level_key or ""
     values["overall"] = str(part.overall_rating or "")
     values["potential"] = part.potential.value if part.potential else ""
@@ -151,19 +147,25 @@ def part_values(part: Any) -> dict[str, str]:
     return values
 
 
-def merge_json(kind: str, saved: Mapping[str, str], body: Mapping[str, Any]) -> dict[str, str]:
+def merge_json(
+    template: Template, saved: Mapping[str, Any], body: Mapping[str, Any]
+) -> dict[str, Any]:
     """The flat fields after applying a JSON body to the saved ones (JSON Merge Patch,
     RFC 7396): `ratings`, `comments` and `answers` merge key by key and `null` removes
     a key; a scalar replaces the saved value (`null` clears it); what the body leaves
-    out stays as saved. Answers the part does not ask are refused by name."""
-    flat = dict(saved)
+    out stays as saved. Answers the part does not ask are refused by name; an answer
+    keeps its JSON type (`definition.json_value`) for the one reader to judge."""
+    flat: dict[str, Any] = dict(saved)
     for group, prefix in (("ratings", "rating_"), ("comments", "comment_"), ("answers", "")):
         for key, value in (body.get(group) or {}).items():
             name = f"{prefix}{key}"
-            if group == "answers" and key not in {n for n, _l, _r in ANSWERS[kind]}:
+            question = template.question(key) if group == "answers" else None
+            if group == "answers" and question is None:
                 name = f"answer_{key}"  # not a field of this part: reported as such
             if value is None:
                 flat.pop(name, None)
+            elif group == "answers":
+                flat[name] = json_value(question, value)
             else:
                 flat[name] = str(value)
     for name in SCALARS:
@@ -172,8 +174,8 @@ def merge_json(kind: str, saved: Mapping[str, str], body: Mapping[str, Any]) -> 
     return flat
 
 
-def unknown_answers(kind: str, flat: Mapping[str, str]) -> dict[str, str]:
-    asked = sorted(n for n, _l, _r in ANSWERS[kind])
+def unknown_answers(template: Template, flat: Mapping[str, Any]) -> dict[str, str]:
+    asked = sorted(q.key for q in template.questions)
     return {
         name: f"This part asks {', '.join(asked)}." for name in flat if name.startswith("answer_")
     }

@@ -8,16 +8,27 @@ from typing import Any
 from sqlalchemy import select, update
 
 from reviews.cycles.models import Assessment, Cycle, PartKind, PeerRequest, Review
-from reviews.cycles.reading import PartView, cycle_policy, read_review
+from reviews.cycles.reading import PartView, cycle_policy, read_review, written
 from reviews.extensions import db
 from reviews.people.models import Person
 from reviews.privacy import ANONYMISED_TEXT, Forgetting, holding, iso
+from reviews.review_templates.definition import Template
+from reviews.review_templates.queries import template_of
 
 WITHHELD = "withheld: this cycle keeps peer authors from HR"
 SYNC: dict[str, Any] = {"synchronize_session": False}
 
 
-def _part(part: PartView | None) -> dict[str, Any] | None:
+def answered(template: Template, answers: dict[str, Any]) -> list[dict[str, str]]:
+    """The answers as a person reads them: each question's label and the answer as text."""
+    return [
+        {"question": q.label, "answer": text}
+        for q in template.questions
+        if q.key in answers and (text := q.as_text(answers[q.key]))
+    ]
+
+
+def _part(part: PartView | None, template: Template) -> dict[str, Any] | None:
     if part is None:
         return None
     return {
@@ -26,6 +37,7 @@ def _part(part: PartView | None) -> dict[str, Any] | None:
         "ratings_are_final": part.ratings_are_final,
         "comments": part.comments,
         "answers": part.answers,
+        "answered": answered(template, part.answers),
         "evidence": part.evidence or {},
         "desired_level": part.desired_level,
         "overall": part.overall,
@@ -53,16 +65,26 @@ def _reviews(person: Person) -> list[dict[str, Any]]:
                     c["key"]: c["name"]
                     for c in (cycle.framework_snapshot or {}).get("competencies", [])
                 },
-                "self_review": _part(reading.self_part),
-                "manager_review": _part(reading.manager_part),
+                "self_review": _part(reading.self_part, reading.templates["self"]),
+                "manager_review": _part(reading.manager_part, reading.templates["manager"]),
                 "peer_feedback": {
                     "withheld": reading.peers.withheld,
+                    "chosen_answers_together": [
+                        {
+                            "question": q.label,
+                            "answers": {q.label_of(t): n for t, n in counts.items()},
+                        }
+                        for q in reading.templates["peer"].questions
+                        if q.key in reading.peers.tallies
+                        for counts, _n in [reading.peers.tallies[q.key]]
+                    ],
                     "entries": [
                         {
                             "author": e.author_name,
                             "ratings": e.ratings,
                             "comments": e.comments,
                             "answers": e.answers,
+                            "answered": answered(reading.templates["peer"], e.answers),
                         }
                         for e in reading.peers.entries
                     ],
@@ -100,7 +122,8 @@ def _written(person: Person) -> list[dict[str, Any]]:
                 "state": part.state.value,
                 "ratings": part.ratings,
                 "comments": part.comments,
-                "answers": part.answers,
+                "answers": written(part),
+                "answered": answered(template_of(cycle, "peer"), written(part)),
                 "submitted_at": iso(part.submitted_at),
             }
         )

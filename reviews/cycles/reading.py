@@ -39,6 +39,8 @@ from reviews.cycles.visibility import (
 )
 from reviews.cycles.workflow import CycleState, reached
 from reviews.extensions import db
+from reviews.review_templates.definition import Template, audiences_for, readable_answers
+from reviews.review_templates.queries import templates_of
 
 LINE = frozenset({"manager", "skip", "hr"})
 
@@ -89,21 +91,43 @@ def order_salt(review_id: int) -> bytes:
     return hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{review_id}".encode()).digest()
 
 
-def peer_view(review: Review, viewer: Viewer, parts: list[Assessment]) -> PeerFeedbackView:
-    """Submitted peer feedback as `viewer` may see it (names, order, withholding)."""
+def written(part: Assessment) -> dict[str, Any]:
+    """Every answer of a part by question key: the free text and the chosen."""
+    return {**(part.answers or {}), **(part.choices or {})}
+
+
+def audiences_of(relations: frozenset[str], author: bool) -> frozenset[str]:
+    """Which answers a reader with `relations` reads (`definition.audiences_for`)."""
+    return audiences_for(
+        author=author, line=bool(relations & {"manager", "skip"}), hr="hr" in relations
+    )
+
+
+def peer_view(
+    review: Review,
+    viewer: Viewer,
+    parts: list[Assessment],
+    template: Template,
+    audiences: frozenset[str],
+) -> PeerFeedbackView:
+    """Submitted peer feedback as `viewer` may see it (names, order, withholding), each
+    with only the answers its reader may read."""
     feedback = [
         PeerFeedback(
             p.id,
             p.author.name,
             p.ratings,
             p.comments,
-            p.answers,
+            readable_answers(template, written(p), audiences),
             p.submitted_at.date() if p.submitted_at else date.today(),
         )
         for p in parts
         if p.kind == PartKind.PEER and p.state == PartState.SUBMITTED
     ]
-    return peer_feedback_view(viewer, cycle_policy(review.cycle), feedback, order_salt(review.id))
+    chosen = frozenset(q.key for q in template.questions if q.kind != "text")
+    return peer_feedback_view(
+        viewer, cycle_policy(review.cycle), feedback, order_salt(review.id), chosen
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +142,7 @@ class PartView:
     author_id: int
     ratings: dict[str, int]
     comments: dict[str, str]
-    answers: dict[str, str]
+    answers: dict[str, Any]  # by question key, only those the reader may read
     evidence: dict[str, list[dict[str, Any]]] | None
     desired_level: str | None
     overall: int | None
@@ -135,7 +159,8 @@ class PartView:
         return self.state == PartState.SUBMITTED
 
     @classmethod
-    def of(cls, part: Assessment) -> PartView:
+    def of(cls, part: Assessment, answers: dict[str, Any] | None = None) -> PartView:
+        """The part with `answers` (its author's view: every answer, when None)."""
         return cls(
             id=part.id,
             review_id=part.review_id,
@@ -145,7 +170,7 @@ class PartView:
             author_id=part.author_id,
             ratings=dict(part.ratings or {}),
             comments=dict(part.comments or {}),
-            answers=dict(part.answers or {}),
+            answers=written(part) if answers is None else answers,
             evidence=part.evidence if part.kind != PartKind.PEER else None,
             desired_level=part.desired_level_key,
             overall=part.overall_rating,
@@ -182,6 +207,7 @@ class ReviewReading:
     manager_submitted: bool
     peers: PeerFeedbackView
     requests: list[PeerRequest]  # who was asked: never for a peer's eyes
+    templates: dict[str, Template]  # what each part asks, to render its answers
     result: ResultView | None
     acknowledged_at: datetime | None
     acknowledgement_comment: str | None
@@ -191,11 +217,14 @@ class ReviewReading:
         return self.viewer == Viewer.SUBJECT
 
 
-def _readable(part: Assessment | None, author_reads: bool) -> PartView | None:
-    """A part as others read it: submitted only; its author reads the draft too."""
+def _readable(
+    part: Assessment | None, author_reads: bool, template: Template, audiences: frozenset[str]
+) -> PartView | None:
+    """A part as others read it: submitted only; its author reads the draft too. Each
+    reads only the answers meant for them (`definition.readable_answers`)."""
     if part is None or not (author_reads or part.state == PartState.SUBMITTED):
         return None
-    return PartView.of(part)
+    return PartView.of(part, readable_answers(template, written(part), audiences))
 
 
 def _for_subject(view: PartView, review: Review) -> PartView:
@@ -216,15 +245,31 @@ def read_review(review: Review, relations: set[str] | frozenset[str]) -> ReviewR
     viewer = viewer_of(relations)
     parts = parts_of(review)
     released = reached(review.cycle.state, CycleState.RELEASED)
+    templates = templates_of(review.cycle)
     own = next((p for p in parts if p.kind == PartKind.SELF), None)
-    written = next((p for p in parts if p.kind == PartKind.MANAGER), None)
-    self_part = _readable(own, viewer == Viewer.SUBJECT)
+    managers = next((p for p in parts if p.kind == PartKind.MANAGER), None)
+    self_part = _readable(
+        own,
+        viewer == Viewer.SUBJECT,
+        templates["self"],
+        audiences_of(relations, author="subject" in relations),
+    )
     manager_part: PartView | None = None
+    # "manager" is the direct manager: the author, unless the part was written by another.
+    manager_audiences = audiences_of(
+        relations,
+        author="manager" in relations
+        and managers is not None
+        and managers.author_id == review.manager_id,
+    )
     if viewer == Viewer.SUBJECT:
-        if released and (shown := _readable(written, False)) is not None:
+        shown = _readable(managers, False, templates["manager"], manager_audiences)
+        if released and shown is not None:
             manager_part = _for_subject(shown, review)
     else:
-        manager_part = _readable(written, "manager" in relations)
+        manager_part = _readable(
+            managers, "manager" in relations, templates["manager"], manager_audiences
+        )
     result = None
     if released or relations & LINE:
         result = ResultView(
@@ -242,9 +287,12 @@ def read_review(review: Review, relations: set[str] | frozenset[str]) -> ReviewR
         self_part=self_part,
         self_submitted=own is not None and own.state == PartState.SUBMITTED,
         manager_part=manager_part,
-        manager_submitted=written is not None and written.state == PartState.SUBMITTED,
-        peers=peer_view(review, viewer, parts),
+        manager_submitted=managers is not None and managers.state == PartState.SUBMITTED,
+        peers=peer_view(
+            review, viewer, parts, templates["peer"], audiences_of(relations, author=False)
+        ),
         requests=requests_of(review),
+        templates=templates,
         result=result,
         acknowledged_at=review.acknowledged_at if released else None,
         acknowledgement_comment=review.acknowledgement_comment if released else None,

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 
 class Viewer(enum.StrEnum):
@@ -34,7 +35,7 @@ class PeerFeedback:
     author_name: str
     ratings: dict[str, int]
     comments: dict[str, str]
-    answers: dict[str, str]
+    answers: dict[str, Any]  # by question key, only those the reader may read
     submitted_on: date
 
 
@@ -43,7 +44,7 @@ class VisibleFeedback:
     author_name: str | None
     ratings: dict[str, int]
     comments: dict[str, str]
-    answers: dict[str, str]
+    answers: dict[str, Any]  # by question key, only those the reader may read
     submitted_on: date | None
 
 
@@ -53,6 +54,11 @@ class PeerFeedbackView:
     submitted: int = 0
     withheld: str | None = None  # why nothing is shown, for the page to say
     averages: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # Answers chosen rather than written, where the reader may not know the authors:
+    # counted over every entry (answer as form text -> how many), with how many
+    # answered, instead of shown entry by entry (a choice beside a text could tell
+    # who wrote both).
+    tallies: dict[str, tuple[dict[str, int], int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,25 @@ def _withheld(viewer: Viewer, policy: CyclePolicy, submitted: int) -> str | None
     return None
 
 
+def _as_text(value: object) -> list[str]:
+    """A chosen answer as the form's text (yes/no, a step, option keys)."""
+    if isinstance(value, bool):
+        return ["yes" if value else "no"]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
 def peer_feedback_view(
-    viewer: Viewer, policy: CyclePolicy, feedback: list[PeerFeedback], salt: bytes
+    viewer: Viewer,
+    policy: CyclePolicy,
+    feedback: list[PeerFeedback],
+    salt: bytes,
+    chosen: frozenset[str] = frozenset(),
 ) -> PeerFeedbackView:
+    """The feedback `viewer` may read. `chosen` names the answers chosen rather than
+    written: to a reader who may not know the authors they are tallied, never shown
+    one by one, and only from the threshold of answers up (like a rating's average)."""
     view = PeerFeedbackView(submitted=len(feedback))
     view.withheld = _withheld(viewer, policy, len(feedback))
     if view.withheld:
@@ -118,11 +140,22 @@ def peer_feedback_view(
             author_name=f.author_name if show_names else None,
             ratings=f.ratings,
             comments=f.comments,
-            answers=f.answers,
+            answers=f.answers
+            if show_names
+            else {k: v for k, v in f.answers.items() if k not in chosen},
             submitted_on=f.submitted_on if show_names else None,
         )
         for f in ordered
     ]
+    if not show_names:
+        for key in sorted(chosen):
+            given = [f.answers[key] for f in feedback if key in f.answers]
+            if given and peer_figures_shown(viewer, policy, len(given)):
+                counts: dict[str, int] = {}
+                for value in given:
+                    for text in _as_text(value):
+                        counts[text] = counts.get(text, 0) + 1
+                view.tallies[key] = (counts, len(given))
     totals: dict[str, list[int]] = {}
     for f in feedback:
         for key, value in f.ratings.items():

@@ -400,7 +400,7 @@ def personal_data_pdf(person_id: int) -> Any:
     from flask import Response
 
     from reviews.audit.operations import record
-    from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS
+    from reviews.cycles.parts import POTENTIAL, READINESS
     from reviews.documents.pdf import render_pdf, stylesheet
     from reviews.framework.models import Level
     from reviews.privacy import export_person as person_data
@@ -411,7 +411,6 @@ def personal_data_pdf(person_id: int) -> Any:
         person=person,
         data=person_data(person),
         generated=date.today(),
-        answer_labels={kind: {k: label for k, label, _ in q} for kind, q in ANSWERS.items()},
         potential=POTENTIAL,
         readiness=READINESS,
         level_names=dict(db.session.execute(select(Level.key, Level.name)).all()),

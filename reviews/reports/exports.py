@@ -36,6 +36,8 @@ from reviews.extensions import db
 from reviews.people.models import Department, Person
 from reviews.reports.queries import Scope
 from reviews.reports.spreadsheets import Column, Kind
+from reviews.review_templates.definition import Question
+from reviews.review_templates.queries import templates_of
 
 T = TypeVar("T")
 # Rows a fetch: a batch (its rows, then its text) takes about 2 KB a row, so a batch
@@ -74,15 +76,39 @@ def _snapshot(cycle: Cycle) -> FrameworkSnapshot | None:
     return FrameworkSnapshot(cycle.framework_snapshot) if cycle.framework_snapshot else None
 
 
-def report_header(cycle: Cycle) -> list[Column]:
+# Who reads a report: HR every answer, a manager (their org's report) those meant for the
+# manager line (review_templates.definition.AUDIENCES).
+HR_READS = frozenset({"part", "line", "hr"})
+LINE_READS = frozenset({"part", "line"})
+
+
+def report_questions(cycle: Cycle, audiences: frozenset[str]) -> list[tuple[str, Question]]:
+    """The self-review's and manager review's questions the reader may read, in the
+    order of the cycle's templates: a column each. Peer answers have none: a column of
+    a peer's answers would sit beside the review it was about."""
+    templates = templates_of(cycle)
+    return [
+        (part, q)
+        for part in ("self", "manager")
+        for q in templates[part].questions
+        if q.audience in audiences
+    ]
+
+
+def report_header(cycle: Cycle, audiences: frozenset[str] = LINE_READS) -> list[Column]:
     """The fixed columns, one "Final: <competency>" per competency of the cycle's
-    framework, then potential, readiness and acknowledgement."""
+    framework, then potential, readiness and acknowledgement, then one per question of
+    the self-review and manager review that the reader may read."""
     snapshot = _snapshot(cycle)
     competencies = snapshot.competencies if snapshot else []
     finals = [
         Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8)), NUMBER) for c in competencies
     ]
-    return REPORT_FIXED + finals + REPORT_TAIL
+    asked = [
+        Column(f"{'Self' if part == 'self' else 'Manager'}: {q.label}", 30, TEXT)
+        for part, q in report_questions(cycle, audiences)
+    ]
+    return REPORT_FIXED + finals + REPORT_TAIL + asked
 
 
 def _postgresql() -> bool:
@@ -183,6 +209,11 @@ def report_select(cycle: Cycle, scope: Scope | None = None) -> Select[Any]:
             ),
             _label(case((boss_done, type_coerce(boss.promotion_readiness, String))), READINESS),
             _utc_day(Review.acknowledged_at),
+            # the submitted parts' answers as JSON text, for `report_batches` to pick
+            case((own.state == PartState.SUBMITTED, cast(own.answers, Text))),
+            case((own.state == PartState.SUBMITTED, cast(own.choices, Text))),
+            case((boss_done, cast(boss.answers, Text))),
+            case((boss_done, cast(boss.choices, Text))),
         )
         .join(subject, subject.id == Review.subject_id)
         .outerjoin(manager, manager.id == Review.manager_id)
@@ -279,11 +310,21 @@ def _peer_mean(documents: str | None) -> float | None:
     return round(total / count, 2) if count else None
 
 
-def report_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[tuple[Any, ...]]]:
+def report_batches(
+    cycle: Cycle, scope: Scope | None = None, audiences: frozenset[str] = LINE_READS
+) -> Iterator[list[tuple[Any, ...]]]:
     """The report's rows (as `report_header` heads them), a batch at a time."""
     snapshot = _snapshot(cycle)
     keys = snapshot.keys if snapshot else []
     loads = json_loads
+    asked = report_questions(cycle, audiences)
+
+    def answers(*documents: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for document in documents:
+            if document:
+                found.update(loads(document))
+        return found
 
     def finish(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
         finished = []
@@ -307,8 +348,16 @@ def report_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[tu
             potential,
             readiness,
             acknowledged,
+            own_written,
+            own_chosen,
+            boss_written,
+            boss_chosen,
         ) in rows:
             boss = boss and loads(boss)
+            given = {
+                "self": answers(own_written, own_chosen),
+                "manager": answers(boss_written, boss_chosen),
+            }
             # the calibrated ratings, else the submitted manager part's (NULL: the same)
             finals = (finals and loads(finals)) or boss or {}
             finished.append(
@@ -332,6 +381,7 @@ def report_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[tu
                     potential,
                     readiness,
                     acknowledged,
+                    *(q.as_text(given[part].get(q.key)) for part, q in asked),
                 )
             )
         return finished
@@ -340,9 +390,11 @@ def report_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[tu
     return stream(report_select(cycle, scope), finish)
 
 
-def report_rows(cycle: Cycle, scope: Scope | None = None) -> Iterator[tuple[Any, ...]]:
+def report_rows(
+    cycle: Cycle, scope: Scope | None = None, audiences: frozenset[str] = LINE_READS
+) -> Iterator[tuple[Any, ...]]:
     """The report's rows one by one (see `report_batches`)."""
-    for batch in report_batches(cycle, scope):
+    for batch in report_batches(cycle, scope, audiences):
         yield from batch
 
 

@@ -58,6 +58,11 @@ def _scope(cycle: Cycle) -> q.Scope:
     return q.Scope(department_id=scope.department_id, manager_id=current_user.id)
 
 
+def _readers() -> frozenset[str]:
+    """Which answers the report's reader reads: HR all, a manager the line's."""
+    return exports.HR_READS if access.is_hr(current_user) else exports.LINE_READS
+
+
 def _launched(cycle_id: int) -> Cycle:
     cycle = db.get_or_404(Cycle, cycle_id)
     if cycle.framework_snapshot is None:
@@ -181,9 +186,10 @@ def report_csv(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
-    header = exports.report_header(cycle)
+    readers = _readers()
+    header = exports.report_header(cycle, readers)
     return Response(
-        stream_with_context(csv_batches(header, exports.report_batches(cycle, scope))),
+        stream_with_context(csv_batches(header, exports.report_batches(cycle, scope, readers))),
         mimetype="text/csv; charset=utf-8",
         headers=_attachment(cycle, "report", "csv"),
     )
@@ -202,8 +208,11 @@ def report_xlsx(cycle_id: int) -> Any:
         department=scope.department_id,
         manager=scope.manager_id,
     )
+    readers = _readers()
     handle = xlsx_batches(
-        "Reviews", exports.report_header(cycle), exports.report_batches(cycle, scope)
+        "Reviews",
+        exports.report_header(cycle, readers),
+        exports.report_batches(cycle, scope, readers),
     )
     return send_file(
         handle,

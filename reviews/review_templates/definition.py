@@ -35,6 +35,15 @@ AUDIENCES = {
     "hr": "HR only (a private note)",
 }
 CANT_JUDGE = "cant_judge"
+# What an answer of each kind is in the API's JSON, for its error message.
+SHAPES = {
+    "text": "text",
+    "scale": "a step number",
+    "choice": "an option key",
+    "choices": "a list of option keys",
+    "yes_no": "true or false",
+}
+NOT_AN_ANSWER = "\x00not-an-answer"
 MAX_TEXT = 5000
 MAX_QUESTIONS = 40
 MAX_OPTIONS = 12
@@ -47,7 +56,7 @@ RESERVED_PREFIXES = ("rating_", "comment_", "evidence", "answer_")
 # The manager part's fixed fields (calibration, the 9-box and plans read them):
 # a template may rename them, not drop them.
 FIXED_LABELS = {
-    "overall": "Overall rating",
+    "overall": "Overall performance",
     "potential": "Potential",
     "readiness": "Promotion readiness",
 }
@@ -83,6 +92,14 @@ class Question:
         if key == CANT_JUDGE:
             return "Can't judge"
         return next((o.label for o in self.options if o.key == str(key)), str(key))
+
+    def label_of(self, text: str) -> str:
+        """One answer in the form's text (a tally's key) as people read it."""
+        if self.kind == "yes_no":
+            return "Yes" if text == "yes" else "No"
+        if self.kind == "scale" and text != CANT_JUDGE:
+            return f"{text} · {self.option_label(text)}"
+        return self.option_label(text)
 
     def as_text(self, value: Any) -> str:
         """An answer as one line of text (exports, the read-only views)."""
@@ -134,6 +151,10 @@ class Template:
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
+
+    def anchors(self) -> list[tuple[str, str]]:
+        """Each section's anchor on the form (`answer_inputs`) and its title."""
+        return [(f"section-{n}", s.title) for n, s in enumerate(self.sections, 1)]
 
     def label(self, fixed: str) -> str:
         return self.labels.get(fixed) or FIXED_LABELS[fixed]
@@ -419,6 +440,9 @@ def parse_answers(
             if submit and q.required:
                 errors[q.key] = f"{q.label} is needed before submitting."
             continue
+        if NOT_AN_ANSWER in values:
+            errors[q.key] = f"Answer with {SHAPES[q.kind]}."
+            continue
         if q.kind != "choices" and len(values) > 1:
             errors[q.key] = "Give one answer."
             continue
@@ -480,7 +504,7 @@ def json_value(question: Question | None, value: Any) -> str | list[str]:
     if isinstance(value, list) and question is not None and question.kind == "choices":
         return [v if isinstance(v, str) else repr(v) for v in value]
     if isinstance(value, list | dict):
-        return "\x00not-an-answer"
+        return NOT_AN_ANSWER
     return str(value)
 
 

@@ -6,6 +6,9 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
 from reviews.review_templates.definition import DEFAULTS, PARTS, Template, parse_template
@@ -22,22 +25,39 @@ def parsed(document: dict[str, Any]) -> Template:
     return _parsed(json.dumps(document, sort_keys=True))
 
 
-def chosen(cycle: Cycle, part: str) -> ReviewTemplate | None:
-    row = db.session.get(CycleTemplate, (cycle.id, part)) if cycle.id else None
-    return row.template if row is not None else None
+def chosen(cycle: Cycle) -> dict[str, ReviewTemplate]:
+    """The templates a draft cycle will ask, by part (one statement)."""
+    if cycle.id is None:
+        return {}
+    rows = db.session.scalars(
+        select(CycleTemplate)
+        .where(CycleTemplate.cycle_id == cycle.id)
+        .options(joinedload(CycleTemplate.template))
+    )
+    return {row.part.value: row.template for row in rows}
+
+
+def templates_of(cycle: Cycle) -> dict[str, Template]:
+    """What each part asks in `cycle`: the frozen documents once launched, else the
+    templates chosen for it (a preview), else the built-in questions."""
+    if cycle.templates is not None:
+        return {
+            part: parsed(cycle.templates[part]) if part in cycle.templates else DEFAULTS[part]
+            for part in PARTS
+        }
+    rows = chosen(cycle)
+    return {
+        part: parsed(rows[part].definition) if part in rows else DEFAULTS[part] for part in PARTS
+    }
 
 
 def template_of(cycle: Cycle, part: str) -> Template:
-    """What `part` asks in `cycle`: the frozen document once launched, else the
-    template chosen for it (a preview), else the built-in questions."""
-    frozen = (cycle.templates or {}).get(part)
-    if frozen is not None:
-        return parsed(frozen)
-    if cycle.templates is None and (row := chosen(cycle, part)) is not None:
-        return parsed(row.definition)
-    return DEFAULTS[part]
+    if cycle.templates is not None:
+        frozen = cycle.templates.get(part)
+        return parsed(frozen) if frozen is not None else DEFAULTS[part]
+    return templates_of(cycle)[part]
 
 
 def freeze(cycle: Cycle) -> dict[str, Any]:
     """The documents a launching cycle keeps, part by part."""
-    return {part: template_of(cycle, part).as_json() for part in PARTS}
+    return {part: t.as_json() for part, t in templates_of(cycle).items()}

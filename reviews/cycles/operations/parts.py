@@ -107,6 +107,7 @@ def save_part(
     part.ratings = dict(data.ratings)
     part.comments = dict(data.comments)
     part.answers = dict(data.answers)
+    part.choices = dict(data.choices)
     if data.evidence is not None and part.kind in (PartKind.SELF, PartKind.MANAGER):
         part.evidence = {k: list(v) for k, v in data.evidence.items()}
     if part.kind == PartKind.SELF:

@@ -14,8 +14,8 @@ from reviews import access
 from reviews.cycles import operations as ops
 from reviews.cycles.forms import DeclineForm
 from reviews.cycles.models import Assessment, PartKind, PeerRequest, RequestState, Review
-from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS, parse_part, part_values
-from reviews.cycles.reading import read_review
+from reviews.cycles.parts import POTENTIAL, READINESS, parse_part, part_values
+from reviews.cycles.reading import read_review, written
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.views import bp
 from reviews.cycles.views.review import review_or_404
@@ -24,19 +24,22 @@ from reviews.errors import Conflict, DomainError
 from reviews.evidence.citations import coverage
 from reviews.evidence.queries import citable_refs, resolve
 from reviews.extensions import db
+from reviews.review_templates.definition import Template
+from reviews.review_templates.queries import template_of
 
 EVIDENCE_KINDS = ("self", "manager")
-TEXT_FIELDS = {"accomplishments", "growth", "strengths", "growth_areas", "suggestion", "summary"}
 
 
-def _parse(part: Assessment, snapshot: FrameworkSnapshot, *, submit: bool) -> Any:
+def _parse(
+    part: Assessment, snapshot: FrameworkSnapshot, template: Template, *, submit: bool
+) -> Any:
     """The posted form through the one part parser (and the evidence parser), or Invalid."""
     from reviews.errors import merge
     from reviews.evidence.citations import parse_evidence
 
     kind = part.kind.value
     clean, errors = parse_part(
-        kind,
+        template,
         request.form,
         snapshot.keys,
         snapshot.growth_level_keys(part.review.level_key),
@@ -70,18 +73,18 @@ def _evidence_context(part: Assessment, posted: dict[str, Any] | None) -> dict[s
     }
 
 
-def _summary(errors: dict[str, str], snapshot: FrameworkSnapshot, kind: str) -> list[Any]:
+def _labels(template: Template) -> dict[str, str]:
+    """The label of every field that is not a competency's."""
+    labels = {q.key: q.label for q in template.questions}
+    labels.update({k: template.label(k) for k in ("overall", "potential", "readiness")})
+    labels["desired_level"] = "Level you want to grow towards"
+    return labels
+
+
+def _summary(errors: dict[str, str], snapshot: FrameworkSnapshot, template: Template) -> list[Any]:
     """Every problem of a refused post, each with the field it points to."""
     names = {c.key: c.name for c in snapshot.competencies}
-    labels = {name: label for name, label, _ in ANSWERS[kind]}
-    labels.update(
-        {
-            "overall": "Overall performance",
-            "potential": "Potential",
-            "readiness": "Promotion readiness",
-            "desired_level": "Level you want to grow towards",
-        }
-    )
+    labels = _labels(template)
     found = []
     for name, message in errors.items():
         if name == "form":
@@ -97,25 +100,46 @@ def _summary(errors: dict[str, str], snapshot: FrameworkSnapshot, kind: str) -> 
     return found
 
 
-def _label(name: str, snapshot: FrameworkSnapshot, kind: str) -> str:
+def _label(name: str, snapshot: FrameworkSnapshot, template: Template) -> str:
     names = {c.key: c.name for c in snapshot.competencies}
     for prefix, what in (("rating_", "rating"), ("comment_", "comment")):
         if name.startswith(prefix):
             return f"{names.get(name.removeprefix(prefix), name)} ({what})"
-    labels = {n: label for n, label, _ in ANSWERS[kind]}
-    return labels.get(name, name.replace("_", " ").capitalize())
+    return _labels(template).get(name, name.replace("_", " ").capitalize())
+
+
+def _shown(name: str, value: Any, template: Template) -> str:
+    """A saved field's value as the conflict summary shows it."""
+    question = template.question(name)
+    if question is not None and question.kind != "text":
+        from reviews.review_templates.definition import parse_answers
+
+        answers, _errors = parse_answers([question], {name: value}, submit=False)
+        return question.as_text(answers.get(name)) or "(empty)"
+    return str(value or "") or "(empty)"
 
 
 def _differences(
-    saved: dict[str, str], typed: dict[str, str], snapshot: FrameworkSnapshot, kind: str
+    saved: dict[str, Any], typed: dict[str, Any], snapshot: FrameworkSnapshot, template: Template
 ) -> list[tuple[str, str]]:
     """What the other save stored where it differs from what this person typed."""
     names = sorted(set(saved) | {n for n in typed if n not in ("version", "action")})
     return [
-        (_label(n, snapshot, kind), saved.get(n) or "(empty)")
+        (_label(n, snapshot, template), _shown(n, saved.get(n), template))
         for n in names
         if (saved.get(n) or "") != (typed.get(n) or "") and not n.startswith("evidence")
     ]
+
+
+def _posted(template: Template) -> dict[str, Any]:
+    """What this person typed, as the form shows it again (a multiple choice as a list)."""
+    values: dict[str, Any] = {
+        k: v for k, v in request.form.items() if k not in ("csrf_token", "action")
+    }
+    for q in template.questions:
+        if q.kind == "choices":
+            values[q.key] = request.form.getlist(q.key)
+    return values
 
 
 def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> Any:
@@ -124,7 +148,8 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
     review = part.review
     snapshot = FrameworkSnapshot(review.cycle.framework_snapshot or {})
     kind = part.kind.value
-    values = part_values(part)
+    template_ = template_of(review.cycle, kind)
+    values = part_values(part, template_)
     errors: dict[str, str] = {}
     status = 200
     lock = ops.part_lock_reason(part, current_user)
@@ -137,22 +162,22 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
         # complete, saved as a draft and confirmed on the page; only "submit" (the
         # confirmation's button) submits. Nobody is asked to confirm what would be refused.
         submit = action in ("submit", "check")
-        values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "action")}
+        values = _posted(template_)
         try:
-            clean = _parse(part, snapshot, submit=submit)
+            clean = _parse(part, snapshot, template_, submit=submit)
             posted_evidence = clean.evidence
             final = action == "submit"
             ops.save_part(current_user, part, _version(), clean, submit=final)
             if action == "check":
                 confirming = True
-                values = part_values(part)  # the saved draft, at its new version
+                values = part_values(part, template_)  # the saved draft, at its new version
         except Conflict as conflict:  # the edge rolls the request back: status >= 400
             part = conflict.current or part
             errors["form"] = (
                 f"{conflict.message} What you typed is still in the form below; what is saved "
                 "now differs as listed here. Check it and save again."
             )
-            saved_now = _differences(part_values(part), values, snapshot, kind)
+            saved_now = _differences(part_values(part, template_), values, snapshot, template_)
             status = 409
         except DomainError as exc:
             errors = dict(exc.fields) or {"form": exc.message}
@@ -169,17 +194,18 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
                 return redirect(back if submit else request.path)
     return render_template(
         template,
-        coach=_coach(kind, values),
+        coach=_coach(template_, values),
         part=part,
         review=review,
         snapshot=snapshot,
         values=values,
         errors=errors,
-        summary=_summary(errors, snapshot, kind),
+        summary=_summary(errors, snapshot, template_),
         saved_now=saved_now,
         confirming=confirming,
         lock=lock,
-        answers=ANSWERS[kind],
+        template=template_,
+        given=written(part),
         potential=POTENTIAL,
         readiness=READINESS,
         kind=kind,
@@ -189,13 +215,16 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
     ), status
 
 
-def _coach(kind: str, values: dict[str, str]) -> dict[str, list[Any]]:
+def _coach(template: Template, values: dict[str, Any]) -> dict[str, list[Any]]:
     """Findings for every written field, shown beside it (the no-JavaScript path)."""
     from reviews.coach.analysis import analyse
 
+    written = {q.key for q in template.questions if q.kind == "text"}
     found: dict[str, list[Any]] = {}
     for name, text in values.items():
-        if not text or not (name.startswith("comment_") or name in TEXT_FIELDS):
+        if not text or not isinstance(text, str):
+            continue
+        if not (name.startswith("comment_") or name in written):
             continue
         rating_field = (
             "overall"
@@ -214,8 +243,9 @@ def _autosave(part: Assessment) -> Any:
     from reviews.api.core import error_body
 
     snapshot = FrameworkSnapshot(part.review.cycle.framework_snapshot or {})
+    template = template_of(part.review.cycle, part.kind.value)
     try:
-        clean = _parse(part, snapshot, submit=False)
+        clean = _parse(part, snapshot, template, submit=False)
         ops.save_part(current_user, part, _version(), clean, submit=False)
     except DomainError as exc:
         return error_body(exc)

@@ -14,7 +14,7 @@ from reviews import access
 from reviews.audit.operations import record
 from reviews.cycles import operations as ops
 from reviews.cycles.models import Assessment, Review
-from reviews.cycles.parts import ANSWERS, POTENTIAL, READINESS
+from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.reading import ReviewReading, read_review
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.views import bp
@@ -57,7 +57,7 @@ def reading_context(reading: ReviewReading) -> dict[str, Any]:
         "labels": LABELS,
         "potential": POTENTIAL,
         "readiness": READINESS,
-        "answers": ANSWERS,
+        "templates": reading.templates,
         "resolved": resolve(review.subject_id, shown),
     }
 
