@@ -139,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     from reviews.notifications.views import bp as notifications_bp
     from reviews.people.views import bp as people_bp
     from reviews.reports.views import bp as reports_bp
+    from reviews.review_templates.views import bp as templates_bp
     from reviews.scim.views import bp as scim_bp
     from reviews.upward.views import bp as upward_bp
 
@@ -152,6 +153,7 @@ def register_blueprints(app: Flask) -> None:
         people_bp,
         framework_bp,
         cycles_bp,
+        templates_bp,
         calibration_bp,
         growth_bp,
         jobs_bp,

@@ -653,6 +653,9 @@ def load_demo_cycles(actor_email: str = "hr@example.com", seed: int = 11) -> Non
         raise DemoError(f"{actor_email} is not in the organisation")
     today = date.today()
     start = today - timedelta(days=200)
+    from reviews.review_templates.operations import create_template
+
+    peer_template = create_template(hr, DEMO_PEER_TEMPLATE)
     _demo_cycle(
         hr,
         rng,
@@ -670,8 +673,52 @@ def load_demo_cycles(actor_email: str = "hr@example.com", seed: int = 11) -> Non
         CycleState.PEER_FEEDBACK,
         self_share=0.88,
         peer_share=0.65,
+        template_ids={"peer": peer_template.id},
     )
     load_demo_between_cycles(rng)
+
+
+# This half's cycle asks peers the built-in questions and three of the company's own.
+DEMO_PEER_TEMPLATE = {
+    "name": "Engineering peer feedback",
+    "part": "peer",
+    "sections": [
+        {
+            "title": "Working together",
+            "questions": [
+                {
+                    "key": "closeness",
+                    "kind": "scale",
+                    "label": "How closely did you work together this half?",
+                    "steps": ["Rarely", "Monthly", "Weekly", "Daily"],
+                    "cant_judge": False,
+                },
+                {
+                    "key": "again",
+                    "kind": "yes_no",
+                    "label": "Would you want to work with them again on a hard project?",
+                },
+            ],
+        },
+        {
+            "title": "Your feedback",
+            "questions": [
+                {"key": "strengths", "kind": "text", "label": "Strengths"},
+                {"key": "growth_areas", "kind": "text", "label": "Growth areas"},
+                {"key": "suggestion", "kind": "text", "label": "One concrete suggestion"},
+                {
+                    "key": "hr_note",
+                    "kind": "text",
+                    "label": "Anything HR should know?",
+                    "help": "Only HR reads this: not the person, not their managers.",
+                    "required": False,
+                    "audience": "hr",
+                    "max_length": 1000,
+                },
+            ],
+        },
+    ],
+}
 
 
 DEMO_FEEDBACK = [
@@ -882,6 +929,7 @@ def _demo_cycle(
     *,
     self_share: float,
     peer_share: float,
+    template_ids: dict[str, int] | None = None,
 ) -> None:
     from reviews.calibration import operations as calibration_ops
     from reviews.calibration.models import GroupKind
@@ -911,6 +959,7 @@ def _demo_cycle(
             reviewer_load_cap=5,
             guidance=[5, 20, 50, 20, 5],
             upward_feedback=True,
+            template_ids=template_ids or {},
         ),
     )
     reached = ORDER.index(stop_at)
@@ -1017,6 +1066,9 @@ def _demo_cycle(
                     "growth_areas": rng.choice(GROWTH_AREAS),
                     "suggestion": rng.choice(SUGGESTIONS),
                 },
+                choices={"closeness": rng.choice([2, 3, 3, 4]), "again": rng.random() < 0.85}
+                if template_ids
+                else {},
             ),
             submit=True,
         )

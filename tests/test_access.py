@@ -213,6 +213,18 @@ EXPECTED: dict[str, set[str]] = {
     "upward.give": {"subject", "peer", "other_employee", "direct_manager", "other_manager"},
     "upward.summary": {"direct_manager", "skip_level", "hr"},
     "upward.summary_csv": HR,
+    "templates.template_list": HR,
+    "templates.new_template": HR,
+    "templates.copy_template": HR,
+    "templates.edit_template": HR,
+    "templates.preview_template": HR,
+    "templates.preview_default": HR,
+    "templates.export_template": HR,
+    "templates.import_template": HR,
+    "templates.archive_template": HR,
+    "templates.restore_template": HR,
+    "templates.delete_template": HR,
+    "api.cycle_templates": HR,
 }
 # POSTs whose allowed callers would change state the matrix does not want changed.
 SKIP_ALLOWED_POST = {
@@ -235,6 +247,7 @@ SKIP_ALLOWED_POST = {
     "api.calibration_finalise",
     "api.calibration_finish",
     "api.peer_decline",
+    "templates.delete_template",
 }
 
 
@@ -311,6 +324,12 @@ def world(app, make_person):
         db.session.commit()
     request = approved_peer(boss, review, peer)
     self_part = part(review, PartKind.SELF)
+    with app.test_request_context():
+        from reviews.review_templates.definition import DEFAULTS
+        from reviews.review_templates.operations import create_template
+
+        template = create_template(hr, DEFAULTS["peer"].as_json())
+        db.session.commit()
     people = {
         "subject": subject,
         "peer": peer,
@@ -337,6 +356,8 @@ def world(app, make_person):
         "name": "testop",
         "scim_id": subject.id,
         "rest": "x",
+        "template_id": template.id,
+        "part": "self",
     }
     # Routes about the calibrated and released review use the earlier cycle's review.
     earlier_ids = {"review_id": earlier_review.id, "cycle_id": earlier.id}

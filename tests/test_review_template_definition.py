@@ -7,7 +7,6 @@ import copy
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from reviews.cycles.parts import ANSWERS
 from reviews.review_templates.definition import (
     DEFAULTS,
     TemplateError,
@@ -18,6 +17,25 @@ from reviews.review_templates.definition import (
     parse_template,
     readable_answers,
 )
+
+# The questions Reviews asked before templates (reviews.cycles.parts.ANSWERS, removed):
+# (key, label, required on submit).
+ANSWERS = {
+    "self": [
+        ("accomplishments", "Accomplishments this period", True),
+        ("growth", "What you want to grow next", True),
+    ],
+    "peer": [
+        ("strengths", "Strengths", True),
+        ("growth_areas", "Growth areas", True),
+        ("suggestion", "One concrete suggestion", True),
+    ],
+    "manager": [
+        ("summary", "Summary", True),
+        ("strengths", "Strengths", True),
+        ("growth_areas", "Growth areas", True),
+    ],
+}
 
 EVERY_KIND = {
     "name": "Peer feedback, engineering",

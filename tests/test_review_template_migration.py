@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 from test_migrations import _drop, _migrated_app
+from test_review_template_definition import ANSWERS
 
 from reviews.cycles.models import Cycle
-from reviews.cycles.parts import ANSWERS
 from reviews.extensions import db
 from reviews.review_templates.definition import DEFAULTS
 from reviews.review_templates.queries import template_of

@@ -29,6 +29,7 @@ from reviews.api.schemas import (
     CYCLE_CREATE,
     CYCLE_UPDATE,
     PROGRESS,
+    TEMPLATES,
     cycle_json,
 )
 from reviews.cycles import operations as ops
@@ -135,6 +136,25 @@ def cycle_advance(cycle_id: int) -> Any:
     cycle = cycle_or_404(cycle_id)
     ops.advance_cycle(current_user, cycle, CycleState(body()["target"]))
     return with_etag(jsonify(cycle_json(cycle)), cycle.version)
+
+
+@bp.get("/cycles/<int:cycle_id>/templates")
+@access.hr_only
+@operation("The questions each part of the cycle asks (frozen at launch)", TEMPLATES)
+def cycle_templates(cycle_id: int) -> Any:
+    from reviews.review_templates.queries import chosen, templates_of
+
+    cycle = cycle_or_404(cycle_id)
+    rows = chosen(cycle)
+    return jsonify(
+        {
+            part: {
+                "template_id": rows[part].id if part in rows else None,
+                "document": template.as_json(),
+            }
+            for part, template in templates_of(cycle).items()
+        }
+    )
 
 
 @bp.get("/cycles/<int:cycle_id>/progress")

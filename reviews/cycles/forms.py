@@ -8,6 +8,7 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectChoice,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -89,6 +90,10 @@ class CycleForm(FlaskForm):
         description="Calibration flags a rating whose share of people is more than this many "
         f"percentage points above or below its guidance share (0 to {MAX_GUIDANCE_TOLERANCE}).",
     )
+
+    self_template = SelectField("Self-review questions", choices=[], validate_choice=False)
+    peer_template = SelectField("Peer feedback questions", choices=[], validate_choice=False)
+    manager_template = SelectField("Manager review questions", choices=[], validate_choice=False)
 
 
 class DeclineForm(FlaskForm):

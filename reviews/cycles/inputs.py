@@ -11,7 +11,7 @@ and is also what the operations apply to settings built in code.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
@@ -51,6 +51,8 @@ class CycleFields:
     guidance: list[int]
     upward_feedback: bool = False
     guidance_tolerance: int = 5  # whole points either side of each guidance share
+    # part -> the review template it asks (reviews.review_templates); none: built-in
+    template_ids: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def for_everyone(cls, name: str, today: date, **overrides: Any) -> CycleFields:
@@ -208,6 +210,40 @@ def _departments(data: Fields, current: Cycle | None) -> list[int]:
     return sorted(set(ids))
 
 
+TEMPLATE_FIELDS = {"self": "self_template", "peer": "peer_template", "manager": "manager_template"}
+
+
+def _templates(data: Fields, current: Cycle | None) -> dict[str, int]:
+    """The template each part asks (`<part>_template`: an id, or empty / null for the
+    built-in questions): a template of that part, not archived unless already chosen."""
+    from reviews.review_templates.models import ReviewTemplate
+    from reviews.review_templates.queries import chosen
+
+    kept = {part: row.id for part, row in chosen(current).items()} if current else {}
+    out = dict(kept)
+    for part, name in TEMPLATE_FIELDS.items():
+        if not data.has(name):
+            continue
+        raw = data.raw(name)
+        if raw is None or raw == "":
+            out.pop(part, None)
+            continue
+        if isinstance(raw, str) and raw.isdigit() and len(raw) < 10:
+            raw = int(raw)
+        row = (
+            db.session.get(ReviewTemplate, raw)
+            if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw < 2**31
+            else None
+        )
+        if row is None or row.part.value != part:
+            data.error(name, "Choose a template of this part from the list, or the built-in one.")
+        elif row.archived_at is not None and kept.get(part) != row.id:
+            data.error(name, f"“{row.name}” is archived; choose another template.")
+        else:
+            out[part] = row.id
+    return out
+
+
 def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
     """A cycle's settings from a form or a JSON body, or Invalid naming every problem.
 
@@ -260,6 +296,7 @@ def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
         values[name] = data.boolean(name) if given(name) else keep(name)
     values["guidance"] = _guidance(data) if given("guidance") else list(keep("guidance"))
     values["guidance_tolerance"] = _tolerance(data, keep("guidance_tolerance"))
+    values["template_ids"] = _templates(data, current)
     for name in data.errors:  # malformed on its own: no cross-field rule on it
         values[name] = None
     for name, message in _rules(values).items():

@@ -33,6 +33,9 @@ SCREENS: list[tuple[str | None, str, str, str | None]] = [
     ("hr@example.com", "hr-calibration", "/cycles", r"^/calibration/\d+$"),
     ("hr@example.com", "hr-people", "/people", None),
     ("hr@example.com", "hr-org-chart", "/org", None),
+    ("hr@example.com", "hr-templates", "/templates/", None),
+    ("hr@example.com", "hr-template-editor", "/templates/", r"^/templates/\d+/edit$"),
+    ("hr@example.com", "hr-template-preview", "/templates/", r"^/templates/\d+/preview$"),
 ]
 # Also taken in the dark theme (NAME-dark-375.png ...): a page of each kind, the charts among them.
 DARK = frozenset(

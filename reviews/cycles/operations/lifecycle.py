@@ -6,7 +6,18 @@ from __future__ import annotations
 import typing
 from typing import Any
 
-from sqlalchemy import Select, false, func, insert, literal, literal_column, or_, select, text
+from sqlalchemy import (
+    Select,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews.audit.operations import record
@@ -44,7 +55,9 @@ from reviews.people.models import Department, Person
 # Settings copied onto the cycle as they are (the lists are relationships, below).
 # the statistics target of launch's ANALYZE (see _refresh_statistics)
 LAUNCH_STATISTICS = 10
-PLAIN_SETTINGS = tuple(n for n in FIELD_NAMES if n not in ("department_ids", "participant_ids"))
+PLAIN_SETTINGS = tuple(
+    n for n in FIELD_NAMES if n not in ("department_ids", "participant_ids", "template_ids")
+)
 
 
 def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
@@ -61,10 +74,23 @@ def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
     )
 
 
+def _choose_templates(cycle: Cycle, template_ids: dict[str, int]) -> None:
+    """The templates a draft cycle will freeze at launch, one row per part chosen."""
+    from reviews.review_templates.models import CycleTemplate
+
+    db.session.execute(delete(CycleTemplate).where(CycleTemplate.cycle_id == cycle.id))
+    db.session.add_all(
+        CycleTemplate(cycle_id=cycle.id, part=PartKind(part), template_id=template_id)
+        for part, template_id in sorted(template_ids.items())
+    )
+
+
 def create_cycle(actor: Person, f: CycleFields) -> Cycle:
     cycle = Cycle(created_by_id=actor.id, state=CycleState.DRAFT)
     db.session.add(cycle)
     _apply_fields(cycle, f)
+    db.session.flush()
+    _choose_templates(cycle, f.template_ids)
     db.session.flush()
     record("cycle.created", actor=actor, cycle_id=cycle.id, name=cycle.name)
     return cycle
@@ -77,6 +103,8 @@ def update_cycle(actor: Person, cycle: Cycle, expected_version: int, f: CycleFie
         raise _stale(cycle)
     _apply_fields(cycle, f)
     try:
+        db.session.flush()
+        _choose_templates(cycle, f.template_ids)
         db.session.flush()
     except StaleDataError:
         db.session.rollback()

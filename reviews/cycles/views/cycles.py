@@ -77,7 +77,30 @@ def _form_for(cycle: Cycle | None, source: Cycle | None = None) -> CycleForm:
         SelectChoice(d.id, d.name)
         for d in db.session.scalars(select(Department).order_by(Department.name))
     ]
+    _template_choices(form, cycle or source)
     return form
+
+
+def _asked(cycle: Cycle) -> list[tuple[str, Any, Any]]:
+    """Each part's questions: (part, the template as asked, the chosen row or None)."""
+    from reviews.review_templates.queries import chosen, templates_of
+
+    rows = chosen(cycle)
+    return [(part, t, rows.get(part)) for part, t in templates_of(cycle).items()]
+
+
+def _template_choices(form: CycleForm, shown: Cycle | None) -> None:
+    """The review templates each part may ask; a cycle's (or its source's) own choice is
+    kept in the list even when it has been archived since."""
+    from reviews.review_templates.queries import chosen
+    from reviews.review_templates.views import choices_for
+
+    picked = {part: row.id for part, row in chosen(shown).items()} if shown else {}
+    for part in ("self", "peer", "manager"):
+        select_field = getattr(form, f"{part}_template")
+        select_field.choices = choices_for(part, picked.get(part))
+        if request.method != "POST":
+            select_field.data = str(picked.get(part, ""))
 
 
 def _shift(source: Cycle) -> timedelta:
@@ -184,6 +207,7 @@ def cycle_detail(cycle_id: int) -> Any:
         total=total,
         departments=departments,
         participants=participants,
+        asked=_asked(cycle),
         transition=next_transition(cycle.state),
         labels=LABELS,
         confirm=ConfirmForm(),
