@@ -40,13 +40,21 @@ serve: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
-# The suite runs on SQLite; with TEST_DATABASE_URL set it runs again on PostgreSQL.
+# The suite runs on SQLite; with TEST_DATABASE_URL set it runs on PostgreSQL too, the two
+# passes side by side (they share no database, Redis queue or port): the PostgreSQL pass
+# prints as it goes, the SQLite pass's output follows it. Fails if either pass fails.
 test: $(STAMP)
-	env -u TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL =="; \
-		$(BIN)/pytest $(PYTEST_ARGS); \
-	fi
+	@if [ -z "$$TEST_DATABASE_URL" ]; then \
+		exec $(BIN)/pytest $(PYTEST_ARGS); \
+	fi; \
+	log=$$(mktemp); \
+	env -u TEST_DATABASE_URL $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS) > $$log 2>&1 & lite=$$!; \
+	echo "== on PostgreSQL (the SQLite pass runs beside it) =="; \
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS); pg=$$?; \
+	wait $$lite; sqlite=$$?; \
+	echo "== on SQLite =="; cat $$log; rm -f $$log; \
+	echo "== SQLite pass: exit $$sqlite; PostgreSQL pass: exit $$pg =="; \
+	test $$sqlite -eq 0 && test $$pg -eq 0
 
 # The full benchmark (10,000 people; PEOPLE=... for fewer), on SQLite and, with
 # BENCH_POSTGRES_URL set, on PostgreSQL too; rewrites docs/benchmarks.md.
