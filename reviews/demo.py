@@ -717,6 +717,17 @@ DEMO_PEER_TEMPLATE = {
                 },
             ],
         },
+        {
+            "title": "Competencies",
+            "questions": [
+                {
+                    "key": "competencies",
+                    "kind": "competencies",
+                    "label": "Competencies",
+                    "required": False,
+                }
+            ],
+        },
     ],
 }
 

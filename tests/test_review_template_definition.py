@@ -248,3 +248,28 @@ def test_answers_read_as_text_for_exports():
     assert q("often").as_text("cant_judge") == "Can't judge"  # type: ignore[union-attr]
     assert q("areas").as_text(["design", "ops"]) == "Design; Ops"  # type: ignore[union-attr]
     assert q("role").as_text(None) == ""  # type: ignore[union-attr]
+
+
+def test_the_competency_block_is_kept_by_managers_optional_for_peers_and_keyed_once():
+    manager = copy.deepcopy(DEFAULTS["manager"].as_json())
+    manager["sections"] = [s for s in manager["sections"] if s["title"] != "Competencies"]
+    with pytest.raises(TemplateError, match="keep the competency block"):
+        parse_template(manager)
+    peer = copy.deepcopy(EVERY_KIND)
+    peer["sections"][0]["questions"].append(
+        {"kind": "competencies", "label": "Ratings", "required": True, "audience": "hr"}
+    )
+    peer["sections"][1]["questions"].append({"key": "competencies", "kind": "text", "label": "X"})
+    with pytest.raises(TemplateError) as caught:
+        parse_template(peer)
+    text = " ".join(caught.value.problems)
+    assert "every reader of the part reads its competency ratings" in text
+    assert "peers rate competencies only if they can" in text
+    assert "'competencies' is a name the form already uses" in text
+    # The block is not an answer: answers skip it, the template knows where it is.
+    self_ = DEFAULTS["self"]
+    assert self_.competencies is not None
+    assert self_.ratings_needed
+    assert not DEFAULTS["peer"].ratings_needed
+    assert "competencies" not in [q.key for q in self_.questions]
+    assert parse_template(EVERY_KIND).competencies is None

@@ -87,6 +87,12 @@ def _doc(part: str, marker: str = "", extra: int = 0) -> dict[str, Any]:
         "sections": [
             {"title": "Working together", "questions": questions[:3]},
             {"title": "More", "questions": questions[3:]},
+            {
+                "title": "Competencies",
+                "questions": [
+                    {"kind": "competencies", "label": "Competencies", "required": part != "peer"}
+                ],
+            },
         ],
     }
 
@@ -623,3 +629,52 @@ def test_the_report_reads_a_constant_number_of_statements_whatever_the_questions
         assert data.decode("utf-8-sig").count("Extra 29") == (2 if extra else 0)
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_a_self_review_template_may_move_or_drop_the_competency_ratings(app, make_person):
+    hr, _skip, _manager, subject, _peers = _world(app, make_person)
+    moved = _doc("self")
+    moved["sections"] = [moved["sections"][1], moved["sections"][2], moved["sections"][0]]
+    dropped = _doc("self")
+    dropped["sections"] = dropped["sections"][:2]
+    keys = _keys()
+    for document, rates in ((moved, True), (dropped, False)):
+        row = template_ops.create_template(hr, document)
+        db.session.commit()
+        cycle = launched_cycle(
+            hr, name=document["name"] + str(rates), template_ids={"self": row.id}
+        )
+        review = review_of(cycle, subject)
+        client = login_as_fresh(app, subject)
+        form = client.get(f"/reviews/{review.id}/self").get_data(as_text=True)
+        assert ('name="rating_' in form) == rates
+        if rates:  # after the section it now follows
+            assert (
+                form.index('name="role"')
+                < form.index('name="rating_')
+                < form.index('name="change"')
+            )
+        answers = {"change": "x", "again": "no", "often": "1", "role": "lead"}
+        if not rates:  # the API cannot rate what the part does not ask
+            _row, secret = create_token(None, subject, "t")
+            db.session.commit()
+            refused = client.put(
+                f"/api/v1/reviews/{review.id}/self",
+                json={"version": part(review, PartKind.SELF).version, "ratings": {keys[0]: 3}},
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            assert refused.status_code == 422
+            assert list(refused.get_json()["error"]["fields"]) == [f"ratings.{keys[0]}"]
+        part_ = part(review, PartKind.SELF)
+        submitted = post(
+            client,
+            f"/reviews/{review.id}/self",
+            {**answers, "action": "submit", "version": str(part_.version)},
+        )
+        if rates:  # every competency must be rated before submitting
+            assert submitted.status_code == 400
+            assert "Rate this competency before submitting." in submitted.get_data(as_text=True)
+            continue
+        assert submitted.status_code == 302, submitted.get_data(as_text=True)
+        page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
+        assert "Competency</th>" not in page  # no empty table of ratings

@@ -39,45 +39,70 @@ def _frozen_defaults() -> dict:
             "max_length": 5000,
         }
 
-    def template(name, part, title, questions):
+    def ratings(required):
         return {
-            "name": name,
-            "part": part,
-            "sections": [{"title": title, "questions": [text(k, lb) for k, lb in questions]}],
+            "key": "competencies",
+            "kind": "competencies",
+            "label": "Competencies",
+            "help": "",
+            "required": required,
+            "audience": "part",
         }
 
-    manager = template(
-        "Manager review",
-        "manager",
-        "Summary",
-        [("summary", "Summary"), ("strengths", "Strengths"), ("growth_areas", "Growth areas")],
-    )
-    manager["labels"] = {
-        "overall": "Overall performance",
-        "potential": "Potential",
-        "readiness": "Promotion readiness",
-    }
+    def section(title, questions):
+        return {"title": title, "questions": [text(k, lb) for k, lb in questions]}
+
+    competencies = {"title": "Competencies", "questions": [ratings(True)]}
     return {
-        "self": template(
-            "Self-review",
-            "self",
-            "Looking back and ahead",
-            [
-                ("accomplishments", "Accomplishments this period"),
-                ("growth", "What you want to grow next"),
+        "self": {
+            "name": "Self-review",
+            "part": "self",
+            "sections": [
+                competencies,
+                section(
+                    "Looking back and ahead",
+                    [
+                        ("accomplishments", "Accomplishments this period"),
+                        ("growth", "What you want to grow next"),
+                    ],
+                ),
             ],
-        ),
-        "peer": template(
-            "Peer feedback",
-            "peer",
-            "Your feedback",
-            [
-                ("strengths", "Strengths"),
-                ("growth_areas", "Growth areas"),
-                ("suggestion", "One concrete suggestion"),
+        },
+        "peer": {
+            "name": "Peer feedback",
+            "part": "peer",
+            "sections": [
+                section(
+                    "Your feedback",
+                    [
+                        ("strengths", "Strengths"),
+                        ("growth_areas", "Growth areas"),
+                        ("suggestion", "One concrete suggestion"),
+                    ],
+                ),
+                {"title": "Competencies", "questions": [ratings(False)]},
             ],
-        ),
-        "manager": manager,
+        },
+        "manager": {
+            "name": "Manager review",
+            "part": "manager",
+            "sections": [
+                competencies,
+                section(
+                    "Summary",
+                    [
+                        ("summary", "Summary"),
+                        ("strengths", "Strengths"),
+                        ("growth_areas", "Growth areas"),
+                    ],
+                ),
+            ],
+            "labels": {
+                "overall": "Overall performance",
+                "potential": "Potential",
+                "readiness": "Promotion readiness",
+            },
+        },
     }
 
 

@@ -69,13 +69,18 @@ def parse_part(
     kind = template.part
     clean = PartInput()
     errors: dict[str, str] = {}
+    rates = template.competencies is not None
     known = set(competency_keys)
     for name in form:
         for prefix in ("rating_", "comment_"):
-            if name.startswith(prefix) and name[len(prefix) :] not in known:
+            if not name.startswith(prefix):
+                continue
+            if name[len(prefix) :] not in known:
                 errors[name] = f"{name[len(prefix) :]!r} is not a competency of this cycle."
+            elif not rates and str(form.get(name) or "").strip() not in ("", "skip"):
+                errors[name] = "This part rates no competencies in this cycle."
     errors.update(unknown_answers(template, form))
-    for key in competency_keys:
+    for key in competency_keys if rates else []:
         raw = (form.get(f"rating_{key}") or "").strip()
         if raw and raw != "skip":
             try:
@@ -85,7 +90,7 @@ def parse_part(
             else:
                 if rating is not None:
                     clean.ratings[key] = rating
-        elif submit and kind != "peer":
+        elif submit and template.ratings_needed:
             errors[f"rating_{key}"] = "Rate this competency before submitting."
         comment = (form.get(f"comment_{key}") or "").strip()
         if len(comment) > MAX_COMMENT:

@@ -27,7 +27,12 @@ KINDS = {
     "choice": "Single choice",
     "choices": "Multiple choice",
     "yes_no": "Yes or no",
+    "competencies": "Competency ratings (the framework's scale and anchors)",
 }
+# The competency block: where the part rates the cycle's competencies, if it does. Its
+# key is always this one; the manager review must have it (calibration, the 9-box and
+# growth plans read its ratings); a peer rates competencies only optionally.
+COMPETENCIES = "competencies"
 # Who reads an answer besides its author, widest first.
 AUDIENCES = {
     "part": "Everyone who reads this part",
@@ -42,6 +47,7 @@ SHAPES = {
     "choice": "an option key",
     "choices": "a list of option keys",
     "yes_no": "true or false",
+    "competencies": "ratings",
 }
 NOT_AN_ANSWER = "\x00not-an-answer"
 MAX_TEXT = 5000
@@ -50,7 +56,16 @@ MAX_OPTIONS = 12
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Names the part forms already use for other fields, and the prefixes of theirs.
 RESERVED = frozenset(
-    {"version", "action", "csrf_token", "desired_level", "overall", "potential", "readiness"}
+    {
+        "version",
+        "action",
+        "csrf_token",
+        "desired_level",
+        "overall",
+        "potential",
+        "readiness",
+        COMPETENCIES,
+    }
 )
 RESERVED_PREFIXES = ("rating_", "comment_", "evidence", "answer_")
 # The manager part's fixed fields (calibration, the 9-box and plans read them):
@@ -147,14 +162,31 @@ class Template:
 
     @property
     def questions(self) -> list[Question]:
-        return [q for s in self.sections for q in s.questions]
+        """The questions answered in words or choices (not the competency block)."""
+        return [q for s in self.sections for q in s.questions if q.kind != COMPETENCIES]
+
+    @property
+    def competencies(self) -> Question | None:
+        """The competency block, if the part rates competencies."""
+        return next((q for s in self.sections for q in s.questions if q.kind == COMPETENCIES), None)
+
+    @property
+    def ratings_needed(self) -> bool:
+        """Whether a submitted part must rate every competency."""
+        block = self.competencies
+        return block is not None and block.required and self.part != "peer"
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
 
     def anchors(self) -> list[tuple[str, str]]:
-        """Each section's anchor on the form (`answer_inputs`) and its title."""
-        return [(f"section-{n}", s.title) for n, s in enumerate(self.sections, 1)]
+        """Each section's anchor on the form (`answer_inputs`) and its title; a section of
+        only the competency block has none (its groups are the form's headings)."""
+        return [
+            (f"section-{n}", s.title)
+            for n, s in enumerate(self.sections, 1)
+            if any(q.kind != COMPETENCIES for q in s.questions)
+        ]
 
     def label(self, fixed: str) -> str:
         return self.labels.get(fixed) or FIXED_LABELS[fixed]
@@ -254,10 +286,14 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
     if not isinstance(item, dict):
         r.problems.append(f"{where}: must be an object.")
         return None
-    key = r.key(item.get("key"), where, "key")
-    if key and (key in RESERVED or key.startswith(RESERVED_PREFIXES)):
-        r.problems.append(f"{where}: key {key!r} is a name the form already uses.")
     kind = item.get("kind")
+    if kind == COMPETENCIES:
+        item = {"key": COMPETENCIES, **item}
+    key = r.key(item.get("key"), where, "key")
+    if kind == COMPETENCIES and key != COMPETENCIES:
+        r.problems.append(f"{where}: the competency block's key is {COMPETENCIES!r}.")
+    elif key and kind != COMPETENCIES and (key in RESERVED or key.startswith(RESERVED_PREFIXES)):
+        r.problems.append(f"{where}: key {key!r} is a name the form already uses.")
     if kind not in KINDS:
         r.problems.append(f"{where}: kind must be one of {', '.join(KINDS)}.")
         return None
@@ -272,6 +308,8 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         required=r.flag(item, "required", where, True),
         audience=audience if audience in AUDIENCES else "part",
     )
+    if kind == COMPETENCIES and question.audience != "part":
+        r.problems.append(f"{where}: every reader of the part reads its competency ratings.")
     if kind == "text":
         limit = item.get("max_length", MAX_TEXT)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TEXT:
@@ -329,6 +367,14 @@ def parse_template(doc: Any, *, part: str | None = None) -> Template:
         ]
         sections.append(Section(title, tuple(q for q in questions if q is not None)))
     keys = [q.key for s in sections for q in s.questions if q.key]
+    blocks = [q for s in sections for q in s.questions if q.kind == COMPETENCIES]
+    if kind == "manager" and not blocks:
+        r.problems.append(
+            "Template: the manager review rates the competencies (calibration, the 9-box and "
+            "growth plans read them): keep the competency block."
+        )
+    if kind == "peer" and any(q.required for q in blocks):
+        r.problems.append("Template: peers rate competencies only if they can: not required.")
     if duplicated := sorted({k for k in keys if keys.count(k) > 1}):
         r.problems.append(f"Template: question keys must differ ({', '.join(duplicated)}).")
     if len(keys) > MAX_QUESTIONS:
@@ -362,18 +408,28 @@ def _text(key: str, label: str) -> dict[str, Any]:
     return {"key": key, "kind": "text", "label": label, "required": True}
 
 
+def _ratings(required: bool = True) -> dict[str, Any]:
+    return {
+        "key": COMPETENCIES,
+        "kind": COMPETENCIES,
+        "label": "Competencies",
+        "required": required,
+    }
+
+
 DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
     "self": {
         "name": "Self-review",
         "part": "self",
         "sections": [
+            {"title": "Competencies", "questions": [_ratings()]},
             {
                 "title": "Looking back and ahead",
                 "questions": [
                     _text("accomplishments", "Accomplishments this period"),
                     _text("growth", "What you want to grow next"),
                 ],
-            }
+            },
         ],
     },
     "peer": {
@@ -387,13 +443,15 @@ DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
                     _text("growth_areas", "Growth areas"),
                     _text("suggestion", "One concrete suggestion"),
                 ],
-            }
+            },
+            {"title": "Competencies", "questions": [_ratings(required=False)]},
         ],
     },
     "manager": {
         "name": "Manager review",
         "part": "manager",
         "sections": [
+            {"title": "Competencies", "questions": [_ratings()]},
             {
                 "title": "Summary",
                 "questions": [
@@ -401,7 +459,7 @@ DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
                     _text("strengths", "Strengths"),
                     _text("growth_areas", "Growth areas"),
                 ],
-            }
+            },
         ],
     },
 }
@@ -435,6 +493,8 @@ def parse_answers(
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for q in questions:
+        if q.kind == COMPETENCIES:
+            continue  # rated field by field (cycles.parts.parse_part)
         values = _values(form, q.key)
         if not values:
             if submit and q.required:

@@ -156,12 +156,6 @@ def _preview(template: Template, row: ReviewTemplate | None) -> Any:
         ("Their manager line", {"part", "line"}),
         ("HR", {"part", "line", "hr"}),
     ]
-    if template.part == "peer":
-        readers[0] = (
-            "The person reviewed (where peers are anonymous: texts without names, "
-            "choices only counted together)",
-            {"part"},
-        )
     return render_template(
         "review_templates/preview.html",
         template=template,
