@@ -273,3 +273,33 @@ def test_the_competency_block_is_kept_by_managers_optional_for_peers_and_keyed_o
     assert not DEFAULTS["peer"].ratings_needed
     assert "competencies" not in [q.key for q in self_.questions]
     assert parse_template(EVERY_KIND).competencies is None
+
+
+def test_keys_are_whole_words_and_odd_json_is_a_problem_not_a_crash():
+    doc = copy.deepcopy(EVERY_KIND)
+    doc["sections"][0]["questions"][0]["key"] = "change\n"
+    doc["sections"][1]["questions"][0]["options"][0]["key"] = "lead\n"
+    doc["sections"][1]["questions"][1]["kind"] = ["choices"]
+    doc["sections"][1]["questions"][2]["audience"] = {"hr": True}
+    with pytest.raises(TemplateError) as caught:
+        parse_template(doc)
+    assert len(caught.value.problems) == 4, caught.value.problems
+    manager = copy.deepcopy(DEFAULTS["manager"].as_json())
+    manager["sections"][0]["questions"][0]["required"] = False
+    with pytest.raises(TemplateError, match="needed to submit"):
+        parse_template(manager)
+
+
+def test_an_api_answer_of_the_wrong_json_type_is_refused_by_name():
+    template = parse_template(EVERY_KIND)
+    body = {"change": True, "again": "yes", "often": True, "role": 3, "areas": "design"}
+    flat = {k: json_value(template.question(k), v) for k, v in body.items()}
+    answers, errors = parse_answers(template.questions, flat, submit=False)
+    assert answers == {}
+    assert errors == {
+        "change": "Answer with text.",
+        "again": "Answer with true or false.",
+        "often": "Answer with a step number.",
+        "role": "Answer with an option key.",
+        "areas": "Answer with a list of option keys.",
+    }

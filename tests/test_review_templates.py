@@ -610,6 +610,12 @@ def test_a_new_cycle_started_from_an_earlier_one_asks_its_templates(app, make_pe
     assert re.search(rf'<option selected value="{ids["peer"]}">Custom peer</option>', page)
     assert re.search(rf'<option selected value="{ids["manager"]}">Custom manager</option>', page)
     assert re.search(r'<option selected value="">Built-in questions</option>', page)  # self
+    # An archived template is not offered to the copy: it starts from the built-in one.
+    template_ops.set_archived(hr, db.session.get(ReviewTemplate, ids["peer"]), archived=True)
+    db.session.commit()
+    page = login_as_fresh(app, hr).get(f"/cycles/new?from={earlier.id}").get_data(as_text=True)
+    assert "Custom peer" not in page
+    assert len(re.findall(r'<option selected value="">Built-in questions</option>', page)) == 2
 
 
 def test_the_report_reads_a_constant_number_of_statements_whatever_the_questions(app, make_person):
@@ -678,3 +684,61 @@ def test_a_self_review_template_may_move_or_drop_the_competency_ratings(app, mak
         assert submitted.status_code == 302, submitted.get_data(as_text=True)
         page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
         assert "Competency</th>" not in page  # no empty table of ratings
+
+
+def test_odd_input_to_the_template_pages_is_refused_without_a_crash(app, make_person):
+    hr = make_person("Hana Hr", role=Role.HR, level_key=None)
+    row = template_ops.create_template(hr, _doc("peer"))
+    db.session.commit()
+    client = login_as_fresh(app, hr)
+    for document in ("[" * 5000, '{"name": ' + "1" * 5000 + "}", json.dumps({"part": ["x"]})):
+        assert post(client, "/templates/import", {"document": document}).status_code == 400
+    odd = post(
+        client,
+        f"/templates/{row.id}/edit",
+        {
+            "name": "N",
+            "version": "²",
+            "q-0-key": "k",
+            "q-0-label": "L",
+            "q-0-kind": "text",
+            "q-0-position": "²",
+            "q-0-max_length": "³",
+            "q-0-section": "S",
+        },
+    )
+    assert odd.status_code == 400  # max_length named; the version is not a number
+    assert "max_length must be a whole number" in odd.get_data(as_text=True).lower()
+    assert db.session.scalar(select(ReviewTemplate.id).where(ReviewTemplate.id != row.id)) is None
+
+
+def test_an_hr_admins_own_row_of_the_report_holds_no_answer_kept_from_them(app, make_person):
+    from test_exports import csv_rows
+
+    hr, _skip, manager, _subject, _peers = _world(app, make_person)
+    colleague = make_person("Hal Hr", role=Role.HR, manager=manager)
+    ids = _templates(hr)
+    cycle = launched_cycle(hr, template_ids=ids)
+    advance(hr, cycle, CycleState.MANAGER_REVIEW)
+    review = review_of(cycle, colleague)
+    boss = part(review, PartKind.MANAGER)
+    ops.save_part(
+        manager,
+        boss,
+        boss.version,
+        PartInput(
+            ratings=dict.fromkeys(_keys(), 3),
+            overall=3,
+            potential="medium",
+            readiness="not_yet",
+            answers={"change": "qzmgrpart", "for_line": "qzmgrline", "for_hr": "qzmgrhr"},
+            choices={"again": True, "often": 2, "role": "lead"},
+        ),
+        submit=True,
+    )
+    db.session.commit()
+    for reader, found in ((hr, {"qzmgrpart", "qzmgrline", "qzmgrhr"}), (colleague, set())):
+        status, data, _ = fetch(login_as_fresh(app, reader), f"/cycles/{cycle.id}/report.csv")
+        assert status == 200
+        row = next(r for r in csv_rows(data) if r[0] == "Hal Hr")
+        assert _found(",".join(row)) == found, reader.name

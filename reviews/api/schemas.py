@@ -321,6 +321,12 @@ REVIEW = {
                 "withheld": {"type": ["string", "null"]},
                 "entries": {"type": "array", "items": PEER_ENTRY},
                 "averages": {"type": "object"},
+                "tallies": {
+                    "type": "object",
+                    "description": "Chosen peer answers counted together by question key "
+                    "(answer -> how many, and n answering), where the reader may not know "
+                    "the peers: from the anonymity threshold up",
+                },
             },
         },
         "requests": {"type": "array", "items": REQUEST},

@@ -228,7 +228,7 @@ def _templates(data: Fields, current: Cycle | None) -> dict[str, int]:
         if raw is None or raw == "":
             out.pop(part, None)
             continue
-        if isinstance(raw, str) and raw.isdigit() and len(raw) < 10:
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 10:
             raw = int(raw)
         row = (
             db.session.get(ReviewTemplate, raw)

@@ -166,7 +166,8 @@ def merge_json(
             name = f"{prefix}{key}"
             question = template.question(key) if group == "answers" else None
             if group == "answers" and question is None:
-                name = f"answer_{key}"  # not a field of this part: reported as such
+                flat[f"answer_{key}"] = ""  # not a field of this part: reported as such
+                continue
             if value is None:
                 flat.pop(name, None)
             elif group == "answers":

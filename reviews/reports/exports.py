@@ -214,6 +214,7 @@ def report_select(cycle: Cycle, scope: Scope | None = None) -> Select[Any]:
             case((own.state == PartState.SUBMITTED, cast(own.choices, Text))),
             case((boss_done, cast(boss.answers, Text))),
             case((boss_done, cast(boss.choices, Text))),
+            Review.subject_id,
         )
         .join(subject, subject.id == Review.subject_id)
         .outerjoin(manager, manager.id == Review.manager_id)
@@ -311,9 +312,18 @@ def _peer_mean(documents: str | None) -> float | None:
 
 
 def report_batches(
-    cycle: Cycle, scope: Scope | None = None, audiences: frozenset[str] = LINE_READS
+    cycle: Cycle,
+    scope: Scope | None = None,
+    audiences: frozenset[str] = LINE_READS,
+    reader_id: int | None = None,
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """The report's rows (as `report_header` heads them), a batch at a time."""
+    """The report's rows (as `report_header` heads them), a batch at a time. On the
+    reader's own row (HR and managers take part in cycles too) the answers are what its
+    subject reads: their own, and of the manager's review those meant for everyone,
+    once released (cycles.reading)."""
+    from reviews.cycles.workflow import CycleState, reached
+
+    released = reached(cycle.state, CycleState.RELEASED)
     snapshot = _snapshot(cycle)
     keys = snapshot.keys if snapshot else []
     loads = json_loads
@@ -352,12 +362,22 @@ def report_batches(
             own_chosen,
             boss_written,
             boss_chosen,
+            subject_id,
         ) in rows:
             boss = boss and loads(boss)
             given = {
                 "self": answers(own_written, own_chosen),
                 "manager": answers(boss_written, boss_chosen),
             }
+            if subject_id == reader_id:
+                given["manager"] = {
+                    q.key: given["manager"][q.key]
+                    for part, q in asked
+                    if released
+                    and part == "manager"
+                    and q.audience == "part"
+                    and q.key in given["manager"]
+                }
             # the calibrated ratings, else the submitted manager part's (NULL: the same)
             finals = (finals and loads(finals)) or boss or {}
             finished.append(
@@ -391,10 +411,13 @@ def report_batches(
 
 
 def report_rows(
-    cycle: Cycle, scope: Scope | None = None, audiences: frozenset[str] = LINE_READS
+    cycle: Cycle,
+    scope: Scope | None = None,
+    audiences: frozenset[str] = LINE_READS,
+    reader_id: int | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """The report's rows one by one (see `report_batches`)."""
-    for batch in report_batches(cycle, scope, audiences):
+    for batch in report_batches(cycle, scope, audiences, reader_id):
         yield from batch
 
 

@@ -189,7 +189,9 @@ def report_csv(cycle_id: int) -> Any:
     readers = _readers()
     header = exports.report_header(cycle, readers)
     return Response(
-        stream_with_context(csv_batches(header, exports.report_batches(cycle, scope, readers))),
+        stream_with_context(
+            csv_batches(header, exports.report_batches(cycle, scope, readers, current_user.id))
+        ),
         mimetype="text/csv; charset=utf-8",
         headers=_attachment(cycle, "report", "csv"),
     )
@@ -212,7 +214,7 @@ def report_xlsx(cycle_id: int) -> Any:
     handle = xlsx_batches(
         "Reviews",
         exports.report_header(cycle, readers),
-        exports.report_batches(cycle, scope, readers),
+        exports.report_batches(cycle, scope, readers, current_user.id),
     )
     return send_file(
         handle,

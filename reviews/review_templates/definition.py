@@ -53,7 +53,7 @@ NOT_AN_ANSWER = "\x00not-an-answer"
 MAX_TEXT = 5000
 MAX_QUESTIONS = 40
 MAX_OPTIONS = 12
-KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")  # matched whole (fullmatch)
 # Names the part forms already use for other fields, and the prefixes of theirs.
 RESERVED = frozenset(
     {
@@ -64,6 +64,7 @@ RESERVED = frozenset(
         "overall",
         "potential",
         "readiness",
+        "form",
         COMPETENCIES,
     }
 )
@@ -104,7 +105,7 @@ class Question:
     def option_label(self, key: Any) -> str:
         if self.kind == "yes_no":
             return {True: "Yes", False: "No"}.get(key, "")
-        if key == CANT_JUDGE:
+        if key == CANT_JUDGE and self.kind == "scale":
             return "Can't judge"
         return next((o.label for o in self.options if o.key == str(key)), str(key))
 
@@ -236,7 +237,7 @@ class _Reader:
         return value
 
     def key(self, value: Any, where: str, what: str) -> str:
-        if not isinstance(value, str) or not KEY.match(value):
+        if not isinstance(value, str) or not KEY.fullmatch(value):
             self.problems.append(
                 f"{where}: {what} must be lower-case letters, digits and _ , starting with a "
                 "letter, at most 40 characters."
@@ -287,6 +288,8 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         r.problems.append(f"{where}: must be an object.")
         return None
     kind = item.get("kind")
+    if not isinstance(kind, str):
+        kind = repr(kind)
     if kind == COMPETENCIES:
         item = {"key": COMPETENCIES, **item}
     key = r.key(item.get("key"), where, "key")
@@ -298,7 +301,7 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         r.problems.append(f"{where}: kind must be one of {', '.join(KINDS)}.")
         return None
     audience = item.get("audience", "part")
-    if audience not in AUDIENCES:
+    if not isinstance(audience, str) or audience not in AUDIENCES:
         r.problems.append(f"{where}: audience must be one of {', '.join(AUDIENCES)}.")
     question = Question(
         key=key,
@@ -306,7 +309,7 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         label=r.text(item, "label", where, 200, needed=True),
         help=r.text(item, "help", where, 500, needed=False),
         required=r.flag(item, "required", where, True),
-        audience=audience if audience in AUDIENCES else "part",
+        audience=audience if isinstance(audience, str) and audience in AUDIENCES else "part",
     )
     if kind == COMPETENCIES and question.audience != "part":
         r.problems.append(f"{where}: every reader of the part reads its competency ratings.")
@@ -343,7 +346,7 @@ def parse_template(doc: Any, *, part: str | None = None) -> Template:
     r = _Reader()
     name = r.text(doc, "name", "Template", 120, needed=True)
     kind = doc.get("part")
-    if kind not in PARTS:
+    if not isinstance(kind, str) or kind not in PARTS:
         r.problems.append(f"Template: part must be one of {', '.join(PARTS)}.")
     elif part is not None and kind != part:
         r.problems.append(f"Template: part must stay {part!r}.")
@@ -368,10 +371,10 @@ def parse_template(doc: Any, *, part: str | None = None) -> Template:
         sections.append(Section(title, tuple(q for q in questions if q is not None)))
     keys = [q.key for s in sections for q in s.questions if q.key]
     blocks = [q for s in sections for q in s.questions if q.kind == COMPETENCIES]
-    if kind == "manager" and not blocks:
+    if kind == "manager" and (not blocks or not all(q.required for q in blocks)):
         r.problems.append(
             "Template: the manager review rates the competencies (calibration, the 9-box and "
-            "growth plans read them): keep the competency block."
+            "growth plans read them): keep the competency block, needed to submit."
         )
     if kind == "peer" and any(q.required for q in blocks):
         r.problems.append("Template: peers rate competencies only if they can: not required.")
@@ -557,15 +560,22 @@ def form_value(question: Question, value: Any) -> str | list[str]:
 
 
 def json_value(question: Question | None, value: Any) -> str | list[str]:
-    """An answer the API received as JSON, flattened to the form's shape. A wrong type
-    is kept as text so that `parse_answers` names the problem."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list) and question is not None and question.kind == "choices":
-        return [v if isinstance(v, str) else repr(v) for v in value]
-    if isinstance(value, list | dict):
+    """An answer the API received as JSON, flattened to the form's shape. A value of the
+    wrong JSON type for its question (`SHAPES`) becomes one `parse_answers` refuses by
+    name: text is a string, a scale step a number (or "cant_judge"), a choice a string,
+    multiple choice a list of strings, yes/no a boolean."""
+    kind = question.kind if question is not None else "text"
+    if kind == "yes_no":
+        return ("yes" if value else "no") if isinstance(value, bool) else NOT_AN_ANSWER
+    if kind == "choices":
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
         return NOT_AN_ANSWER
-    return str(value)
+    if kind == "scale":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value if value == CANT_JUDGE else NOT_AN_ANSWER
+    return value if isinstance(value, str) else NOT_AN_ANSWER
 
 
 def audiences_for(*, author: bool, line: bool, hr: bool) -> frozenset[str]:

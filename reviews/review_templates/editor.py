@@ -99,7 +99,11 @@ def read_form(form: Mapping[str, Any], part: str) -> EditorForm:
             return str(form.get(f"{prefix}{name}") or "").strip()
 
         raw_position = text("position")
-        position = int(raw_position) if raw_position.isdigit() and len(raw_position) < 4 else i
+        position = (
+            int(raw_position)
+            if raw_position.isascii() and raw_position.isdigit() and len(raw_position) < 4
+            else i
+        )
         row = Row(
             section=text("section"),
             key=text("key"),
@@ -145,7 +149,7 @@ def to_document(editor: EditorForm) -> tuple[dict[str, Any], list[tuple[int, int
         if row.kind == "text":
             raw = row.max_length
             question["max_length"] = (
-                int(raw) if raw.isdigit() and len(raw) < 7 else (raw or MAX_TEXT)
+                int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else (raw or MAX_TEXT)
             )
         elif row.kind in ("choice", "choices"):
             question["options"] = _options(row.options)

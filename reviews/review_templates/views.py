@@ -120,7 +120,7 @@ def edit_template(template_id: int) -> Any:
         form = editor.read_form(request.form, row.part.value)
         document, origin = editor.to_document(form)
         raw = request.form.get("version", "")
-        version = int(raw) if raw.isdigit() and len(raw) < 10 else -1
+        version = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else -1
         try:
             parse_template(document, part=row.part.value)
             ops.update_template(current_user, row, version, document)
@@ -201,8 +201,9 @@ def import_template() -> Any:
         upload = request.files.get("file")
         raw = upload.read(MAX_IMPORT + 1) if upload and upload.filename else b""
         text = raw.decode("utf-8", "replace") if raw else request.form.get("document", "")
-        if len(text) > MAX_IMPORT:
+        if len(raw or text.encode()) > MAX_IMPORT:
             problems = [f"The document is larger than {MAX_IMPORT // 1000} kB."]
+            text = ""
         elif not text.strip():
             problems = ["Choose a JSON file or paste a template document."]
         else:
@@ -211,8 +212,13 @@ def import_template() -> Any:
                 parse_template(document)
             except json.JSONDecodeError as exc:
                 problems = [f"This is not JSON: {exc.msg} at line {exc.lineno}."]
-            except TemplateError as exc:
+            except TemplateError as exc:  # a ValueError too: caught first
                 problems = exc.problems
+            except (ValueError, RecursionError):
+                problems = [
+                    "This JSON cannot be read: it nests too deeply or holds a number "
+                    "too long to be one."
+                ]
             else:
                 row = ops.create_template(current_user, document)
                 flash(f"Imported “{row.name}”.", "success")

@@ -77,7 +77,7 @@ def _form_for(cycle: Cycle | None, source: Cycle | None = None) -> CycleForm:
         SelectChoice(d.id, d.name)
         for d in db.session.scalars(select(Department).order_by(Department.name))
     ]
-    _template_choices(form, cycle or source)
+    _template_choices(form, cycle or source, cycle)
     return form
 
 
@@ -89,16 +89,25 @@ def _asked(cycle: Cycle) -> list[tuple[str, Any, Any]]:
     return [(part, t, rows.get(part)) for part, t in templates_of(cycle).items()]
 
 
-def _template_choices(form: CycleForm, shown: Cycle | None) -> None:
+def _template_choices(form: CycleForm, shown: Cycle | None, cycle: Cycle | None) -> None:
     """The review templates each part may ask; a cycle's (or its source's) own choice is
     kept in the list even when it has been archived since."""
     from reviews.review_templates.queries import chosen
     from reviews.review_templates.views import choices_for
 
-    picked = {part: row.id for part, row in chosen(shown).items()} if shown else {}
+    picked = (
+        {
+            part: row.id
+            for part, row in chosen(shown).items()
+            # a copy starts from the earlier cycle's templates still in use, not archived
+            if shown is cycle or row.archived_at is None
+        }
+        if shown
+        else {}
+    )
     for part in ("self", "peer", "manager"):
         select_field = getattr(form, f"{part}_template")
-        select_field.choices = choices_for(part, picked.get(part))
+        select_field.choices = choices_for(part, picked.get(part) if shown is cycle else None)
         if request.method != "POST":
             select_field.data = str(picked.get(part, ""))
 
