@@ -303,3 +303,32 @@ def test_an_api_answer_of_the_wrong_json_type_is_refused_by_name():
         "role": "Answer with an option key.",
         "areas": "Answer with a list of option keys.",
     }
+
+
+def test_removing_a_sections_first_question_in_the_editor_keeps_the_section():
+    from reviews.review_templates.editor import read_form, to_document
+
+    form = {
+        "name": "T",
+        "q-0-section": "One",
+        "q-0-key": "a",
+        "q-0-label": "A",
+        "q-0-kind": "text",
+        "q-1-section": "Two",
+        "q-1-key": "b",
+        "q-1-label": "B",
+        "q-1-kind": "text",
+        "q-1-remove": "1",
+        "q-2-key": "c",
+        "q-2-label": "C",
+        "q-2-kind": "text",
+        "q-3-section": "",
+        "q-3-key": "",
+        "q-3-label": "",  # a spare line
+    }
+    document, origin = to_document(read_form(form, "peer"))
+    assert [(s["title"], [q["key"] for q in s["questions"]]) for s in document["sections"]] == [
+        ("One", ["a"]),
+        ("Two", ["c"]),
+    ]
+    assert origin == [(1, 1), (2, 1)]

@@ -87,13 +87,12 @@ def _options(text: str) -> list[dict[str, str]]:
 
 def read_form(form: Mapping[str, Any], part: str) -> EditorForm:
     """The editor's posted fields as rows (unordered input is ordered by position)."""
-    rows: list[tuple[int, int, Row]] = []
+    rows: list[tuple[int, int, Row, bool]] = []
     for i in range(MAX_ROWS):
         prefix = f"q-{i}-"
         if not any(f"{prefix}{name}" in form for name in ROW_FIELDS):
             continue
-        if form.get(f"{prefix}remove"):
-            continue
+        removed = bool(form.get(f"{prefix}remove"))
 
         def text(name: str, prefix: str = prefix) -> str:
             return str(form.get(f"{prefix}{name}") or "").strip()
@@ -117,9 +116,19 @@ def read_form(form: Mapping[str, Any], part: str) -> EditorForm:
             cant_judge=bool(form.get(f"{prefix}cant_judge")),
             position=position,
         )
-        if not row.blank:
-            rows.append((position, i, row))
-    ordered = [row for _p, _i, row in sorted(rows, key=lambda t: (t[0], t[1]))]
+        rows.append((position, i, row, removed or row.blank))
+    # A removed (or blank) row that started a section hands its title on to the next
+    # question, so removing a section's first question keeps the section.
+    ordered: list[Row] = []
+    carried = ""
+    for _p, _i, row, dropped in sorted(rows, key=lambda t: (t[0], t[1])):
+        if dropped:
+            carried = row.section or carried
+            continue
+        if carried and not row.section:
+            row.section = carried
+        carried = ""
+        ordered.append(row)
     labels = {
         k: str(form.get(f"label-{k}") or "").strip()
         for k in FIXED_LABELS
