@@ -136,7 +136,9 @@ def _peers_shown_from(policy: CyclePolicy) -> int:
     )
 
 
-def report_select(cycle: Cycle, scope: Scope | None = None) -> Select[Any]:
+def report_select(
+    cycle: Cycle, scope: Scope | None = None, audiences: frozenset[str] = LINE_READS
+) -> Select[Any]:
     """The report's one statement: a row per review, in review order, each cell as the
     report shows it except the ratings, as JSON text: the submitted self and manager
     parts', the submitted peer parts' (one after another, comma-separated) and the
@@ -209,11 +211,19 @@ def report_select(cycle: Cycle, scope: Scope | None = None) -> Select[Any]:
             ),
             _label(case((boss_done, type_coerce(boss.promotion_readiness, String))), READINESS),
             _utc_day(Review.acknowledged_at),
-            # the submitted parts' answers as JSON text, for `report_batches` to pick
-            case((own.state == PartState.SUBMITTED, cast(own.answers, Text))),
-            case((own.state == PartState.SUBMITTED, cast(own.choices, Text))),
-            case((boss_done, cast(boss.answers, Text))),
-            case((boss_done, cast(boss.choices, Text))),
+            # a column per question the reader may read (report_questions): a free-text
+            # answer as text, taken out by the database, a chosen one as JSON text
+            *(
+                case(
+                    (
+                        (own if part == "self" else boss).state == PartState.SUBMITTED,
+                        (own if part == "self" else boss).answers[q.key].as_string()
+                        if q.kind == "text"
+                        else cast((own if part == "self" else boss).choices[q.key], Text),
+                    )
+                )
+                for part, q in report_questions(cycle, audiences)
+            ),
             Review.subject_id,
         )
         .join(subject, subject.id == Review.subject_id)
@@ -329,57 +339,47 @@ def report_batches(
     loads = json_loads
     asked = report_questions(cycle, audiences)
 
-    def answers(*documents: str | None) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for document in documents:
-            if document:
-                found.update(loads(document))
-        return found
+    # How each answer column becomes its cell: free text as the database gave it; a
+    # chosen answer (JSON text) as people read it. On the reader's own row, a column
+    # they may not read there stays empty.
+    chosen = [None if q.kind == "text" else q for _part, q in asked]
+    own_row = [part == "self" or (released and q.audience == "part") for part, q in asked]
+
+    def cell(question: Any, value: Any) -> Any:
+        if value is None:
+            return ""
+        return value if question is None else question.as_text(loads(value))
 
     def finish(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
         finished = []
-        for (
-            name,
-            email,
-            department,
-            level,
-            manager,
-            own_state,
-            approved,
-            received,
-            boss_state,
-            calibrated,
-            own,
-            peers,
-            boss,
-            overall,
-            final,
-            finals,
-            potential,
-            readiness,
-            acknowledged,
-            own_written,
-            own_chosen,
-            boss_written,
-            boss_chosen,
-            subject_id,
-        ) in rows:
+        for row in rows:
+            (
+                name,
+                email,
+                department,
+                level,
+                manager,
+                own_state,
+                approved,
+                received,
+                boss_state,
+                calibrated,
+                own,
+                peers,
+                boss,
+                overall,
+                final,
+                finals,
+                potential,
+                readiness,
+                acknowledged,
+            ) = row[:19]  # then a column per question, then the subject's id
             boss = boss and loads(boss)
-            given = {
-                "self": answers(own_written, own_chosen),
-                "manager": answers(boss_written, boss_chosen),
-            }
-            if subject_id == reader_id:
-                given["manager"] = {
-                    q.key: given["manager"][q.key]
-                    for part, q in asked
-                    if released
-                    and part == "manager"
-                    and q.audience == "part"
-                    and q.key in given["manager"]
-                }
             # the calibrated ratings, else the submitted manager part's (NULL: the same)
             finals = (finals and loads(finals)) or boss or {}
+            cells = list(map(cell, chosen, row[19:-1]))
+            if row[-1] == reader_id:
+                cells = [c if shown else "" for c, shown in zip(cells, own_row, strict=True)]
             finished.append(
                 (
                     name,
@@ -401,13 +401,13 @@ def report_batches(
                     potential,
                     readiness,
                     acknowledged,
-                    *(q.as_text(given[part].get(q.key)) for part, q in asked),
+                    *cells,
                 )
             )
         return finished
 
     stream = _read_ahead if _read_ahead_supported() else _streamed
-    return stream(report_select(cycle, scope), finish)
+    return stream(report_select(cycle, scope, audiences), finish)
 
 
 def report_rows(
