@@ -332,3 +332,14 @@ def test_removing_a_sections_first_question_in_the_editor_keeps_the_section():
         ("Two", ["c"]),
     ]
     assert origin == [(1, 1), (2, 1)]
+
+
+def test_submit_errors_name_the_fixed_fields_as_the_template_labels_them():
+    from reviews.cycles.parts import parse_part
+
+    manager = copy.deepcopy(DEFAULTS["manager"].as_json())
+    manager["labels"] = {"overall": "Performance this year", "readiness": "Next step"}
+    _clean, errors = parse_part(parse_template(manager), {}, [], [], submit=True)
+    assert errors["overall"] == "Give “Performance this year” a rating before submitting."
+    assert errors["readiness"] == "Choose “Next step” before submitting."
+    assert errors["potential"] == "Choose the potential before submitting."

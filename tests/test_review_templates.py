@@ -466,6 +466,7 @@ def test_the_editor_lists_every_problem_beside_its_question_and_saves_nothing(ap
         "question keys must differ",
     ):
         assert problem.lower() in body.lower(), problem
+    assert 'id="name-error"' in body  # the name's problem beside it
     assert 'id="q-1-error"' in body
     assert 'id="q-2-error"' in body
     db.session.expire_all()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviews.review_templates.definition import (
+    FIXED_LABELS,
     MAX_TEXT,
     Template,
     form_value,
@@ -118,19 +119,29 @@ def parse_part(
             except ValueError:
                 errors["overall"] = "Choose an overall rating from 1 to 5."
         elif submit:
-            errors["overall"] = "Give an overall rating before submitting."
+            errors["overall"] = (
+                "Give an overall rating before submitting."
+                if not renamed(template, "overall")
+                else f"Give “{template.label('overall')}” a rating before submitting."
+            )
         for name, choices, label in (
-            ("potential", POTENTIAL, "potential"),
-            ("readiness", READINESS, "promotion readiness"),
+            ("potential", POTENTIAL, "the potential"),
+            ("readiness", READINESS, "the promotion readiness"),
         ):
             value = (form.get(name) or "").strip()
             if value and value not in choices:
                 errors[name] = f"Choose one of: {', '.join(choices.values())}."
             elif submit and not value:
-                errors[name] = f"Choose the {label} before submitting."
+                named = f"“{template.label(name)}”" if renamed(template, name) else label
+                errors[name] = f"Choose {named} before submitting."
             else:
                 setattr(clean, name, value or None)
     return clean, errors
+
+
+def renamed(template: Template, fixed: str) -> bool:
+    """Whether the template gave a fixed field of the manager review a label of its own."""
+    return template.label(fixed) != FIXED_LABELS[fixed]
 
 
 SCALARS = ("desired_level", "overall", "potential", "readiness")

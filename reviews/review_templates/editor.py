@@ -214,13 +214,16 @@ def with_spares(editor: EditorForm, spares: int = SPARE_ROWS) -> list[Row]:
     return shown
 
 
+NAME = -2  # row_errors' key of the template name's problems
+
+
 def row_errors(error: TemplateError, origin: list[tuple[int, int]]) -> dict[int, list[str]]:
-    """`parse_template`'s problems by the index of the row they are about; problems of
-    the template as a whole under -1."""
+    """`parse_template`'s problems by the index of the row they are about; the name's
+    under NAME, other problems of the template as a whole under -1."""
     found: dict[int, list[str]] = {}
     for problem in error.problems:
         match = WHERE.match(problem)
-        row = -1
+        row = NAME if problem.startswith("Template: name") else -1
         if match:
             section, question = int(match.group(1)), match.group(2)
             candidates = [
@@ -230,5 +233,7 @@ def row_errors(error: TemplateError, origin: list[tuple[int, int]]) -> dict[int,
             ]
             row = candidates[0] if candidates else -1
             problem = problem[match.end() :]
+        if row == NAME:
+            problem = problem.removeprefix("Template: ")
         found.setdefault(row, []).append(problem[:1].upper() + problem[1:])
     return found

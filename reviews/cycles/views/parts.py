@@ -306,6 +306,7 @@ def manager_part(review_id: int) -> Any:
         url_for("cycles.team", cycle_id=review.cycle_id),
         self_part=reading.self_part,
         peers=reading.peers,
+        reading_templates=reading.templates,
         self_evidence=self_evidence,
         coverage_self=coverage(keys, [self_evidence]),
         coverage_manager=coverage(keys, [part.evidence]),
