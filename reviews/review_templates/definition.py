@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PARTS = ("self", "peer", "manager")
@@ -318,22 +318,16 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TEXT:
             r.problems.append(f"{where}: max_length must be a whole number from 1 to {MAX_TEXT}.")
             limit = MAX_TEXT
-        return _replace(question, max_length=limit)
+        return replace(question, max_length=limit)
     if kind in ("choice", "choices"):
-        return _replace(question, options=_options(r, item, where))
+        return replace(question, options=_options(r, item, where))
     if kind == "scale":
-        return _replace(
+        return replace(
             question,
             options=_steps(r, item, where),
             cant_judge=r.flag(item, "cant_judge", where, False),
         )
     return question
-
-
-def _replace(question: Question, **changes: Any) -> Question:
-    from dataclasses import replace
-
-    return replace(question, **changes)
 
 
 def parse_template(doc: Any, *, part: str | None = None) -> Template:
@@ -601,12 +595,3 @@ def readable_answers(
         for q in template.questions
         if q.key in answers and q.audience in audiences
     }
-
-
-def texts(template: Template, answers: Mapping[str, Any]) -> list[str]:
-    """The free-text answers, for the feedback coach."""
-    return [
-        answers[q.key]
-        for q in template.questions
-        if q.kind == "text" and isinstance(answers.get(q.key), str)
-    ]
