@@ -7,16 +7,14 @@ import copy
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from reviews.review_templates.definition import (
-    DEFAULTS,
-    TemplateError,
+from reviews.review_templates.answers import (
     audiences_for,
     form_value,
     json_value,
     parse_answers,
-    parse_template,
     readable_answers,
 )
+from reviews.review_templates.definition import DEFAULTS, TemplateError, parse_template
 
 # The questions Reviews asked before templates (reviews.cycles.parts.ANSWERS, removed):
 # (key, label, required on submit).

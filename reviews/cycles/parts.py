@@ -16,14 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reviews.review_templates.definition import (
-    FIXED_LABELS,
-    MAX_TEXT,
-    Template,
-    form_value,
-    json_value,
-    parse_answers,
-)
+from reviews.review_templates.answers import form_value, json_value, parse_answers
+from reviews.review_templates.definition import FIXED_LABELS, MAX_TEXT, Template
 
 __all__ = ["MAX_COMMENT", "MAX_TEXT", "PartInput", "merge_json", "parse_part", "part_values"]
 
@@ -170,7 +164,7 @@ def merge_json(
     RFC 7396): `ratings`, `comments` and `answers` merge key by key and `null` removes
     a key; a scalar replaces the saved value (`null` clears it); what the body leaves
     out stays as saved. Answers the part does not ask are refused by name; an answer
-    keeps its JSON type (`definition.json_value`) for the one reader to judge."""
+    keeps its JSON type (`answers.json_value`) for the one reader to judge."""
     flat: dict[str, Any] = dict(saved)
     for group, prefix in (("ratings", "rating_"), ("comments", "comment_"), ("answers", "")):
         for key, value in (body.get(group) or {}).items():

@@ -39,7 +39,8 @@ from reviews.cycles.visibility import (
 )
 from reviews.cycles.workflow import CycleState, reached
 from reviews.extensions import db
-from reviews.review_templates.definition import Template, audiences_for, readable_answers
+from reviews.review_templates.answers import audiences_for, readable_answers
+from reviews.review_templates.definition import Template
 from reviews.review_templates.queries import templates_of
 
 LINE = frozenset({"manager", "skip", "hr"})
@@ -97,7 +98,7 @@ def written(part: Assessment) -> dict[str, Any]:
 
 
 def audiences_of(relations: frozenset[str], author: bool) -> frozenset[str]:
-    """Which answers a reader with `relations` reads (`definition.audiences_for`)."""
+    """Which answers a reader with `relations` reads (`answers.audiences_for`)."""
     return audiences_for(
         author=author, line=bool(relations & {"manager", "skip"}), hr="hr" in relations
     )
@@ -221,7 +222,7 @@ def _readable(
     part: Assessment | None, author_reads: bool, template: Template, audiences: frozenset[str]
 ) -> PartView | None:
     """A part as others read it: submitted only; its author reads the draft too. Each
-    reads only the answers meant for them (`definition.readable_answers`)."""
+    reads only the answers meant for them (`answers.readable_answers`)."""
     if part is None or not (author_reads or part.state == PartState.SUBMITTED):
         return None
     return PartView.of(part, readable_answers(template, written(part), audiences))

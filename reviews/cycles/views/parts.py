@@ -112,7 +112,7 @@ def _shown(name: str, value: Any, template: Template) -> str:
     """A saved field's value as the conflict summary shows it."""
     question = template.question(name)
     if question is not None and question.kind != "text":
-        from reviews.review_templates.definition import parse_answers
+        from reviews.review_templates.answers import parse_answers
 
         answers, _errors = parse_answers([question], {name: value}, submit=False)
         return question.as_text(answers.get(name)) or "(empty)"
