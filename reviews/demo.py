@@ -656,6 +656,7 @@ def load_demo_cycles(actor_email: str = "hr@example.com", seed: int = 11) -> Non
     from reviews.review_templates.operations import create_template
 
     peer_template = create_template(hr, DEMO_PEER_TEMPLATE)
+    upward_template = create_template(hr, DEMO_UPWARD_TEMPLATE)
     _demo_cycle(
         hr,
         rng,
@@ -673,9 +674,63 @@ def load_demo_cycles(actor_email: str = "hr@example.com", seed: int = 11) -> Non
         CycleState.PEER_FEEDBACK,
         self_share=0.88,
         peer_share=0.65,
-        template_ids={"peer": peer_template.id},
+        template_ids={"peer": peer_template.id, "upward": upward_template.id},
     )
     load_demo_between_cycles(rng)
+
+
+# This half's cycle asks reports about their manager's one-to-ones too, and lets them
+# leave HR a note the manager never reads.
+DEMO_UPWARD_TEMPLATE = {
+    "name": "Engineering upward feedback",
+    "part": "upward",
+    "sections": [
+        {
+            "title": "How your manager supports you",
+            "questions": [
+                {
+                    "key": "competencies",
+                    "kind": "competencies",
+                    "label": "Management competencies",
+                    "required": False,
+                },
+                {
+                    "key": "one_to_ones",
+                    "kind": "scale",
+                    "label": "How useful are your one-to-ones?",
+                    "steps": ["Not useful", "Somewhat useful", "Useful", "Very useful"],
+                    "cant_judge": True,
+                },
+                {
+                    "key": "recommend",
+                    "kind": "yes_no",
+                    "label": "Would you recommend them as a manager to a friend?",
+                },
+                {
+                    "key": "comment",
+                    "kind": "text",
+                    "label": "What should your manager keep doing, or do differently?",
+                    "required": False,
+                    "max_length": 2000,
+                },
+            ],
+        },
+        {
+            "title": "For HR only",
+            "questions": [
+                {
+                    "key": "hr_note",
+                    "kind": "text",
+                    "label": "Anything HR should know?",
+                    "help": "Only HR reads this; your manager and their managers never do.",
+                    "required": False,
+                    "audience": "hr",
+                    "max_length": 1000,
+                }
+            ],
+        },
+    ],
+}
 
 
 # This half's cycle asks peers the built-in questions and three of the company's own.
@@ -902,7 +957,8 @@ def load_demo_between_cycles(rng: random.Random) -> None:
     cycles = list(
         db.session.scalars(select(Cycle).where(Cycle.upward_feedback.is_(True)).order_by(Cycle.id))
     )
-    for cycle, answers in zip(cycles, (4, 3), strict=False):
+    for n, (cycle, answers) in enumerate(zip(cycles, (4, 3), strict=False)):
+        custom = n == 1  # this half's cycle asks DEMO_UPWARD_TEMPLATE
         authors = db.session.scalars(
             select(Review.subject_id)
             .where(
@@ -925,7 +981,12 @@ def load_demo_between_cycles(rng: random.Random) -> None:
                     cycle_id=cycle.id,
                     manager_id=em.id,
                     ratings={k: rng.choice([3, 4, 4, 5]) for k in UPWARD_COMPETENCIES},
-                    comment=comment,
+                    answers=({"comment": comment} if comment else {})
+                    | (
+                        {"one_to_ones": rng.choice([3, 4, 4]), "recommend": rng.random() < 0.8}
+                        if custom
+                        else {}
+                    ),
                 )
             )
     db.session.flush()

@@ -98,7 +98,7 @@ def test_anonymising_a_departed_manager_leaves_their_identity_and_words_nowhere(
                 cycle_id=cycle.id,
                 manager_id=boss.id,
                 ratings={"people-management": 4},
-                comment=ABOUT_BOSS,
+                answers={"comment": ABOUT_BOSS},
             )
         )
     give_feedback(

@@ -3,6 +3,8 @@ under the built-in questions it freezes into each launched cycle."""
 
 from __future__ import annotations
 
+import json
+
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 from test_migrations import _drop, _migrated_app
@@ -70,13 +72,11 @@ def test_a_database_holding_answers_is_carried_through(tmp_path):
                 ).one()
             assert db.session.get(Cycle, 2).templates is None
             released = db.session.get(Cycle, 1)
-            assert set(released.templates) == {"self", "peer", "manager"}
+            assert set(released.templates) == {"self", "peer", "manager", "upward"}
             for part, questions in ANSWERS.items():
                 frozen = template_of(released, part)
                 assert frozen == DEFAULTS[part]
                 assert [(q.key, q.label, q.required) for q in frozen.questions] == questions
-            import json
-
             assert (json.loads(answers) if isinstance(answers, str) else answers) == json.loads(
                 ANSWERED
             )
@@ -85,6 +85,83 @@ def test_a_database_holding_answers_is_carried_through(tmp_path):
             downgrade(revision=BEFORE)
             with db.engine.connect() as conn:
                 assert conn.execute(text("SELECT count(*) FROM assessment")).scalar() == 1
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)
+
+
+UPWARD_BEFORE = "d3b66ff0f000"
+
+
+def test_upward_answers_move_to_the_built_in_question_word_for_word(tmp_path):
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision=UPWARD_BEFORE)
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, session_version,"
+                        " created_at) VALUES (1, 'm@example.com', 'M', 'manager', true, 1,"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+                for cycle_id, state, frozen in ((1, "closed", "'{}'"), (2, "draft", "NULL")):
+                    conn.execute(
+                        text(
+                            "INSERT INTO cycle (id, name, period_start, period_end, state,"
+                            " participant_mode, peer_min, peer_max, peer_anonymous,"
+                            " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
+                            " guidance, upward_feedback, guidance_tolerance,"
+                            " framework_snapshot, templates, launched_at, created_at, version)"
+                            f" VALUES ({cycle_id}, 'C{cycle_id}', '2026-01-01', '2026-06-30',"
+                            f" '{state}', 'all', 2, 5, true, 3, true, 5, '[]', true, 5,"
+                            f" '{{}}', {frozen}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+                        )
+                    )
+                for id_, comment in ((7, "Runs great one-to-ones; it's “calm”."), (8, "")):
+                    conn.execute(
+                        text(
+                            "INSERT INTO upward_answer (id, cycle_id, manager_id, ratings,"
+                            " comment) VALUES (:id, 1, 1, '{\"people-management\": 4}',"
+                            " :comment)"
+                        ),
+                        {"id": id_, "comment": comment},
+                    )
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = dict(
+                    conn.execute(text("SELECT id, answers FROM upward_answer ORDER BY id")).all()
+                )
+                ratings = conn.execute(
+                    text("SELECT ratings FROM upward_answer WHERE id = 7")
+                ).scalar()
+            loads = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731
+            assert loads(rows[7]) == {"comment": "Runs great one-to-ones; it's “calm”."}
+            assert loads(rows[8]) == {}
+            assert loads(ratings) == {"people-management": 4}
+            closed = db.session.get(Cycle, 1)
+            assert template_of(closed, "upward") == DEFAULTS["upward"]
+            assert db.session.get(Cycle, 2).templates is None
+            db.session.remove()
+            with db.engine.begin() as conn:  # a template may now be for upward feedback
+                conn.execute(
+                    text(
+                        "INSERT INTO review_template (name, part, definition, created_at,"
+                        " updated_at, version) VALUES ('U', 'upward', '{}', CURRENT_TIMESTAMP,"
+                        " CURRENT_TIMESTAMP, 1)"
+                    )
+                )
+            db.session.remove()
+            downgrade(revision=UPWARD_BEFORE)
+            with db.engine.connect() as conn:
+                back = dict(
+                    conn.execute(text("SELECT id, comment FROM upward_answer ORDER BY id")).all()
+                )
+                templates = conn.execute(text("SELECT templates FROM cycle WHERE id = 1")).scalar()
+            assert back == {7: "Runs great one-to-ones; it's “calm”.", 8: ""}
+            assert "upward" not in loads(templates)
             db.session.remove()
             db.engine.dispose()
     finally:

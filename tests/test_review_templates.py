@@ -153,7 +153,7 @@ def test_a_template_of_every_kind_walks_a_cycle_through_pages_and_the_api(app, m
     assert created.status_code == 201, created.get_json()
     cycle_id = created.get_json()["id"]
     asked = hr_client.get(f"/api/v1/cycles/{cycle_id}/templates", headers=bearer).get_json()
-    assert {k: v["template_id"] for k, v in asked.items()} == ids
+    assert {k: v["template_id"] for k, v in asked.items()} == {**ids, "upward": None}
     edit_page = hr_client.get(f"/cycles/{cycle_id}/edit").get_data(as_text=True)
     assert re.search(rf'<option selected value="{ids["self"]}">Custom self</option>', edit_page)
     from reviews.cycles.models import Cycle
@@ -616,7 +616,7 @@ def test_a_new_cycle_started_from_an_earlier_one_asks_its_templates(app, make_pe
     db.session.commit()
     page = login_as_fresh(app, hr).get(f"/cycles/new?from={earlier.id}").get_data(as_text=True)
     assert "Custom peer" not in page
-    assert len(re.findall(r'<option selected value="">Built-in questions</option>', page)) == 2
+    assert len(re.findall(r'<option selected value="">Built-in questions</option>', page)) == 3  # self, peer, upward
 
 
 def test_the_report_reads_a_constant_number_of_statements_whatever_the_questions(app, make_person):

@@ -15,6 +15,7 @@ from reviews.audit.models import AuditEvent
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.people.models import Role
+from reviews.review_templates.definition import DEFAULTS
 from reviews.upward.aggregate import SPREAD_MINIMUM, summarise
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
 
@@ -47,18 +48,32 @@ def test_the_answer_table_has_no_author_column():
     )
 
 
+def _rows(ratings, comments=()):
+    """(ratings, answers) pairs as stored, the comments answering the built-in question."""
+    texts = list(comments) + [""] * (len(ratings) - len(comments))
+    return [(r, {"comment": c} if c else {}) for r, c in zip(ratings, texts, strict=True)]
+
+
 def test_summarise_shows_nothing_below_the_threshold_or_while_collecting():
     ratings = [{PM: 4}, {PM: 2}]
     names = [(PM, "People Management")]
-    below = summarise(1, ratings, ["a", "b"], names, threshold=3, closed=True)
+    questions = DEFAULTS["upward"].questions
+    below = summarise(1, _rows(ratings, ["a", "b"]), names, questions, threshold=3, closed=True)
     assert below.shown is False
     assert below.responses is None
     assert below.competencies == []
     assert below.comments == []
-    collecting = summarise(1, [*ratings, {PM: 3}], [], names, threshold=3, closed=False)
+    collecting = summarise(
+        1, _rows([*ratings, {PM: 3}]), names, questions, threshold=3, closed=False
+    )
     assert collecting.shown is False
     at = summarise(
-        1, [*ratings, {PM: 3}, {}], ["zeta", " ", "alpha"], names, threshold=3, closed=True
+        1,
+        _rows([*ratings, {PM: 3}, {}], ["zeta", " ", "alpha"]),
+        names,
+        questions,
+        threshold=3,
+        closed=True,
     )
     assert at.responses == 4
     assert at.competencies[0].mean == 3.0
@@ -67,12 +82,12 @@ def test_summarise_shows_nothing_below_the_threshold_or_while_collecting():
     assert at.competencies[0].bands is None
     assert at.comments == ["alpha", "zeta"]  # sorted: order says nothing about who or when
     # A competency fewer than the threshold rated shows no figure, and no count either.
-    sparse = summarise(1, [{PM: 5}, {PM: 4}, {}], [], names, threshold=3, closed=True)
+    sparse = summarise(1, _rows([{PM: 5}, {PM: 4}, {}]), names, questions, threshold=3, closed=True)
     assert sparse.competencies[0].mean is None
     assert sparse.competencies[0].responses is None
     # From SPREAD_MINIMUM answers on, the spread shows in three bands only.
     many = [{PM: v} for v in (1, 2, 3, 4, 5, 5)]
-    wide = summarise(1, many, [], names, threshold=3, closed=True)
+    wide = summarise(1, _rows(many), names, questions, threshold=3, closed=True)
     assert wide.competencies[0].bands == (2, 1, 3)
     assert len(many) >= SPREAD_MINIMUM
 

@@ -27,7 +27,7 @@ from reviews.framework.models import Competency
 from reviews.goals.queries import goals_of
 from reviews.inputs import Fields
 from reviews.people.models import Person
-from reviews.upward.aggregate import BANDS, SPREAD_MINIMUM
+from reviews.upward.aggregate import BANDS, SPREAD_MINIMUM, QuestionAggregate
 from reviews.upward.queries import summary_for
 
 NOTE = {
@@ -108,7 +108,46 @@ UPWARD = {
                 },
             },
         },
-        "comments": {"type": "array", "items": {"type": "string"}},
+        "questions": {
+            "type": "array",
+            "description": "The cycle's upward questions the caller may read, in the "
+            "template's order: free text word for word and sorted, every other kind counted",
+            "items": {
+                "type": "object",
+                "required": ["key", "label", "kind", "responses"],
+                "properties": {
+                    "key": {"type": "string"},
+                    "label": {"type": "string"},
+                    "kind": {
+                        "type": "string",
+                        "enum": ["text", "scale", "choice", "choices", "yes_no"],
+                    },
+                    "responses": {
+                        "type": ["integer", "null"],
+                        "description": "How many answered it; null when fewer than the "
+                        "threshold did (then nothing else is given)",
+                    },
+                    "mean": {
+                        "type": ["number", "null"],
+                        "description": "A scale's mean step, can't-judge left out",
+                    },
+                    "steps": {"type": "integer", "description": "A scale's top step"},
+                    "counts": {
+                        "type": ["array", "null"],
+                        "description": "How many chose each answer, as [answer, count] "
+                        f"pairs in the question's order; given from {SPREAD_MINIMUM} answers "
+                        "(and the threshold) on",
+                        "items": {"type": "array"},
+                    },
+                    "texts": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "comments": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Every free-text answer of `questions` together, sorted",
+        },
     },
 }
 
@@ -227,7 +266,7 @@ def upward(cycle_id: int, person_id: int) -> Any:
     manager = _person(person_id)
     if not access.can_view_upward_summary(current_user, manager):
         raise ApiError(403, "forbidden", "Only the manager, their managers and HR see this.")
-    summary = summary_for(cycle, manager.id)
+    summary = summary_for(cycle, manager, current_user)
     if not summary.shown:
         return jsonify(manager_id=manager.id, threshold=summary.threshold, shown=False)
     return jsonify(
@@ -245,5 +284,18 @@ def upward(cycle_id: int, person_id: int) -> Any:
             }
             for c in summary.competencies
         ],
+        questions=[_question_json(q) for q in summary.questions],
         comments=list(summary.comments),
     )
+
+
+def _question_json(q: QuestionAggregate) -> dict[str, Any]:
+    doc: dict[str, Any] = {"key": q.key, "label": q.label, "kind": q.kind, "responses": q.responses}
+    if q.kind == "text":
+        doc["texts"] = list(q.texts)
+    elif q.responses is not None:
+        doc["counts"] = [[label, n] for label, n in q.tallies] if q.tallies else None
+        if q.kind == "scale":
+            doc["mean"] = q.mean
+            doc["steps"] = q.steps
+    return doc

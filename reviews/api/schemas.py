@@ -15,6 +15,7 @@ from reviews.cycles.models import Cycle, ParticipantMode, PeerRequest, RequestSt
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.reading import PartView, ReviewReading
 from reviews.cycles.workflow import CycleState
+from reviews.review_templates.definition import PARTS as TEMPLATE_PARTS
 
 ID = {"type": "integer"}
 # Ids and versions sent in: what the databases hold (a 32-bit integer).
@@ -64,7 +65,7 @@ CYCLE_FIELDS: dict[str, Any] = {
             "description": f"The review template the {part} part asks (its id; null: the "
             "built-in questions). Frozen into the cycle at launch",
         }
-        for part in ("self", "peer", "manager")
+        for part in TEMPLATE_PARTS
     },
 }
 CYCLE_CREATE = {
@@ -207,7 +208,7 @@ TEMPLATE_DOCUMENT = {
     "required": ["name", "part", "sections"],
     "properties": {
         "name": {"type": "string"},
-        "part": {"type": "string", "enum": ["self", "peer", "manager"]},
+        "part": {"type": "string", "enum": list(TEMPLATE_PARTS)},
         "sections": {"type": "array", "items": {"type": "object"}},
         "labels": {"type": "object"},
     },
@@ -215,7 +216,7 @@ TEMPLATE_DOCUMENT = {
 TEMPLATES = {
     "type": "object",
     "description": "What each part of the cycle asks: frozen at launch, else as chosen now",
-    "required": ["self", "peer", "manager"],
+    "required": list(TEMPLATE_PARTS),
     "properties": {
         part: {
             "type": "object",
@@ -225,7 +226,7 @@ TEMPLATES = {
                 "document": TEMPLATE_DOCUMENT,
             },
         }
-        for part in ("self", "peer", "manager")
+        for part in TEMPLATE_PARTS
     },
 }
 PART = {

@@ -94,6 +94,7 @@ class CycleForm(FlaskForm):
     self_template = SelectField("Self-review questions", choices=[], validate_choice=False)
     peer_template = SelectField("Peer feedback questions", choices=[], validate_choice=False)
     manager_template = SelectField("Manager review questions", choices=[], validate_choice=False)
+    upward_template = SelectField("Upward feedback questions", choices=[], validate_choice=False)
 
 
 class DeclineForm(FlaskForm):

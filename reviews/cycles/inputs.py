@@ -210,7 +210,7 @@ def _departments(data: Fields, current: Cycle | None) -> list[int]:
     return sorted(set(ids))
 
 
-TEMPLATE_FIELDS = {"self": "self_template", "peer": "peer_template", "manager": "manager_template"}
+TEMPLATE_FIELDS = {part: f"{part}_template" for part in ("self", "peer", "manager", "upward")}
 
 
 def _templates(data: Fields, current: Cycle | None) -> dict[str, int]:

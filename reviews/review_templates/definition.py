@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-PARTS = ("self", "peer", "manager")
+PARTS = ("self", "peer", "manager", "upward")
+# Parts that rate competencies only where the author can judge them: their block is
+# never required. Upward feedback rates the manager's management competencies.
+OPTIONAL_RATINGS = ("peer", "upward")
 KINDS = {
     "text": "Free text",
     "scale": "Rating on a scale",
@@ -25,7 +28,8 @@ KINDS = {
 }
 # The competency block: where the part rates the cycle's competencies, if it does. Its
 # key is always this one; the manager review must have it (calibration, the 9-box and
-# growth plans read its ratings); a peer rates competencies only optionally.
+# growth plans read its ratings); a peer, and a report in upward feedback, rate
+# competencies only optionally.
 COMPETENCIES = "competencies"
 # Who reads an answer besides its author, widest first.
 AUDIENCES = {
@@ -159,7 +163,7 @@ class Template:
     def ratings_needed(self) -> bool:
         """Whether a submitted part must rate every competency."""
         block = self.competencies
-        return block is not None and block.required and self.part != "peer"
+        return block is not None and block.required and self.part not in OPTIONAL_RATINGS
 
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
@@ -354,8 +358,9 @@ def parse_template(doc: Any, *, part: str | None = None) -> Template:
             "Template: the manager review rates the competencies (calibration, the 9-box and "
             "growth plans read them): keep the competency block, needed to submit."
         )
-    if kind == "peer" and any(q.required for q in blocks):
-        r.problems.append("Template: peers rate competencies only if they can: not required.")
+    if kind in OPTIONAL_RATINGS and any(q.required for q in blocks):
+        who = "peers" if kind == "peer" else "reports"
+        r.problems.append(f"Template: {who} rate competencies only if they can: not required.")
     if duplicated := sorted({k for k in keys if keys.count(k) > 1}):
         r.problems.append(f"Template: question keys must differ ({', '.join(duplicated)}).")
     if len(keys) > MAX_QUESTIONS:
@@ -389,13 +394,8 @@ def _text(key: str, label: str) -> dict[str, Any]:
     return {"key": key, "kind": "text", "label": label, "required": True}
 
 
-def _ratings(required: bool = True) -> dict[str, Any]:
-    return {
-        "key": COMPETENCIES,
-        "kind": COMPETENCIES,
-        "label": "Competencies",
-        "required": required,
-    }
+def _ratings(required: bool = True, label: str = "Competencies") -> dict[str, Any]:
+    return {"key": COMPETENCIES, "kind": COMPETENCIES, "label": label, "required": required}
 
 
 DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
@@ -439,6 +439,27 @@ DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
                     _text("summary", "Summary"),
                     _text("strengths", "Strengths"),
                     _text("growth_areas", "Growth areas"),
+                ],
+            },
+        ],
+    },
+    # What upward feedback asked before templates: the management competencies, each
+    # rated or skipped, and an optional comment.
+    "upward": {
+        "name": "Upward feedback",
+        "part": "upward",
+        "sections": [
+            {
+                "title": "How your manager supports you",
+                "questions": [
+                    _ratings(required=False, label="Management competencies"),
+                    {
+                        "key": "comment",
+                        "kind": "text",
+                        "label": "What should your manager keep doing, or do differently?",
+                        "required": False,
+                        "max_length": 2000,
+                    },
                 ],
             },
         ],

@@ -3,14 +3,23 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reviews.cycles.models import PartKind
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
+
+
+class TemplatePart(enum.StrEnum):
+    """What a template asks: a part of a review, or upward feedback about a manager."""
+
+    SELF = "self"
+    PEER = "peer"
+    MANAGER = "manager"
+    UPWARD = "upward"
 
 
 class ReviewTemplate(Base):
@@ -18,7 +27,7 @@ class ReviewTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    part: Mapped[PartKind] = mapped_column(string_enum(PartKind, "template_part"))
+    part: Mapped[TemplatePart] = mapped_column(string_enum(TemplatePart, "template_part"))
     # The document `definition.parse_template` reads (sections, questions, labels).
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -38,7 +47,9 @@ class CycleTemplate(Base):
     cycle_id: Mapped[int] = mapped_column(
         ForeignKey("cycle.id", ondelete="CASCADE"), primary_key=True
     )
-    part: Mapped[PartKind] = mapped_column(string_enum(PartKind, "template_part"), primary_key=True)
+    part: Mapped[TemplatePart] = mapped_column(
+        string_enum(TemplatePart, "template_part"), primary_key=True
+    )
     template_id: Mapped[int] = mapped_column(ForeignKey("review_template.id"), index=True)
 
     template: Mapped[ReviewTemplate] = relationship()

@@ -9,13 +9,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from reviews.audit.operations import record
-from reviews.cycles.models import PartKind
 from reviews.db import utcnow
 from reviews.errors import Conflict, Invalid, PhaseClosed
 from reviews.extensions import db
 from reviews.people.models import Person
 from reviews.review_templates.definition import DEFAULTS, Template, TemplateError, parse_template
-from reviews.review_templates.models import CycleTemplate, ReviewTemplate
+from reviews.review_templates.models import CycleTemplate, ReviewTemplate, TemplatePart
 
 
 def _checked(document: Any, part: str | None = None) -> Template:
@@ -32,7 +31,7 @@ def create_template(actor: Person, document: Any) -> ReviewTemplate:
     """A new template from a whole document (an import, a copy, a new blank one)."""
     template = _checked(document)
     row = ReviewTemplate(
-        name=template.name, part=PartKind(template.part), definition=template.as_json()
+        name=template.name, part=TemplatePart(template.part), definition=template.as_json()
     )
     db.session.add(row)
     db.session.flush()

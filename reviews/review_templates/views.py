@@ -11,7 +11,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from reviews import access
-from reviews.cycles.models import PartKind
 from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
 from reviews.people.forms import ConfirmForm
@@ -27,13 +26,31 @@ from reviews.review_templates.definition import (
     TemplateError,
     parse_template,
 )
-from reviews.review_templates.models import CycleTemplate, ReviewTemplate
+from reviews.review_templates.models import CycleTemplate, ReviewTemplate, TemplatePart
 from reviews.review_templates.queries import parsed
 from reviews.web import failure
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
 
-PART_NAMES = {"self": "Self-review", "peer": "Peer feedback", "manager": "Manager review"}
+PART_NAMES = {
+    "self": "Self-review",
+    "peer": "Peer feedback",
+    "manager": "Manager review",
+    "upward": "Upward feedback",
+}
+# Who reads each audience's answers (`answers.audiences_for`), as the preview names them.
+READERS = {
+    "review": [
+        ("The person reviewed", {"part"}),
+        ("Their manager line", {"part", "line"}),
+        ("HR", {"part", "line", "hr"}),
+    ],
+    "upward": [
+        ("The manager rated", {"part"}),
+        ("Their managers", {"part", "line"}),
+        ("HR", {"part", "line", "hr"}),
+    ],
+}
 MAX_IMPORT = 200_000
 
 
@@ -151,11 +168,7 @@ def edit_template(template_id: int) -> Any:
 
 
 def _preview(template: Template, row: ReviewTemplate | None) -> Any:
-    readers = [
-        ("The person reviewed", {"part"}),
-        ("Their manager line", {"part", "line"}),
-        ("HR", {"part", "line", "hr"}),
-    ]
+    readers = READERS["upward" if template.part == "upward" else "review"]
     return render_template(
         "review_templates/preview.html",
         template=template,
@@ -276,7 +289,7 @@ def choices_for(part: str, keep: int | None = None) -> list[tuple[str, str]]:
     rows = db.session.scalars(
         select(ReviewTemplate)
         .where(
-            ReviewTemplate.part == PartKind(part),
+            ReviewTemplate.part == TemplatePart(part),
             (ReviewTemplate.archived_at.is_(None)) | (ReviewTemplate.id == (keep or -1)),
         )
         .order_by(ReviewTemplate.name)

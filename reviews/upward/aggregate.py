@@ -1,18 +1,22 @@
 """Upward feedback in aggregate: the only shape in which it ever leaves the package.
 
-Pure: takes the answers' ratings and comments (which carry no author) and
-the cycle's threshold; returns what may be shown.  Below the threshold
-nothing is shown, not even the count; a competency that fewer than the
-threshold rated shows no figure and no count; the spread is given only in three
-bands (1-2, 3, 4-5) and only from SPREAD_MINIMUM answers on, so that no one
-report's rating can be picked out of it; comments are shown sorted by their
-text, so their order says nothing about who wrote them or when.
+Pure: takes the answers' ratings and answers to the cycle's upward template
+(which carry no author) and the cycle's threshold; returns what may be shown.
+Below the threshold nothing is shown, not even the count; a competency or a
+question that fewer than the threshold answered shows no figure and no count;
+a competency's spread is given only in three bands (1-2, 3, 4-5), and a
+question's count per option or step, only from SPREAD_MINIMUM answers on, so
+that no one report's answer can be picked out of it; free text is shown sorted,
+so its order says nothing about who wrote it or when.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from reviews.review_templates.definition import CANT_JUDGE, Question
 
 # The framework's management competencies that direct reports can judge.
 UPWARD_COMPETENCIES = (
@@ -39,6 +43,22 @@ class CompetencyAggregate:
 
 
 @dataclass(frozen=True)
+class QuestionAggregate:
+    """One question of the cycle's upward template, as a reader may see it."""
+
+    key: str
+    label: str
+    kind: str
+    # how many answered it; None below the threshold (nothing else is shown then)
+    responses: int | None
+    mean: float | None = None  # a scale's mean step, can't-judge left out
+    # (answer as read, how many) per option or step: None below SPREAD_MINIMUM answers
+    tallies: tuple[tuple[str, int], ...] | None = None
+    texts: tuple[str, ...] = ()  # free text, sorted
+    steps: int = 0  # a scale's top step
+
+
+@dataclass(frozen=True)
 class UpwardSummary:
     manager_id: int
     threshold: int
@@ -47,24 +67,57 @@ class UpwardSummary:
     closed: bool
     responses: int | None = None
     competencies: list[CompetencyAggregate] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    questions: list[QuestionAggregate] = field(default_factory=list)
+
+    @property
+    def comments(self) -> list[str]:
+        """Every free-text answer shown, sorted: order says nothing of who or when."""
+        return sorted(t for q in self.questions for t in q.texts)
+
+
+Answer = tuple[Mapping[str, int], Mapping[str, Any]]  # ratings, answers by question key
+
+
+def _question(q: Question, values: list[Any], threshold: int) -> QuestionAggregate:
+    if q.kind == "text":
+        texts = tuple(sorted(v.strip() for v in values if isinstance(v, str) and v.strip()))
+        return QuestionAggregate(q.key, q.label, q.kind, len(texts), texts=texts)
+    if len(values) < threshold:
+        return QuestionAggregate(q.key, q.label, q.kind, None)
+    mean = None
+    if q.kind == "scale":
+        numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        mean = round(sum(numbers) / len(numbers), 2) if numbers else None
+    tallies = None
+    if len(values) >= max(threshold, SPREAD_MINIMUM):
+        chosen = [v for value in values for v in (value if isinstance(value, list) else [value])]
+        if q.kind == "yes_no":
+            keys: list[Any] = [True, False]
+        else:
+            keys = [o.key if q.kind != "scale" else int(o.key) for o in q.options]
+            if q.kind == "scale" and q.cant_judge:
+                keys.append(CANT_JUDGE)
+        tallies = tuple((q.as_text(k), chosen.count(k)) for k in keys)
+    steps = len(q.options) if q.kind == "scale" else 0
+    return QuestionAggregate(q.key, q.label, q.kind, len(values), mean, tallies, steps=steps)
 
 
 def summarise(
     manager_id: int,
-    ratings: Sequence[dict[str, int]],
-    comments: Sequence[str],
+    answers: Sequence[Answer],
     competencies: Sequence[tuple[str, str]],
+    questions: Sequence[Question],
     *,
     threshold: int,
     closed: bool,
 ) -> UpwardSummary:
-    """`competencies` are (key, name) pairs in display order."""
-    if not closed or len(ratings) < max(threshold, 1):
+    """`competencies` are (key, name) pairs in display order; `questions` the upward
+    template's questions the reader may read (`answers.audiences_for`), in its order."""
+    if not closed or len(answers) < max(threshold, 1):
         return UpwardSummary(manager_id, threshold, shown=False, closed=closed)
     rows = []
     for key, name in competencies:
-        values = [r[key] for r in ratings if r.get(key) in (1, 2, 3, 4, 5)]
+        values = [r[key] for r, _ in answers if r.get(key) in (1, 2, 3, 4, 5)]
         if len(values) < threshold:
             rows.append(CompetencyAggregate(key, name, None, None, None))
             continue
@@ -83,7 +136,9 @@ def summarise(
         threshold,
         shown=True,
         closed=True,
-        responses=len(ratings),
+        responses=len(answers),
         competencies=rows,
-        comments=sorted(c.strip() for c in comments if c.strip()),
+        questions=[
+            _question(q, [a[q.key] for _, a in answers if q.key in a], threshold) for q in questions
+        ],
     )

@@ -2,15 +2,16 @@
 
 Who answered and what was answered live in two tables with no link between
 them: `UpwardParticipation` says that a report answered (so they answer
-once and the home page stops asking), `UpwardAnswer` holds ratings and a
-comment with no author and no timestamp.
+once and the home page stops asking), `UpwardAnswer` holds ratings and the
+answers to the cycle's upward template, with no author and no timestamp.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reviews.db import Base
@@ -37,4 +38,5 @@ class UpwardAnswer(Base):
     manager_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     # management competency key -> 1..5 (a report may skip one)
     ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    # question key -> answer, as `review_templates.answers.parse_answers` reads it
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,11 +14,12 @@ from reviews.cycles.workflow import CycleState
 from reviews.errors import Forbidden, NotFound, PhaseClosed
 from reviews.extensions import db
 from reviews.people.models import Person
+from reviews.review_templates.answers import parse_answers
+from reviews.review_templates.definition import Template
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
 
 # Reports answer while the cycle collects reviews; results show from calibration on.
 UPWARD_OPEN = (CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW)
-MAX_COMMENT = 2000
 
 
 def own_review(author: Person, cycle: Cycle) -> Review | None:
@@ -41,26 +43,31 @@ def has_answered(author: Person, cycle: Cycle, manager_id: int) -> bool:
 
 
 def parse_answer(
-    form: Mapping[str, str], keys: list[str]
-) -> tuple[dict[str, int], str, dict[str, str]]:
-    """Ratings (1..5 or skipped) per management competency, and the comment."""
+    form: Mapping[str, Any], template: Template, keys: list[str]
+) -> tuple[dict[str, int], dict[str, Any], dict[str, str]]:
+    """Ratings (1..5 or skipped) per management competency in `keys` (those the
+    template's competency block rates), and the answers to the template's questions,
+    read as a review's part reads them; errors by field, every one at once."""
     ratings: dict[str, int] = {}
     errors: dict[str, str] = {}
     for key in keys:
-        raw = (form.get(f"rating_{key}") or "").strip()
+        raw = str(form.get(f"rating_{key}") or "").strip()
         if raw in {"1", "2", "3", "4", "5"}:
             ratings[key] = int(raw)
         elif raw not in ("", "skip"):
             errors[f"rating_{key}"] = "Choose a rating from 1 to 5, or skip."
-    comment = (form.get("comment") or "").strip()
-    if len(comment) > MAX_COMMENT:
-        errors["comment"] = f"Keep the comment under {MAX_COMMENT} characters."
-    if not ratings and not comment and not errors:
-        errors["form"] = "Rate at least one competency or write a comment."
-    return ratings, comment, errors
+    answers, problems = parse_answers(template.questions, form, submit=True)
+    errors.update(problems)
+    if not ratings and not answers and not errors:
+        errors["form"] = (
+            "Rate at least one competency or answer a question."
+            if keys
+            else "Answer at least one question."
+        )
+    return ratings, answers, errors
 
 
-def submit(author: Person, cycle: Cycle, ratings: dict[str, int], comment: str) -> None:
+def submit(author: Person, cycle: Cycle, ratings: dict[str, int], answers: dict[str, Any]) -> None:
     if not cycle.upward_feedback:
         raise NotFound("This cycle does not ask for upward feedback.")
     if cycle.state not in UPWARD_OPEN:
@@ -85,7 +92,7 @@ def submit(author: Person, cycle: Cycle, ratings: dict[str, int], comment: str) 
             cycle_id=cycle.id,
             manager_id=review.manager_id,
             ratings=ratings,
-            comment=comment,
+            answers=answers,
         )
     )
     # No audit event per answer: its actor and time would name who answered about whom.

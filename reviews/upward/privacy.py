@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select
 
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
 from reviews.people.models import Person
 from reviews.privacy import Forgetting, holding
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
-
-SYNC: dict[str, Any] = {"synchronize_session": False}
 
 
 def _export(person: Person) -> dict[str, Any]:
@@ -34,13 +32,23 @@ def _export(person: Person) -> dict[str, Any]:
         )
         .order_by(Cycle.id)
     ):
-        summary = summary_for(cycle, person.id)
+        summary = summary_for(cycle, person, person)
         about.append(
             {
                 "cycle": cycle.name,
                 "shown": summary.shown,
                 "responses": summary.responses,
                 "means": {c.key: c.mean for c in summary.competencies if c.mean is not None},
+                "questions": [
+                    {
+                        "question": q.label,
+                        "responses": q.responses,
+                        **({"mean": q.mean} if q.mean is not None else {}),
+                        **({"counts": dict(q.tallies)} if q.tallies else {}),
+                        **({"answers": list(q.texts)} if q.kind == "text" else {}),
+                    }
+                    for q in summary.questions
+                ],
                 "comments": summary.comments,
             }
         )
@@ -51,10 +59,29 @@ def _export(person: Person) -> dict[str, Any]:
 
 
 def _forget(f: Forgetting) -> None:
-    db.session.execute(
-        update(UpwardAnswer).where(UpwardAnswer.manager_id == f.person.id).values(comment=""),
-        execution_options=SYNC,
-    )
+    """Free-text answers about them go; ratings and chosen answers stay for the figures.
+    One statement per cycle they were rated in, and one to read the answers."""
+    from reviews.upward.queries import template
+
+    rows = db.session.execute(
+        select(UpwardAnswer.id, UpwardAnswer.cycle_id, UpwardAnswer.answers).where(
+            UpwardAnswer.manager_id == f.person.id
+        )
+    ).all()
+    written: dict[int, set[str]] = {}
+    for cycle in db.session.scalars(select(Cycle).where(Cycle.id.in_({r.cycle_id for r in rows}))):
+        written[cycle.id] = {q.key for q in template(cycle).questions if q.kind == "text"}
+    kept = [
+        {"row": r.id, "kept": {k: v for k, v in r.answers.items() if k not in written[r.cycle_id]}}
+        for r in rows
+        if set(r.answers) & written[r.cycle_id]
+    ]
+    if kept:
+        table = cast(Table, UpwardAnswer.__table__)
+        db.session.execute(
+            table.update().where(table.c.id == bindparam("row")).values(answers=bindparam("kept")),
+            kept,
+        )
 
 
 holding(
@@ -67,6 +94,6 @@ holding(
     ),
     export=_export,
     forget=_forget,
-    keeps="Ratings about a manager stay for the figures, their comments go; that a report "
-    "answered stays (by id, with no link to the answer).",
+    keeps="Ratings and chosen answers about a manager stay for the figures, the words "
+    "written about them go; that a report answered stays (by id, with no link to the answer).",
 )

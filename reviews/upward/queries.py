@@ -1,29 +1,43 @@
 """Upward feedback as others may see it: through these functions only, aggregated.
 
-For the JSON API (and any other output): call `summary_for(cycle, manager)` or
-`summaries_for_cycle(cycle)`. Both return `aggregate.UpwardSummary`, which has
-no author, no per-answer row and nothing below the cycle's threshold.
+For the JSON API (and any other output): call `summary_for(cycle, manager, reader)`
+or `summaries_for_cycle(cycle)` (HR's). Both return `aggregate.UpwardSummary`, which
+has no author, no per-answer row, nothing below the cycle's threshold, and only the
+questions of the cycle's upward template the reader may read (`audiences`).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
+from reviews import access
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import CycleState, reached
 from reviews.extensions import db
 from reviews.people.models import Person
+from reviews.review_templates.answers import audiences_for
+from reviews.review_templates.definition import Question, Template
+from reviews.review_templates.queries import template_of
 from reviews.upward.aggregate import UPWARD_COMPETENCIES, UpwardSummary, summarise
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
 from reviews.upward.operations import UPWARD_OPEN
 
 
-def competencies(cycle: Cycle) -> list[tuple[str, str]]:
-    """(key, name) of the management competencies in the cycle's framework snapshot."""
+def template(cycle: Cycle) -> Template:
+    """What the cycle asks of reports about their manager (frozen at launch)."""
+    return template_of(cycle, "upward")
+
+
+def competencies(cycle: Cycle, template_: Template | None = None) -> list[tuple[str, str]]:
+    """(key, name) of the management competencies in the cycle's framework snapshot, if
+    the cycle's upward template rates them."""
+    if (template_ or template(cycle)).competencies is None:
+        return []
     snapshot = (
         FrameworkSnapshot(cycle.framework_snapshot or {}) if cycle.framework_snapshot else None
     )
@@ -37,25 +51,42 @@ def results_closed(cycle: Cycle) -> bool:
     return reached(cycle.state, CycleState.CALIBRATION)
 
 
-def summary_for(cycle: Cycle, manager_id: int) -> UpwardSummary:
-    """What may be shown about one manager in one cycle (2 statements)."""
+def audiences(reader: Any, manager: Person) -> frozenset[str]:
+    """Which questions' answers `reader` reads about `manager`: the manager those meant
+    for everyone who reads the results; their managers up the line the line's too; HR
+    every one, except about themselves (a note for HR is never read by its subject)."""
+    if getattr(reader, "id", None) == manager.id:
+        return audiences_for(author=False, line=False, hr=False)
+    return audiences_for(
+        author=False, line=access.is_in_line_above(reader, manager), hr=access.is_hr(reader)
+    )
+
+
+def readable(template_: Template, seen: frozenset[str]) -> list[Question]:
+    return [q for q in template_.questions if q.audience in seen]
+
+
+def summary_for(cycle: Cycle, manager: Person, reader: Any) -> UpwardSummary:
+    """What `reader` may be shown about one manager in one cycle (2 statements)."""
     answers = db.session.execute(
-        select(UpwardAnswer.ratings, UpwardAnswer.comment).where(
-            UpwardAnswer.cycle_id == cycle.id, UpwardAnswer.manager_id == manager_id
+        select(UpwardAnswer.ratings, UpwardAnswer.answers).where(
+            UpwardAnswer.cycle_id == cycle.id, UpwardAnswer.manager_id == manager.id
         )
     ).all()
+    template_ = template(cycle)
     return summarise(
-        manager_id,
-        [a.ratings for a in answers],
-        [a.comment for a in answers],
-        competencies(cycle),
+        manager.id,
+        [(a.ratings, a.answers) for a in answers],
+        competencies(cycle, template_),
+        readable(template_, audiences(reader, manager)),
         threshold=cycle.anonymity_threshold,
         closed=results_closed(cycle),
     )
 
 
 def summaries_for_cycle(cycle: Cycle) -> list[tuple[Person, UpwardSummary]]:
-    """Every manager rated in the cycle with their summary, by name (2 statements)."""
+    """Every manager rated in the cycle with their summary as HR reads it, by name
+    (2 statements)."""
     managers = list(
         db.session.scalars(
             select(Person)
@@ -64,23 +95,25 @@ def summaries_for_cycle(cycle: Cycle) -> list[tuple[Person, UpwardSummary]]:
             .order_by(Person.name, Person.id)
         )
     )
-    answers: dict[int, list[tuple[dict[str, int], str]]] = {}
-    for manager_id, ratings, comment in db.session.execute(
-        select(UpwardAnswer.manager_id, UpwardAnswer.ratings, UpwardAnswer.comment).where(
+    answers: dict[int, list[tuple[dict[str, int], dict[str, Any]]]] = {}
+    for manager_id, ratings, answered in db.session.execute(
+        select(UpwardAnswer.manager_id, UpwardAnswer.ratings, UpwardAnswer.answers).where(
             UpwardAnswer.cycle_id == cycle.id
         )
     ):
-        answers.setdefault(manager_id, []).append((ratings, comment))
-    keys = competencies(cycle)
+        answers.setdefault(manager_id, []).append((ratings, answered))
+    template_ = template(cycle)
+    keys = competencies(cycle, template_)
+    questions = readable(template_, audiences_for(author=False, line=True, hr=True))
     closed = results_closed(cycle)
     return [
         (
             m,
             summarise(
                 m.id,
-                [r for r, _ in answers.get(m.id, [])],
-                [c for _, c in answers.get(m.id, [])],
+                answers.get(m.id, []),
                 keys,
+                questions,
                 threshold=cycle.anonymity_threshold,
                 closed=closed,
             ),

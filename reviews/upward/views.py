@@ -8,6 +8,7 @@ from flask_login import current_user
 from reviews import access
 from reviews.audit.operations import record
 from reviews.cycles.models import Cycle
+from reviews.cycles.views.parts import coach_findings, posted_values
 from reviews.cycles.workflow import LABELS, CycleState
 from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
@@ -16,7 +17,7 @@ from reviews.people.models import Person
 from reviews.reports.spreadsheets import csv_stream
 from reviews.upward import operations as ops
 from reviews.upward import queries
-from reviews.upward.aggregate import SPREAD_MINIMUM
+from reviews.upward.aggregate import SPREAD_MINIMUM, QuestionAggregate
 
 bp = Blueprint("upward", __name__)
 
@@ -35,17 +36,18 @@ def give(cycle_id: int) -> Any:
     review = ops.own_review(current_user, cycle)
     if review is None or review.manager is None:
         abort(403)
-    keys = queries.competencies(cycle)
+    template = queries.template(cycle)
+    keys = queries.competencies(cycle, template)
     answered = ops.has_answered(current_user, cycle, review.manager_id or 0)
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        ratings, comment, errors = ops.parse_answer(request.form, [k for k, _ in keys])
+        values = posted_values(template)
+        ratings, answers, errors = ops.parse_answer(request.form, template, [k for k, _ in keys])
         if not errors:
             try:
-                ops.submit(current_user, cycle, ratings, comment)
+                ops.submit(current_user, cycle, ratings, answers)
             except DomainError as exc:
                 db.session.rollback()
                 errors["form"] = exc.message
@@ -54,15 +56,25 @@ def give(cycle_id: int) -> Any:
                 flash("Thank you. Your answer is kept without your name.", "success")
                 return redirect(url_for("home.index"))
         status = status if status != 200 else 400
+    labels = {f"rating_{k}": name for k, name in keys} | {
+        q.key: q.label for q in template.questions
+    }
     return render_template(
         "upward/give.html",
         cycle=cycle,
         manager=review.manager,
+        template=template,
         competencies=keys,
         answered=answered,
         open=cycle.state in ops.UPWARD_OPEN,
         values=values,
         errors=errors,
+        coach=coach_findings(template, values) if errors else {},
+        summary=[
+            (name, labels.get(name, ""), message)
+            for name, message in errors.items()
+            if name != "form"
+        ],
         threshold=cycle.anonymity_threshold,
     ), status
 
@@ -78,17 +90,32 @@ def summary(cycle_id: int, person_id: int) -> Any:
         "upward/summary.html",
         cycle=cycle,
         manager=manager,
-        summary=queries.summary_for(cycle, manager.id),
+        summary=queries.summary_for(cycle, manager, current_user),
         labels=LABELS,
         spread_minimum=max(SPREAD_MINIMUM, cycle.anonymity_threshold),
     )
+
+
+def _figure(q: QuestionAggregate) -> Any:
+    """One question's aggregate in a cell: a scale's mean, or the count per answer."""
+    if q.responses is None:
+        return ""
+    if q.kind == "scale" and q.mean is not None and not q.tallies:
+        return q.mean
+    counts = "; ".join(f"{label}: {n}" for label, n in q.tallies or ())
+    if q.kind == "scale" and q.mean is not None:
+        return f"{q.mean} ({counts})"
+    return counts or f"{q.responses} answers"
 
 
 @bp.get("/cycles/<int:cycle_id>/upward.csv")
 @access.hr_only
 def summary_csv(cycle_id: int) -> Any:
     cycle = _cycle(cycle_id)
-    keys = queries.competencies(cycle)
+    template = queries.template(cycle)
+    keys = queries.competencies(cycle, template)
+    # Free text stays on the summary page; every other question gets a column.
+    questions = [q for q in template.questions if q.kind != "text"]
     record("export.upward_summary", actor=current_user, cycle_id=cycle.id, format="csv")
     header = [
         "Manager",
@@ -96,11 +123,13 @@ def summary_csv(cycle_id: int) -> Any:
         "Department",
         "Responses",
         *(f"{name} (mean)" for _, name in keys),
+        *(q.label for q in questions),
     ]
 
     lines = []  # one row per manager: small enough to build before streaming
     for manager, summary in queries.summaries_for_cycle(cycle):
         means = {c.key: c.mean for c in summary.competencies}
+        figures = {q.key: _figure(q) for q in summary.questions}
         if summary.shown:
             responses: Any = summary.responses
         else:
@@ -112,6 +141,7 @@ def summary_csv(cycle_id: int) -> Any:
                 manager.department.name if manager.department else "",
                 responses,
                 *(means.get(k, "") if summary.shown else "" for k, _ in keys),
+                *(figures.get(q.key, "") for q in questions),
             ]
         )
     return Response(

@@ -76,11 +76,11 @@ def _apply_fields(cycle: Cycle, f: CycleFields) -> None:
 
 def _choose_templates(cycle: Cycle, template_ids: dict[str, int]) -> None:
     """The templates a draft cycle will freeze at launch, one row per part chosen."""
-    from reviews.review_templates.models import CycleTemplate
+    from reviews.review_templates.models import CycleTemplate, TemplatePart
 
     db.session.execute(delete(CycleTemplate).where(CycleTemplate.cycle_id == cycle.id))
     db.session.add_all(
-        CycleTemplate(cycle_id=cycle.id, part=PartKind(part), template_id=template_id)
+        CycleTemplate(cycle_id=cycle.id, part=TemplatePart(part), template_id=template_id)
         for part, template_id in sorted(template_ids.items())
     )
 

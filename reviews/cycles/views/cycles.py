@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from reviews import access, params
 from reviews.cycles import operations as ops
 from reviews.cycles.forms import CycleForm
-from reviews.cycles.inputs import cycle_warnings, parse_cycle
+from reviews.cycles.inputs import TEMPLATE_FIELDS, cycle_warnings, parse_cycle
 from reviews.cycles.models import Cycle, Review
 from reviews.cycles.org import COUNT_LIMIT, ORG_PAGE, NotInOrg, org_reviews
 from reviews.cycles.reading import cycle_policy
@@ -86,7 +86,11 @@ def _asked(cycle: Cycle) -> list[tuple[str, Any, Any]]:
     from reviews.review_templates.queries import chosen, templates_of
 
     rows = chosen(cycle)
-    return [(part, t, rows.get(part)) for part, t in templates_of(cycle).items()]
+    return [
+        (part, t, rows.get(part))
+        for part, t in templates_of(cycle).items()
+        if part != "upward" or cycle.upward_feedback
+    ]
 
 
 def _template_choices(form: CycleForm, shown: Cycle | None, cycle: Cycle | None) -> None:
@@ -105,7 +109,7 @@ def _template_choices(form: CycleForm, shown: Cycle | None, cycle: Cycle | None)
         if shown
         else {}
     )
-    for part in ("self", "peer", "manager"):
+    for part in TEMPLATE_FIELDS:
         select_field = getattr(form, f"{part}_template")
         select_field.choices = choices_for(part, picked.get(part) if shown is cycle else None)
         if request.method != "POST":

@@ -131,7 +131,7 @@ def _differences(
     ]
 
 
-def _posted(template: Template) -> dict[str, Any]:
+def posted_values(template: Template) -> dict[str, Any]:
     """What this person typed, as the form shows it again (a multiple choice as a list)."""
     values: dict[str, Any] = {
         k: v for k, v in request.form.items() if k not in ("csrf_token", "action")
@@ -162,7 +162,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
         # complete, saved as a draft and confirmed on the page; only "submit" (the
         # confirmation's button) submits. Nobody is asked to confirm what would be refused.
         submit = action in ("submit", "check")
-        values = _posted(template_)
+        values = posted_values(template_)
         try:
             clean = _parse(part, snapshot, template_, submit=submit)
             posted_evidence = clean.evidence
@@ -194,7 +194,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
                 return redirect(back if submit else request.path)
     return render_template(
         template,
-        coach=_coach(template_, values),
+        coach=coach_findings(template_, values),
         part=part,
         review=review,
         snapshot=snapshot,
@@ -215,7 +215,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
     ), status
 
 
-def _coach(template: Template, values: dict[str, Any]) -> dict[str, list[Any]]:
+def coach_findings(template: Template, values: dict[str, Any]) -> dict[str, list[Any]]:
     """Findings for every written field, shown beside it (the no-JavaScript path)."""
     from reviews.coach.analysis import analyse
 
