@@ -97,7 +97,9 @@ def _question(q: Question, values: list[Any], threshold: int) -> QuestionAggrega
             keys = [o.key if q.kind != "scale" else int(o.key) for o in q.options]
             if q.kind == "scale" and q.cant_judge:
                 keys.append(CANT_JUDGE)
-        tallies = tuple((q.as_text(k), chosen.count(k)) for k in keys)
+        # one option of a multiple choice is read as a single choice's would be
+        read = q.option_label if q.kind == "choices" else q.as_text
+        tallies = tuple((read(k), chosen.count(k)) for k in keys)
     steps = len(q.options) if q.kind == "scale" else 0
     return QuestionAggregate(q.key, q.label, q.kind, len(values), mean, tallies, steps=steps)
 

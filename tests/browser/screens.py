@@ -23,10 +23,13 @@ SCREENS: list[tuple[str | None, str, str, str | None]] = [
     ("dev@example.com", "engineer-peer-request", "/requests", r"^/requests/\d+$"),
     ("dev@example.com", "engineer-review", "/", r"^(/reviews/\d+)/plan$"),  # a released one
     ("dev@example.com", "engineer-growth-plan", "/", r"^/reviews/\d+/plan$"),
+    ("dev@example.com", "engineer-upward-feedback", "/", r"^/cycles/\d+/upward$"),
     ("dev@example.com", "career-ladder", "/framework/", None),
     ("em@example.com", "manager-home", "/", None),
     ("em@example.com", "manager-team", "/", r"^/cycles/\d+/team$"),
     ("em@example.com", "manager-nominations", "/", r"^/reviews/\d+/nominations$"),
+    # last half's cycle (the demo's first), closed: its results show
+    ("em@example.com", "manager-upward-results", "/", r"^/cycles/1/upward/\d+$"),
     ("hr@example.com", "hr-home", "/", None),
     ("hr@example.com", "hr-cycles", "/cycles", None),
     ("hr@example.com", "hr-dashboard", "/cycles", r"^/cycles/\d+/dashboard$"),
