@@ -849,6 +849,7 @@ def load_demo_between_cycles(rng: random.Random) -> None:
     from reviews.feedback.models import FeedbackKind, FeedbackNote, FeedbackVisibility
     from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
     from reviews.growth.models import GrowthPlan
+    from reviews.review_templates.queries import template_of
     from reviews.upward.aggregate import UPWARD_COMPETENCIES
     from reviews.upward.models import UpwardAnswer, UpwardParticipation
 
@@ -957,8 +958,8 @@ def load_demo_between_cycles(rng: random.Random) -> None:
     cycles = list(
         db.session.scalars(select(Cycle).where(Cycle.upward_feedback.is_(True)).order_by(Cycle.id))
     )
-    for n, (cycle, answers) in enumerate(zip(cycles, (4, 3), strict=False)):
-        custom = n == 1  # this half's cycle asks DEMO_UPWARD_TEMPLATE
+    for cycle, answers in zip(cycles, (4, 3), strict=False):
+        custom = template_of(cycle, "upward").question("one_to_ones") is not None
         authors = db.session.scalars(
             select(Review.subject_id)
             .where(

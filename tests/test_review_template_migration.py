@@ -142,7 +142,7 @@ def test_upward_answers_move_to_the_built_in_question_word_for_word(tmp_path):
             assert loads(rows[8]) == {}
             assert loads(ratings) == {"people-management": 4}
             closed = db.session.get(Cycle, 1)
-            assert template_of(closed, "upward") == DEFAULTS["upward"]
+            assert closed.templates["upward"] == DEFAULTS["upward"].as_json()  # frozen
             assert db.session.get(Cycle, 2).templates is None
             db.session.remove()
             with db.engine.begin() as conn:  # a template may now be for upward feedback

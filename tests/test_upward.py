@@ -175,6 +175,7 @@ def test_below_the_threshold_nothing_shows_and_at_it_only_aggregates_without_aut
     [
         ({"rating_people-management": "9"}, 400, "Choose a rating from 1 to 5"),
         ({"comment": "x" * 2001}, 400, "under 2000"),
+        ({"rating_people-management": ["3", "4"]}, 400, "Give one rating"),
         ({}, 400, "Rate at least one competency"),
     ],
 )

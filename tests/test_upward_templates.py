@@ -5,6 +5,8 @@ the personal-data export."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from typing import Any
@@ -301,13 +303,69 @@ def test_a_choice_question_shows_its_counts_only_from_five_answers():
     # Two answered the scale: below the threshold, no figure and no count.
     assert by_key["one_to_ones"].responses is None
     assert by_key["one_to_ones"].mean is None
+    # Three answered it, two of them "can't judge": counted, but an average of one step
+    # would be that report's answer.
+    judged = [({}, {"one_to_ones": "cant_judge"})] * 2 + [({}, {"one_to_ones": 2})]
+    scale = summarise(1, judged, [], questions, threshold=3, closed=True).questions[0]
+    assert scale.key == "one_to_ones"
+    assert scale.responses == 3
+    assert scale.mean is None
 
 
-def test_hr_never_reads_the_notes_for_hr_about_themselves(app, make_person):
+def test_hr_never_reads_what_is_meant_for_hr_about_themselves(app, make_person):
     hr = make_person("Hana HR", role=Role.HR, level_key=None)
-    other_hr = make_person("Ines HR", role=Role.HR, level_key=None)
-    assert queries.audiences(hr, hr) == frozenset({"part"})
-    assert queries.audiences(other_hr, hr) == frozenset({"part", "line", "hr"})
+    colleague = make_person("Ines HR", role=Role.HR, level_key=None)
+    reports = [make_person(f"Report{n} Zed", manager=hr) for n in range(5)]
+    doc = json.loads(json.dumps(DOC))
+    doc["sections"][1]["questions"].append(
+        {"key": "hr_flag", "kind": "yes_no", "label": "HRFLAG question", "audience": "hr"}
+    )
+    _template, cycle = _cycle(hr, doc)
+    for n, person in enumerate(reports):
+        data = {"one_to_ones": "3", "recommend": "yes", "hr_flag": "no", "hr_note": f"HRNOTE-{n}"}
+        assert post(client_for(app, person), f"/cycles/{cycle.id}/upward", data).status_code == 302
+    advance(hr, cycle, CycleState.CALIBRATION)
+
+    def csv_row(reader) -> tuple[list[str], list[str]]:
+        text = client_for(app, reader).get(f"/cycles/{cycle.id}/upward.csv").get_data(as_text=True)
+        header, *rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        return header, next(r for r in rows if r[0] == "Hana HR")
+
+    header, own = csv_row(hr)
+    column = header.index("HRFLAG question")
+    assert own[column] == ""  # HR reading about themselves: not theirs to read
+    assert own[header.index("Would you recommend them?")] == "Yes: 5; No: 0"
+    _header, seen_by_colleague = csv_row(colleague)
+    assert seen_by_colleague[column] == "Yes: 0; No: 5"
+    page = client_for(app, hr).get(f"/cycles/{cycle.id}/upward/{hr.id}").get_data(as_text=True)
+    assert "HRNOTE-" not in page
+    assert "HRFLAG" not in page
+    other = client_for(app, colleague).get(f"/cycles/{cycle.id}/upward/{hr.id}")
+    assert "HRNOTE-3" in other.get_data(as_text=True)
+
+
+def test_upward_results_need_three_answers_whatever_the_cycle_threshold(app, org):
+    hr, _director, boss, reports = org
+    template = template_ops.create_template(hr, DOC)
+    db.session.commit()
+    cycle = launched_cycle(
+        hr,
+        upward_feedback=True,
+        peer_anonymous=False,
+        anonymity_threshold=1,
+        template_ids={"upward": template.id},
+    )
+    assert cycle.anonymity_threshold == 1
+    for n in range(2):
+        assert _answer(app, reports[n], cycle, n).status_code == 302
+    advance(hr, cycle, CycleState.CALIBRATION)
+    page = client_for(app, boss).get(f"/cycles/{cycle.id}/upward/{boss.id}").get_data(as_text=True)
+    assert "fewer than 3" in page
+    assert "KEEP-" not in page
+    api = client_for(app, boss).get(
+        f"/api/v1/cycles/{cycle.id}/upward/{boss.id}", headers=_bearer(boss)
+    )
+    assert api.get_json() == {"manager_id": boss.id, "threshold": 3, "shown": False}
 
 
 def test_upward_templates_are_checked_as_a_whole(app):

@@ -7,6 +7,9 @@ of the built-in template's question `comment`, and the column goes. Cycles alrea
 launched are frozen with the built-in upward questions, which ask exactly what the
 form asked before.
 
+Downgrading keeps each answer's ratings and its `comment`; answers to the questions
+of an upward template of HR's own have nowhere to go in the older shape and are lost.
+
 Revision ID: c5e1a7b3d920
 Revises: d3b66ff0f000
 Create Date: 2026-12-05 20:00:00
@@ -104,9 +107,12 @@ def upgrade():
     for id_, templates in conn.execute(
         sa.select(cycle.c.id, cycle.c.templates).where(cycle.c.templates.is_not(None))
     ).all():
-        conn.execute(
-            cycle.update().where(cycle.c.id == id_).values(templates={**templates, "upward": UPWARD})
-        )
+        if isinstance(templates, dict):  # a launched cycle's (a JSON null is none)
+            conn.execute(
+                cycle.update()
+                .where(cycle.c.id == id_)
+                .values(templates={**templates, "upward": UPWARD})
+            )
 
 
 def downgrade():

@@ -27,7 +27,7 @@ from reviews.framework.models import Competency
 from reviews.goals.queries import goals_of
 from reviews.inputs import Fields
 from reviews.people.models import Person
-from reviews.upward.aggregate import BANDS, SPREAD_MINIMUM, QuestionAggregate
+from reviews.upward.aggregate import BANDS, SPREAD_MINIMUM
 from reviews.upward.queries import summary_for
 
 NOTE = {
@@ -125,7 +125,8 @@ UPWARD = {
                     "responses": {
                         "type": ["integer", "null"],
                         "description": "How many answered it; null when fewer than the "
-                        "threshold did (then nothing else is given)",
+                        "threshold did (then nothing else is given). Free text: how many "
+                        "texts there are (every one shows once the results do)",
                     },
                     "mean": {
                         "type": ["number", "null"],
@@ -284,18 +285,6 @@ def upward(cycle_id: int, person_id: int) -> Any:
             }
             for c in summary.competencies
         ],
-        questions=[_question_json(q) for q in summary.questions],
+        questions=[q.as_json() for q in summary.questions],
         comments=list(summary.comments),
     )
-
-
-def _question_json(q: QuestionAggregate) -> dict[str, Any]:
-    doc: dict[str, Any] = {"key": q.key, "label": q.label, "kind": q.kind, "responses": q.responses}
-    if q.kind == "text":
-        doc["texts"] = list(q.texts)
-    elif q.responses is not None:
-        doc["counts"] = [[label, n] for label, n in q.tallies] if q.tallies else None
-        if q.kind == "scale":
-            doc["mean"] = q.mean
-            doc["steps"] = q.steps
-    return doc

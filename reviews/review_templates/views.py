@@ -16,6 +16,7 @@ from reviews.extensions import db
 from reviews.people.forms import ConfirmForm
 from reviews.review_templates import editor
 from reviews.review_templates import operations as ops
+from reviews.review_templates.answers import audiences_for
 from reviews.review_templates.definition import (
     AUDIENCES,
     DEFAULTS,
@@ -38,18 +39,13 @@ PART_NAMES = {
     "manager": "Manager review",
     "upward": "Upward feedback",
 }
-# Who reads each audience's answers (`answers.audiences_for`), as the preview names them.
+# The readers the preview names, and which answers each reads (`answers.audiences_for`).
+_SUBJECT = audiences_for(author=False, line=False, hr=False)
+_LINE = audiences_for(author=False, line=True, hr=False)
+_HR = audiences_for(author=False, line=True, hr=True)
 READERS = {
-    "review": [
-        ("The person reviewed", {"part"}),
-        ("Their manager line", {"part", "line"}),
-        ("HR", {"part", "line", "hr"}),
-    ],
-    "upward": [
-        ("The manager rated", {"part"}),
-        ("Their managers", {"part", "line"}),
-        ("HR", {"part", "line", "hr"}),
-    ],
+    "review": [("The person reviewed", _SUBJECT), ("Their manager line", _LINE), ("HR", _HR)],
+    "upward": [("The manager rated", _SUBJECT), ("Their managers", _LINE), ("HR", _HR)],
 }
 MAX_IMPORT = 200_000
 

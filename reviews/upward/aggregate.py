@@ -29,6 +29,9 @@ UPWARD_COMPETENCIES = (
 
 # A spread shows from this many answers on (and never below the cycle's threshold).
 SPREAD_MINIMUM = 5
+# Upward feedback is never attributable: whatever a cycle's threshold for peers (a cycle
+# naming its peers may set 1), its upward results need at least this many answers.
+UPWARD_MINIMUM = 3
 BANDS = ("1-2", "3", "4-5")
 
 
@@ -57,6 +60,23 @@ class QuestionAggregate:
     texts: tuple[str, ...] = ()  # free text, sorted
     steps: int = 0  # a scale's top step
 
+    def as_json(self) -> dict[str, Any]:
+        """The one serialisation, for the API and the personal-data export."""
+        doc: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "kind": self.kind,
+            "responses": self.responses,
+        }
+        if self.kind == "text":
+            doc["texts"] = list(self.texts)
+        elif self.responses is not None:
+            doc["counts"] = [[label, n] for label, n in self.tallies] if self.tallies else None
+            if self.kind == "scale":
+                doc["mean"] = self.mean
+                doc["steps"] = self.steps
+        return doc
+
 
 @dataclass(frozen=True)
 class UpwardSummary:
@@ -80,6 +100,8 @@ Answer = tuple[Mapping[str, int], Mapping[str, Any]]  # ratings, answers by ques
 
 def _question(q: Question, values: list[Any], threshold: int) -> QuestionAggregate:
     if q.kind == "text":
+        # every text shows once the results do (as comments always did): the count is
+        # theirs, which the texts tell anyway
         texts = tuple(sorted(v.strip() for v in values if isinstance(v, str) and v.strip()))
         return QuestionAggregate(q.key, q.label, q.kind, len(texts), texts=texts)
     if len(values) < threshold:
@@ -87,7 +109,9 @@ def _question(q: Question, values: list[Any], threshold: int) -> QuestionAggrega
     mean = None
     if q.kind == "scale":
         numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-        mean = round(sum(numbers) / len(numbers), 2) if numbers else None
+        # "can't judge" answers count towards the question, not its average: an average
+        # of fewer steps than the threshold could be one report's answer
+        mean = round(sum(numbers) / len(numbers), 2) if len(numbers) >= threshold else None
     tallies = None
     if len(values) >= max(threshold, SPREAD_MINIMUM):
         chosen = [v for value in values for v in (value if isinstance(value, list) else [value])]

@@ -51,7 +51,13 @@ def parse_answer(
     ratings: dict[str, int] = {}
     errors: dict[str, str] = {}
     for key in keys:
-        raw = str(form.get(f"rating_{key}") or "").strip()
+        name = f"rating_{key}"
+        given = form.getlist(name) if hasattr(form, "getlist") else [form.get(name)]
+        given = [g for g in given if g is not None]
+        if len(given) > 1:
+            errors[name] = "Give one rating."
+            continue
+        raw = str(given[0]).strip() if given else ""
         if raw in {"1", "2", "3", "4", "5"}:
             ratings[key] = int(raw)
         elif raw not in ("", "skip"):

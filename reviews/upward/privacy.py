@@ -39,17 +39,7 @@ def _export(person: Person) -> dict[str, Any]:
                 "shown": summary.shown,
                 "responses": summary.responses,
                 "means": {c.key: c.mean for c in summary.competencies if c.mean is not None},
-                "questions": [
-                    {
-                        "question": q.label,
-                        "responses": q.responses,
-                        **({"mean": q.mean} if q.mean is not None else {}),
-                        **({"counts": dict(q.tallies)} if q.tallies else {}),
-                        **({"answers": list(q.texts)} if q.kind == "text" else {}),
-                    }
-                    for q in summary.questions
-                ],
-                "comments": summary.comments,
+                "questions": [q.as_json() for q in summary.questions],
             }
         )
     return {

@@ -1,7 +1,7 @@
 """Upward feedback as others may see it: through these functions only, aggregated.
 
 For the JSON API (and any other output): call `summary_for(cycle, manager, reader)`
-or `summaries_for_cycle(cycle)` (HR's). Both return `aggregate.UpwardSummary`, which
+or `summaries_for_cycle(cycle, reader)` (HR's). Both return `aggregate.UpwardSummary`, which
 has no author, no per-answer row, nothing below the cycle's threshold, and only the
 questions of the cycle's upward template the reader may read (`audiences`).
 """
@@ -23,7 +23,12 @@ from reviews.people.models import Person
 from reviews.review_templates.answers import audiences_for
 from reviews.review_templates.definition import Question, Template
 from reviews.review_templates.queries import template_of
-from reviews.upward.aggregate import UPWARD_COMPETENCIES, UpwardSummary, summarise
+from reviews.upward.aggregate import (
+    UPWARD_COMPETENCIES,
+    UPWARD_MINIMUM,
+    UpwardSummary,
+    summarise,
+)
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
 from reviews.upward.operations import UPWARD_OPEN
 
@@ -45,6 +50,12 @@ def competencies(cycle: Cycle, template_: Template | None = None) -> list[tuple[
         return []
     by_key = {c.key: c.name for c in snapshot.competencies}
     return [(k, by_key[k]) for k in UPWARD_COMPETENCIES if k in by_key]
+
+
+def threshold(cycle: Cycle) -> int:
+    """How many answers a manager's results need: the cycle's threshold, never below
+    `UPWARD_MINIMUM`."""
+    return max(cycle.anonymity_threshold, UPWARD_MINIMUM)
 
 
 def results_closed(cycle: Cycle) -> bool:
@@ -79,14 +90,14 @@ def summary_for(cycle: Cycle, manager: Person, reader: Any) -> UpwardSummary:
         [(a.ratings, a.answers) for a in answers],
         competencies(cycle, template_),
         readable(template_, audiences(reader, manager)),
-        threshold=cycle.anonymity_threshold,
+        threshold=threshold(cycle),
         closed=results_closed(cycle),
     )
 
 
-def summaries_for_cycle(cycle: Cycle) -> list[tuple[Person, UpwardSummary]]:
-    """Every manager rated in the cycle with their summary as HR reads it, by name
-    (2 statements)."""
+def summaries_for_cycle(cycle: Cycle, reader: Any) -> list[tuple[Person, UpwardSummary]]:
+    """Every manager rated in the cycle with their summary as `reader` (HR) reads it, by
+    name (2 statements)."""
     managers = list(
         db.session.scalars(
             select(Person)
@@ -104,8 +115,10 @@ def summaries_for_cycle(cycle: Cycle) -> list[tuple[Person, UpwardSummary]]:
         answers.setdefault(manager_id, []).append((ratings, answered))
     template_ = template(cycle)
     keys = competencies(cycle, template_)
-    questions = readable(template_, audiences_for(author=False, line=True, hr=True))
     closed = results_closed(cycle)
+    # HR reads every question about everyone but themselves (no walk up each line)
+    others = readable(template_, audiences_for(author=False, line=True, hr=access.is_hr(reader)))
+    mine = readable(template_, audiences(reader, reader))
     return [
         (
             m,
@@ -113,8 +126,8 @@ def summaries_for_cycle(cycle: Cycle) -> list[tuple[Person, UpwardSummary]]:
                 m.id,
                 answers.get(m.id, []),
                 keys,
-                questions,
-                threshold=cycle.anonymity_threshold,
+                mine if m.id == getattr(reader, "id", None) else others,
+                threshold=threshold(cycle),
                 closed=closed,
             ),
         )

@@ -75,7 +75,7 @@ def give(cycle_id: int) -> Any:
             for name, message in errors.items()
             if name != "form"
         ],
-        threshold=cycle.anonymity_threshold,
+        threshold=queries.threshold(cycle),
     ), status
 
 
@@ -92,7 +92,7 @@ def summary(cycle_id: int, person_id: int) -> Any:
         manager=manager,
         summary=queries.summary_for(cycle, manager, current_user),
         labels=LABELS,
-        spread_minimum=max(SPREAD_MINIMUM, cycle.anonymity_threshold),
+        spread_minimum=max(SPREAD_MINIMUM, queries.threshold(cycle)),
     )
 
 
@@ -127,7 +127,7 @@ def summary_csv(cycle_id: int) -> Any:
     ]
 
     lines = []  # one row per manager: small enough to build before streaming
-    for manager, summary in queries.summaries_for_cycle(cycle):
+    for manager, summary in queries.summaries_for_cycle(cycle, current_user):
         means = {c.key: c.mean for c in summary.competencies}
         figures = {q.key: _figure(q) for q in summary.questions}
         if summary.shown:
