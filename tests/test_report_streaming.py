@@ -10,6 +10,8 @@ import pytest
 from conftest import count_queries
 from cycle_helpers import advance, launched_cycle, review_of
 from flask import current_app
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 from test_exports import (
@@ -37,9 +39,12 @@ from reviews.people.models import Department, Person, Role
 from reviews.reports import exports
 from reviews.reports.queries import Scope
 from reviews.reports.spreadsheets import (
+    DANGEROUS,
     csv_batches,
     csv_stream,
+    csv_text,
     headings,
+    looks_typed,
     xlsx_batches,
     xlsx_file,
 )
@@ -347,3 +352,14 @@ def test_memory_does_not_grow_with_the_rows(app, monkeypatch, capsys):
     assert rows == 1200
     assert 200 < part_rows <= rows / 3
     assert peak < part_peak * 1.3
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("0123456789 .,/:-+=@$€%()eEaApPmM\t\r\n\xa0xyz")))
+    | st.sampled_from(["TRUE", " false ", "Mar 3", "3-mar-2026", "1e5", "a@b.com", "12 p.m."])
+    | st.text()
+)
+def test_a_csv_text_cell_is_quoted_exactly_when_a_spreadsheet_would_retype_it(text):
+    expected = "'" + text if text.startswith(DANGEROUS) or looks_typed(text) else text
+    assert csv_text(text) == expected

@@ -35,10 +35,10 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 # What a spreadsheet takes for a number, a fraction, a date, a time or a truth value when
 # it opens a CSV: digits with separators ("3/3", "1.2.3", "10:30", "1 234", "(12)", "12%",
 # "$5"), scientific notation, a month name beside a number ("Mar 3", "3-mar", "May 2026");
-# truth values ("TRUE") are `_TRUTH`.
+# each alternative holds a digit; truth values ("TRUE") are `_TRUTH`.
 # Every pattern is linear: a long cell of digits costs one pass.
 _LOOKS_TYPED = re.compile(
-    r"[(]?[$€£¥]?[\d.,/:\s-]+%?[)]?(?:\s*[ap]\.?m\.?)?"
+    r"[(]?[$€£¥]?[.,/:\s-]*\d[\d.,/:\s-]*%?[)]?(?:\s*[ap]\.?m\.?)?"
     r"|[\d.]+e[+-]?\d+"
     rf"|\d{{1,4}}[\s/.-]*{_MONTH}(?:[\s/.,-]*\d{{1,4}})?"
     rf"|{_MONTH}[\s/.,-]*\d{{1,4}}(?:[\s/.,-]+\d{{1,4}})?",
@@ -67,13 +67,20 @@ def safe(value: Any) -> Any:
     return value
 
 
+# `value.startswith(DANGEROUS) or looks_typed(value)` as one match, for the export's
+# text columns (one C call a cell): a formula's first character, or the whole cell,
+# spaces aside, a truth value or what `_LOOKS_TYPED` matches (each of its alternatives
+# holds a digit, none an "@").
+_QUOTED = re.compile(
+    r"[=+@\t\r-]|\s*(?:true|false|" + _LOOKS_TYPED.pattern + r")\s*\Z", re.IGNORECASE
+)
+
+
 def csv_text(value: str | None) -> str:
     """A CSV text cell: no spreadsheet turns it into a formula, a number or a date."""
-    if value is None:
+    if not value:
         return ""
-    if value.startswith(DANGEROUS) or looks_typed(value):
-        return "'" + value
-    return value
+    return "'" + value if _QUOTED.match(value) else value
 
 
 def csv_cell(value: Any) -> Any:
@@ -141,26 +148,39 @@ class _Once(dict[Any, Any]):
         return converted
 
 
+ColumnConverter = Callable[[Sequence[Any]], Sequence[Any]]
+
+
+def _each(convert: Callable[[Any], Any]) -> ColumnConverter:
+    """A converter of a cell as a converter of a column (one C-level pass)."""
+    return lambda cells: tuple(map(convert, cells))
+
+
 def _converters(
-    columns: Sequence[Column | str], by_kind: dict[Kind, Callable[[Any], Any] | None]
-) -> list[tuple[int, Callable[[Any], Any]]] | None:
-    """(column index, converter of a cell) for the columns whose cells need one; None
-    when no column says its kind (rows of any width, each cell looked at)."""
+    columns: Sequence[Column | str],
+    by_kind: dict[Kind, Callable[[Any], Any] | None],
+    whole: dict[Kind, ColumnConverter] | None = None,
+) -> list[tuple[int, ColumnConverter]] | None:
+    """(column index, converter of its cells) for the columns whose cells need one
+    (`whole` a converter of a whole column, where a kind has one); None when no column
+    says its kind (rows of any width, each cell looked at)."""
     kind_of = kinds(columns)
     if all(kind == Kind.ANY for kind in kind_of):
         return None
     found = []
     for i, kind in enumerate(kind_of):
         if kind == Kind.LABEL:
-            found.append((i, _Once(by_kind[Kind.TEXT]).__getitem__))  # type: ignore[arg-type]
+            found.append((i, _each(_Once(by_kind[Kind.TEXT]).__getitem__)))  # type: ignore[arg-type]
+        elif whole and kind in whole:
+            found.append((i, whole[kind]))
         elif (convert := by_kind[kind]) is not None:
-            found.append((i, convert))
+            found.append((i, _each(convert)))
     return found
 
 
 def _converted(
     batch: Sequence[Sequence[Any]],
-    converters: list[tuple[int, Callable[[Any], Any]]] | None,
+    converters: list[tuple[int, ColumnConverter]] | None,
     each: Callable[[Any], Any],
 ) -> Iterable[Sequence[Any]]:
     """The batch with each converted column replaced, a column at a time (rows as wide
@@ -171,7 +191,7 @@ def _converted(
         return batch
     columns = list(zip(*batch, strict=True))
     for i, convert in converters:
-        columns[i] = tuple(map(convert, columns[i]))
+        columns[i] = convert(columns[i])
     return zip(*columns, strict=True)
 
 
@@ -184,6 +204,13 @@ _CSV = {
     Kind.DAY: None,
     Kind.MOMENT: csv_cell,
 }
+
+
+def _csv_texts(cells: Sequence[str | None]) -> list[str]:
+    """`csv_text` of a column's cells, in one comprehension (a text column of free text
+    is the export's widest work)."""
+    quoted = _QUOTED.match
+    return [("'" + v if quoted(v) else v) if v else "" for v in cells]
 
 
 class _Lines(list[str]):
@@ -200,7 +227,7 @@ def csv_batches(
     lines = _Lines()
     writer = csv.writer(lines)
     writer.writerow([csv_cell(h) for h in headings(header)])
-    converters = _converters(header, _CSV)
+    converters = _converters(header, _CSV, {Kind.TEXT: _csv_texts})
     yield BOM + lines.pop()
     for batch in batches:
         writer.writerows(_converted(batch, converters, csv_cell))
