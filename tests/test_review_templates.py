@@ -469,6 +469,8 @@ def test_the_editor_lists_every_problem_beside_its_question_and_saves_nothing(ap
     assert 'id="name-error"' in body  # the name's problem beside it
     assert 'id="q-1-error"' in body
     assert 'id="q-2-error"' in body
+    # the duplicated key is named beside both questions that have it, and in the summary
+    assert body.lower().count("question keys must differ (pick)") == 4
     db.session.expire_all()
     assert db.session.get(ReviewTemplate, row.id).version == 1
 

@@ -29,18 +29,14 @@ from reviews.api.core import (
     paged,
     with_etag,
 )
+from reviews.api.review_schemas import PART, PART_BODY, REVIEW, part_json, review_json
 from reviews.api.schemas import (
     DECLINE,
     INBOX_ITEM,
-    PART,
-    PART_BODY,
     REQUEST,
-    REVIEW,
     REVIEW_SUMMARY,
     iso,
-    part_json,
     request_json,
-    review_json,
     review_summary,
 )
 from reviews.cycles import operations as ops

@@ -217,11 +217,39 @@ def with_spares(editor: EditorForm, spares: int = SPARE_ROWS) -> list[Row]:
 NAME = -2  # row_errors' key of the template name's problems
 
 
-def row_errors(error: TemplateError, origin: list[tuple[int, int]]) -> dict[int, list[str]]:
+# Problems of the template as a whole that are about some of its questions: the rows
+# they belong beside, given the rows' keys and kinds.
+DUPLICATED = re.compile(r"^Template: question keys must differ \((.*)\)\.$")
+ABOUT_RATINGS = (
+    "Template: the manager review rates",
+    "Template: peers rate",
+    "Template: reports rate",
+)
+
+
+def _about(problem: str, rows: list[Row]) -> list[int]:
+    """The rows a template-wide problem is about (none: it stays in the summary)."""
+    if match := DUPLICATED.match(problem):
+        keys = set(match.group(1).split(", "))
+        return [i for i, r in enumerate(rows) if r.key in keys]
+    if problem.startswith(ABOUT_RATINGS):
+        return [i for i, r in enumerate(rows) if r.kind == "competencies"]
+    return []
+
+
+def row_errors(
+    error: TemplateError, origin: list[tuple[int, int]], rows: list[Row] | None = None
+) -> dict[int, list[str]]:
     """`parse_template`'s problems by the index of the row they are about; the name's
-    under NAME, other problems of the template as a whole under -1."""
+    under NAME, other problems of the template as a whole under -1, or beside each of
+    the `rows` they name (a duplicated key, the competency block)."""
     found: dict[int, list[str]] = {}
     for problem in error.problems:
+        if about := _about(problem, rows or []):
+            text = problem.removeprefix("Template: ")
+            for i in about:
+                found.setdefault(i, []).append(text[:1].upper() + text[1:])
+            continue
         match = WHERE.match(problem)
         row = NAME if problem.startswith("Template: name") else -1
         if match:

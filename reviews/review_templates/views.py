@@ -138,7 +138,7 @@ def edit_template(template_id: int) -> Any:
             parse_template(document, part=row.part.value)
             ops.update_template(current_user, row, version, document)
         except TemplateError as exc:
-            errors = editor.row_errors(exc, origin)
+            errors = editor.row_errors(exc, origin, form.rows)
             status = 400
         except Conflict as conflict:
             db.session.rollback()

@@ -82,10 +82,11 @@ def _form_for(cycle: Cycle | None, source: Cycle | None = None) -> CycleForm:
 
 
 def _asked(cycle: Cycle) -> list[tuple[str, Any, Any]]:
-    """Each part's questions: (part, the template as asked, the chosen row or None)."""
+    """Each part's questions: (part, the template as asked, the chosen row or None). A
+    launched cycle names the templates it froze, and reads no rows (no statement)."""
     from reviews.review_templates.queries import chosen, templates_of
 
-    rows = chosen(cycle)
+    rows = chosen(cycle) if cycle.templates is None else {}
     return [
         (part, t, rows.get(part))
         for part, t in templates_of(cycle).items()
