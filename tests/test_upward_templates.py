@@ -403,3 +403,17 @@ def test_the_api_chooses_an_upward_template_for_a_cycle_and_refuses_one_of_anoth
     asked = client.get(f"/api/v1/cycles/{made.get_json()['id']}/templates", headers=bearer)
     assert asked.get_json()["upward"]["template_id"] == upward.id
     assert asked.get_json()["upward"]["document"]["name"] == "Our upward feedback"
+
+
+def test_their_managers_and_hr_find_a_managers_results_on_the_profile(app, org):
+    hr, director, boss, reports = org
+    _template, cycle = _cycle(hr)
+    link = f'href="/cycles/{cycle.id}/upward/{boss.id}"'
+    for reader in (director, hr):
+        page = client_for(app, reader).get(f"/people/{boss.id}").get_data(as_text=True)
+        assert link in page, reader.name
+    for reader in (reports[0], boss):  # a report never; the manager has it on their home
+        page = client_for(app, reader).get(f"/people/{boss.id}").get_data(as_text=True)
+        assert link not in page, reader.name
+    home = client_for(app, boss).get("/").get_data(as_text=True)
+    assert link in home

@@ -148,9 +148,17 @@ def profile(person_id: int) -> Any:
                 .limit(20)
             )
         )
+    from reviews.upward.queries import rated_in
+
+    upward = (
+        rated_in(person)
+        if current_user.id != person.id and access.can_view_upward_summary(current_user, person)
+        else []
+    )
     return render_template(
         "people/profile.html",
         person=person,
+        upward=upward,
         chain=management_chain(person),
         reports=direct_reports([person.id])[person.id],
         org_size=org_size_below(person.id),

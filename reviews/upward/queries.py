@@ -135,6 +135,24 @@ def summaries_for_cycle(cycle: Cycle, reader: Any) -> list[tuple[Person, UpwardS
     ]
 
 
+def rated_in(manager: Person) -> list[Cycle]:
+    """The launched cycles that asked `manager`'s reports about them, newest first (one
+    statement): where their managers and HR find the results."""
+    return list(
+        db.session.scalars(
+            select(Cycle)
+            .where(
+                Cycle.upward_feedback.is_(True),
+                Cycle.state != CycleState.DRAFT,
+                select(Review.id)
+                .where(Review.cycle_id == Cycle.id, Review.manager_id == manager.id)
+                .exists(),
+            )
+            .order_by(Cycle.period_start.desc(), Cycle.id.desc())
+        )
+    )
+
+
 def pending() -> Select[int, str, date | None, str]:
     """Cycles asking the person bound as :person_id for upward feedback they have not
     given yet: the cycle's id, name and manager-review due date, and the manager's name."""
