@@ -4,6 +4,7 @@ statement whatever the size of the cycle, and memory that does not grow with it.
 from __future__ import annotations
 
 import io
+import time
 import tracemalloc
 
 import pytest
@@ -357,9 +358,18 @@ def test_memory_does_not_grow_with_the_rows(app, monkeypatch, capsys):
 @settings(max_examples=3000, deadline=None)
 @given(
     st.text(alphabet=st.sampled_from(list("0123456789 .,/:-+=@$€%()eEaApPmM\t\r\n\xa0xyz")))
-    | st.sampled_from(["TRUE", " false ", "Mar 3", "3-mar-2026", "1e5", "a@b.com", "12 p.m."])
+    | st.sampled_from(
+        ["TRUE", " false ", "fal\u017fe", "Mar 3", "3-mar-2026", "1e5", "a@b.com", "12 p.m."]
+    )
     | st.text()
 )
 def test_a_csv_text_cell_is_quoted_exactly_when_a_spreadsheet_would_retype_it(text):
     expected = "'" + text if text.startswith(DANGEROUS) or looks_typed(text) else text
     assert csv_text(text) == expected
+
+
+def test_a_long_run_of_spaces_costs_no_more_than_a_quadratic_search():
+    started = time.perf_counter()
+    assert csv_text(" " * 2000 + "1" + " " * 2000 + "x") == " " * 2000 + "1" + " " * 2000 + "x"
+    # a cubic search took minutes at this length; a quadratic one takes milliseconds
+    assert time.perf_counter() - started < 5

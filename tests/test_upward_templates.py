@@ -225,7 +225,8 @@ def test_every_kind_is_asked_and_each_reader_gets_only_the_questions_meant_for_t
     questions = {q["key"]: q for q in seen["boss"][1]["questions"]}
     assert questions["recommend"]["counts"] == [["Yes", 4], ["No", 1]]
     assert questions["one_to_ones"]["mean"] == 3.25  # can't judge left out
-    assert questions["one_to_ones"]["counts"][-1] == ["Can't judge", 1]
+    # four chose a step: counts per step show from five
+    assert questions["one_to_ones"]["counts"] is None
     assert questions["setting"]["responses"] == 4
     assert questions["setting"]["counts"] is None  # four answered it: counts show from five
     assert questions["topics"]["counts"] == [["Career", 2], ["Work", 3], ["Life", 2]]
@@ -310,6 +311,13 @@ def test_a_choice_question_shows_its_counts_only_from_five_answers():
     assert scale.key == "one_to_ones"
     assert scale.responses == 3
     assert scale.mean is None
+    # Five answered it, four "can't judge": no count per step either (it would show that
+    # one report's step), only how many answered.
+    five = [({}, {"one_to_ones": "cant_judge"})] * 4 + [({}, {"one_to_ones": 2})]
+    scale = summarise(1, five, [], questions, threshold=3, closed=True).questions[0]
+    assert scale.responses == 5
+    assert scale.mean is None
+    assert scale.tallies is None
 
 
 def test_hr_never_reads_what_is_meant_for_hr_about_themselves(app, make_person):
@@ -412,6 +420,12 @@ def test_their_managers_and_hr_find_a_managers_results_on_the_profile(app, org):
     for reader in (director, hr):
         page = client_for(app, reader).get(f"/people/{boss.id}").get_data(as_text=True)
         assert link in page, reader.name
+        head = page[
+            page.index('<div class="page-head">') : page.index(
+                "</div>", page.index('<div class="page-head">')
+            )
+        ]
+        assert link not in head  # a section of the page, not in its heading
     for reader in (reports[0], boss):  # a report never; the manager has it on their home
         page = client_for(app, reader).get(f"/people/{boss.id}").get_data(as_text=True)
         assert link not in page, reader.name

@@ -120,6 +120,8 @@ def downgrade():
     for id_, templates in conn.execute(
         sa.select(cycle.c.id, cycle.c.templates).where(cycle.c.templates.is_not(None))
     ).all():
+        if not isinstance(templates, dict):
+            continue
         kept = {part: doc for part, doc in templates.items() if part != "upward"}
         conn.execute(cycle.update().where(cycle.c.id == id_).values(templates=kept))
     op.add_column(

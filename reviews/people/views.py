@@ -150,9 +150,12 @@ def profile(person_id: int) -> Any:
         )
     from reviews.upward.queries import rated_in
 
+    # their managers and HR (the manager has the results on their own home); HR first,
+    # which reads nothing, then the line
     upward = (
         rated_in(person)
-        if current_user.id != person.id and access.can_view_upward_summary(current_user, person)
+        if current_user.id != person.id
+        and (access.is_hr(current_user) or access.is_in_line_above(current_user, person))
         else []
     )
     return render_template(

@@ -36,7 +36,8 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 # it opens a CSV: digits with separators ("3/3", "1.2.3", "10:30", "1 234", "(12)", "12%",
 # "$5"), scientific notation, a month name beside a number ("Mar 3", "3-mar", "May 2026");
 # each alternative holds a digit; truth values ("TRUE") are `_TRUTH`.
-# Every pattern is linear: a long cell of digits costs one pass.
+# A long cell of digits costs one pass; a long run of spaces after a digit, before
+# another character, costs a search per space (quadratic).
 _LOOKS_TYPED = re.compile(
     r"[(]?[$€£¥]?[.,/:\s-]*\d[\d.,/:\s-]*%?[)]?(?:\s*[ap]\.?m\.?)?"
     r"|[\d.]+e[+-]?\d+"
@@ -71,8 +72,15 @@ def safe(value: Any) -> Any:
 # text columns (one C call a cell): a formula's first character, or the whole cell,
 # spaces aside, a truth value or what `_LOOKS_TYPED` matches (each of its alternatives
 # holds a digit, none an "@").
+# The leading spaces are taken possessively (`*+`): the typed patterns' own `\s` must
+# not share them, which would cost a cubic search on a long run of spaces. The truth
+# values are matched case by case in ASCII, as `str.lower()` compares them (under
+# IGNORECASE, "s" would also match the long s, U+017F).
 _QUOTED = re.compile(
-    r"[=+@\t\r-]|\s*(?:true|false|" + _LOOKS_TYPED.pattern + r")\s*\Z", re.IGNORECASE
+    r"[=+@\t\r-]|\s*+(?:(?-i:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])|"
+    + _LOOKS_TYPED.pattern
+    + r")\s*\Z",
+    re.IGNORECASE,
 )
 
 

@@ -107,13 +107,15 @@ def _question(q: Question, values: list[Any], threshold: int) -> QuestionAggrega
     if len(values) < threshold:
         return QuestionAggregate(q.key, q.label, q.kind, None)
     mean = None
+    counted = len(values)
     if q.kind == "scale":
         numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-        # "can't judge" answers count towards the question, not its average: an average
-        # of fewer steps than the threshold could be one report's answer
+        # "can't judge" answers count towards the question, not its figures: an average
+        # or a count per step of fewer steps could be one report's answer
         mean = round(sum(numbers) / len(numbers), 2) if len(numbers) >= threshold else None
+        counted = len(numbers)
     tallies = None
-    if len(values) >= max(threshold, SPREAD_MINIMUM):
+    if counted >= max(threshold, SPREAD_MINIMUM):
         chosen = [v for value in values for v in (value if isinstance(value, list) else [value])]
         if q.kind == "yes_no":
             keys: list[Any] = [True, False]
