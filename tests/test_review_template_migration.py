@@ -22,6 +22,23 @@ ANSWERED = (
 )
 
 
+def _cycle(conn, cycle_id, state, *, snapshot="NULL", templates=None, upward=False):
+    """A cycle row as the revision under test found it (`templates`: SQL, a column that
+    exists from d3b66ff0f000 on)."""
+    frozen = ("templates, ", f"{templates}, ") if templates is not None else ("", "")
+    conn.execute(
+        text(
+            "INSERT INTO cycle (id, name, period_start, period_end, state, participant_mode,"
+            " peer_min, peer_max, peer_anonymous, anonymity_threshold, peer_names_to_managers,"
+            " reviewer_load_cap, guidance, upward_feedback, guidance_tolerance,"
+            f" framework_snapshot, {frozen[0]}launched_at, created_at, version) VALUES"
+            f" ({cycle_id}, 'C{cycle_id}', '2026-01-01', '2026-06-30', '{state}', 'all', 2, 5,"
+            f" true, 3, true, 5, '[]', {'true' if upward else 'false'}, 5, {snapshot},"
+            f" {frozen[1]}CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
+        )
+    )
+
+
 def test_a_database_holding_answers_is_carried_through(tmp_path):
     app, schema = _migrated_app(tmp_path)
     try:
@@ -36,19 +53,8 @@ def test_a_database_holding_answers_is_carried_through(tmp_path):
                         " CURRENT_TIMESTAMP)"
                     )
                 )
-                for cycle_id, state, snapshot in ((1, "released", "'{}'"), (2, "draft", "NULL")):
-                    conn.execute(
-                        text(
-                            "INSERT INTO cycle (id, name, period_start, period_end, state,"
-                            " participant_mode, peer_min, peer_max, peer_anonymous,"
-                            " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
-                            " guidance, upward_feedback, guidance_tolerance,"
-                            " framework_snapshot, launched_at, created_at, version) VALUES"
-                            f" ({cycle_id}, 'C{cycle_id}', '2026-01-01', '2026-06-30',"
-                            f" '{state}', 'all', 2, 5, true, 3, true, 5, '[]', false, 5,"
-                            f" {snapshot}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
-                        )
-                    )
+                _cycle(conn, 1, "released", snapshot="'{}'")
+                _cycle(conn, 2, "draft")
                 conn.execute(
                     text(
                         "INSERT INTO review (id, cycle_id, subject_id, manager_id, created_at,"
@@ -107,19 +113,8 @@ def test_upward_answers_move_to_the_built_in_question_word_for_word(tmp_path):
                         " CURRENT_TIMESTAMP)"
                     )
                 )
-                for cycle_id, state, frozen in ((1, "closed", "'{}'"), (2, "draft", "NULL")):
-                    conn.execute(
-                        text(
-                            "INSERT INTO cycle (id, name, period_start, period_end, state,"
-                            " participant_mode, peer_min, peer_max, peer_anonymous,"
-                            " anonymity_threshold, peer_names_to_managers, reviewer_load_cap,"
-                            " guidance, upward_feedback, guidance_tolerance,"
-                            " framework_snapshot, templates, launched_at, created_at, version)"
-                            f" VALUES ({cycle_id}, 'C{cycle_id}', '2026-01-01', '2026-06-30',"
-                            f" '{state}', 'all', 2, 5, true, 3, true, 5, '[]', true, 5,"
-                            f" '{{}}', {frozen}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
-                        )
-                    )
+                _cycle(conn, 1, "closed", snapshot="'{}'", templates="'{}'", upward=True)
+                _cycle(conn, 2, "draft", snapshot="'{}'", upward=True)
                 for id_, comment in ((7, "Runs great one-to-ones; it's “calm”."), (8, "")):
                     conn.execute(
                         text(

@@ -31,6 +31,7 @@ from reviews.paging import COUNT_LIMIT, bounded_count
 from reviews.people.forms import ConfirmForm
 from reviews.people.lookup import find_person
 from reviews.people.models import Department
+from reviews.review_templates.definition import REVIEW_PARTS
 from reviews.review_templates.queries import templates_of
 from reviews.web import failure
 
@@ -385,7 +386,7 @@ def person(session_id: int, review_id: int) -> Any:
         potential=POTENTIAL,
         readiness=READINESS,
         reading=read_review(review, relations) if relations else None,
-        templates=templates_of(session.cycle),
+        templates=templates_of(session.cycle, REVIEW_PARTS),
         rating_labels={int(s["value"]): s["label"] for s in snapshot.performance},
     ), status
 

@@ -40,7 +40,7 @@ from reviews.cycles.visibility import (
 from reviews.cycles.workflow import CycleState, reached
 from reviews.extensions import db
 from reviews.review_templates.answers import audiences_for, readable_answers
-from reviews.review_templates.definition import Template
+from reviews.review_templates.definition import REVIEW_PARTS, Template
 from reviews.review_templates.queries import templates_of
 
 LINE = frozenset({"manager", "skip", "hr"})
@@ -246,7 +246,7 @@ def read_review(review: Review, relations: set[str] | frozenset[str]) -> ReviewR
     viewer = viewer_of(relations)
     parts = parts_of(review)
     released = reached(review.cycle.state, CycleState.RELEASED)
-    templates = templates_of(review.cycle)
+    templates = templates_of(review.cycle, REVIEW_PARTS)
     own = next((p for p in parts if p.kind == PartKind.SELF), None)
     managers = next((p for p in parts if p.kind == PartKind.MANAGER), None)
     self_part = _readable(

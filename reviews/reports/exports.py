@@ -86,7 +86,7 @@ def report_questions(cycle: Cycle, audiences: frozenset[str]) -> list[tuple[str,
     """The self-review's and manager review's questions the reader may read, in the
     order of the cycle's templates: a column each. Peer answers have none: a column of
     a peer's answers would sit beside the review it was about."""
-    templates = templates_of(cycle)
+    templates = templates_of(cycle, ("self", "manager"))
     return [
         (part, q)
         for part in ("self", "manager")
@@ -353,27 +353,10 @@ def report_batches(
     def finish(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
         finished = []
         for row in rows:
-            (
-                name,
-                email,
-                department,
-                level,
-                manager,
-                own_state,
-                approved,
-                received,
-                boss_state,
-                calibrated,
-                own,
-                peers,
-                boss,
-                overall,
-                final,
-                finals,
-                potential,
-                readiness,
-                acknowledged,
-            ) = row[:19]  # then a column per question, then the subject's id
+            # the first ten cells go out as the database gave them; then the ratings'
+            # documents and fixed fields, a column per question, and the subject's id
+            fixed = row[10:19]
+            own, peers, boss, overall, final, finals, potential, readiness, acknowledged = fixed
             boss = boss and loads(boss)
             # the calibrated ratings, else the submitted manager part's (NULL: the same)
             finals = (finals and loads(finals)) or boss or {}
@@ -382,16 +365,7 @@ def report_batches(
                 cells = [c if shown else "" for c, shown in zip(cells, own_row, strict=True)]
             finished.append(
                 (
-                    name,
-                    email,
-                    department,
-                    level,
-                    manager,
-                    own_state,
-                    approved,
-                    received,
-                    boss_state,
-                    calibrated,
+                    *row[:10],
                     _mean(own and loads(own)),
                     _peer_mean(peers),
                     _mean(boss),

@@ -15,6 +15,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 PARTS = ("self", "peer", "manager", "upward")
+# The parts of a review itself (upward feedback is about a manager, beside it).
+REVIEW_PARTS = ("self", "peer", "manager")
+PART_NAMES = {
+    "self": "Self-review",
+    "peer": "Peer feedback",
+    "manager": "Manager review",
+    "upward": "Upward feedback",
+}
 # Parts that rate competencies only where the author can judge them: their block is
 # never required. Upward feedback rates the manager's management competencies.
 OPTIONAL_RATINGS = ("peer", "upward")

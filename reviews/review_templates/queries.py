@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -37,17 +38,17 @@ def chosen(cycle: Cycle) -> dict[str, ReviewTemplate]:
     return {row.part.value: row.template for row in rows}
 
 
-def templates_of(cycle: Cycle) -> dict[str, Template]:
-    """What each part asks in `cycle`: the frozen documents once launched, else the
+def templates_of(cycle: Cycle, parts: Sequence[str] = PARTS) -> dict[str, Template]:
+    """What each of `parts` asks in `cycle`: the frozen documents once launched, else the
     templates chosen for it (a preview), else the built-in questions."""
     if cycle.templates is not None:
         return {
             part: parsed(cycle.templates[part]) if part in cycle.templates else DEFAULTS[part]
-            for part in PARTS
+            for part in parts
         }
     rows = chosen(cycle)
     return {
-        part: parsed(rows[part].definition) if part in rows else DEFAULTS[part] for part in PARTS
+        part: parsed(rows[part].definition) if part in rows else DEFAULTS[part] for part in parts
     }
 
 
@@ -55,7 +56,7 @@ def template_of(cycle: Cycle, part: str) -> Template:
     if cycle.templates is not None:
         frozen = cycle.templates.get(part)
         return parsed(frozen) if frozen is not None else DEFAULTS[part]
-    return templates_of(cycle)[part]
+    return templates_of(cycle, (part,))[part]
 
 
 def freeze(cycle: Cycle) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from reviews.review_templates.definition import (
     DEFAULTS,
     FIXED_LABELS,
     KINDS,
+    PART_NAMES,
     PARTS,
     Template,
     TemplateError,
@@ -33,12 +34,6 @@ from reviews.web import failure
 
 bp = Blueprint("templates", __name__, url_prefix="/templates")
 
-PART_NAMES = {
-    "self": "Self-review",
-    "peer": "Peer feedback",
-    "manager": "Manager review",
-    "upward": "Upward feedback",
-}
 # The readers the preview names, and which answers each reads (`answers.audiences_for`).
 _SUBJECT = audiences_for(author=False, line=False, hr=False)
 _LINE = audiences_for(author=False, line=True, hr=False)

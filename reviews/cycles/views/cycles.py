@@ -81,14 +81,15 @@ def _form_for(cycle: Cycle | None, source: Cycle | None = None) -> CycleForm:
     return form
 
 
-def _asked(cycle: Cycle) -> list[tuple[str, Any, Any]]:
-    """Each part's questions: (part, the template as asked, the chosen row or None). A
-    launched cycle names the templates it froze, and reads no rows (no statement)."""
+def _asked(cycle: Cycle) -> list[tuple[str, str, Any, Any]]:
+    """Each part's questions: (its name, the part, the template as asked, the chosen row
+    or None). A launched cycle names the templates it froze, and reads no rows."""
+    from reviews.review_templates.definition import PART_NAMES
     from reviews.review_templates.queries import chosen, templates_of
 
     rows = chosen(cycle) if cycle.templates is None else {}
     return [
-        (part, t, rows.get(part))
+        (PART_NAMES[part], part, t, rows.get(part))
         for part, t in templates_of(cycle).items()
         if part != "upward" or cycle.upward_feedback
     ]
