@@ -16,6 +16,7 @@ from between_helpers import client_for
 from conftest import post
 from cycle_helpers import advance, launched_cycle
 from sqlalchemy import func, select
+from test_exports import pdf_text
 
 from reviews.api.operations import create_token
 from reviews.cycles.workflow import CycleState
@@ -221,6 +222,14 @@ def test_every_kind_is_asked_and_each_reader_gets_only_the_questions_meant_for_t
         assert ("A word for their managers" in text) is (who != "boss"), who
         assert ("HRNOTE-" in text) is (who == "hr"), who
         assert ("A word for HR" in text) is (who == "hr"), who
+    # The personal-data PDF HR downloads for the manager reads as the manager may.
+    pdf = client_for(app, hr).get(f"/people/{boss.id}/data.pdf")
+    assert pdf.status_code == 200
+    text = pdf_text(pdf.data)
+    assert "Would you recommend them? (5 answers: Yes 4; No 1)" in " ".join(text.split())
+    assert "KEEP-4 the weekly demos" in text
+    assert "LINENOTE-" not in text
+    assert "HRNOTE-" not in text
     # The chosen answers are counted, all reports together, from five answers on.
     questions = {q["key"]: q for q in seen["boss"][1]["questions"]}
     assert questions["recommend"]["counts"] == [["Yes", 4], ["No", 1]]
