@@ -4,11 +4,12 @@ statement whatever the size of the cycle, and memory that does not grow with it.
 from __future__ import annotations
 
 import io
+import threading
 import time
 import tracemalloc
 
 import pytest
-from conftest import count_queries
+from conftest import PG_URL, count_queries
 from cycle_helpers import advance, launched_cycle, review_of
 from flask import current_app
 from hypothesis import given, settings
@@ -180,7 +181,7 @@ def test_the_rows_are_the_reports_rows(app, small):
 
 
 def test_both_ways_of_reading_give_the_same_rows(app, small, monkeypatch):
-    """PostgreSQL reads a batch ahead (psycopg's pipeline mode); without it, or on
+    """PostgreSQL's rows are fetched by a thread of the export's own; without it, or on
     SQLite, the batches come through SQLAlchemy's server-side cursor: the same rows."""
     cycle, _hr, _people = small
     monkeypatch.setattr(exports, "FETCH", 3)
@@ -257,6 +258,34 @@ def test_a_reader_that_stops_early_leaves_the_connection_usable(app, small, monk
     assert db.session.scalar(select(func.count()).select_from(Review)) == 4
     assert sum(len(b) for b in exports.report_batches(cycle)) == 4
     db.session.commit()
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("export_")]
+
+
+@pytest.mark.skipif(not PG_URL, reason="the reader thread fetches from PostgreSQL only")
+def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, small, monkeypatch):
+    """A database error while the thread fetches reaches whoever reads the export (the
+    download fails, nothing is cut short in silence), and no thread outlives its stream,
+    whether it ends, stops early or fails."""
+    monkeypatch.setattr(exports, "FETCH", 1)
+    ids = sorted(db.session.scalars(select(Review.id)))
+    # the last review's row divides by zero: its batch fails once the others are read
+    failing = select(Review.id, 1 / (Review.id - ids[-1])).order_by(Review.id)
+    read: list[int] = []
+    with pytest.raises(Exception, match="division by zero"):
+        for batch in exports._read_ahead(failing, lambda rows: [r[0] for r in rows]):
+            read += batch
+    assert read == ids[:-1]
+    assert _reader_threads() == []
+    db.session.rollback()
+    stream = exports._read_ahead(select(Review.id).order_by(Review.id), list)
+    next(stream)
+    assert len(_reader_threads()) == 1
+    stream.close()
+    assert _reader_threads() == []
+    assert db.session.scalar(select(func.count()).select_from(Review)) == len(ids)
 
 
 def _statements(client, url: str) -> int:

@@ -13,6 +13,8 @@ json functions take it apart. Each row is finished once, then written.
 from __future__ import annotations
 
 import itertools
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -267,12 +269,20 @@ def _declare(element: _DeclareCursor, compiler: Any, **kw: Any) -> str:
 _cursor_names = itertools.count()
 
 
-def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -> Iterator[list[T]]:
-    """`_streamed` on PostgreSQL with psycopg, a batch ahead: the FETCH of the next batch
-    is sent (psycopg's pipeline mode) before the current batch is finished and written,
-    so the database computes it meanwhile, as it does for a COPY, instead of idling
-    until asked. One thread: the next batch waits in the socket until it is read.
+# Batches a reader thread may hold fetched and not yet finished (with the one being
+# finished and the one being fetched: three batches, about 12 MB, at most).
+AHEAD = 1
 
+
+def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -> Iterator[list[T]]:
+    """`_streamed` on PostgreSQL with psycopg, the fetching done by a thread of its own:
+    while a batch is finished and written here, the thread reads the next one off the
+    socket, so the database computes and sends the rows as it does for a COPY, instead
+    of stopping whenever the socket's buffer is full until the writer asks again (a
+    batch ahead in one thread still waited on the database for a third of the export).
+
+    The thread alone uses the connection until the stream ends, and it stops (the
+    cursor closed) even when the reader stops early, as a client that goes away does.
     The rows come from the driver as they are (no SQLAlchemy result types): the
     statement's columns must be text, numbers and dates.
     """
@@ -281,24 +291,55 @@ def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -
     name = f"export_{next(_cursor_names)}"
     connection.execute(_DeclareCursor(name, stmt))
     fetch = f"FETCH FORWARD {FETCH} FROM {name}"
+    batches: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def hand_over(item: list[Any] | BaseException) -> bool:
+        """Put `item` in the queue once there is room; False if the reader stopped."""
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            with raw.cursor() as cursor:
+                while True:
+                    cursor.execute(fetch)
+                    rows = cursor.fetchall()
+                    if not hand_over(rows) or len(rows) < FETCH:  # short: the last
+                        return
+        except BaseException as exc:  # raised again by the reader
+            hand_over(exc)
+
+    reader = threading.Thread(target=read, name=name, daemon=True)
+    reader.start()
     try:
-        with raw.pipeline(), raw.cursor() as current, raw.cursor() as ahead:
-            current.execute(fetch)
-            while True:
-                ahead.execute(fetch)
-                # not held here while it is written (the reader drops it once written)
-                yield finish(current.fetchall())
-                if current.rowcount < FETCH:  # a short (or empty) batch is the last
-                    return
-                current, ahead = ahead, current
+        while True:
+            got = batches.get()
+            if isinstance(got, BaseException):
+                raise got
+            last = len(got) < FETCH
+            # neither the rows nor the finished batch held here while it is written (the
+            # reader drops it once written)
+            box = [got]
+            del got
+            yield finish(box.pop())
+            if last:
+                return
     finally:
+        stop.set()
+        reader.join()
         if raw.info.transaction_status == TransactionStatus.INTRANS:
             raw.execute(f"CLOSE {name}")
 
 
 def _read_ahead_supported() -> bool:
     connection = db.session.connection()
-    return connection.dialect.driver == "psycopg" and psycopg.Pipeline.is_supported()
+    return connection.dialect.driver == "psycopg"
 
 
 def _mean(ratings: dict[str, int] | None) -> float | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    case,
     delete,
     false,
     func,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
+    union_all,
 )
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -293,6 +296,16 @@ def _launch(cycle: Cycle) -> None:
             ),
         )
     )
+    # Every review's two drafts in one statement, from one read of the new reviews. The
+    # planner takes the new cycle for a few rows and reads each review once, writing its
+    # two parts together: the indexes led by the review's id take them at their end,
+    # where a second statement's manager parts went back through every page the self
+    # parts had filled (0.3 s of a 100,000-person launch).
+    kinds = union_all(
+        select(literal(PartKind.SELF.value).label("kind")),
+        select(literal(PartKind.MANAGER.value).label("kind")),
+    ).subquery("kinds")
+    author = case((kinds.c.kind == PartKind.SELF.value, Review.subject_id), else_=Review.manager_id)
     empty: Any = literal_column("'{}'")
     columns = [
         "review_id",
@@ -307,28 +320,31 @@ def _launch(cycle: Cycle) -> None:
         "created_at",
         "updated_at",
     ]
-    for kind, author in ((PartKind.SELF, Review.subject_id), (PartKind.MANAGER, Review.manager_id)):
-        db.session.execute(
-            insert(Assessment).from_select(
-                columns,
-                select(
-                    Review.id,
-                    literal(kind.value),
-                    author,
-                    literal(PartState.DRAFT.value),
-                    empty,
-                    empty,
-                    empty,
-                    false(),
-                    literal(1),
-                    literal(now, type_=Assessment.created_at.type),
-                    literal(now, type_=Assessment.updated_at.type),
-                ).where(Review.cycle_id == cycle.id, author.is_not(None)),
+    db.session.execute(
+        insert(Assessment).from_select(
+            columns,
+            select(
+                Review.id,
+                kinds.c.kind,
+                author,
+                literal(PartState.DRAFT.value),
+                empty,
+                empty,
+                empty,
+                false(),
+                literal(1),
+                literal(now, type_=Assessment.created_at.type),
+                literal(now, type_=Assessment.updated_at.type),
             )
+            .join(kinds, true())
+            .where(Review.cycle_id == cycle.id, author.is_not(None)),
         )
+    )
+    # statistics first: the figures' rebuild groups the new reviews, and a planner that
+    # takes them for a few rows sorts 100,000 of them on disk
+    _refresh_statistics("review", "assessment")
     # HR's figures of the cycle, which the triggers on review keep from now on
     figures.rebuild(db.session.connection(), cycle.id)
-    _refresh_statistics("review", "assessment")
 
 
 def _refresh_statistics(*tables: str) -> None:
