@@ -575,3 +575,50 @@ def test_the_coach_figures_migration_recomputes_every_submitted_part(app, make_p
             json.loads(v) if isinstance(v, str) else v for v in (comments, answers)
         )
         assert tuple(stored) == text_quality([*comments.values(), *answers.values()])
+
+
+def test_the_partial_unique_keys_refuse_duplicates_and_take_many_empty_ones(tmp_path):
+    """Migration e8f41a2b6c57: a reminder's key and a peer part's request stay unique,
+    rows without one are not in the index, and the part counters' triggers survive
+    SQLite's rebuild of `assessment` (test above: they still count)."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade()
+            insert = (
+                "INSERT INTO notification (recipient_id, kind, subject, body, target,"
+                " dedupe_key, created_at) VALUES (1, 'reminder', 'S', 'B', 'home', :key,"
+                " CURRENT_TIMESTAMP)"
+            )
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, session_version,"
+                        " created_at) VALUES (1, 'p1@example.com', 'P1', 'employee', true, 1,"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+                for key in (None, None, "goal-checkin:1:2026-12-05"):
+                    conn.execute(text(insert), {"key": key})
+            with db.engine.connect() as conn, pytest.raises(IntegrityError):
+                conn.execute(text(insert), {"key": "goal-checkin:1:2026-12-05"})
+            with db.engine.connect() as conn:
+                assert conn.scalar(text("SELECT count(*) FROM notification")) == 3
+                if conn.dialect.name == "postgresql":
+                    found = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+                else:
+                    found = "SELECT sql FROM sqlite_master WHERE name = :name"
+                for name, column in (
+                    ("uq_notification_dedupe_key", "dedupe_key"),
+                    ("uq_assessment_peer_request_id", "peer_request_id"),
+                ):
+                    definition = conn.scalar(text(found), {"name": name})
+                    assert "UNIQUE" in definition.upper()
+                    assert f"{column} IS NOT NULL" in definition
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)

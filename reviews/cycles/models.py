@@ -255,6 +255,15 @@ class Assessment(Base):
         Index("ix_assessment_author_kind", "author_id", "kind"),
         # covers the completion figures and the rating distribution: no wide row read
         Index("ix_assessment_review_state", "review_id", "kind", "state", "overall_rating"),
+        # peer parts only: launch's self and manager parts (no request) are not written
+        # into it
+        Index(
+            "uq_assessment_peer_request_id",
+            "peer_request_id",
+            unique=True,
+            postgresql_where=text("peer_request_id IS NOT NULL"),
+            sqlite_where=text("peer_request_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -262,7 +271,7 @@ class Assessment(Base):
     kind: Mapped[PartKind] = mapped_column(string_enum(PartKind, "part_kind"))
     author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     peer_request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("peer_request.id", ondelete="CASCADE"), unique=True
+        ForeignKey("peer_request.id", ondelete="CASCADE")
     )
     state: Mapped[PartState] = mapped_column(
         string_enum(PartState, "part_state"), default=PartState.DRAFT

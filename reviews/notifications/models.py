@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
@@ -48,6 +48,15 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notification_recipient_created", "recipient_id", "created_at"),
         Index("ix_notification_undispatched", "dispatched_at", "id"),
+        # only the messages that have a key (reminders): a phase's 100,000 messages
+        # without one are not written into it
+        Index(
+            "uq_notification_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("dedupe_key IS NOT NULL"),
+            sqlite_where=text("dedupe_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +69,7 @@ class Notification(Base):
     target: Mapped[str] = mapped_column(String(80))
     target_id: Mapped[int | None]
     # Makes a message idempotent: a reminder is sent once per person, task and day.
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When its deliveries were decided (the person's channels and timing); None: not yet.
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -60,7 +60,9 @@ def notify_many(messages: Iterable[Message]) -> None:
         return
     dialect = db.session.get_bind().dialect.name
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = dialect_insert(Notification).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = dialect_insert(Notification).on_conflict_do_nothing(
+        index_elements=["dedupe_key"], index_where=Notification.dedupe_key.is_not(None)
+    )
     db.session.execute(stmt, rows)
 
 
