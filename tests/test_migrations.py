@@ -577,11 +577,30 @@ def test_the_coach_figures_migration_recomputes_every_submitted_part(app, make_p
         assert tuple(stored) == text_quality([*comments.values(), *answers.values()])
 
 
+def _partial_keys(conn) -> dict[str, str]:
+    """The definition of each of the two partial unique indexes, in this schema."""
+    if conn.dialect.name == "postgresql":
+        found = (
+            "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            " AND schemaname = current_schema()"
+        )
+    else:
+        found = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+    names = ("uq_notification_dedupe_key", "uq_assessment_peer_request_id")
+    return {name: conn.scalar(text(found), {"name": name}) for name in names}
+
+
+def _unique_constraints(conn, table: str) -> list[str]:
+    return [c["name"] for c in inspect(conn).get_unique_constraints(table)]
+
+
 def test_the_partial_unique_keys_refuse_duplicates_and_take_many_empty_ones(tmp_path):
-    """Migration e8f41a2b6c57: a reminder's key and a peer part's request stay unique,
-    rows without one are not in the index, and the part counters' triggers survive
-    SQLite's rebuild of `assessment` (test above: they still count)."""
+    """Migration e8f41a2b6c57: a reminder's key stays unique, many messages have none,
+    the constraints become partial indexes (and back on downgrade). The part counters'
+    triggers surviving SQLite's rebuild of `assessment` is checked by the counters'
+    migration test, which updates parts after upgrading to head."""
     import pytest
+    from flask_migrate import downgrade
     from sqlalchemy.exc import IntegrityError
 
     app, schema = _migrated_app(tmp_path)
@@ -607,17 +626,26 @@ def test_the_partial_unique_keys_refuse_duplicates_and_take_many_empty_ones(tmp_
                 conn.execute(text(insert), {"key": "goal-checkin:1:2026-12-05"})
             with db.engine.connect() as conn:
                 assert conn.scalar(text("SELECT count(*) FROM notification")) == 3
-                if conn.dialect.name == "postgresql":
-                    found = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
-                else:
-                    found = "SELECT sql FROM sqlite_master WHERE name = :name"
-                for name, column in (
-                    ("uq_notification_dedupe_key", "dedupe_key"),
-                    ("uq_assessment_peer_request_id", "peer_request_id"),
-                ):
-                    definition = conn.scalar(text(found), {"name": name})
+                for name, definition in _partial_keys(conn).items():
+                    assert definition is not None, name
                     assert "UNIQUE" in definition.upper()
-                    assert f"{column} IS NOT NULL" in definition
+                    assert "IS NOT NULL" in definition.upper()
+                assert "uq_notification_dedupe_key" not in _unique_constraints(conn, "notification")
+                assert "uq_assessment_peer_request_id" not in _unique_constraints(
+                    conn, "assessment"
+                )
+            downgrade(revision="c5e1a7b3d920")
+            with db.engine.connect() as conn:
+                # whole again: PostgreSQL's constraint has an index of the same name
+                assert not any(
+                    "IS NOT NULL" in (d or "").upper() for d in _partial_keys(conn).values()
+                )
+                assert "uq_notification_dedupe_key" in _unique_constraints(conn, "notification")
+                assert "uq_assessment_peer_request_id" in _unique_constraints(conn, "assessment")
+                assert conn.scalar(text("SELECT count(*) FROM notification")) == 3
+            upgrade()
+            with db.engine.connect() as conn:
+                assert all(_partial_keys(conn).values())
             db.session.remove()
             db.engine.dispose()
     finally:

@@ -38,7 +38,7 @@ from reviews.demo import build_synthetic_org
 from reviews.extensions import db
 from reviews.framework.models import Competency
 from reviews.people.models import Department, Person, Role
-from reviews.reports import exports
+from reviews.reports import exports, spreadsheets
 from reviews.reports.queries import Scope
 from reviews.reports.spreadsheets import (
     DANGEROUS,
@@ -268,15 +268,21 @@ def _reader_threads() -> list[threading.Thread]:
 def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, small, monkeypatch):
     """A database error while the thread fetches reaches whoever reads the export (the
     download fails, nothing is cut short in silence), and no thread outlives its stream,
-    whether it ends, stops early or fails."""
+    whether it ends, stops early, fails, or its writer fails."""
     monkeypatch.setattr(exports, "FETCH", 1)
     ids = sorted(db.session.scalars(select(Review.id)))
+    by_id = select(Review.id).order_by(Review.id)
+    assert [r for batch in exports._read_ahead(by_id, list) for (r,) in batch] == ids
+    assert _reader_threads() == []
     # the last review's row divides by zero: its batch fails once the others are read
-    failing = select(Review.id, 1 / (Review.id - ids[-1])).order_by(Review.id)
+    # (random() makes the division volatile: computed as each row is sent, whatever
+    # the plan)
+    failing = select(Review.id, 1 / (Review.id - ids[-1] + func.floor(func.random() * 0)))
     read: list[int] = []
 
     def read_all() -> None:
-        for batch in exports._read_ahead(failing, lambda rows: [r[0] for r in rows]):
+        stream = exports._read_ahead(failing.order_by(Review.id), lambda rows: [r[0] for r in rows])
+        for batch in stream:
             read.extend(batch)
 
     with pytest.raises(Exception, match="division by zero"):
@@ -284,12 +290,22 @@ def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, s
     assert read == ids[:-1]
     assert _reader_threads() == []
     db.session.rollback()
-    stream = exports._read_ahead(select(Review.id).order_by(Review.id), list)
+    stream = exports._read_ahead(by_id, list)
     next(stream)
     assert len(_reader_threads()) == 1
     stream.close()
     assert _reader_threads() == []
     assert db.session.scalar(select(func.count()).select_from(Review)) == len(ids)
+
+    def failing_writer(*_args):
+        raise OSError("No space left on device")
+
+    # a writer that fails mid-way closes the stream it was given (no thread left
+    # fetching on a connection the request is about to hand back)
+    monkeypatch.setattr(spreadsheets, "_converted", failing_writer)
+    with pytest.raises(OSError, match="No space"):
+        "".join(spreadsheets.csv_batches(["Id"], exports._read_ahead(by_id, list)))
+    assert _reader_threads() == []
 
 
 def _statements(client, url: str) -> int:

@@ -8,7 +8,8 @@ refuse the same duplicates (empty values never clashed).
 
 On SQLite a constraint goes only with its table: both tables are rebuilt (batch
 mode, with foreign keys off, as env.py runs every migration there), and the part
-counters' triggers on `assessment`, which go with the old table, are created again.
+counters' triggers on `assessment`, which go with the old table, are read before and
+created again after, as they were.
 
 Revision ID: e8f41a2b6c57
 Revises: c5e1a7b3d920
@@ -37,30 +38,34 @@ def _name(table: str) -> str:
 
 
 @contextmanager
-def _batch(table: str) -> Iterator[Any]:
-    """SQLite rebuilds the table; reflecting the tables it refers to meets person's
+def _rebuilt(table: str) -> Iterator[Any]:
+    """A batch operation on `table`. SQLite rebuilds the table and drops its triggers
+    with it (the part counters' on `assessment`): they are read before and created again
+    after, exactly as they were. Reflecting the tables it refers to meets person's
     expression index, which SQLAlchemy skips with a warning (that table is not rebuilt)."""
+    connection = op.get_bind()
+    triggers: list[str] = []
+    if connection.dialect.name == "sqlite":
+        triggers = list(
+            connection.scalars(
+                sa.text(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :table"
+                ),
+                {"table": table},
+            )
+        )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression")
         with op.batch_alter_table(table) as batch:
             yield batch
-
-
-def _recreate_counters(table: str) -> None:
-    """SQLite dropped the old table's triggers with it."""
-    if table != "assessment" or op.get_bind().dialect.name != "sqlite":
-        return
-    from reviews.cycles import counters
-
-    for statement in counters.table_sql(table, "sqlite"):
-        op.execute(statement)
+    for statement in triggers:
+        connection.exec_driver_sql(statement)
 
 
 def upgrade() -> None:
     for table, column in KEYS.items():
-        with _batch(table) as batch:
+        with _rebuilt(table) as batch:
             batch.drop_constraint(_name(table), type_="unique")
-        _recreate_counters(table)
         where = sa.text(f"{column} IS NOT NULL")
         op.create_index(
             _name(table),
@@ -75,6 +80,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table, column in KEYS.items():
         op.drop_index(_name(table), table_name=table)
-        with _batch(table) as batch:
+        with _rebuilt(table) as batch:
             batch.create_unique_constraint(_name(table), [column])
-        _recreate_counters(table)

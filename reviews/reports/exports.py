@@ -1,7 +1,8 @@
 """The cycle report (CSV and XLSX) and the calibration ledger, streamed from the database.
 
 Each export is one SELECT read through a server-side cursor in batches of `FETCH`
-rows (on PostgreSQL a batch ahead of the writer; SQLite's cursor reads as it goes):
+rows (on PostgreSQL fetched by a thread while the writer works; SQLite's cursor reads
+as it goes):
 plain rows, never ORM objects, so memory stays flat whatever the size of the cycle,
 and the number of statements does not grow with it. The database computes what it
 cheaply can for each row (names, states and labels as people read them, counts, the
@@ -269,8 +270,10 @@ def _declare(element: _DeclareCursor, compiler: Any, **kw: Any) -> str:
 _cursor_names = itertools.count()
 
 
-# Batches a reader thread may hold fetched and not yet finished (with the one being
-# finished and the one being fetched: three batches, about 12 MB, at most).
+# Batches the reader thread may have fetched that the writer has not taken yet. Beside
+# them, the writer holds the batch it finishes (its rows, then its text) and the thread
+# the one it fetches: about four batches' worth, 15 MB, at most (14 MB traced at
+# 100,000 people, against 9 MB with one thread; docs/benchmarks.md).
 AHEAD = 1
 
 
@@ -281,9 +284,11 @@ def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -
     of stopping whenever the socket's buffer is full until the writer asks again (a
     batch ahead in one thread still waited on the database for a third of the export).
 
-    The thread alone uses the connection until the stream ends, and it stops (the
-    cursor closed) even when the reader stops early, as a client that goes away does.
-    The rows come from the driver as they are (no SQLAlchemy result types): the
+    The caller must not use the session's connection until the stream ends, and must
+    end it: read it to its end or close it (the writers in reports.spreadsheets close
+    what they were given, also when they fail), so that the thread stops and the cursor
+    is closed before the request's transaction ends, as when a client goes away. The
+    rows come from the driver as they are (no SQLAlchemy result types): the
     statement's columns must be text, numbers and dates.
     """
     connection = db.session.connection()
@@ -306,12 +311,13 @@ def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -
 
     def read() -> None:
         try:
-            with raw.cursor() as cursor:
-                while True:
+            while True:
+                # a cursor a batch: closing it lets go of the driver's copy of the rows
+                with raw.cursor() as cursor:
                     cursor.execute(fetch)
                     rows = cursor.fetchall()
-                    if not hand_over(rows) or len(rows) < FETCH:  # short: the last
-                        return
+                if not hand_over(rows) or len(rows) < FETCH:  # short: the last
+                    return
         except BaseException as exc:  # raised again by the reader
             hand_over(exc)
 
@@ -332,8 +338,10 @@ def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -
                 return
     finally:
         stop.set()
-        reader.join()
-        if raw.info.transaction_status == TransactionStatus.INTRANS:
+        reader.join()  # at most the FETCH under way
+        ours: Any = raw  # the driver's connection, as SQLAlchemy's pool types it
+        still_ours = not connection.closed and connection.connection.dbapi_connection is ours
+        if still_ours and raw.info.transaction_status == TransactionStatus.INTRANS:
             raw.execute(f"CLOSE {name}")
 
 

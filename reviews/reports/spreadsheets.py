@@ -19,6 +19,7 @@ import csv
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
@@ -221,6 +222,19 @@ def _csv_texts(cells: Sequence[str | None]) -> list[str]:
     return [("'" + v if quoted(v) else v) if v else "" for v in cells]
 
 
+@contextmanager
+def _closed_after(batches: Iterable[Any]) -> Iterator[None]:
+    """Close a stream of batches (a generator) once written, or when writing fails: the
+    database stream behind it then lets go of its cursor at once, not whenever the
+    garbage collector finds it (reports.exports._read_ahead)."""
+    try:
+        yield
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
 class _Lines(list[str]):
     """What csv.writer writes to, line by line: joined once a batch, the text takes a
     byte a character (an io.StringIO that has been rewound keeps four)."""
@@ -237,12 +251,13 @@ def csv_batches(
     writer.writerow([csv_cell(h) for h in headings(header)])
     converters = _converters(header, _CSV, {Kind.TEXT: _csv_texts})
     yield BOM + lines.pop()
-    for batch in batches:
-        writer.writerows(_converted(batch, converters, csv_cell))
-        del batch  # written: only its text is held while it is sent
-        text = "".join(lines)
-        lines.clear()
-        yield text
+    with _closed_after(batches):
+        for batch in batches:
+            writer.writerows(_converted(batch, converters, csv_cell))
+            del batch  # written: only its text is held while it is sent
+            text = "".join(lines)
+            lines.clear()
+            yield text
 
 
 def csv_stream(header: Sequence[Column | str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
@@ -308,36 +323,40 @@ def xlsx_batches(
     apart = [i for i, kind in enumerate(kind_of) if kind in (Kind.ANY, Kind.DAY, Kind.MOMENT)]
     write_row = ws.write_row
     last = 0
-    for batch in batches:
-        if not batch:
-            continue
-        first = last + 1
-        if len(apart) == len(kind_of):  # no kinds: any cell in a row of any width
-            for r, row in enumerate(batch, start=first):
-                for c, value in enumerate(row):
-                    one_cell(r, c, value)
-            last += len(batch)
-            continue
-        columns = list(zip(*batch, strict=True))
-        for i, convert in converters:
-            columns[i] = tuple(map(convert, columns[i]))
-        if not apart:
-            for r, values in enumerate(zip(*columns, strict=True), start=first):
-                write_row(r, 0, values)
-        else:
-            others = zip(*(columns[c] for c in apart), strict=True)
-            for c in apart:
-                columns[c] = (None,) * len(batch)
-            # constant-memory mode writes a row out once the next one starts: each
-            # row's cells are written before the next row's
-            for r, values, other in zip(
-                range(first, first + len(batch)), zip(*columns, strict=True), others, strict=True
-            ):
-                write_row(r, 0, values)
-                for c, value in zip(apart, other, strict=True):
-                    if value is not None:
+    with _closed_after(batches):
+        for batch in batches:
+            if not batch:
+                continue
+            first = last + 1
+            if len(apart) == len(kind_of):  # no kinds: any cell in a row of any width
+                for r, row in enumerate(batch, start=first):
+                    for c, value in enumerate(row):
                         one_cell(r, c, value)
-        last += len(batch)
+                last += len(batch)
+                continue
+            columns = list(zip(*batch, strict=True))
+            for i, convert in converters:
+                columns[i] = tuple(map(convert, columns[i]))
+            if not apart:
+                for r, values in enumerate(zip(*columns, strict=True), start=first):
+                    write_row(r, 0, values)
+            else:
+                others = zip(*(columns[c] for c in apart), strict=True)
+                for c in apart:
+                    columns[c] = (None,) * len(batch)
+                # constant-memory mode writes a row out once the next one starts: each
+                # row's cells are written before the next row's
+                for r, values, other in zip(
+                    range(first, first + len(batch)),
+                    zip(*columns, strict=True),
+                    others,
+                    strict=True,
+                ):
+                    write_row(r, 0, values)
+                    for c, value in zip(apart, other, strict=True):
+                        if value is not None:
+                            one_cell(r, c, value)
+            last += len(batch)
     if titles:
         ws.autofilter(0, 0, last, len(titles) - 1)
     book.close()
