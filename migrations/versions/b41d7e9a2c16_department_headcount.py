@@ -7,7 +7,7 @@ there and creates the triggers. Downgrading drops both.
 
 Revision ID: b41d7e9a2c16
 Revises: e8f41a2b6c57
-Create Date: 2026-12-05 23:30:00
+Create Date: 2026-12-05 23:50:00
 
 """
 
@@ -28,6 +28,10 @@ def upgrade() -> None:
         sa.Column("active_people", sa.Integer(), server_default=sa.text("0"), nullable=False),
     )
     connection = op.get_bind()
+    if connection.dialect.name == "postgresql":
+        # no person written between the count and the triggers (on a live database):
+        # writers wait for the migration's commit; readers go on
+        connection.exec_driver_sql("LOCK TABLE person IN SHARE ROW EXCLUSIVE MODE")
     headcount.recount(connection)
     headcount.create_triggers(connection)
 

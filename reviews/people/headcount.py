@@ -6,13 +6,19 @@ instead, as the reviews' counters are (reviews.cycles.counters): whichever way a
 person is written (a form, the org import, SCIM, the synthetic org), the triggers
 move the count in the same transaction, so it cannot drift from the people.
 
-A person counts in their department while active. On PostgreSQL one trigger per
-statement adds up the statement's changed rows (transition tables): an import of
-100,000 people changes each department's row once, not once per person. SQLite has
-only row triggers. Migration b41d7e9a2c16 adds the column, counts the people already
-there and creates the triggers; the tests' `create_all` installs them through
-`install` below. Changing the SQL needs a new migration that drops and recreates
-them.
+A person counts in their department while active. On PostgreSQL the inserts and
+deletes are added up a statement at a time (transition tables): a statement that
+writes many people (the synthetic org's insert) changes each department's row once.
+A change of `active` or `department_id` moves the count row by row, and any other
+change of a person (a new session version, a new org path) does not even call the
+trigger's function. SQLite has only row triggers. Migration b41d7e9a2c16 adds the
+column, counts the people already there and creates the triggers; the tests'
+`create_all` installs them through `install` below. Changing the SQL needs a new
+migration that drops and recreates them.
+
+The triggers write `department`: a SQLite batch migration that rebuilds `department`
+(or `person`) must drop them first and create them again after (`drop_sql`,
+`create_triggers`), as SQLite checks every trigger that names a table it renames.
 """
 
 # The SQL is assembled from this module's constants only: no value from outside.
@@ -28,16 +34,17 @@ from reviews.db import create_with, execute_all
 
 # a person row (alias {p}) that counts in its department
 COUNTS = "{p}.active AND {p}.department_id IS NOT NULL"
-# PostgreSQL: what one statement's changed people add to each department, less what
-# they added before (over the transition tables of the event that fired)
+# PostgreSQL: what one statement's inserted people add to each department, or its
+# deleted people take away (over the transition table of the event that fired)
 SIDES = {
     "INSERT": ["SELECT department_id, 1 AS n FROM new_rows p WHERE {counts_p}"],
     "DELETE": ["SELECT department_id, -1 AS n FROM old_rows p WHERE {counts_p}"],
-    "UPDATE": [
-        "SELECT department_id, -1 AS n FROM old_rows p WHERE {counts_p}",
-        "SELECT department_id, 1 AS n FROM new_rows p WHERE {counts_p}",
-    ],
 }
+# an UPDATE that changes either moves the count (checked before the function is called)
+MOVED = (
+    "OLD.active IS DISTINCT FROM NEW.active OR OLD.department_id IS DISTINCT FROM NEW.department_id"
+)
+CHANGE = "UPDATE department SET active_people = active_people {} 1 WHERE id = {}.department_id"
 
 
 def _statement_update(event_name: str) -> str:
@@ -52,12 +59,9 @@ def _statement_update(event_name: str) -> str:
 
 
 def trigger_sql(dialect: str) -> list[str]:
-    """CREATE statements of the triggers (and PostgreSQL's function) on `person`."""
+    """CREATE statements of the triggers (and PostgreSQL's functions) on `person`."""
+    plus, minus = CHANGE.format("+", "NEW"), CHANGE.format("-", "OLD")
     if dialect != "postgresql":
-        change = (
-            "UPDATE department SET active_people = active_people {} 1 WHERE id = {}.department_id"
-        )
-        plus, minus = change.format("+", "NEW"), change.format("-", "OLD")
         return [
             f"CREATE TRIGGER person_headcount_insert AFTER INSERT ON person "
             f"WHEN {COUNTS.format(p='NEW')} BEGIN {plus}; END",
@@ -68,27 +72,24 @@ def trigger_sql(dialect: str) -> list[str]:
             f"{minus} AND {COUNTS.format(p='OLD')}; {plus} AND {COUNTS.format(p='NEW')}; END",
         ]
     # PL/pgSQL plans a statement when it first runs it: an INSERT's call never plans
-    # the branches that read `old_rows`, which its trigger does not have.
+    # the branch that reads `old_rows`, which its trigger does not have.
     branches = "\n  ".join(
         f"{'ELSIF' if i else 'IF'} TG_OP = '{name}' THEN {_statement_update(name)};"
         for i, name in enumerate(SIDES)
     )
-    statements = [
+    return [
         "CREATE FUNCTION person_headcount() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        f"BEGIN\n  {branches}\n  END IF;\n  RETURN NULL;\nEND $$"
+        f"BEGIN\n  {branches}\n  END IF;\n  RETURN NULL;\nEND $$",
+        "CREATE TRIGGER person_headcount_insert AFTER INSERT ON person "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION person_headcount()",
+        "CREATE TRIGGER person_headcount_delete AFTER DELETE ON person "
+        "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION person_headcount()",
+        "CREATE FUNCTION person_headcount_move() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n  IF {COUNTS.format(p='OLD')} THEN {minus}; END IF;\n"
+        f"  IF {COUNTS.format(p='NEW')} THEN {plus}; END IF;\n  RETURN NULL;\nEND $$",
+        "CREATE TRIGGER person_headcount_update AFTER UPDATE OF active, department_id ON person "
+        f"FOR EACH ROW WHEN ({MOVED}) EXECUTE FUNCTION person_headcount_move()",
     ]
-    # PostgreSQL allows no column list beside transition tables: every UPDATE of person
-    # calls it, and a statement that moved nobody in or out of a department writes no row.
-    for event_name, tables in (
-        ("INSERT", "NEW TABLE AS new_rows"),
-        ("DELETE", "OLD TABLE AS old_rows"),
-        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-    ):
-        statements.append(
-            f"CREATE TRIGGER person_headcount_{event_name.lower()} AFTER {event_name} ON person "
-            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION person_headcount()"
-        )
-    return statements
 
 
 def drop_sql(dialect: str) -> list[str]:
@@ -96,12 +97,13 @@ def drop_sql(dialect: str) -> list[str]:
     if dialect != "postgresql":
         return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
     return [f"DROP TRIGGER IF EXISTS {name} ON person" for name in names] + [
-        "DROP FUNCTION IF EXISTS person_headcount()"
+        "DROP FUNCTION IF EXISTS person_headcount()",
+        "DROP FUNCTION IF EXISTS person_headcount_move()",
     ]
 
 
-# every department's count from its people (the migration's backfill; the tests compare
-# the triggers' counts with it)
+# every department's count from its people (the migration's backfill; tests/test_headcount
+# compares the triggers' counts with it)
 RECOUNT = (
     "UPDATE department SET active_people = (SELECT count(*) FROM person p "
     f"WHERE p.department_id = department.id AND {COUNTS.format(p='p')})"

@@ -45,8 +45,7 @@ from reviews.review_templates.queries import templates_of
 T = TypeVar("T")
 # Rows a fetch: a batch (its rows, then its text) takes about 2 KB a row, so a batch
 # stays near 2 MB whatever the cycle; 100 round trips for 100,000 reviews cost nothing.
-# The writer waits for the first batch and the database for the writer's last: at
-# 10,000 reviews, batches of 1,000 took the CSV from 1.6x a COPY of its rows to 1.45x.
+# With the reader thread's batch ahead, batches of 2,000 peaked at 14 MB traced.
 FETCH = 1000
 
 TEXT, LABEL, NUMBER = Kind.TEXT, Kind.LABEL, Kind.NUMBER
@@ -274,8 +273,8 @@ _cursor_names = itertools.count()
 
 # Batches the reader thread may have fetched that the writer has not taken yet. Beside
 # them, the writer holds the batch it finishes (its rows, then its text) and the thread
-# the one it fetches: about four batches' worth, 8 MB, at most (7 MB traced at 10,000
-# people; docs/benchmarks.md).
+# the one it fetches: about four batches' worth, 8 MB, at most (7.3 MB traced at
+# 10,000 reviews in docs/benchmarks.md).
 AHEAD = 1
 
 
