@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from flask import has_request_context, request
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import DateTime, Enum, Index, MetaData, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -194,3 +194,13 @@ def create_with(table: Any, statements_for: Callable[[Any, str], list[str]]) -> 
         execute_all(connection, statements_for(target, connection.dialect.name))
 
     event.listen(table, "after_create", after_create)
+
+
+def unique_where_set(table: str, column: str) -> Index:
+    """A unique index of the rows whose `column` has a value (named as the unique
+    constraint would be): the rows without one, most of them, are not written into it,
+    and any number of them may exist, as under a unique constraint."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(
+        f"uq_{table}_{column}", column, unique=True, postgresql_where=where, sqlite_where=where
+    )

@@ -38,7 +38,7 @@ from reviews.demo import build_synthetic_org
 from reviews.extensions import db
 from reviews.framework.models import Competency
 from reviews.people.models import Department, Person, Role
-from reviews.reports import exports, spreadsheets
+from reviews.reports import exports, spreadsheets, streaming
 from reviews.reports.queries import Scope
 from reviews.reports.spreadsheets import (
     DANGEROUS,
@@ -184,9 +184,9 @@ def test_both_ways_of_reading_give_the_same_rows(app, small, monkeypatch):
     """PostgreSQL's rows are fetched by a thread of the export's own; without it, or on
     SQLite, the batches come through SQLAlchemy's server-side cursor: the same rows."""
     cycle, _hr, _people = small
-    monkeypatch.setattr(exports, "FETCH", 3)
+    monkeypatch.setattr(streaming, "FETCH", 3)
     rows = list(exports.report_rows(cycle))
-    monkeypatch.setattr(exports, "_read_ahead_supported", lambda: False)
+    monkeypatch.setattr(streaming, "read_ahead_supported", lambda: False)
     assert list(exports.report_rows(cycle)) == rows
 
 
@@ -222,7 +222,7 @@ def test_the_typed_writers_write_what_the_cell_by_cell_writers_write(app, small)
 
 def test_the_report_is_one_statement_whatever_the_batches(app, small, monkeypatch):
     cycle, _hr, _people = small
-    monkeypatch.setattr(exports, "FETCH", 3)  # four reviews: two batches and an empty one
+    monkeypatch.setattr(streaming, "FETCH", 3)  # four reviews: two batches and an empty one
     assert cycle.framework_snapshot  # loaded before counting
     with count_queries() as seen:
         batches = list(exports.report_batches(cycle))
@@ -250,7 +250,7 @@ def test_the_statement_is_the_one_the_benchmark_copies(app, small):
 
 def test_a_reader_that_stops_early_leaves_the_connection_usable(app, small, monkeypatch):
     cycle, _hr, _people = small
-    monkeypatch.setattr(exports, "FETCH", 1)
+    monkeypatch.setattr(streaming, "FETCH", 1)
     stream = exports.report_batches(cycle)
     assert len(next(stream)) == 1
     stream.close()  # as when a client goes away mid-download
@@ -269,10 +269,10 @@ def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, s
     """A database error while the thread fetches reaches whoever reads the export (the
     download fails, nothing is cut short in silence), and no thread outlives its stream,
     whether it ends, stops early, fails, or its writer fails."""
-    monkeypatch.setattr(exports, "FETCH", 1)
+    monkeypatch.setattr(streaming, "FETCH", 1)
     ids = sorted(db.session.scalars(select(Review.id)))
     by_id = select(Review.id).order_by(Review.id)
-    assert [r for batch in exports._read_ahead(by_id, list) for (r,) in batch] == ids
+    assert [r for batch in streaming.read_ahead(by_id, list) for (r,) in batch] == ids
     assert _reader_threads() == []
     # the last review's row divides by zero: its batch fails once the others are read
     # (random() makes the division volatile: computed as each row is sent, whatever
@@ -281,7 +281,9 @@ def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, s
     read: list[int] = []
 
     def read_all() -> None:
-        stream = exports._read_ahead(failing.order_by(Review.id), lambda rows: [r[0] for r in rows])
+        stream = streaming.read_ahead(
+            failing.order_by(Review.id), lambda rows: [r[0] for r in rows]
+        )
         for batch in stream:
             read.extend(batch)
 
@@ -290,7 +292,7 @@ def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, s
     assert read == ids[:-1]
     assert _reader_threads() == []
     db.session.rollback()
-    stream = exports._read_ahead(by_id, list)
+    stream = streaming.read_ahead(by_id, list)
     next(stream)
     assert len(_reader_threads()) == 1
     stream.close()
@@ -304,7 +306,7 @@ def test_the_reader_thread_ends_with_the_stream_and_hands_over_its_errors(app, s
     # fetching on a connection the request is about to hand back)
     monkeypatch.setattr(spreadsheets, "_converted", failing_writer)
     with pytest.raises(OSError, match="No space"):
-        "".join(spreadsheets.csv_batches(["Id"], exports._read_ahead(by_id, list)))
+        "".join(spreadsheets.csv_batches(["Id"], streaming.read_ahead(by_id, list)))
     assert _reader_threads() == []
 
 
@@ -320,7 +322,7 @@ def test_an_exports_statements_do_not_grow_with_its_reviews(
     app, make_person, login_as, monkeypatch
 ):
     """10 reviews and 60, each read in batches of 7: the same number of statements."""
-    monkeypatch.setattr(exports, "FETCH", 7)
+    monkeypatch.setattr(streaming, "FETCH", 7)
     hr = make_person("Hana HR", role=Role.HR, level_key=None)
     boss = make_person("Mia Manager", role=Role.MANAGER, level_key="engineering-manager")
     people = [make_person(manager=boss) for _ in range(60)]
@@ -390,7 +392,7 @@ def test_memory_does_not_grow_with_the_rows(app, monkeypatch, capsys):
     )
     db.session.commit()
     platform = db.session.scalar(select(Department.id).where(Department.name == "Platform"))
-    monkeypatch.setattr(exports, "FETCH", 100)
+    monkeypatch.setattr(streaming, "FETCH", 100)
     _peak(cycle, Scope(department_id=platform))  # warm: statements compiled and cached
     part_rows, part_peak = _peak(cycle, Scope(department_id=platform))
     rows, peak = _peak(cycle, Scope())

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.cycles import counters, figures
 from reviews.cycles.workflow import CycleState
-from reviews.db import Base, UTCDateTime, string_enum, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, unique_where_set, utcnow
 from reviews.people.models import Department, Person
 
 
@@ -257,13 +257,7 @@ class Assessment(Base):
         Index("ix_assessment_review_state", "review_id", "kind", "state", "overall_rating"),
         # peer parts only: launch's self and manager parts (no request) are not written
         # into it
-        Index(
-            "uq_assessment_peer_request_id",
-            "peer_request_id",
-            unique=True,
-            postgresql_where=text("peer_request_id IS NOT NULL"),
-            sqlite_where=text("peer_request_id IS NOT NULL"),
-        ),
+        unique_where_set("assessment", "peer_request_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

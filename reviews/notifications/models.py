@@ -3,10 +3,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reviews.db import Base, UTCDateTime, string_enum, utcnow
+from reviews.db import Base, UTCDateTime, string_enum, unique_where_set, utcnow
 from reviews.links import Link
 from reviews.people.models import Person
 
@@ -50,13 +50,7 @@ class Notification(Base):
         Index("ix_notification_undispatched", "dispatched_at", "id"),
         # only the messages that have a key (reminders): a phase's 100,000 messages
         # without one are not written into it
-        Index(
-            "uq_notification_dedupe_key",
-            "dedupe_key",
-            unique=True,
-            postgresql_where=text("dedupe_key IS NOT NULL"),
-            sqlite_where=text("dedupe_key IS NOT NULL"),
-        ),
+        unique_where_set("notification", "dedupe_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,8 @@
 """The cycle report (CSV and XLSX) and the calibration ledger, streamed from the database.
 
-Each export is one SELECT read through a server-side cursor in batches of `FETCH`
-rows (on PostgreSQL fetched by a thread while the writer works; SQLite's cursor reads
-as it goes):
+Each export is one SELECT read through a server-side cursor a batch at a time
+(`reviews.reports.streaming`: on PostgreSQL fetched by a thread while the writer
+works; SQLite's cursor reads as it goes):
 plain rows, never ORM objects, so memory stays flat whatever the size of the cycle,
 and the number of statements does not grow with it. The database computes what it
 cheaply can for each row (names, states and labels as people read them, counts, the
@@ -13,19 +13,11 @@ json functions take it apart. Each row is finished once, then written.
 
 from __future__ import annotations
 
-import itertools
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-import psycopg
-from psycopg.pq import TransactionStatus
 from sqlalchemy import Date, Select, String, Text, case, cast, func, literal, select, type_coerce
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.elements import ClauseElement
 
 from reviews.calibration.models import CalibrationChange, CalibrationSession
 from reviews.calibration.scoring import mean
@@ -37,16 +29,11 @@ from reviews.cycles.visibility import CyclePolicy, Viewer, peer_figures_shown
 from reviews.db import json_loads
 from reviews.extensions import db
 from reviews.people.models import Department, Person
+from reviews.reports import streaming
 from reviews.reports.queries import Scope
 from reviews.reports.spreadsheets import Column, Kind
 from reviews.review_templates.definition import Question
 from reviews.review_templates.queries import templates_of
-
-T = TypeVar("T")
-# Rows a fetch: a batch (its rows, then its text) takes about 2 KB a row, so a batch
-# stays near 2 MB whatever the cycle; 100 round trips for 100,000 reviews cost nothing.
-# With the reader thread's batch ahead, batches of 2,000 peaked at 14 MB traced.
-FETCH = 1000
 
 TEXT, LABEL, NUMBER = Kind.TEXT, Kind.LABEL, Kind.NUMBER
 # The report's columns (SPEC 7), headed as people read them.
@@ -240,117 +227,6 @@ def report_select(
     return stmt.order_by(Review.id)
 
 
-def _streamed(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -> Iterator[list[T]]:
-    """The rows of `stmt` through a server-side cursor, `finish`ed a batch of `FETCH`
-    at a time. The raw rows of a batch are dropped as soon as they are finished: only
-    the finished batch is held while it is written. The cursor is closed even when the
-    reader stops early (as a client that goes away does)."""
-    result = db.session.connection().execute(
-        stmt.execution_options(stream_results=True, yield_per=FETCH)
-    )
-    try:
-        yield from iter(lambda: finish(result.fetchmany(FETCH)), [])
-    finally:
-        result.close()
-
-
-class _DeclareCursor(Executable, ClauseElement):
-    """PostgreSQL's DECLARE of a server-side cursor for a SELECT (bound as usual)."""
-
-    inherit_cache = False
-
-    def __init__(self, name: str, query: Select[Any]) -> None:
-        self.name, self.query = name, query
-
-
-@compiles(_DeclareCursor, "postgresql")
-def _declare(element: _DeclareCursor, compiler: Any, **kw: Any) -> str:
-    return f"DECLARE {element.name} NO SCROLL CURSOR FOR {compiler.process(element.query, **kw)}"
-
-
-_cursor_names = itertools.count()
-
-
-# Batches the reader thread may have fetched that the writer has not taken yet. Beside
-# them, the writer holds the batch it finishes (its rows, then its text) and the thread
-# the one it fetches: about four batches' worth, 8 MB, at most (7.3 MB traced at
-# 10,000 reviews in docs/benchmarks.md).
-AHEAD = 1
-
-
-def _read_ahead(stmt: Select[Any], finish: Callable[[Sequence[Any]], list[T]]) -> Iterator[list[T]]:
-    """`_streamed` on PostgreSQL with psycopg, the fetching done by a thread of its own:
-    while a batch is finished and written here, the thread reads the next one off the
-    socket, so the database computes and sends the rows as it does for a COPY, instead
-    of stopping whenever the socket's buffer is full until the writer asks again (a
-    batch ahead in one thread still waited on the database for a third of the export).
-
-    The caller must not use the session's connection until the stream ends, and must
-    end it: read it to its end or close it (the writers in reports.spreadsheets close
-    what they were given, also when they fail), so that the thread stops and the cursor
-    is closed before the request's transaction ends, as when a client goes away. The
-    rows come from the driver as they are (no SQLAlchemy result types): the
-    statement's columns must be text, numbers and dates.
-    """
-    connection = db.session.connection()
-    raw: psycopg.Connection[Any] = connection.connection.dbapi_connection  # type: ignore[assignment]
-    name = f"export_{next(_cursor_names)}"
-    connection.execute(_DeclareCursor(name, stmt))
-    fetch = f"FETCH FORWARD {FETCH} FROM {name}"
-    batches: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=AHEAD)
-    stop = threading.Event()
-
-    def hand_over(item: list[Any] | BaseException) -> bool:
-        """Put `item` in the queue once there is room; False if the reader stopped."""
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            while True:
-                # a cursor a batch: closing it lets go of the driver's copy of the rows
-                with raw.cursor() as cursor:
-                    cursor.execute(fetch)
-                    rows = cursor.fetchall()
-                if not hand_over(rows) or len(rows) < FETCH:  # short: the last
-                    return
-        except BaseException as exc:  # raised again by the reader
-            hand_over(exc)
-
-    reader = threading.Thread(target=read, name=name, daemon=True)
-    reader.start()
-    try:
-        while True:
-            got = batches.get()
-            if isinstance(got, BaseException):
-                raise got
-            last = len(got) < FETCH
-            # neither the rows nor the finished batch held here while it is written (the
-            # reader drops it once written)
-            box = [got]
-            del got
-            yield finish(box.pop())
-            if last:
-                return
-    finally:
-        stop.set()
-        reader.join()  # at most the FETCH under way
-        ours: Any = raw  # the driver's connection, as SQLAlchemy's pool types it
-        still_ours = not connection.closed and connection.connection.dbapi_connection is ours
-        if still_ours and raw.info.transaction_status == TransactionStatus.INTRANS:
-            raw.execute(f"CLOSE {name}")
-
-
-def _read_ahead_supported() -> bool:
-    connection = db.session.connection()
-    return connection.dialect.driver == "psycopg"
-
-
 def _mean(ratings: dict[str, int] | None) -> float | None:
     """A part's average as the pages show it (rounded as Python rounds)."""
     return round(mean(list(ratings.values())), 2) if ratings else None
@@ -430,8 +306,7 @@ def report_batches(
             )
         return finished
 
-    stream = _read_ahead if _read_ahead_supported() else _streamed
-    return stream(report_select(cycle, scope, audiences), finish)
+    return streaming.batches(report_select(cycle, scope, audiences), finish)
 
 
 def report_rows(
@@ -521,4 +396,4 @@ def ledger_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[li
             for at, name, email, session, field_name, old, new, by, why in rows
         ]
 
-    return _streamed(stmt, finish)
+    return streaming.streamed(stmt, finish)

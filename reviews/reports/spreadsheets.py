@@ -226,7 +226,7 @@ def _csv_texts(cells: Sequence[str | None]) -> list[str]:
 def _closed_after(batches: Iterable[Any]) -> Iterator[None]:
     """Close a stream of batches (a generator) once written, or when writing fails: the
     database stream behind it then lets go of its cursor at once, not whenever the
-    garbage collector finds it (reports.exports._read_ahead)."""
+    garbage collector finds it (reports.streaming.read_ahead)."""
     try:
         yield
     finally:
