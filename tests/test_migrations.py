@@ -35,6 +35,7 @@ DERIVED = {"cycle_group_figures", "cycle_manager_figures"}
 # Columns the migrations that add them fill from other rows (kept by triggers since):
 # not copied over, compared with the source's like every other column.
 DERIVED_COLUMNS = {
+    "department": {"active_people"},
     "review": {
         "self_done",
         "manager_done",
@@ -660,6 +661,50 @@ def test_the_partial_unique_keys_refuse_duplicates_and_take_many_empty_ones(tmp_
             upgrade()
             with db.engine.connect() as conn:
                 assert all(_partial_keys(conn).values())
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        _drop(schema)
+
+
+def test_the_headcount_migration_counts_the_people_already_there(tmp_path):
+    """Migration 6f3168a729f4 counts each department's active people from the rows a
+    database holds, and its triggers keep the count after; a downgrade drops both."""
+    from flask_migrate import downgrade
+
+    app, schema = _migrated_app(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="e8f41a2b6c57")
+            with db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO department (id, name) VALUES (1, 'A'), (2, 'B')"))
+                conn.execute(
+                    text(
+                        "INSERT INTO person (id, email, name, role, active, department_id,"
+                        " session_version, created_at) VALUES"
+                        " (1, 'p1@example.com', 'P1', 'employee', true, 1, 1, CURRENT_TIMESTAMP),"
+                        " (2, 'p2@example.com', 'P2', 'employee', true, 1, 1, CURRENT_TIMESTAMP),"
+                        " (3, 'p3@example.com', 'P3', 'employee', false, 1, 1, CURRENT_TIMESTAMP),"
+                        " (4, 'p4@example.com', 'P4', 'employee', true, 2, 1, CURRENT_TIMESTAMP),"
+                        " (5, 'p5@example.com', 'P5', 'employee', true, NULL, 1,"
+                        " CURRENT_TIMESTAMP)"
+                    )
+                )
+            upgrade()
+            counts = "SELECT id, active_people FROM department ORDER BY id"
+            with db.engine.connect() as conn:
+                assert [tuple(r) for r in conn.execute(text(counts))] == [(1, 2), (2, 1)]
+            with db.engine.begin() as conn:  # the triggers are in place
+                conn.execute(text("UPDATE person SET department_id = 2 WHERE id IN (1, 5)"))
+                conn.execute(text("UPDATE person SET active = true WHERE id = 3"))
+            with db.engine.connect() as conn:
+                assert [tuple(r) for r in conn.execute(text(counts))] == [(1, 2), (2, 3)]
+            downgrade(revision="e8f41a2b6c57")
+            with db.engine.begin() as conn:  # no trigger left to name a dropped column
+                conn.execute(text("UPDATE person SET active = false"))
+                assert "active_people" not in {
+                    c["name"] for c in inspect(conn).get_columns("department")
+                }
             db.session.remove()
             db.engine.dispose()
     finally:

@@ -17,13 +17,14 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.framework.models import Level
-from reviews.people import paths
+from reviews.people import headcount, paths
 
 
 class Role(enum.StrEnum):
@@ -58,6 +59,8 @@ class Department(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # its active people, kept by triggers on person (reviews.people.headcount)
+    active_people: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 # Active people without a password, and without a level (HR admins aside): HR's home
@@ -167,3 +170,4 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
 
 
 paths.install(Person.__table__)  # type: ignore[arg-type]
+headcount.install(Person.__table__)  # type: ignore[arg-type]

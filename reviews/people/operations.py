@@ -12,6 +12,7 @@ from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.framework.models import Level
+from reviews.people import headcount
 from reviews.people.models import Department, Person, Role, Source
 from reviews.people.orgimport import (
     ExistingPerson,
@@ -129,52 +130,55 @@ def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
             "provisioned_at": now,
         }
 
-    if plan.create:
-        db.session.execute(
-            insert(Person),
-            [
-                {"email": r.email, "created_at": now, "session_version": 1, **fields(r)}
-                for r in plan.create
-            ],
-        )
-    ids = dict(db.session.execute(select(Person.email, Person.id)).all())
-    touched = [r for r, _ in plan.update] + plan.create
-    if touched:
-        db.session.execute(
-            update(Person),
-            [
-                {
-                    "id": ids[r.email],
-                    **fields(r),
-                    "manager_id": ids[r.manager_email] if r.manager_email else None,
-                }
-                for r in touched
-            ],
-        )
-    # A changed role changes rights: sign those people out, as the person form does.
-    role_changed = [ids[r.email] for r, changed in plan.update if "role" in changed]
-    if role_changed:
-        db.session.execute(
-            update(Person)
-            .where(Person.id.in_(role_changed))
-            .values(session_version=Person.session_version + 1),
-            execution_options={"synchronize_session": False},
-        )
-    deactivated_ids = [ids[e] for e in plan.deactivate]
-    for start in range(0, len(deactivated_ids), 500):
-        chunk = deactivated_ids[start : start + 500]
-        db.session.execute(
-            update(Person)
-            .where(Person.id.in_(chunk))
-            .values(
-                active=False,
-                deactivated_at=now,
-                session_version=Person.session_version + 1,
-                source=Source.CSV,
-                provisioned_at=now,
-            ),
-            execution_options={"synchronize_session": False},
-        )
+    # one statement a person, in one transaction: the departments' counts are added
+    # up once, at the end (reviews.people.headcount)
+    with headcount.deferred(db.session.connection()):
+        if plan.create:
+            db.session.execute(
+                insert(Person),
+                [
+                    {"email": r.email, "created_at": now, "session_version": 1, **fields(r)}
+                    for r in plan.create
+                ],
+            )
+        ids = dict(db.session.execute(select(Person.email, Person.id)).all())
+        touched = [r for r, _ in plan.update] + plan.create
+        if touched:
+            db.session.execute(
+                update(Person),
+                [
+                    {
+                        "id": ids[r.email],
+                        **fields(r),
+                        "manager_id": ids[r.manager_email] if r.manager_email else None,
+                    }
+                    for r in touched
+                ],
+            )
+        # A changed role changes rights: sign those people out, as the person form does.
+        role_changed = [ids[r.email] for r, changed in plan.update if "role" in changed]
+        if role_changed:
+            db.session.execute(
+                update(Person)
+                .where(Person.id.in_(role_changed))
+                .values(session_version=Person.session_version + 1),
+                execution_options={"synchronize_session": False},
+            )
+        deactivated_ids = [ids[e] for e in plan.deactivate]
+        for start in range(0, len(deactivated_ids), 500):
+            chunk = deactivated_ids[start : start + 500]
+            db.session.execute(
+                update(Person)
+                .where(Person.id.in_(chunk))
+                .values(
+                    active=False,
+                    deactivated_at=now,
+                    session_version=Person.session_version + 1,
+                    source=Source.CSV,
+                    provisioned_at=now,
+                ),
+                execution_options={"synchronize_session": False},
+            )
     db.session.expire_all()
     source = {"source": "org import"}
     record_many(
