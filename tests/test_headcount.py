@@ -193,6 +193,11 @@ def test_deferred_counts_wait_for_the_end_of_the_block(app, make_person):
     # the setting ended with the block: the next change counts at once again
     db.session.execute(update(Person).where(Person.id == ann.id).values(active=True))
     assert db.session.scalar(select(Department.active_people).where(Department.id == apps.id)) == 4
+    # a second block on the same connection (its table made again, the triggers' plans
+    # of the first one's table dropped), moved people among them
+    with headcount.deferred(db.session.connection()):
+        db.session.execute(update(Person).where(Person.id == ann.id).values(department_id=None))
+    _check({"Apps": 3})
 
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite has one writer at a time")
