@@ -5,14 +5,41 @@ STAMP   := $(VENV)/.installed
 PORT    ?= 5000
 FLASK   := $(BIN)/flask --app wsgi
 
-.PHONY: run serve screenshots test lint fmt db-upgrade db-migrate setup clean bench bench-large
+.PHONY: run serve screenshots test lint fmt db-upgrade db-migrate setup clean bench bench-large \
+	translations catalogs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Languages (README "Languages"): the compiled catalogs are built from the committed .po
+# files (and the pseudo-locale's from the template) whenever those are newer.
+I18N      := reviews/translations
+POT       := $(I18N)/messages.pot
+PO_FILES  := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po)
+MO_FILES  := $(PO_FILES:.po=.mo) $(I18N)/en_Dsrt/LC_MESSAGES/messages.mo
+
+$(I18N)/%/LC_MESSAGES/messages.mo: $(I18N)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+$(I18N)/en_Dsrt/LC_MESSAGES/messages.mo: $(POT) $(STAMP)
+	$(BIN)/python -m reviews.catalogs pseudo
+
+catalogs: $(MO_FILES)
+
+# After marking or changing text: extract the template, carry it into every language's
+# catalog (new strings untranslated, changed ones fuzzy), compile. Then translate what
+# tests/test_translations.py lists as missing.
+translations: $(STAMP)
+	$(BIN)/python -m reviews.catalogs extract
+	@for po in $(PO_FILES); do \
+		$(BIN)/pybabel -q update --ignore-obsolete -i $(POT) -o $$po \
+			-l $$(basename $$(dirname $$(dirname $$po))) || exit 1; \
+	done
+	$(MAKE) --no-print-directory catalogs
+
+setup: $(STAMP) catalogs
 	$(FLASK) db upgrade
 	$(FLASK) setup
 
@@ -23,7 +50,7 @@ run: setup
 # Production: gunicorn (gunicorn.conf.py: PORT or BIND, WEB_CONCURRENCY) and, when
 # REDIS_URL is set, the job worker beside it. Needs SECRET_KEY and DATABASE_URL;
 # TRUSTED_PROXIES=1 behind one reverse proxy. Stops both on Ctrl-C or SIGTERM.
-serve: $(STAMP)
+serve: $(STAMP) catalogs
 	REVIEWS_ENV=production $(FLASK) db upgrade
 	@set -e; export REVIEWS_ENV=production; worker=; \
 	trap 'test -z "$$worker" || kill -TERM $$worker 2>/dev/null; wait' EXIT; \
@@ -36,14 +63,16 @@ serve: $(STAMP)
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app & web=$$!; \
 	wait $$web
 
-# PNGs of the main pages at 375 px and 1280 px into docs/screenshots/.
-screenshots: $(STAMP)
+# PNGs of the main pages at 375 px and 1280 px into docs/screenshots/, and in German into
+# docs/screenshots/de/.
+screenshots: $(STAMP) catalogs
 	$(BIN)/python -m tests.browser.screenshots docs/screenshots
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots/de --language de
 
 # The suite runs on SQLite; with TEST_DATABASE_URL set it runs on PostgreSQL too, the two
 # passes side by side (they share no database, Redis queue or port): the PostgreSQL pass
 # prints as it goes, the SQLite pass's output follows it. Fails if either pass fails.
-test: $(STAMP)
+test: $(STAMP) catalogs
 	@if [ -z "$$TEST_DATABASE_URL" ]; then \
 		exec $(BIN)/pytest $(PYTEST_ARGS); \
 	fi; \

@@ -171,10 +171,14 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
-    from reviews import dates
+    from reviews import dates, languages
     from reviews.web import register
 
+    languages.init_app(app)
     register(app)
+    from reviews.documents.pdf import page_numbers_css
+
+    app.add_template_global(page_numbers_css)
     dates.register(app)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from reviews.languages import gettext
+
 
 class BackupError(RuntimeError):
     """The backup or restore could not be done; the message is one line for the operator."""
@@ -33,7 +35,7 @@ def default_path(engine: Engine, folder: Path) -> Path:
 def backup(engine: Engine, target: Path) -> Path:
     target = target.resolve()
     if target.exists():
-        raise BackupError(f"{target} exists already; choose another file")
+        raise BackupError(gettext("%(path)s exists already; choose another file", path=target))
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed when complete: a crash never leaves
     # a file that looks like a backup but is not one.
@@ -52,7 +54,7 @@ def backup(engine: Engine, target: Path) -> Path:
 
 def restore(engine: Engine, source: Path) -> None:
     if not source.is_file():
-        raise BackupError(f"{source} is not a file")
+        raise BackupError(gettext("%(path)s is not a file", path=source))
     engine.dispose()  # no pooled connection may hold on to the old data
     if engine.dialect.name == "sqlite":
         _sqlite_restore(source, _sqlite_file(engine))
@@ -67,7 +69,7 @@ def restore(engine: Engine, source: Path) -> None:
 def _sqlite_file(engine: Engine) -> Path:
     database = engine.url.database
     if not database or database == ":memory:":
-        raise BackupError("the SQLite database is in memory: nothing to back up")
+        raise BackupError(gettext("the SQLite database is in memory: nothing to back up"))
     return Path(database)
 
 
@@ -92,11 +94,13 @@ def _check_sqlite(path: Path) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{path} is not a SQLite database ({exc})") from exc
+        raise BackupError(
+            gettext("%(path)s is not a SQLite database (%(problem)s)", path=path, problem=exc)
+        ) from exc
     if result != "ok":
-        raise BackupError(f"{path} is damaged: {result}")
+        raise BackupError(gettext("%(path)s is damaged: %(problem)s", path=path, problem=result))
     if not {"person", "cycle", "review"} <= tables:
-        raise BackupError(f"{path} is not a Reviews database")
+        raise BackupError(gettext("%(path)s is not a Reviews database", path=path))
 
 
 def _sqlite_restore(source: Path, target: Path) -> None:
@@ -113,7 +117,9 @@ def _sqlite_restore(source: Path, target: Path) -> None:
 def _pg_run(tool: str, engine: Engine, args: list[str]) -> None:
     program = shutil.which(tool)
     if program is None:
-        raise BackupError(f"{tool} is not on PATH; install the PostgreSQL client tools")
+        raise BackupError(
+            gettext("%(tool)s is not on PATH; install the PostgreSQL client tools", tool=tool)
+        )
     url = make_url(engine.url.render_as_string(hide_password=False))
     env = {**os.environ}
     if url.password:
@@ -131,5 +137,7 @@ def _pg_run(tool: str, engine: Engine, args: list[str]) -> None:
         check=False,
     )
     if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
-        raise BackupError(f"{tool} failed: {lines[-1]}")
+        lines = result.stderr.strip().splitlines() or [
+            gettext("exit status %(status)s", status=result.returncode)
+        ]
+        raise BackupError(gettext("%(tool)s failed: %(problem)s", tool=tool, problem=lines[-1]))

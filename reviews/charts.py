@@ -1,7 +1,8 @@
 """Server-rendered SVG charts: no JavaScript, the same markup on pages and in PDFs.
 
 Pure: numbers in, an SVG string out.  Every text is escaped here; templates
-mark the result safe.
+mark the result safe.  The words are in the reader's language (gettext: English
+outside a request).
 
 Colours: each mark carries its light colour as an attribute, which the PDFs use
 as it is (print.css sets none), and a class (c-ink, c-bar ...) through which
@@ -19,6 +20,7 @@ from html import escape
 from markupsafe import Markup
 
 from reviews.calibration.scoring import Bucket
+from reviews.languages import gettext, ngettext
 
 BRAND = "#2454b3"
 INK = "#1d2330"
@@ -69,12 +71,20 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
         '<desc id="dist-desc">'
         + escape(
             "; ".join(
-                f"{labels[i]}: {b.count} people, {b.share:.0%} against a target of {b.target:.0%}"
+                ngettext(
+                    "%(label)s: %(num)d person, %(share)s against a target of %(target)s",
+                    "%(label)s: %(num)d people, %(share)s against a target of %(target)s",
+                    b.count,
+                    label=labels[i],
+                    share=format(b.share, ".0%"),
+                    target=format(b.target, ".0%"),
+                )
                 for i, b in enumerate(buckets)
             )
         )
         + "</desc>",
     ]
+    band_title = escape(gettext("Guidance band"))
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         if tick > top_share + 1e-9:
             break
@@ -94,7 +104,7 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
         parts.append(
             f'<rect x="{x - 8:.1f}" y="{band_top:.1f}" width="{bar_w + 16:.1f}" '
             f'height="{band_h:.1f}" fill="{BAND}" class="c-band">'
-            "<title>Guidance band</title></rect>"
+            f"<title>{band_title}</title></rect>"
         )
         bar_h = b.share * scale
         colour, role = (WARN, "c-warn") if b.outside else (BRAND, "c-bar")
@@ -121,11 +131,13 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
             f"{escape(labels[i])}</text>"
         )
         sign = "+" if b.deviation > 0 else ""
+        deviation = f"{sign}{b.deviation * 100:.0f}"
+        points = gettext("%(points)s pts", points=deviation)
         fill, role = (WARN, "c-warn") if b.outside else (MUTED, "c-muted")
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 34}" '
             f'text-anchor="middle" font-size="11" fill="{fill}" class="{role} deviation">'
-            f"{sign}{b.deviation * 100:.0f} pts</text>"
+            f"{escape(points)}</text>"
         )
     parts.append(
         f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" '
@@ -149,7 +161,8 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
     plot_w = width - left - right
     step = plot_w / 5
     bottom = top + row_h * len(rows)
-    bar_legend, marker_legend = "final rating (red: below expectation)", "expected at target level"
+    bar_legend = escape(gettext("final rating (red: below expectation)"))
+    marker_legend = escape(gettext("expected at target level"))
     height = bottom + 52
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
@@ -158,7 +171,14 @@ def ratings_svg(rows: Sequence[tuple[str, int | None, int]], title: str) -> Mark
         '<desc id="ratings-desc">'
         + escape(
             "; ".join(
-                f"{name}: rated {'none' if rating is None else rating}, expected {expected}"
+                gettext("%(name)s: rated none, expected %(expected)s", name=name, expected=expected)
+                if rating is None
+                else gettext(
+                    "%(name)s: rated %(rating)s, expected %(expected)s",
+                    name=name,
+                    rating=rating,
+                    expected=expected,
+                )
                 for name, rating, expected in rows
             )
         )
@@ -229,7 +249,12 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
         f'class="chart completion-chart">',
         f'<title id="completion-title">{escape(title)}</title>',
         '<desc id="completion-desc">'
-        + escape("; ".join(f"{label}: {done} of {total}" for label, done, total in rows))
+        + escape(
+            "; ".join(
+                gettext("%(label)s: %(done)s of %(total)s", label=label, done=done, total=total)
+                for label, done, total in rows
+            )
+        )
         + "</desc>",
     ]
     for i, ((label, _, _), share, figure) in enumerate(zip(rows, shares, figures, strict=True)):

@@ -31,6 +31,7 @@ from reviews.errors import DomainError
 from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.framework.operations import ensure_default_framework
+from reviews.languages import gettext, lazy_gettext, ngettext
 from reviews.people import operations as people_ops
 from reviews.people.models import Person, Role
 
@@ -51,14 +52,14 @@ def unit_of_work() -> Iterator[None]:
 
 def fail(message: str) -> None:
     db.session.rollback()
-    click.echo(f"Error: {message}", err=True)
+    click.echo(gettext("Error: %(message)s", message=message), err=True)
     sys.exit(1)
 
 
 def _person(email: str) -> Person:
     person = db.session.scalar(select(Person).where(Person.email == email.strip().lower()))
     if person is None:
-        fail(f"nobody has the email {email}")
+        fail(gettext("nobody has the email %(email)s", email=email))
     assert person is not None  # for the type checker; fail() exits  # noqa: S101
     return person
 
@@ -84,27 +85,38 @@ def setup_command() -> None:
     """Load the default framework on first run and the demo org into an empty database."""
     loaded = ensure_default_framework()
     if loaded:
-        click.echo("Loaded the default competency framework and career ladder.")
+        click.echo(gettext("Loaded the default competency framework and career ladder."))
     people = db.session.scalar(select(db.func.count()).select_from(Person)) or 0
     if not people and current_app.config["REVIEWS_ENV"] == "production":
         db.session.commit()
         click.echo(
-            "Production: the demo organisation is not loaded (its accounts share a published "
-            "password). Create the first HR account with "
-            "`flask users create EMAIL --name NAME --role hr`, then import the org."
+            gettext(
+                "Production: the demo organisation is not loaded (its accounts share a "
+                "published password). Create the first HR account with "
+                "`flask users create EMAIL --name NAME --role hr`, then import the org."
+            )
         )
         return
     if not people:
         count = load_demo_org()
         load_demo_cycles()
         click.echo(
-            f"Loaded the demo organisation ({count} people), a closed cycle and one in progress."
+            ngettext(
+                "Loaded the demo organisation (%(num)d person), a closed cycle and one in "
+                "progress.",
+                "Loaded the demo organisation (%(num)d people), a closed cycle and one in "
+                "progress.",
+                count,
+            )
         )
     db.session.commit()
     if db.session.scalar(select(Person).where(Person.email == "hr@example.com")):
         click.echo(
-            f"Demo sign-in: hr@example.com, em@example.com or dev@example.com "
-            f"with password {DEMO_PASSWORD}"
+            gettext(
+                "Demo sign-in: hr@example.com, em@example.com or dev@example.com "
+                "with password %(password)s",
+                password=DEMO_PASSWORD,
+            )
         )
 
 
@@ -120,8 +132,10 @@ def demo_command(people: int | None) -> None:
     """Load the demo organisation (or a synthetic one) into an empty database."""
     if current_app.config["REVIEWS_ENV"] == "production":
         fail(
-            "the demo organisation is not loaded in production: its accounts share "
-            "a published password"
+            gettext(
+                "the demo organisation is not loaded in production: its accounts share "
+                "a published password"
+            )
         )
     try:
         if people:
@@ -133,8 +147,14 @@ def demo_command(people: int | None) -> None:
         fail(str(exc))
     db.session.commit()
     click.echo(
-        f"Loaded {count} people. Sign in as hr@example.com, em@example.com or "
-        f"dev@example.com with password {DEMO_PASSWORD}"
+        ngettext(
+            "Loaded %(num)d person. Sign in as hr@example.com, em@example.com or "
+            "dev@example.com with password %(password)s",
+            "Loaded %(num)d people. Sign in as hr@example.com, em@example.com or "
+            "dev@example.com with password %(password)s",
+            count,
+            password=DEMO_PASSWORD,
+        )
     )
 
 
@@ -149,7 +169,7 @@ def org_import(file: Path, dry_run: bool) -> None:
     try:
         data = file.read_bytes()
     except OSError as exc:
-        fail(f"cannot read {file}: {exc.strerror}")
+        fail(gettext("cannot read %(file)s: %(problem)s", file=file, problem=exc.strerror))
     if not db.session.scalar(select(Level.id).limit(1)):
         ensure_default_framework()
     check = people_ops.check_org_file(data)
@@ -161,11 +181,11 @@ def org_import(file: Path, dry_run: bool) -> None:
     assert check.plan is not None  # noqa: S101
     if dry_run:
         db.session.rollback()
-        click.echo(f"Dry run, nothing written: {check.plan.summary()}")
+        click.echo(gettext("Dry run, nothing written: %(summary)s", summary=check.plan.summary()))
         return
     with unit_of_work():
         plan = people_ops.apply_import(check, None)
-    click.echo(f"Imported {file}: {plan.summary()}")
+    click.echo(gettext("Imported %(file)s: %(summary)s", file=file, summary=plan.summary()))
 
 
 users_cli = AppGroup("users", help="People's accounts.")
@@ -179,8 +199,8 @@ def users_list(role: str | None) -> None:
     if role:
         stmt = stmt.where(Person.role == Role(role))
     for p in db.session.scalars(stmt):
-        state = "active" if p.active else "inactive"
-        sign_in = "password set" if p.has_password else "no password"
+        state = gettext("active") if p.active else gettext("inactive")
+        sign_in = gettext("password set") if p.has_password else gettext("no password")
         click.echo(f"{p.email}\t{p.name}\t{p.role.value}\t{state}\t{sign_in}")
 
 
@@ -205,11 +225,11 @@ def users_create(
     if level_key:
         key = people_ops.level_lookup().get(level_key.lower())
         if key is None:
-            fail(f"unknown level {level_key!r}")
+            fail(gettext("unknown level %(level)s", level=repr(level_key)))
         level = db.session.scalar(select(Level).where(Level.key == key))
     manager = _person(manager_email) if manager_email else None
     if "@" not in email or len(email) > 254 or not name.strip() or len(name) > 200:
-        fail("give a valid email and a name of at most 200 characters")
+        fail(gettext("give a valid email and a name of at most 200 characters"))
     with unit_of_work():
         person = people_ops.create_person(
             None,
@@ -222,8 +242,12 @@ def users_create(
         )
         token = issue_password_link(None, person, LinkPurpose.INVITE)
     click.echo(
-        f"Created {person.email}. Set-password link (valid "
-        f"{current_app.config['PASSWORD_LINK_HOURS']} hours):"
+        ngettext(
+            "Created %(email)s. Set-password link (valid %(num)d hour):",
+            "Created %(email)s. Set-password link (valid %(num)d hours):",
+            int(current_app.config["PASSWORD_LINK_HOURS"]),
+            email=person.email,
+        )
     )
     click.echo(_link(token))
 
@@ -240,13 +264,15 @@ def users_reset(email: str) -> None:
 
 @users_cli.command("set-password")
 @click.argument("email")
-@click.password_option("--password", prompt="New password", help="Read from a prompt when omitted.")
+@click.password_option(
+    "--password", prompt=lazy_gettext("New password"), help="Read from a prompt when omitted."
+)
 def users_set_password(email: str, password: str) -> None:
     """Set a person's password directly (signs them out everywhere)."""
     person = _person(email)
     with unit_of_work():
         set_password(person, password, actor=None)
-    click.echo(f"Password set for {person.email}.")
+    click.echo(gettext("Password set for %(email)s.", email=person.email))
 
 
 def _link(token: str) -> str:
@@ -273,10 +299,13 @@ def cycles_remind(today: datetime | None) -> None:
     with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
         queued = remind_due(day)
     outcome = deliver_pending()  # each message in its own transaction
-    click.echo(
-        f"Queued {queued} reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}."
-        + f" {outcome.summary()}"
+    queued_line = ngettext(
+        "Queued %(num)d reminder for %(day)s.",
+        "Queued %(num)d reminders for %(day)s.",
+        queued,
+        day=day.isoformat(),
     )
+    click.echo(f"{queued_line} {outcome.summary()}")
 
 
 goals_cli = AppGroup("goals", help="Personal goals and their check-ins.")
@@ -298,10 +327,13 @@ def goals_remind(today: datetime | None) -> None:
     with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
         queued = remind_checkins(day)
     outcome = deliver_pending()  # each message in its own transaction
-    click.echo(
-        f"Queued {queued} check-in reminder{'s' if queued != 1 else ''} for {day:%Y-%m-%d}."
-        + f" {outcome.summary()}"
+    queued_line = ngettext(
+        "Queued %(num)d check-in reminder for %(day)s.",
+        "Queued %(num)d check-in reminders for %(day)s.",
+        queued,
+        day=day.isoformat(),
     )
+    click.echo(f"{queued_line} {outcome.summary()}")
 
 
 notifications_cli = AppGroup("notifications", help="The outbox.")
@@ -333,7 +365,7 @@ def worker_command(burst: bool, no_schedule: bool) -> None:
     all workers."""
     url = current_app.config.get("REDIS_URL")
     if not url:
-        fail("REDIS_URL is not set; without it jobs run inside the web process")
+        fail(gettext("REDIS_URL is not set; without it jobs run inside the web process"))
     from redis import Redis
     from rq import Queue
 
@@ -382,7 +414,12 @@ def users_token(email: str, name: str, days: int | None) -> None:
     person = _person(email)
     with unit_of_work():
         _token, secret = create_token(None, person, name, days)
-    click.echo(f"API token for {person.email} (shown once; use as 'Authorization: Bearer ...'):")
+    click.echo(
+        gettext(
+            "API token for %(email)s (shown once; use as 'Authorization: Bearer ...'):",
+            email=person.email,
+        )
+    )
     click.echo(secret)
 
 
@@ -399,7 +436,7 @@ def backup_command(path: Path | None) -> None:
     except BackupError as exc:
         fail(str(exc))
         return
-    click.echo(f"Backed up to {written}")
+    click.echo(gettext("Backed up to %(path)s", path=written))
 
 
 @click.command("restore")
@@ -411,7 +448,8 @@ def restore_command(path: Path, yes: bool) -> None:
 
     if not yes:
         click.confirm(
-            "This replaces every row in the database with the backup. Continue?", abort=True
+            gettext("This replaces every row in the database with the backup. Continue?"),
+            abort=True,
         )
     db.session.remove()
     try:
@@ -419,4 +457,4 @@ def restore_command(path: Path, yes: bool) -> None:
     except BackupError as exc:
         fail(str(exc))
         return
-    click.echo(f"Restored from {path}")
+    click.echo(gettext("Restored from %(path)s", path=path))

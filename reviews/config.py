@@ -198,6 +198,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
         "SSO_PROVIDERS": os.environ.get("SSO_PROVIDERS", ""),
         "SSO_ONLY": os.environ.get("SSO_ONLY", "0") not in ("", "0", "false", "no"),
         "SSO_BREAK_GLASS": os.environ.get("SSO_BREAK_GLASS", ""),
+        # Languages (reviews/languages.py): those offered (comma-separated; every compiled
+        # catalog unless set), the default for people whose browser matches none, and the
+        # pseudo-locale that shows unmarked text (on in the tests).
+        "LANGUAGES": os.environ.get("REVIEWS_LANGUAGES", ""),
+        "LANGUAGE": os.environ.get("REVIEWS_LANGUAGE", "en"),
+        "PSEUDO_LOCALE": os.environ.get("REVIEWS_PSEUDO_LOCALE", "1" if env == "testing" else "0")
+        not in ("", "0", "false", "no"),
     }
     if env == "testing":
         config["TESTING"] = True
@@ -221,7 +228,22 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None) -> dict[
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     _identity_settings(config)
+    _language_settings(config)
     return config
+
+
+def _language_settings(config: dict[str, Any]) -> None:
+    from reviews.languages import check_languages
+
+    wanted = config["LANGUAGES"]
+    if isinstance(wanted, str):
+        wanted = [c for c in wanted.split(",") if c.strip()]
+    try:
+        config["LANGUAGES"], config["LANGUAGE"] = check_languages(
+            wanted, config["LANGUAGE"], bool(config["PSEUDO_LOCALE"])
+        )
+    except ValueError as exc:
+        raise ConfigError(f"REVIEWS_LANGUAGES / REVIEWS_LANGUAGE: {exc}") from None
 
 
 def _identity_settings(config: dict[str, Any]) -> None:

@@ -6,13 +6,16 @@ handler (a flash and a redirect, or the error page), `api.core` (a JSON body
 with the status below), `cli` (one line and a non-zero exit). The edge then
 rolls the request's transaction back, so a refused operation changes nothing.
 
-Pure: no Flask, no database.
+Pure: no database, no request; its own messages are translated (reviews.languages:
+the request's language, English outside one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from reviews.languages import gettext, ngettext
 
 
 class DomainError(Exception):
@@ -87,6 +90,12 @@ class PhaseClosed(DomainError):
 
 def merge(errors: Mapping[str, str]) -> Invalid:
     """One Invalid holding every problem found, for parsers that collect them all."""
-    first = next(iter(errors.values()), "Some fields are not valid.")
-    message = first if len(errors) == 1 else f"{len(errors)} fields need attention."
+    first = next(iter(errors.values()), gettext("Some fields are not valid."))
+    message = (
+        first
+        if len(errors) == 1
+        else ngettext(
+            "%(num)d field needs attention.", "%(num)d fields need attention.", len(errors)
+        )
+    )
     return Invalid(message, fields=errors)

@@ -23,6 +23,7 @@ from reviews.cycles.workflow import LABELS, CycleState
 from reviews.extensions import db
 from reviews.framework.queries import level_step
 from reviews.goals.operations import due_checkins
+from reviews.languages import gettext
 from reviews.links import Link
 from reviews.people.models import ACTIVE_NO_LEVEL, ACTIVE_NO_PASSWORD, Department, Person
 from reviews.people.queries import manager_and_reports
@@ -34,9 +35,11 @@ def _checkin_tasks(me: Person, today: date) -> list[Task]:
     """Check-ins due on one's goals (1 statement)."""
     return [
         Task(
-            f"Check in on “{due.title}”",
-            "Note your progress and how confident you are; it becomes evidence for your "
-            "next review.",
+            gettext("Check in on “%(goal)s”", goal=due.title),
+            gettext(
+                "Note your progress and how confident you are; it becomes evidence for your "
+                "next review."
+            ),
             Link("goals.goal_page", due.goal_id),
             due.when,
             "",

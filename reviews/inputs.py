@@ -14,7 +14,8 @@ Two differences between the surfaces are settled here and nowhere else:
   JSON values are typed, and a value of the wrong type is an error here, not a
   crash further on.
 
-Pure: no Flask, no database.
+Pure: no database, no request; its messages are translated (reviews.languages: the
+request's language, English outside one).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import date
 from typing import Any
 
 from reviews.errors import merge
+from reviews.languages import gettext
 
 TRUE_WORDS = frozenset({"y", "yes", "on", "true", "1"})
 
@@ -67,11 +69,11 @@ class Fields:
         if value is None:
             value = ""
         if not isinstance(value, str):
-            self.error(name, "Write text here.")
+            self.error(name, gettext("Write text here."))
             return ""
         value = value.strip() if strip else value
         if len(value) > max_length:
-            self.error(name, f"Keep this to {max_length} characters or fewer.")
+            self.error(name, gettext("Keep this to %(max)d characters or fewer.", max=max_length))
         elif required and not value:
             self.error(name, required)
         return value
@@ -90,7 +92,9 @@ class Fields:
             if required:
                 self.error(name, required)
             return None
-        message = invalid or f"Enter a whole number from {low} to {high}."
+        message = invalid or gettext(
+            "Enter a whole number from %(low)d to %(high)d.", low=low, high=high
+        )
         if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -103,7 +107,7 @@ class Fields:
         if self.form:
             return value is not None and str(value).strip().lower() in TRUE_WORDS
         if not isinstance(value, bool):
-            self.error(name, "Use true or false.")
+            self.error(name, gettext("Use true or false."))
             return False
         return value
 
@@ -118,7 +122,7 @@ class Fields:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        self.error(name, "Enter a date as YYYY-MM-DD.")
+        self.error(name, gettext("Enter a date as YYYY-MM-DD."))
         return None
 
     def choice(
@@ -136,7 +140,9 @@ class Fields:
                 self.error(name, required)
             return None
         if not isinstance(value, str) or value not in allowed:
-            self.error(name, invalid or f"Choose one of: {', '.join(allowed)}.")
+            self.error(
+                name, invalid or gettext("Choose one of: %(choices)s.", choices=", ".join(allowed))
+            )
             return None
         return value
 
@@ -150,7 +156,7 @@ class Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.error(name, "Give a list.")
+            self.error(name, gettext("Give a list."))
             return []
         return value
 
@@ -162,7 +168,7 @@ class Fields:
             elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
                 out.append(value)
             else:
-                self.error(name, "Choose from the list.")
+                self.error(name, gettext("Choose from the list."))
         return out
 
     def words(self, name: str, *, max_length: int) -> list[str]:
@@ -174,7 +180,7 @@ class Fields:
         out = []
         for value in self.values(name):
             if not isinstance(value, str) or len(value) > 254:
-                self.error(name, "Give a list of short texts.")
+                self.error(name, gettext("Give a list of short texts."))
                 return []
             if value.strip():
                 out.append(value.strip())

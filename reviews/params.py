@@ -16,6 +16,7 @@ from datetime import date
 from flask import request
 
 from reviews.errors import BadParameter
+from reviews.languages import gettext
 
 MAX_ID = 2**31 - 1
 
@@ -35,7 +36,12 @@ def integer(
         return default
     if not value.isdigit() or len(value) > 10 or not low <= int(value) <= high:
         raise BadParameter(
-            f"The parameter “{name}” must be a whole number from {low} to {high}.",
+            gettext(
+                "The parameter “%(name)s” must be a whole number from %(low)d to %(high)d.",
+                name=name,
+                low=low,
+                high=high,
+            ),
             name,
         )
     return int(value)
@@ -53,7 +59,8 @@ def day(name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise BadParameter(
-            f"The parameter “{name}” must be a date written YYYY-MM-DD.", name
+            gettext("The parameter “%(name)s” must be a date written YYYY-MM-DD.", name=name),
+            name,
         ) from None
 
 
@@ -63,14 +70,28 @@ def choice(name: str, choices: Iterable[str], default: str | None = None) -> str
     if value is None:
         return default
     if value not in allowed:
-        raise BadParameter(f"The parameter “{name}” must be one of: {', '.join(allowed)}.", name)
+        raise BadParameter(
+            gettext(
+                "The parameter “%(name)s” must be one of: %(choices)s.",
+                name=name,
+                choices=", ".join(allowed),
+            ),
+            name,
+        )
     return value
 
 
 def text(name: str, *, max_length: int) -> str:
     value = _given(name) or ""
     if len(value) > max_length:
-        raise BadParameter(f"The parameter “{name}” must be at most {max_length} characters.", name)
+        raise BadParameter(
+            gettext(
+                "The parameter “%(name)s” must be at most %(max)d characters.",
+                name=name,
+                max=max_length,
+            ),
+            name,
+        )
     return value
 
 
@@ -86,9 +107,18 @@ def only(*names: str, paged_by_links: bool = False) -> None:
             if value.strip() in ("", "1"):
                 continue
             raise BadParameter(
-                "The parameter “page” is no longer taken: this list goes from page to "
-                "page by its links to the next and previous pages.",
+                gettext(
+                    "The parameter “page” is no longer taken: this list goes from page to "
+                    "page by its links to the next and previous pages."
+                ),
                 name,
             )
         takes = ", ".join(f"“{n}”" for n in names)
-        raise BadParameter(f"This page takes no parameter “{name}”; it takes {takes}.", name)
+        raise BadParameter(
+            gettext(
+                "This page takes no parameter “%(name)s”; it takes %(takes)s.",
+                name=name,
+                takes=takes,
+            ),
+            name,
+        )

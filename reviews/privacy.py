@@ -26,6 +26,7 @@ from reviews.audit.operations import record
 from reviews.db import utcnow
 from reviews.errors import PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 DOMAINS = (
@@ -105,13 +106,13 @@ def anonymise(actor: Person, person: Person) -> None:
     """Remove a departed person's identity and free text by and about them; keep every
     number, so cycle figures and distributions do not change."""
     if person.active:
-        raise PrivacyError("Only a deactivated person can be anonymised.")
+        raise PrivacyError(gettext("Only a deactivated person can be anonymised."))
     if person.email.endswith("@anonymised.invalid"):
-        raise PrivacyError("This person is already anonymised.")
+        raise PrivacyError(gettext("This person is already anonymised."))
     if db.session.scalar(
         select(Person.id).where(Person.manager_id == person.id, Person.active.is_(True)).limit(1)
     ):
-        raise PrivacyError("Active people still report to this person.")
+        raise PrivacyError(gettext("Active people still report to this person."))
     forgetting = Forgetting(person, person.name, person.email)
     person.name = f"Former employee {person.id}"
     person.email = f"former-{person.id}@anonymised.invalid"

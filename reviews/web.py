@@ -19,6 +19,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -28,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from reviews import access
 from reviews.errors import DomainError
 from reviews.extensions import db
+from reviews.languages import force_locale, gettext, lazy_gettext
 
 CSP = "; ".join(
     [
@@ -44,23 +46,56 @@ CSP = "; ".join(
     ]
 )
 
-ERROR_TEXT = {
-    400: ("Bad request", "The request could not be understood. Go back and try again."),
-    403: ("Not allowed", "You do not have access to this page. If you think you should, ask HR."),
-    404: ("Not found", "There is nothing at this address. It may have moved or never existed."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    409: ("Conflict", "Someone else changed this at the same time. Reload and try again."),
-    413: ("Too large", "That upload is larger than Reviews accepts (5 MB)."),
-    429: ("Too many requests", "Slow down a little and try again in a minute."),
+# (title, message) of each status's error page; lazy, so each is read in the page's language
+ERROR_TEXT: dict[int, tuple[Any, Any]] = {
+    400: (
+        lazy_gettext("Bad request"),
+        lazy_gettext("The request could not be understood. Go back and try again."),
+    ),
+    403: (
+        lazy_gettext("Not allowed"),
+        lazy_gettext("You do not have access to this page. If you think you should, ask HR."),
+    ),
+    404: (
+        lazy_gettext("Not found"),
+        lazy_gettext("There is nothing at this address. It may have moved or never existed."),
+    ),
+    405: (lazy_gettext("Not allowed"), lazy_gettext("This page cannot be used that way.")),
+    409: (
+        lazy_gettext("Conflict"),
+        lazy_gettext("Someone else changed this at the same time. Reload and try again."),
+    ),
+    413: (
+        lazy_gettext("Too large"),
+        lazy_gettext("That upload is larger than Reviews accepts (5 MB)."),
+    ),
+    429: (
+        lazy_gettext("Too many requests"),
+        lazy_gettext("Slow down a little and try again in a minute."),
+    ),
     500: (
-        "Something went wrong",
-        "The error has been logged. Try again; if it keeps happening, tell your administrator.",
+        lazy_gettext("Something went wrong"),
+        lazy_gettext(
+            "The error has been logged. Try again; if it keeps happening, tell your administrator."
+        ),
     ),
 }
 
 
-def error_page(code: int, title: str, message: str) -> str:
-    """The app's own error page, with a way back; plain HTML if even that cannot render."""
+def error_page(code: int, title: Any, message: Any) -> str:
+    """The app's own error page, in the request's language, with a way back; plain HTML if
+    even that cannot render. `title` and `message` may be lazy (ERROR_TEXT's)."""
+    try:
+        chosen = get_locale()
+    except Exception:  # the person's choice could not be read (e.g. the database is down)
+        db.session.rollback()
+        chosen = None
+    locale = str(chosen or current_app.config["LANGUAGE"])
+    with force_locale(locale):
+        return _error_page(code, str(title), str(message), locale)
+
+
+def _error_page(code: int, title: str, message: str, locale: str) -> str:
     referrer = request.referrer or ""
     back = referrer if referrer.startswith(request.host_url) and referrer != request.url else None
     # a page refused for its query parameters can be opened without them
@@ -72,14 +107,20 @@ def error_page(code: int, title: str, message: str) -> str:
     except Exception:  # e.g. the database is down: the page's menu cannot be built
         current_app.logger.exception("error page %s could not render", code)
         db.session.rollback()
-        return FALLBACK.format(code=code, title=escape(title), message=escape(message))
+        return FALLBACK.format(
+            lang=escape(locale.replace("_", "-")),
+            title=escape(title),
+            message=escape(message),
+            error=escape(gettext("Error %(code)s", code=code)),
+            home=escape(gettext("Go to your home page")),
+        )
 
 
 FALLBACK = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Reviews</title>'
-    '<link rel="stylesheet" href="/static/app.css"></head><body><main id="main" class="page">'
-    '<section class="error-page"><p class="error-code">Error {code}</p><h1>{title}</h1>'
-    '<p>{message}</p><p><a class="button" href="/">Go to your home page</a></p></section>'
+    '<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title} · Reviews'
+    '</title><link rel="stylesheet" href="/static/app.css"></head><body><main id="main" '
+    'class="page"><section class="error-page"><p class="error-code">{error}</p><h1>{title}</h1>'
+    '<p>{message}</p><p><a class="button" href="/">{home}</a></p></section>'
     "</main></body></html>"
 )
 
@@ -129,7 +170,7 @@ def register(app: Flask) -> None:
             from reviews.api.core import error_body
 
             return error_body(exc)
-        title = ERROR_TEXT.get(exc.status, ("Not possible", ""))[0]
+        title = ERROR_TEXT.get(exc.status, (lazy_gettext("Not possible"), ""))[0]
         return error_page(exc.status, title, exc.message), exc.status
 
     @app.before_request
@@ -167,16 +208,20 @@ def register(app: Flask) -> None:
             return jsonify(
                 error={
                     "code": "csrf_failed",
-                    "message": "A write with the sign-in cookie needs the page's CSRF token "
-                    "in the X-CSRFToken header; scripts should use a bearer token instead.",
+                    "message": gettext(
+                        "A write with the sign-in cookie needs the page's CSRF token "
+                        "in the X-CSRFToken header; scripts should use a bearer token instead."
+                    ),
                     "fields": {},
                 }
             ), 400
         return error_page(
             400,
-            "Form expired",
-            "This form was open too long or came from elsewhere. "
-            "Reload the page and submit it again.",
+            lazy_gettext("Form expired"),
+            lazy_gettext(
+                "This form was open too long or came from elsewhere. "
+                "Reload the page and submit it again."
+            ),
         ), 400
 
     @app.errorhandler(HTTPException)
@@ -238,9 +283,15 @@ def register(app: Flask) -> None:
     @app.template_filter("upto")
     def up_to_the_limit(count: int) -> str:
         """A count made up to COUNT_LIMIT + 1 (reviews.paging): "more than 1,000" above."""
+        from babel.numbers import format_decimal
+
+        from reviews.languages import formatting_locale, gettext
         from reviews.paging import COUNT_LIMIT
 
-        return f"more than {COUNT_LIMIT:,}" if count > COUNT_LIMIT else f"{count:,}"
+        locale = formatting_locale()
+        if count > COUNT_LIMIT:
+            return str(gettext("more than %(n)s", n=format_decimal(COUNT_LIMIT, locale=locale)))
+        return str(format_decimal(count, locale=locale))
 
     @app.template_filter("date")
     def format_date(value: Any) -> str:
@@ -249,4 +300,6 @@ def register(app: Flask) -> None:
                 value = date.fromisoformat(value[:10])
             except ValueError:
                 return value
-        return value.strftime("%-d %b %Y") if value else ""
+        from reviews.dates import long_date
+
+        return long_date(value) if value else ""

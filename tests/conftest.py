@@ -311,3 +311,15 @@ def redis_or_skip(url: str = TEST_REDIS_URL) -> Any:
             pytest.fail("Redis is not answering on 127.0.0.1:6379")
         pytest.skip("no Redis on 127.0.0.1:6379")
     return connection
+
+
+def pytest_configure(config: Any) -> None:
+    """The pseudo-locale's catalog, which the tests offer (reviews.languages), is built
+    from the committed template when `make catalogs` has not built it since."""
+    from reviews.catalogs import build
+    from reviews.languages import PSEUDO, TRANSLATIONS
+
+    compiled = TRANSLATIONS / PSEUDO / "LC_MESSAGES" / "messages.mo"
+    template = TRANSLATIONS / "messages.pot"
+    if not compiled.exists() or compiled.stat().st_mtime < template.stat().st_mtime:
+        build()

@@ -54,6 +54,7 @@ EXPECTED: dict[str, set[str]] = {
     "auth.set_password_with_link": set(RELATIONS),
     "auth.logout": EVERYONE,
     "auth.change_password": EVERYONE,
+    "auth.language": EVERYONE,
     # Single sign-on: open to anyone (no provider named "testop" here: 404 for all).
     "oidc.start": set(RELATIONS),
     "oidc.callback": set(RELATIONS),

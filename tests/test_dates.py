@@ -29,7 +29,17 @@ def test_relative_due(days, phrase):
 
 def test_due_html_keeps_the_date_for_machines_and_the_hover():
     html = str(due_html(date(2026, 11, 28), TODAY))
-    assert html == '<time datetime="2026-11-28" data-due title="28 Nov 2026">due in 3 days</time>'
+    assert html == (
+        '<time datetime="2026-11-28" data-due data-day-later="due in 2 days"'
+        ' data-day-earlier="due in 4 days" title="28 Nov 2026">due in 3 days</time>'
+    )
+    # around the day it is due, the phrases for a reader a day ahead or behind UTC
+    assert 'data-day-later="due today" data-day-earlier="due in 2 days"' in str(
+        due_html(TODAY + timedelta(days=1), TODAY)
+    )
+    assert 'data-day-later="overdue by 1 day" data-day-earlier="due tomorrow"' in str(
+        due_html(TODAY, TODAY)
+    )
     assert str(due_html(None)) == ""
 
 

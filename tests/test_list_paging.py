@@ -71,7 +71,9 @@ def captured(fn):
 
 # The audit log ------------------------------------------------------------------------
 
-EVENT_ROW = re.compile(r"<tr><td>[^<]*</td><td>(test\.[a-z]+)</td>.*?<td>n: (\d+)</td></tr>")
+EVENT_ROW = re.compile(
+    r"<tr><td>[^<]*</td><td><code>(test\.[a-z]+)</code></td>.*?<td>n: (\d+)</td></tr>"
+)
 
 
 def _events(n: int, *, kind: str = "test.alpha", start: int = 0) -> None:

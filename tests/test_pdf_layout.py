@@ -73,7 +73,7 @@ def plan_pdf(app, make_person, login_as):
 
 def test_the_summary_names_the_phase_as_the_pages_do(summary):
     text = "\n".join(summary)
-    assert LABELS[CycleState.RELEASED] in text
+    assert str(LABELS[CycleState.RELEASED]) in text
     assert not re.search(r"\breleased\b", text), "the raw state word, not the phase's label"
 
 

@@ -158,6 +158,7 @@ def test_personal_data_json_holds_everything_about_the_person(app, released, log
         "created_at": dev.created_at.isoformat(),
         "deactivated_at": None,
         "mail_notifications": True,
+        "language": None,
     }
     (entry,) = found["reviews"]
     assert entry["cycle"] == cycle.name

@@ -26,6 +26,7 @@ from reviews.feedback.operations import give_feedback
 from reviews.framework.models import Competency
 from reviews.goals.queries import goals_of
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.people.models import Person
 from reviews.upward.aggregate import BANDS, SPREAD_MINIMUM
 from reviews.upward.queries import summary_for
@@ -156,7 +157,7 @@ UPWARD = {
 def _person(person_id: int) -> Person:
     person = db.session.get(Person, person_id)
     if person is None:
-        raise ApiError(404, "not_found", "Nobody has this id.")
+        raise ApiError(404, "not_found", gettext("Nobody has this id."))
     return person
 
 
@@ -186,7 +187,9 @@ def note_json(n: FeedbackNote) -> dict[str, Any]:
 def feedback_timeline(person_id: int) -> Any:
     person = _person(person_id)
     if not access.can_view_feedback_timeline(current_user, person):
-        raise ApiError(403, "forbidden", "Only the person and their managers read their feedback.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person and their managers read their feedback.")
+        )
     return jsonify(items=[note_json(n) for n in feedback_queries.timeline(current_user, person)])
 
 
@@ -201,7 +204,9 @@ def feedback_timeline(person_id: int) -> Any:
 def feedback_give(person_id: int) -> Any:
     person = _person(person_id)
     if not access.can_give_feedback(current_user, person):
-        raise ApiError(403, "forbidden", "Feedback goes to an active colleague, not to yourself.")
+        raise ApiError(
+            403, "forbidden", gettext("Feedback goes to an active colleague, not to yourself.")
+        )
     known = set(db.session.scalars(select(Competency.key)))
     given = parse_feedback(Fields.of_json(body()), known)
     note = give_feedback(
@@ -229,7 +234,9 @@ def feedback_give(person_id: int) -> Any:
 def goals(person_id: int) -> Any:
     person = _person(person_id)
     if not access.can_view_goals(current_user, person):
-        raise ApiError(403, "forbidden", "Only the person and their managers see their goals.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person and their managers see their goals.")
+        )
     return jsonify(
         items=[
             {
@@ -263,10 +270,12 @@ def goals(person_id: int) -> Any:
 def upward(cycle_id: int, person_id: int) -> Any:
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
-        raise ApiError(404, "not_found", "There is no cycle with this id.")
+        raise ApiError(404, "not_found", gettext("There is no cycle with this id."))
     manager = _person(person_id)
     if not access.can_view_upward_summary(current_user, manager):
-        raise ApiError(403, "forbidden", "Only the manager, their managers and HR see this.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the manager, their managers and HR see this.")
+        )
     summary = summary_for(cycle, manager, current_user)
     if not summary.shown:
         return jsonify(manager_id=manager.id, threshold=summary.threshold, shown=False)

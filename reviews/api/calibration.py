@@ -31,6 +31,7 @@ from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.people.lookup import find_person
 from reviews.people.models import Department
 
@@ -38,7 +39,7 @@ from reviews.people.models import Department
 def _cycle(cycle_id: int) -> Cycle:
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
-        raise ApiError(404, "not_found", "There is no cycle with this id.")
+        raise ApiError(404, "not_found", gettext("There is no cycle with this id."))
     return cycle
 
 
@@ -49,9 +50,9 @@ def _session(session_id: int) -> CalibrationSession:
         .options(joinedload(CalibrationSession.cycle))
     )
     if session is None:
-        raise ApiError(404, "not_found", "There is no calibration session with this id.")
+        raise ApiError(404, "not_found", gettext("There is no calibration session with this id."))
     if not access.can_calibrate(current_user, session):
-        raise ApiError(403, "forbidden", "Only HR and the session's calibrators see it.")
+        raise ApiError(403, "forbidden", gettext("Only HR and the session's calibrators see it."))
     return session
 
 
@@ -75,7 +76,7 @@ def calibration_sessions(cycle_id: int) -> Any:
     visible = [s for s in sessions if access.can_calibrate(current_user, s)]
     hr = access.is_hr(current_user)
     if not visible and not hr:
-        raise ApiError(403, "forbidden", "You calibrate no session of this cycle.")
+        raise ApiError(403, "forbidden", gettext("You calibrate no session of this cycle."))
     return jsonify(
         cycle_id=cycle.id,
         sessions=[session_json(s) for s in visible],
@@ -229,9 +230,9 @@ def calibration_change(session_id: int, review_id: int) -> Any:
     session = _session(session_id)
     review = member_review(session, review_id)
     if review is None:
-        raise ApiError(404, "not_found", "This session holds no review with this id.")
+        raise ApiError(404, "not_found", gettext("This session holds no review with this id."))
     if not access.can_calibrate_review(current_user, session, review):
-        raise ApiError(403, "forbidden", "Nobody calibrates their own review.")
+        raise ApiError(403, "forbidden", gettext("Nobody calibrates their own review."))
     data = body()
     version = expected_version(data)
     keys = FrameworkSnapshot(session.cycle.framework_snapshot or {}).keys

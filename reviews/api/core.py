@@ -21,6 +21,7 @@ from werkzeug.exceptions import BadRequest
 
 from reviews.errors import Conflict, DomainError
 from reviews.extensions import csrf, db
+from reviews.languages import gettext
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer calls carry no cookie a third-party page could ride on; calls made with
@@ -161,31 +162,33 @@ def operation(
 
 def json_body(validator: Draft202012Validator) -> dict[str, Any]:
     if not request.is_json:
-        raise ApiError(400, "not_json", "Send a JSON object with Content-Type: application/json.")
+        raise ApiError(
+            400, "not_json", gettext("Send a JSON object with Content-Type: application/json.")
+        )
     try:
         data = request.get_json()
     except BadRequest:
-        raise ApiError(400, "not_json", "The body is not valid JSON.") from None
+        raise ApiError(400, "not_json", gettext("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise ApiError(400, "not_json", "The body must be a JSON object.")
+        raise ApiError(400, "not_json", gettext("The body must be a JSON object."))
     fields: dict[str, str] = {}
     for path in _nul_paths(data):
         # No person types a NUL character, and PostgreSQL cannot store one.
-        fields.setdefault(path or "body", "Remove the NUL character.")
+        fields.setdefault(path or "body", gettext("Remove the NUL character."))
     if fields:
-        raise ApiError(422, "invalid", "Some fields hold a NUL character.", fields)
+        raise ApiError(422, "invalid", gettext("Some fields hold a NUL character."), fields)
     for problem in validator.iter_errors(data):
         path = ".".join(str(p) for p in problem.absolute_path)
         if problem.validator == "required":
             missing = problem.message.split("'")[1] if "'" in problem.message else ""
             path = ".".join(p for p in (path, missing) if p)
-            fields.setdefault(path or "body", "This field is required.")
+            fields.setdefault(path or "body", gettext("This field is required."))
         elif problem.validator == "additionalProperties":
             fields.setdefault(path or "body", _short(problem.message))
         else:
             fields.setdefault(path or "body", _short(problem.message))
     if fields:
-        raise ApiError(422, "invalid", "Some fields are not valid.", fields)
+        raise ApiError(422, "invalid", gettext("Some fields are not valid."), fields)
     return data
 
 
@@ -256,12 +259,15 @@ def page_args() -> tuple[int, int]:
         raise ApiError(
             400,
             "invalid_cursor",
-            "The cursor is not one this API gave out.",
-            {"cursor": "Use next_cursor from the previous page."},
+            gettext("The cursor is not one this API gave out."),
+            {"cursor": gettext("Use next_cursor from the previous page.")},
         )
     if not limit.isdigit() or len(limit) > 4 or not 1 <= int(limit) <= 200:
         raise ApiError(
-            400, "invalid_limit", "limit must be a whole number from 1 to 200.", {"limit": "1-200"}
+            400,
+            "invalid_limit",
+            gettext("limit must be a whole number from 1 to 200."),
+            {"limit": "1-200"},
         )
     return int(cursor), int(limit)
 
@@ -296,7 +302,12 @@ def int_arg(name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 9:
-        raise ApiError(400, "bad_parameter", f"{name} must be an id.", {name: "A whole number."})
+        raise ApiError(
+            400,
+            "bad_parameter",
+            gettext("%(name)s must be an id.", name=name),
+            {name: gettext("A whole number.")},
+        )
     return int(raw)
 
 
@@ -307,7 +318,9 @@ def expected_version(data: dict[str, Any] | None = None) -> int:
         tag = header.removeprefix("W/").strip('"')
         if not tag.isdigit() or len(tag) > 9:
             raise ApiError(
-                400, "invalid_etag", 'If-Match must be an ETag this API gave out, like "3".'
+                400,
+                "invalid_etag",
+                gettext('If-Match must be an ETag this API gave out, like "3".'),
             )
         return int(tag)
     if data and isinstance(data.get("version"), int):
@@ -315,8 +328,10 @@ def expected_version(data: dict[str, Any] | None = None) -> int:
     raise ApiError(
         428,
         "version_required",
-        'Say which version you edit: send If-Match: "N" with the ETag you read, or "version".',
-        {"version": "Required."},
+        gettext(
+            'Say which version you edit: send If-Match: "N" with the ETag you read, or "version".'
+        ),
+        {"version": gettext("Required.")},
     )
 
 

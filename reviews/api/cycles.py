@@ -39,12 +39,13 @@ from reviews.cycles.queries import org_manager_ids
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext
 
 
 def cycle_or_404(cycle_id: int) -> Cycle:
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
-        raise ApiError(404, "not_found", "There is no cycle with this id.")
+        raise ApiError(404, "not_found", gettext("There is no cycle with this id."))
     return cycle
 
 

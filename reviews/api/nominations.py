@@ -20,12 +20,15 @@ from reviews.cycles.reading import requests_of
 from reviews.cycles.workflow import APPROVAL_OPEN, NOMINATION_OPEN
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext
 
 
 def _nominations_review(review_id: int) -> tuple[Review, bool, bool]:
     review, _relations = visible_review(review_id)
     if not access.can_view_nominations(current_user, review):
-        raise ApiError(403, "forbidden", "Only the person, their managers and HR see nominations.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person, their managers and HR see nominations.")
+        )
     can_nominate = access.can_nominate(current_user, review)
     can_decide = access.can_decide_nominations(current_user, review)
     return review, can_nominate, can_decide
@@ -74,7 +77,7 @@ def nominations(review_id: int) -> Any:
 def nominate(review_id: int) -> Any:
     review, can_nominate, can_decide = _nominations_review(review_id)
     if not (can_decide or can_nominate):
-        raise ApiError(403, "forbidden", "Only the person, their manager or HR nominate.")
+        raise ApiError(403, "forbidden", gettext("Only the person, their manager or HR nominate."))
     peer = parse_nomination(Fields.of_json(body())).peer
     if can_decide:
         ops.add_peer(current_user, review, peer)
@@ -89,15 +92,17 @@ def _decide(review_id: int, request_id: int, action: str) -> Any:
         select(PeerRequest).where(PeerRequest.id == request_id, PeerRequest.review_id == review.id)
     )
     if found is None:
-        raise ApiError(404, "not_found", "This review has no request with this id.")
+        raise ApiError(404, "not_found", gettext("This review has no request with this id."))
     if action == "withdraw" and not can_nominate:
-        raise ApiError(403, "forbidden", "Only the person reviewed withdraws their proposals.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person reviewed withdraws their proposals.")
+        )
     if action == "withdraw":
         ops.withdraw_proposal(current_user, found)
     elif can_decide:
         ops.decide_request(current_user, found, approve=action == "approve")
     else:
-        raise ApiError(403, "forbidden", "Only the manager or HR approve or remove peers.")
+        raise ApiError(403, "forbidden", gettext("Only the manager or HR approve or remove peers."))
     return _nominations(review, can_nominate, can_decide)
 
 

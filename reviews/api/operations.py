@@ -13,6 +13,7 @@ from reviews.audit.operations import record
 from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 PREFIX = "rvw_"
@@ -32,11 +33,11 @@ def create_token(
     """A new token for `person`; returns the row and the token, which is never kept."""
     name = name.strip() or "API token"
     if len(name) > 100:
-        raise TokenError("Keep the token's name under 100 characters.")
+        raise TokenError(gettext("Keep the token's name under 100 characters."))
     if days is not None and not 1 <= days <= 3650:
-        raise TokenError("A token lives from 1 to 3650 days.")
+        raise TokenError(gettext("A token lives from 1 to 3650 days."))
     if not person.active:
-        raise TokenError(f"{person.name} is deactivated.")
+        raise TokenError(gettext("%(name)s is deactivated.", name=person.name))
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         person_id=person.id,
@@ -54,7 +55,7 @@ def create_token(
 
 def revoke_token(actor: Person | None, token: ApiToken) -> None:
     if token.revoked_at is not None:
-        raise TokenError("This token is already revoked.")
+        raise TokenError(gettext("This token is already revoked."))
     token.revoked_at = utcnow()
     db.session.flush()
     record("api.token_revoked", actor=actor, subject=token.person, token=token.prefix)

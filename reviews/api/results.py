@@ -29,6 +29,7 @@ from reviews.api.schemas import iso
 from reviews.calibration import operations as cal_ops
 from reviews.cycles.workflow import CycleState, reached
 from reviews.growth import operations as growth_ops
+from reviews.languages import gettext
 
 # Acknowledgement and growth plans ------------------------------------------------------
 
@@ -51,7 +52,9 @@ from reviews.growth import operations as growth_ops
 def acknowledge(review_id: int) -> Any:
     review = review_or_404(review_id)
     if not access.can_acknowledge(current_user, review):
-        raise ApiError(403, "forbidden", "Only the person reviewed acknowledges their review.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person reviewed acknowledges their review.")
+        )
     cal_ops.acknowledge(current_user, review, body().get("comment", ""))
     return jsonify(
         acknowledged_at=iso(review.acknowledged_at), comment=review.acknowledgement_comment
@@ -61,10 +64,10 @@ def acknowledge(review_id: int) -> Any:
 def _plan(review_id: int) -> tuple[Any, Any, set[str]]:
     review, relations = visible_review(review_id)
     if not reached(review.cycle.state, CycleState.RELEASED):
-        raise ApiError(404, "not_found", "Growth plans exist once the review is released.")
+        raise ApiError(404, "not_found", gettext("Growth plans exist once the review is released."))
     plan = growth_ops.plan_for(review)
     if plan is None:
-        raise ApiError(404, "not_found", "This review has no growth plan.")
+        raise ApiError(404, "not_found", gettext("This review has no growth plan."))
     return review, plan, relations
 
 
@@ -124,7 +127,9 @@ def plan_agree(review_id: int) -> Any:
     review, found, relations = _plan(review_id)
     is_manager = access.can_write_manager_part(current_user, review)
     if not (is_manager or "subject" in relations):
-        raise ApiError(403, "forbidden", "Only the person and their manager agree to a plan.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person and their manager agree to a plan.")
+        )
     version = expected_version(body())
     growth_ops.agree(current_user, found, version, as_manager=is_manager)
     return with_etag(jsonify(plan_json(review, found)), found.version)

@@ -49,6 +49,7 @@ from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.errors import merge
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.review_templates.queries import template_of
 
 
@@ -59,7 +60,7 @@ def review_or_404(review_id: int) -> Review:
         .options(joinedload(Review.subject), joinedload(Review.manager), joinedload(Review.cycle))
     )
     if review is None:
-        raise ApiError(404, "not_found", "There is no review with this id.")
+        raise ApiError(404, "not_found", gettext("There is no review with this id."))
     return review
 
 
@@ -67,7 +68,9 @@ def visible_review(review_id: int) -> tuple[Review, set[str]]:
     review = review_or_404(review_id)
     relations = access.review_relations(current_user, review)
     if not relations:
-        raise ApiError(403, "forbidden", "Only the person, their managers and HR see a review.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person, their managers and HR see a review.")
+        )
     return review, relations
 
 
@@ -157,7 +160,7 @@ def _cited(cited: dict[str, list[dict[str, Any]]], part: Assessment, keys: list[
     for key, items in cited.items():
         links = [c for c in items if c["kind"] == "link"]
         if len(links) > 1:
-            errors[f"evidence.{key}"] = "Cite at most one link per competency."
+            errors[f"evidence.{key}"] = gettext("Cite at most one link per competency.")
         for link in links[:1]:
             form.add(f"evidence_url_{key}", link["url"])
             form.add(f"evidence_title_{key}", link["title"])
@@ -200,7 +203,7 @@ def _save(part: Assessment, *, submit: bool) -> Any:
     errors = {json_field(k): v for k, v in problems.items()}
     if "evidence" in data:
         if part.kind == PartKind.PEER:
-            errors["evidence"] = "Peer feedback cites no evidence."
+            errors["evidence"] = gettext("Peer feedback cites no evidence.")
         else:
             clean.evidence, evidence_errors = _cited(data["evidence"], part, snapshot.keys)
             errors.update(evidence_errors)
@@ -213,14 +216,18 @@ def _save(part: Assessment, *, submit: bool) -> Any:
 def _self_part(review_id: int) -> Assessment:
     review = review_or_404(review_id)
     if not access.can_write_self_part(current_user, review):
-        raise ApiError(403, "forbidden", "Only the person reviewed writes the self-review.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the person reviewed writes the self-review.")
+        )
     return ops.part_for(review, PartKind.SELF)
 
 
 def _manager_part(review_id: int) -> Assessment:
     review = review_or_404(review_id)
     if not access.can_write_manager_part(current_user, review):
-        raise ApiError(403, "forbidden", "Only the direct manager writes the manager review.")
+        raise ApiError(
+            403, "forbidden", gettext("Only the direct manager writes the manager review.")
+        )
     return ops.part_for(review, PartKind.MANAGER)
 
 
@@ -231,16 +238,16 @@ def my_request(request_id: int) -> PeerRequest:
         .options(joinedload(PeerRequest.review).joinedload(Review.subject))
     )
     if found is None or found.state not in (RequestState.APPROVED, RequestState.DECLINED):
-        raise ApiError(404, "not_found", "There is no open peer request with this id.")
+        raise ApiError(404, "not_found", gettext("There is no open peer request with this id."))
     if found.reviewer_id != current_user.id:
-        raise ApiError(403, "forbidden", "Only the peer asked writes this feedback.")
+        raise ApiError(403, "forbidden", gettext("Only the peer asked writes this feedback."))
     return found
 
 
 def _peer_part(request_id: int) -> Assessment:
     found = my_request(request_id)
     if found.state == RequestState.DECLINED:
-        raise ApiError(409, "declined", "You declined this request.")
+        raise ApiError(409, "declined", gettext("You declined this request."))
     return ops.peer_assessment(found)
 
 

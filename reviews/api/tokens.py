@@ -13,6 +13,7 @@ from reviews.api.models import ApiToken
 from reviews.api.operations import create_token, revoke_token
 from reviews.errors import DomainError
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.web import failure
 
 bp = Blueprint("tokens", __name__)
@@ -53,7 +54,7 @@ def revoke(token_id: int) -> Any:
         revoke_token(current_user, token)
     except DomainError as exc:
         return failure(exc, url_for("tokens.tokens"))
-    flash(f"The token {token.prefix}… is revoked.", "success")
+    flash(gettext("The token %(prefix)s… is revoked.", prefix=token.prefix), "success")
     return redirect(url_for("tokens.tokens"))
 
 

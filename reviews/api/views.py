@@ -19,6 +19,7 @@ from reviews.cycles.snapshot import take_snapshot
 from reviews.extensions import db
 from reviews.framework.models import Opportunity, Scale
 from reviews.framework.queries import ladder, scale
+from reviews.languages import gettext, ngettext
 from reviews.people import operations as people_ops
 from reviews.people.models import Person, Source
 
@@ -145,7 +146,7 @@ def people() -> Any:
 def person(person_id: int) -> Any:
     found = db.session.scalar(_directory().where(Person.id == person_id))
     if found is None:
-        raise ApiError(404, "not_found", "Nobody with this id is in the directory.")
+        raise ApiError(404, "not_found", gettext("Nobody with this id is in the directory."))
     return jsonify(person_json(found))
 
 
@@ -170,19 +171,24 @@ def person(person_id: int) -> Any:
 def org_import() -> Any:
     dry_run = params.choice("dry_run", ["true", "false", "1", "0"], "false")
     if request.content_length and request.content_length > 5 * 1024 * 1024:
-        raise ApiError(422, "too_large", "Keep the file under 5 MB.", {"body": "Under 5 MB."})
+        raise ApiError(
+            422, "too_large", gettext("Keep the file under 5 MB."), {"body": gettext("Under 5 MB.")}
+        )
     check = people_ops.check_org_file(request.get_data(), current_user)
     errors = [{"line": e.line, "message": e.message} for e in check.errors]
     if check.errors or check.plan is None:
         fields: dict[str, str] = {}
         for e in check.errors:
-            key = f"line {e.line}"
+            key = f"line {e.line}"  # a field name: stays English
             fields[key] = f"{fields[key]}; {e.message}" if key in fields else e.message
         raise ApiError(
             422,
             "invalid_file",
-            f"The file has {len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was "
-            "imported.",
+            ngettext(
+                "The file has %(num)d error; nothing was imported.",
+                "The file has %(num)d errors; nothing was imported.",
+                len(errors),
+            ),
             fields,
             errors=errors,
         )

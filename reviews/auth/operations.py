@@ -16,6 +16,7 @@ from reviews.auth.throttle import retry_after
 from reviews.db import utcnow
 from reviews.errors import Invalid, PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext, ngettext
 from reviews.people.models import Person
 
 MIN_PASSWORD = 10
@@ -42,11 +43,19 @@ def hash_password(password: str) -> str:
 
 def password_problem(password: str, person: Person) -> str | None:
     if len(password) < MIN_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters."
+        return str(
+            ngettext(
+                "Use at least %(num)d character.", "Use at least %(num)d characters.", MIN_PASSWORD
+            )
+        )
     if len(password) > MAX_PASSWORD:
-        return f"Use at most {MAX_PASSWORD} characters."
+        return str(
+            ngettext(
+                "Use at most %(num)d character.", "Use at most %(num)d characters.", MAX_PASSWORD
+            )
+        )
     if password.strip().lower() in {person.email.lower(), person.name.lower()}:
-        return "Your password cannot be your email address or your name."
+        return str(gettext("Your password cannot be your email address or your name."))
     return None
 
 
@@ -116,13 +125,19 @@ def _token_hash(token: str) -> str:
 def issue_password_link(actor: Person | None, person: Person, purpose: LinkPurpose) -> str:
     """A new one-time token (returned once, kept only hashed); older links die."""
     if not person.active:
-        raise PhaseClosed(f"{person.name} is deactivated; reactivate them first")
+        raise PhaseClosed(
+            gettext("%(name)s is deactivated; reactivate them first", name=person.name)
+        )
     from reviews.identity.admission import passwords_allowed
 
     if not passwords_allowed(person.email):
         raise PhaseClosed(
-            f"passwords are turned off (SSO_ONLY): {person.name} signs in with the "
-            "identity provider"
+            gettext(
+                "passwords are turned off (%(setting)s): %(name)s signs in with the identity "
+                "provider",
+                setting="SSO_ONLY",
+                name=person.name,
+            )
         )
     now = utcnow()
     db.session.execute(

@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
 from reviews import access, security
-from reviews.auth.forms import ChangePasswordForm, LoginForm, SetPasswordForm
+from reviews.auth.forms import ChangePasswordForm, LanguageForm, LoginForm, SetPasswordForm
 from reviews.auth.operations import (
     SignInFailed,
     SignInThrottled,
@@ -30,6 +30,7 @@ from reviews.auth.operations import (
     sign_out_everywhere,
 )
 from reviews.extensions import db
+from reviews.languages import gettext, ngettext
 from reviews.people.models import Person
 from reviews.web import keep_when_refused
 
@@ -71,14 +72,17 @@ def unauthorized() -> Any:
         return jsonify(
             error={
                 "code": "unauthorized",
-                "message": "Send a valid API token as 'Authorization: Bearer rvw_...'.",
+                "message": gettext(
+                    "Send a valid API token as '%(header)s'.",
+                    header="Authorization: Bearer rvw_...",
+                ),
                 "fields": {},
             }
         ), 401
     from flask_login.utils import login_url
 
     if request.path != "/":  # the home page is where everyone starts: no "that page"
-        flash("Please sign in to see that page.", "info")
+        flash(gettext("Please sign in to see that page."), "info")
         return redirect(login_url("auth.login", next_url=request.url))
     return redirect(url_for("auth.login"))
 
@@ -105,7 +109,7 @@ def sso_links(next_url: str | None) -> list[tuple[str, str]]:
         endpoint = "oidc.start" if provider.protocol == "oidc" else "saml.login"
         links.append(
             (
-                f"Sign in with {provider.label}",
+                gettext("Sign in with %(provider)s", provider=provider.label),
                 url_for(endpoint, name=provider.name, **({"next": next_url} if next_url else {})),
             )
         )
@@ -123,7 +127,7 @@ def login() -> Any:
     form = LoginForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
     status = 200
     if form.validate_on_submit() and not passwords_allowed(form.email.data or ""):
-        form.password.errors = [REASONS["passwords_off"]]
+        form.password.errors = [str(REASONS["passwords_off"])]
         status = 403
     elif form.validate_on_submit():
         try:
@@ -133,14 +137,19 @@ def login() -> Any:
         except SignInThrottled as exc:
             minutes = max(1, round(exc.seconds / 60))
             form.form_errors.append(
-                f"Too many failed sign-ins for this account. Try again in about {minutes} "
-                f"minute{'s' if minutes != 1 else ''}, or ask HR for a password reset link."
+                ngettext(
+                    "Too many failed sign-ins for this account. Try again in about %(num)d "
+                    "minute, or ask HR for a password reset link.",
+                    "Too many failed sign-ins for this account. Try again in about %(num)d "
+                    "minutes, or ask HR for a password reset link.",
+                    minutes,
+                )
             )
             status = 429
             g.rate_limit_retry_after = max(1, int(exc.seconds))  # the Retry-After header
         except SignInFailed:
             keep_when_refused()  # the failure counts towards throttling
-            form.password.errors = ["The email or the password is wrong."]
+            form.password.errors = [gettext("The email or the password is wrong.")]
             status = 401
         else:
             session.clear()
@@ -169,7 +178,7 @@ def logout() -> Any:
     saml_logout = session.get(saml.LOGOUT_KEY)  # what a SAML LogoutRequest needs
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     # Offer the provider's own sign-out where it has one.
     if provider is not None and provider.protocol == "oidc":
         return redirect(url_for("oidc.signed_out", name=provider.name))
@@ -190,23 +199,52 @@ def change_password() -> Any:
     from reviews.identity.admission import REASONS, passwords_allowed
 
     form = ChangePasswordForm()
-    me: Person = current_user
+    # the person, not the proxy: login_user(proxy) below would make current_user point
+    # at itself, and the flash's gettext (the locale reads current_user) would recurse
+    me: Person = current_user._get_current_object()
     if not passwords_allowed(me.email):
-        flash(REASONS["passwords_off"], "info")
+        flash(str(REASONS["passwords_off"]), "info")
         return redirect(url_for("home.index"))
     if form.validate_on_submit():
         if not me.password_hash or not check_password_hash(
             me.password_hash, form.current.data or ""
         ):
-            form.current.errors = ["This is not your current password."]
+            form.current.errors = [gettext("This is not your current password.")]
         elif problem := password_problem(form.password.data or "", me):
             form.password.errors = [problem]
         else:
             set_password(me, form.password.data or "", actor=me)
             login_user(me)  # the session version changed; keep this session
-            flash("Your password is changed. Other devices are signed out.", "success")
+            flash(gettext("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("home.index"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/language", methods=["GET", "POST"])
+@access.signed_in
+def language() -> Any:
+    """The language of the person's pages, e-mails and PDFs: one of the offered ones, or
+    none (their browser's, then the deployment's default)."""
+    from reviews import languages
+
+    me: Person = current_user
+    form = LanguageForm(locale=me.locale if me.locale in languages.offered() else "")
+    browser = languages.browser_locale()
+    form.locale.choices = [
+        ("", gettext("Your browser's language (now %(name)s)", name=languages.name_of(browser))),
+        # each language in its own name, marked as such for screen readers
+        *(
+            (code, name, {"lang": code.replace("_", "-")})
+            for code, name in languages.language_names()
+        ),
+    ]
+    if form.validate_on_submit():
+        me.locale = form.locale.data or None
+        db.session.commit()
+        languages.refresh()  # this very answer in the new language
+        flash(gettext("Your language is saved."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("auth/language.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -230,7 +268,7 @@ def set_password_with_link(token: str) -> Any:
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
-            flash("Your password is set. Sign in with it now.", "success")
+            flash(gettext("Your password is set. Sign in with it now."), "success")
             return redirect(url_for("auth.login", email=person.email))
     return render_template("auth/set_password.html", form=form, person=link.person), (
         400 if form.errors else 200

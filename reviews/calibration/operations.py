@@ -21,17 +21,25 @@ from reviews.cycles.workflow import CycleState, reached
 from reviews.db import utcnow
 from reviews.errors import Conflict, Forbidden, Invalid, PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext, ngettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify
 from reviews.people.models import Department, Person
 
-FINALISED_WITHOUT_SESSION = "Finalised with the manager's rating (no calibration session)."
+# The rationale recorded for a review finalised without a session: stored as text, in the
+# language of the person who finalised (str() at the insert).
+FINALISED_WITHOUT_SESSION = lazy_gettext(
+    "Finalised with the manager's rating (no calibration session)."
+)
 
 
 def _stale(review: Review) -> Conflict:
     return Conflict(
-        "Not saved: another calibrator changed this person's final values first. "
-        f"The final rating is now {review.final_rating}; review it and save again.",
+        gettext(
+            "Not saved: another calibrator changed this person's final values first. "
+            "The final rating is now %(rating)s; review it and save again.",
+            rating=review.final_rating,
+        ),
         current=review,
         current_version=review.final_version,
     )
@@ -69,21 +77,25 @@ def open_session(
     managers_calibrate: bool,
 ) -> CalibrationSession:
     if cycle.state != CycleState.CALIBRATION:
-        raise PhaseClosed("Calibration sessions are opened during the calibration phase.")
+        raise PhaseClosed(gettext("Calibration sessions are opened during the calibration phase."))
     if kind == GroupKind.DEPARTMENT and department is None:
-        raise Invalid("Choose a department.", "department_id")
+        raise Invalid(gettext("Choose a department."), "department_id")
     if kind == GroupKind.MANAGER_ORG and manager is None:
-        raise Invalid("Choose a manager by name or email.", "manager_email")
+        raise Invalid(gettext("Choose a manager by name or email."), "manager_email")
     candidates = group_reviews(cycle, kind, department, manager).where(
         Review.id.not_in(select(CalibrationMember.review_id)), Review.final_locked.is_(False)
     )
     available = db.session.scalar(select(func.count()).select_from(candidates.subquery())) or 0
     if not available:
         raise PhaseClosed(
-            "Everyone in this group is already in a calibration session, or the "
-            "group holds no reviews."
+            gettext(
+                "Everyone in this group is already in a calibration session, or the "
+                "group holds no reviews."
+            )
         )
-    name = department.name if department else f"{manager.name}'s org"  # type: ignore[union-attr]
+    # Stored: a manager's org is named in the language of the person who opens it.
+    owner = manager.name if manager else ""
+    name = department.name if department else gettext("%(name)s's org", name=owner)
     session = CalibrationSession(
         cycle_id=cycle.id,
         name=name,
@@ -165,11 +177,11 @@ def change_final(
 ) -> list[CalibrationChange]:
     """Apply a calibrator's change of final values over exactly the version they saw."""
     if session.state != SessionState.OPEN:
-        raise PhaseClosed("This calibration session is finished; its ratings are locked.")
+        raise PhaseClosed(gettext("This calibration session is finished; its ratings are locked."))
     if review.subject_id == actor.id:
-        raise Forbidden("Nobody calibrates their own review.")
+        raise Forbidden(gettext("Nobody calibrates their own review."))
     if review.final_locked:
-        raise PhaseClosed("This review's final values are locked.")
+        raise PhaseClosed(gettext("This review's final values are locked."))
     if problem := rationale_problem(rationale):
         raise Invalid(problem, "rationale")
     rationale = rationale.strip()
@@ -190,7 +202,7 @@ def change_final(
             new_ratings[key] = value
             ledger.append((key, _text(current.get(key)), str(value)))
     if not ledger:
-        raise Invalid("Nothing changed: choose a different value to record a change.")
+        raise Invalid(gettext("Nothing changed: choose a different value to record a change."))
     if new_ratings != current:
         values["final_ratings"] = new_ratings
     # Compare-and-set: the later of two concurrent saves updates no row and is told.
@@ -245,7 +257,7 @@ def _text(value: object) -> str | None:
 
 def finish_session(actor: Person, session: CalibrationSession) -> None:
     if session.state != SessionState.OPEN:
-        raise PhaseClosed("This session is already finished.")
+        raise PhaseClosed(gettext("This session is already finished."))
     missing = db.session.scalar(
         select(func.count())
         .select_from(CalibrationMember)
@@ -261,7 +273,13 @@ def finish_session(actor: Person, session: CalibrationSession) -> None:
         .where(CalibrationMember.session_id == session.id, Review.final_rating.is_(None))
     )
     if missing:
-        raise PhaseClosed(f"{missing} reviewed people have no final rating yet.")
+        raise PhaseClosed(
+            ngettext(
+                "%(num)d reviewed person has no final rating yet.",
+                "%(num)d reviewed people have no final rating yet.",
+                missing,
+            )
+        )
     session.state = SessionState.FINISHED
     session.finished_at = utcnow()
     db.session.execute(
@@ -308,15 +326,16 @@ def uncalibrated(cycle: Cycle) -> Any:
 def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
     """Lock the manager's rating as final for reviews no session holds; recorded per review."""
     if cycle.state != CycleState.CALIBRATION:
-        raise PhaseClosed("Reviews are finalised during the calibration phase.")
+        raise PhaseClosed(gettext("Reviews are finalised during the calibration phase."))
     rows = db.session.execute(
         uncalibrated(cycle).with_only_columns(
             Review.id, Assessment.overall_rating, Assessment.potential, Assessment.ratings
         )
     ).all()
     if not rows:
-        raise PhaseClosed("Every submitted review is already calibrated or finalised.")
+        raise PhaseClosed(gettext("Every submitted review is already calibrated or finalised."))
     now = utcnow()
+    rationale = str(FINALISED_WITHOUT_SESSION)
     db.session.execute(
         update(Review),
         [
@@ -342,7 +361,7 @@ def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
                 "field": "overall",
                 "old_value": None,
                 "new_value": str(overall),
-                "rationale": FINALISED_WITHOUT_SESSION,
+                "rationale": rationale,
             }
             for rid, overall, _p, _r in rows
         ],
@@ -353,14 +372,16 @@ def finalise_uncalibrated(actor: Person, cycle: Cycle) -> int:
 
 def acknowledge(actor: Person, review: Review, comment: str) -> None:
     if review.subject_id != actor.id:
-        raise Forbidden("Only the person reviewed acknowledges their review.")
+        raise Forbidden(gettext("Only the person reviewed acknowledges their review."))
     if not reached(review.cycle.state, CycleState.RELEASED):
-        raise PhaseClosed("The review is not released yet.")
+        raise PhaseClosed(gettext("The review is not released yet."))
     if review.acknowledged_at is not None:
-        raise PhaseClosed("You already acknowledged this review.")
+        raise PhaseClosed(gettext("You already acknowledged this review."))
     comment = comment.strip()
     if len(comment) > MAX_RATIONALE:
-        raise Invalid(f"Keep the comment under {MAX_RATIONALE} characters.", "comment")
+        raise Invalid(
+            gettext("Keep the comment under %(max)d characters.", max=MAX_RATIONALE), "comment"
+        )
     review.acknowledged_at = utcnow()
     review.acknowledgement_comment = comment or None
     db.session.flush()
@@ -370,9 +391,17 @@ def acknowledge(actor: Person, review: Review, comment: str) -> None:
             Message(
                 review.manager_id,
                 "review_acknowledged",
-                f"{review.cycle.name}: {actor.name} read their review",
-                f"{actor.name} acknowledged their review"
-                + (" and left a comment." if comment else "."),
+                # lazy: written in the recipient's language when it is stored
+                lazy_gettext(
+                    "%(cycle)s: %(name)s read their review",
+                    cycle=review.cycle.name,
+                    name=actor.name,
+                ),
+                lazy_gettext(
+                    "%(name)s acknowledged their review and left a comment.", name=actor.name
+                )
+                if comment
+                else lazy_gettext("%(name)s acknowledged their review.", name=actor.name),
                 Link("cycles.review", review.id),
             )
         )

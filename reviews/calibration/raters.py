@@ -51,6 +51,8 @@ from scipy import sparse
 from scipy.sparse.linalg import splu
 from scipy.stats import norm
 
+from reviews.languages import gettext, lazy_gettext, ngettext
+
 MIN_RATINGS = 3  # fewer ratings from one manager: too few to tell anything
 MIN_LINKS = 3  # fewer linking ratings: leniency and team strength cannot be told apart
 ALPHA = 0.05  # family-wise error over the managers tested (Holm)
@@ -67,6 +69,14 @@ SEVERE = "severe"
 IN_LINE = "in line"
 TOO_FEW = "too few ratings to tell"
 UNLINKED = "cannot tell from team strength"
+# The verdicts as people read them (the values above are data: the API's `verdict`).
+VERDICT_LABELS = {
+    LENIENT: lazy_gettext("lenient"),
+    SEVERE: lazy_gettext("severe"),
+    IN_LINE: lazy_gettext("in line"),
+    TOO_FEW: lazy_gettext("too few ratings to tell"),
+    UNLINKED: lazy_gettext("cannot tell from team strength"),
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,11 @@ class Leniency:
         return self.estimate + Z95 * self.sd
 
     @property
+    def label(self) -> str:
+        """The verdict as people read it, in the reader's language."""
+        return str(VERDICT_LABELS.get(self.verdict, self.verdict))
+
+    @property
     def flagged(self) -> bool:
         return self.verdict in (LENIENT, SEVERE)
 
@@ -116,27 +131,78 @@ class RaterModel:
         """The proposed overall rating with only a credible leniency removed, and why."""
         found = self.managers.get(manager) if manager is not None else None
         if found is None:
-            return rating, "No correction: this manager gave no ratings the model could use."
-        if not found.flagged:
-            reason = {
-                TOO_FEW: f"only {found.ratings} rated people, too few to tell",
-                UNLINKED: "no peers who also rate people outside the team, so leniency "
-                "cannot be told from the team's strength",
-            }.get(
-                found.verdict,
-                "the manager's ratings are in line with the other managers', judged by "
-                "peers' ratings of the same people",
+            return rating, gettext(
+                "No correction: this manager gave no ratings the model could use."
             )
-            return rating, f"No correction: {reason}."
+        if found.verdict == TOO_FEW:
+            return rating, ngettext(
+                "No correction: only %(num)d rated person, too few to tell.",
+                "No correction: only %(num)d rated people, too few to tell.",
+                found.ratings,
+            )
+        if found.verdict == UNLINKED:
+            return rating, gettext(
+                "No correction: no peers who also rate people outside the team, so leniency "
+                "cannot be told from the team's strength."
+            )
+        if not found.flagged:
+            return rating, gettext(
+                "No correction: the manager's ratings are in line with the other managers', "
+                "judged by peers' ratings of the same people."
+            )
         value = clip(round_half_up(rating - found.estimate))
-        direction = "above" if found.estimate > 0 else "below"
-        return value, (
-            f"{'Lowered' if value < rating else 'Raised' if value > rating else 'Kept'}: "
-            f"this manager's ratings run {abs(found.estimate):.1f} points {direction} the other "
-            f"managers', judged by peers' ratings of the same people (95% interval "
-            f"{found.ci_low:+.1f} to {found.ci_high:+.1f}, {found.ratings} people, "
-            f"{found.links} linking ratings)."
-        )
+        figures = {
+            "points": f"{abs(found.estimate):.1f}",
+            "low": f"{found.ci_low:+.1f}",
+            "high": f"{found.ci_high:+.1f}",
+            "people": found.ratings,
+            "links": found.links,
+        }
+        # One sentence per outcome and direction: "Lowered: ... run 0.8 points above ..."
+        if found.estimate > 0:
+            if value < rating:
+                reason = gettext(
+                    "Lowered: this manager's ratings run %(points)s points above the other "
+                    "managers', judged by peers' ratings of the same people (95%% interval "
+                    "%(low)s to %(high)s, %(people)s people, %(links)s linking ratings).",
+                    **figures,
+                )
+            elif value > rating:
+                reason = gettext(
+                    "Raised: this manager's ratings run %(points)s points above the other "
+                    "managers', judged by peers' ratings of the same people (95%% interval "
+                    "%(low)s to %(high)s, %(people)s people, %(links)s linking ratings).",
+                    **figures,
+                )
+            else:
+                reason = gettext(
+                    "Kept: this manager's ratings run %(points)s points above the other "
+                    "managers', judged by peers' ratings of the same people (95%% interval "
+                    "%(low)s to %(high)s, %(people)s people, %(links)s linking ratings).",
+                    **figures,
+                )
+        elif value < rating:
+            reason = gettext(
+                "Lowered: this manager's ratings run %(points)s points below the other "
+                "managers', judged by peers' ratings of the same people (95%% interval "
+                "%(low)s to %(high)s, %(people)s people, %(links)s linking ratings).",
+                **figures,
+            )
+        elif value > rating:
+            reason = gettext(
+                "Raised: this manager's ratings run %(points)s points below the other "
+                "managers', judged by peers' ratings of the same people (95%% interval "
+                "%(low)s to %(high)s, %(people)s people, %(links)s linking ratings).",
+                **figures,
+            )
+        else:
+            reason = gettext(
+                "Kept: this manager's ratings run %(points)s points below the other "
+                "managers', judged by peers' ratings of the same people (95%% interval "
+                "%(low)s to %(high)s, %(people)s people, %(links)s linking ratings).",
+                **figures,
+            )
+        return value, reason
 
 
 def round_half_up(value: float) -> int:

@@ -27,6 +27,7 @@ from reviews.cycles.workflow import LABELS
 from reviews.errors import Conflict, DomainError, Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext, lazy_gettext, ngettext
 from reviews.paging import COUNT_LIMIT, bounded_count
 from reviews.people.forms import ConfirmForm
 from reviews.people.lookup import find_person
@@ -71,6 +72,12 @@ def uncalibrated_count(cycle: Cycle, limit: int | None = None) -> int:
     if limit is not None:
         return bounded_count(found, Review.id, limit)
     return db.session.scalar(select(func.count()).select_from(found.subquery())) or 0
+
+
+def _refused(message: str, back: str) -> Any:
+    """`failure` with a message that holds the reason in a sentence of its own ("No
+    session opened: %(reason)s"), rather than a lead glued before the reason."""
+    return failure(DomainError(message), back)
 
 
 @bp.get("/cycles/<int:cycle_id>/calibration")
@@ -137,7 +144,7 @@ def open_session(cycle_id: int) -> Any:
         if named:
             manager, problem = find_person(named)
             if problem:
-                return failure(Invalid(problem, "manager_email"), back, "No session opened: ")
+                return _refused(gettext("No session opened: %(reason)s", reason=problem), back)
     try:
         session = ops.open_session(
             current_user,
@@ -148,8 +155,8 @@ def open_session(cycle_id: int) -> Any:
             managers_calibrate=request.form.get("managers_calibrate") == "y",
         )
     except DomainError as exc:
-        return failure(exc, back, "No session opened: ")
-    flash(f"Calibration of {session.name} is open.", "success")
+        return _refused(gettext("No session opened: %(reason)s", reason=exc.message), back)
+    flash(gettext("Calibration of %(name)s is open.", name=session.name), "success")
     return redirect(url_for("calibration.session_page", session_id=session.id))
 
 
@@ -162,7 +169,14 @@ def finalise(cycle_id: int) -> Any:
         n = ops.finalise_uncalibrated(current_user, cycle)
     except DomainError as exc:
         return failure(exc, back)
-    flash(f"{n} review{'s' if n != 1 else ''} finalised with the manager's rating.", "success")
+    flash(
+        ngettext(
+            "%(num)d review finalised with the manager's rating.",
+            "%(num)d reviews finalised with the manager's rating.",
+            n,
+        ),
+        "success",
+    )
     return redirect(back)
 
 
@@ -170,7 +184,11 @@ PAGE_SIZE = 100  # people rows per page
 BOX_NAMES = 12  # names listed in each 9-box cell; the rest are a link to the table
 TOP_MANAGERS = 20  # rows of the rater tables before "show all"
 LEDGER_ROWS = 200  # latest changes shown; the CSV export has them all
-BANDS = {"2": "Exceeds (4\u20135)", "1": "Meets (3)", "0": "Below (1\u20132)"}
+BANDS = {
+    "2": lazy_gettext("Exceeds (4\u20135)"),
+    "1": lazy_gettext("Meets (3)"),
+    "0": lazy_gettext("Below (1\u20132)"),
+}
 
 
 def _band(rating: int | None) -> str | None:
@@ -231,7 +249,7 @@ def session_page(session_id: int) -> Any:
     chart = distribution_svg(
         buckets,
         [str(v) for v in range(1, 6)],
-        f"Final ratings in {session.name} against the guidance",
+        gettext("Final ratings in %(name)s against the guidance", name=session.name),
     )
     grid: dict[tuple[str, str], list[Any]] = {}
     for r in data.rows:
@@ -309,15 +327,15 @@ def _saved_now(
     calibrator chose (shown beside the form, which keeps their choice)."""
     found = []
     if (typed.get("overall") or "") not in ("", str(review.final_rating)):
-        found.append(("Overall rating", str(review.final_rating or "none")))
+        found.append((gettext("Overall rating"), str(review.final_rating or gettext("none"))))
     current_potential = review.final_potential.value if review.final_potential else ""
     if (typed.get("potential") or "") not in ("", current_potential):
-        found.append(("Potential", POTENTIAL.get(current_potential, "none")))
+        found.append((gettext("Potential"), str(POTENTIAL.get(current_potential, gettext("none")))))
     finals = review.final_ratings or {}
     for c in snapshot.competencies:
         chosen = typed.get(f"rating_{c.key}") or ""
         if chosen and chosen != str(finals.get(c.key, "")):
-            found.append((c.name, str(finals.get(c.key, "none"))))
+            found.append((c.name, str(finals.get(c.key, gettext("none")))))
     return found
 
 
@@ -341,15 +359,16 @@ def person(session_id: int, review_id: int) -> Any:
             change, rationale = parse_change(data, snapshot.keys, suggestion=row.suggestion)
             version = parse_version(data)
             if version is None:
-                raise Invalid("The form was incomplete; reload the page and try again.")
+                raise Invalid(gettext("The form was incomplete; reload the page and try again."))
             if change.overall is not None and request.form.get("action") == "adopt":
                 values["overall"] = str(change.overall)
             ops.change_final(current_user, session, review, version, change, rationale)
         except Conflict as conflict:
             review = conflict.current
-            errors["form"] = (
-                f"{conflict.message} What you chose and wrote is kept in the form; what is "
-                "saved now differs as listed here. Check it and save again."
+            errors["form"] = gettext(
+                "%(problem)s What you chose and wrote is kept in the form; what is "
+                "saved now differs as listed here. Check it and save again.",
+                problem=conflict.message,
             )
             saved_now = _saved_now(review, values, snapshot)
             status = 409
@@ -357,7 +376,12 @@ def person(session_id: int, review_id: int) -> Any:
             errors = dict(exc.fields) or {"form": exc.message}
             status = 409 if session.state == SessionState.FINISHED else 400
         else:
-            flash(f"{review.subject.name}'s final values are saved and recorded.", "success")
+            flash(
+                gettext(
+                    "%(name)s's final values are saved and recorded.", name=review.subject.name
+                ),
+                "success",
+            )
             return redirect(
                 url_for("calibration.session_page", session_id=session.id) + f"#row-{review.id}"
             )
@@ -398,10 +422,16 @@ def finish(session_id: int) -> Any:
     try:
         ops.finish_session(current_user, session)
     except DomainError as exc:
-        return failure(
-            exc, url_for("calibration.session_page", session_id=session.id), "Not finished: "
+        return _refused(
+            gettext("Not finished: %(reason)s", reason=exc.message),
+            url_for("calibration.session_page", session_id=session.id),
         )
-    flash(f"Calibration of {session.name} is finished; its final ratings are locked.", "success")
+    flash(
+        gettext(
+            "Calibration of %(name)s is finished; its final ratings are locked.", name=session.name
+        ),
+        "success",
+    )
     return redirect(url_for("calibration.sessions", cycle_id=session.cycle_id))
 
 
@@ -415,6 +445,6 @@ def acknowledge(review_id: int) -> Any:
     try:
         ops.acknowledge(current_user, review, request.form.get("comment", ""))
     except DomainError as exc:
-        return failure(exc, back, "Not acknowledged: ")
-    flash("Thank you: your acknowledgement is recorded.", "success")
+        return _refused(gettext("Not acknowledged: %(reason)s", reason=exc.message), back)
+    flash(gettext("Thank you: your acknowledgement is recorded."), "success")
     return redirect(back)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from reviews.cycles.models import Cycle, ParticipantMode
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext, ngettext
 from reviews.people.lookup import find_people, person_field
 from reviews.people.models import Department, Person
 
@@ -104,33 +105,36 @@ def _rules(v: dict[str, Any]) -> dict[str, str]:
         return all(v.get(n) is not None for n in names)
 
     if known("name") and not v["name"].strip():
-        errors["name"] = "Give the cycle a name."
+        errors["name"] = gettext("Give the cycle a name.")
     if known("period_start", "period_end") and v["period_start"] > v["period_end"]:
-        errors["period_end"] = "The period must end after it starts."
+        errors["period_end"] = gettext("The period must end after it starts.")
     if known("peer_min", "peer_max") and v["peer_min"] > v["peer_max"]:
-        errors["peer_min"] = "The minimum cannot be above the maximum."
+        errors["peer_min"] = gettext("The minimum cannot be above the maximum.")
     guidance = v.get("guidance")
     if guidance is not None and (
         len(guidance) != 5 or any(not 0 <= g <= 100 for g in guidance) or sum(guidance) != 100
     ):
-        errors["guidance"] = "The five guidance percentages must add up to 100."
+        errors["guidance"] = gettext("The five guidance percentages must add up to 100.")
     days = [v[n] for n in DEADLINES if v.get(n) is not None]
     if days != sorted(days):
-        errors["peer_feedback_due"] = "Phase deadlines must follow the order of the phases."
+        errors["peer_feedback_due"] = gettext(
+            "Phase deadlines must follow the order of the phases."
+        )
     if (
         known("peer_anonymous", "anonymity_threshold")
         and v["peer_anonymous"]
         and v["anonymity_threshold"] < MIN_ANONYMITY_THRESHOLD
     ):
-        errors["anonymity_threshold"] = (
-            f"Anonymous peer feedback needs a threshold of at least {MIN_ANONYMITY_THRESHOLD}: "
-            "with fewer, people can tell who wrote what."
+        errors["anonymity_threshold"] = gettext(
+            "Anonymous peer feedback needs a threshold of at least %(min)d: "
+            "with fewer, people can tell who wrote what.",
+            min=MIN_ANONYMITY_THRESHOLD,
         )
     mode = v.get("participant_mode")
     if mode == ParticipantMode.DEPARTMENTS and not v.get("department_ids"):
-        errors["department_ids"] = "Choose at least one department."
+        errors["department_ids"] = gettext("Choose at least one department.")
     if mode == ParticipantMode.LIST and not v.get("participant_ids"):
-        errors.setdefault("participant_emails", "List at least one participant.")
+        errors.setdefault("participant_emails", gettext("List at least one participant."))
     return errors
 
 
@@ -141,9 +145,17 @@ def cycle_warnings(cycle: Cycle | CycleFields) -> list[tuple[str, str]]:
         found.append(
             (
                 "peer_min",
-                f"The anonymity threshold ({cycle.anonymity_threshold}) is above the minimum "
-                f"of peers ({cycle.peer_min}): people with only {cycle.peer_min} peers will "
-                "never see their peer feedback. Raise the minimum to the threshold.",
+                # English says "peers" even for one; other languages choose a form
+                ngettext(
+                    "The anonymity threshold (%(threshold)d) is above the minimum of peers "
+                    "(%(num)d): people with only %(num)d peers will never see their peer "
+                    "feedback. Raise the minimum to the threshold.",
+                    "The anonymity threshold (%(threshold)d) is above the minimum of peers "
+                    "(%(num)d): people with only %(num)d peers will never see their peer "
+                    "feedback. Raise the minimum to the threshold.",
+                    cycle.peer_min,
+                    threshold=cycle.anonymity_threshold,
+                ),
             )
         )
     return found
@@ -152,7 +164,7 @@ def cycle_warnings(cycle: Cycle | CycleFields) -> list[tuple[str, str]]:
 def _guidance(data: Fields) -> list[int]:
     raw = data.raw("guidance")
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        data.error("guidance", "Enter the guidance distribution, e.g. 5/20/50/20/5.")
+        data.error("guidance", gettext("Enter the guidance distribution, e.g. 5/20/50/20/5."))
         return []
     if isinstance(raw, str):
         parts = [p.strip() for p in raw.replace(",", "/").split("/")]
@@ -160,7 +172,7 @@ def _guidance(data: Fields) -> list[int]:
             return [int(p) for p in parts]
     elif isinstance(raw, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
         return list(raw)
-    data.error("guidance", "Write five whole percentages separated by /.")
+    data.error("guidance", gettext("Write five whole percentages separated by /."))
     return []
 
 
@@ -169,7 +181,9 @@ def _tolerance(data: Fields, kept: int) -> int | None:
     does not post it at all (a cleared field posts it blank): it keeps `kept`."""
     if not data.has("guidance_tolerance") or (data.form and data.raw("guidance_tolerance") is None):
         return kept
-    message = f"Enter the tolerance as whole points from 0 to {MAX_GUIDANCE_TOLERANCE}."
+    message = gettext(
+        "Enter the tolerance as whole points from 0 to %(max)d.", max=MAX_GUIDANCE_TOLERANCE
+    )
     return data.integer(
         "guidance_tolerance", 0, MAX_GUIDANCE_TOLERANCE, required=message, invalid=message
     )
@@ -193,9 +207,20 @@ def _participants(data: Fields, current: Cycle | None) -> list[int]:
         return []
     ids, problems = find_people(entries)
     if problems:
-        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
         shown = "; ".join(problems[:5])
-        data.error("participant_emails", f"{shown[0].upper()}{shown[1:]}{more}.")
+        shown = f"{shown[0].upper()}{shown[1:]}"
+        more = len(problems) - 5
+        data.error(
+            "participant_emails",
+            ngettext(
+                "%(problems)s and %(num)d more.",
+                "%(problems)s and %(num)d more.",
+                more,
+                problems=shown,
+            )
+            if more > 0
+            else gettext("%(problems)s.", problems=shown),
+        )
     return ids
 
 
@@ -206,7 +231,7 @@ def _departments(data: Fields, current: Cycle | None) -> list[int]:
     if ids:
         known = set(db.session.scalars(select(Department.id).where(Department.id.in_(ids))))
         if set(ids) - known:
-            data.error("department_ids", "Choose departments from the list.")
+            data.error("department_ids", gettext("Choose departments from the list."))
     return sorted(set(ids))
 
 
@@ -236,9 +261,13 @@ def _templates(data: Fields, current: Cycle | None) -> dict[str, int]:
             else None
         )
         if row is None or row.part.value != part:
-            data.error(name, "Choose a template of this part from the list, or the built-in one.")
+            data.error(
+                name, gettext("Choose a template of this part from the list, or the built-in one.")
+            )
         elif row.archived_at is not None and kept.get(part) != row.id:
-            data.error(name, f"“{row.name}” is archived; choose another template.")
+            data.error(
+                name, gettext("“%(name)s” is archived; choose another template.", name=row.name)
+            )
         else:
             out[part] = row.id
     return out
@@ -259,18 +288,17 @@ def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
 
     values: dict[str, Any] = {}
     values["name"] = (
-        data.text("name", max_length=MAX_NAME, required="Give the cycle a name.")
+        data.text("name", max_length=MAX_NAME, required=gettext("Give the cycle a name."))
         if given("name")
         else keep("name") or ""
     )
-    for name, label in (("period_start", "starts"), ("period_end", "ends")):
-        values[name] = (
-            data.day(name, required=f"Enter the day the period {label}.")
-            if given(name)
-            else keep(name)
-        )
+    for name, missing in (
+        ("period_start", gettext("Enter the day the period starts.")),
+        ("period_end", gettext("Enter the day the period ends.")),
+    ):
+        values[name] = data.day(name, required=missing) if given(name) else keep(name)
         if values[name] is None and data.ok(name):
-            data.error(name, f"Enter the day the period {label}.")
+            data.error(name, missing)
     mode = (
         data.choice("participant_mode", [m.value for m in ParticipantMode])
         if given("participant_mode")
@@ -290,7 +318,9 @@ def parse_cycle(data: Fields, current: Cycle | None = None) -> CycleFields:
         ("reviewer_load_cap", 1, 50),
     ):
         values[name] = (
-            data.integer(name, low, high, required="Enter a number.") if given(name) else keep(name)
+            data.integer(name, low, high, required=gettext("Enter a number."))
+            if given(name)
+            else keep(name)
         )
     for name in ("peer_anonymous", "peer_names_to_managers", "upward_feedback"):
         values[name] = data.boolean(name) if given(name) else keep(name)
@@ -312,7 +342,7 @@ class Nomination:
 
 def parse_nomination(data: Fields) -> Nomination:
     """The colleague asked for peer feedback, by name or email."""
-    peer = person_field(data, "email", required="Enter your colleague's name or email.")
+    peer = person_field(data, "email", required=gettext("Enter your colleague's name or email."))
     data.check()
     assert peer is not None  # noqa: S101
     return Nomination(peer)
@@ -322,7 +352,7 @@ def parse_decline(data: Fields) -> str:
     reason = data.text(
         "reason",
         max_length=1000,
-        required="Say briefly why you decline, so that a replacement can be found.",
+        required=gettext("Say briefly why you decline, so that a replacement can be found."),
     )
     data.check()
     return reason

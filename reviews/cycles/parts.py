@@ -16,14 +16,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reviews.languages import gettext, lazy_gettext
 from reviews.review_templates.answers import form_value, json_value, parse_answers
 from reviews.review_templates.definition import FIXED_LABELS, MAX_TEXT, Template
 
 __all__ = ["MAX_COMMENT", "MAX_TEXT", "PartInput", "merge_json", "parse_part", "part_values"]
 
 MAX_COMMENT = 2000
-POTENTIAL = {"low": "Low", "medium": "Medium", "high": "High"}
-READINESS = {"not_yet": "Not yet", "within_a_year": "Within a year", "ready_now": "Ready now"}
+# Each choice's label as people read it (lazy: written in the reader's language).
+POTENTIAL: dict[str, Any] = {
+    "low": lazy_gettext("Low"),
+    "medium": lazy_gettext("Medium"),
+    "high": lazy_gettext("High"),
+}
+READINESS: dict[str, Any] = {
+    "not_yet": lazy_gettext("Not yet"),
+    "within_a_year": lazy_gettext("Within a year"),
+    "ready_now": lazy_gettext("Ready now"),
+}
 
 
 @dataclass
@@ -71,9 +81,11 @@ def parse_part(
             if not name.startswith(prefix):
                 continue
             if name[len(prefix) :] not in known:
-                errors[name] = f"{name[len(prefix) :]!r} is not a competency of this cycle."
+                errors[name] = gettext(
+                    "%(key)s is not a competency of this cycle.", key=repr(name[len(prefix) :])
+                )
             elif not rates and str(form.get(name) or "").strip() not in ("", "skip"):
-                errors[name] = "This part rates no competencies in this cycle."
+                errors[name] = gettext("This part rates no competencies in this cycle.")
     errors.update(unknown_answers(template, form))
     for key in competency_keys if rates else []:
         raw = (form.get(f"rating_{key}") or "").strip()
@@ -81,15 +93,17 @@ def parse_part(
             try:
                 rating = _rating(raw)
             except ValueError:
-                errors[f"rating_{key}"] = "Choose a rating from 1 to 5."
+                errors[f"rating_{key}"] = gettext("Choose a rating from 1 to 5.")
             else:
                 if rating is not None:
                     clean.ratings[key] = rating
         elif submit and template.ratings_needed:
-            errors[f"rating_{key}"] = "Rate this competency before submitting."
+            errors[f"rating_{key}"] = gettext("Rate this competency before submitting.")
         comment = (form.get(f"comment_{key}") or "").strip()
         if len(comment) > MAX_COMMENT:
-            errors[f"comment_{key}"] = f"Keep comments under {MAX_COMMENT} characters."
+            errors[f"comment_{key}"] = gettext(
+                "Keep comments under %(max)d characters.", max=MAX_COMMENT
+            )
         elif comment:
             clean.comments[key] = comment
     answers, problems = parse_answers(template.questions, form, submit=submit)
@@ -103,7 +117,7 @@ def parse_part(
     if kind == "self":
         desired = (form.get("desired_level") or "").strip()
         if desired and desired not in level_keys:
-            errors["desired_level"] = "Choose a level above your own from the ladder."
+            errors["desired_level"] = gettext("Choose a level above your own from the ladder.")
         clean.desired_level = desired or None
     if kind == "manager":
         overall = (form.get("overall") or "").strip()
@@ -111,23 +125,36 @@ def parse_part(
             try:
                 clean.overall = _rating(overall)
             except ValueError:
-                errors["overall"] = "Choose an overall rating from 1 to 5."
+                errors["overall"] = gettext("Choose an overall rating from 1 to 5.")
         elif submit:
             errors["overall"] = (
-                "Give an overall rating before submitting."
+                gettext("Give an overall rating before submitting.")
                 if not renamed(template, "overall")
-                else f"Give “{template.label('overall')}” a rating before submitting."
+                else gettext(
+                    "Give “%(label)s” a rating before submitting.",
+                    label=template.label("overall"),
+                )
             )
-        for name, choices, label in (
-            ("potential", POTENTIAL, "the potential"),
-            ("readiness", READINESS, "the promotion readiness"),
+        for name, choices, missing in (
+            ("potential", POTENTIAL, lazy_gettext("Choose the potential before submitting.")),
+            (
+                "readiness",
+                READINESS,
+                lazy_gettext("Choose the promotion readiness before submitting."),
+            ),
         ):
             value = (form.get(name) or "").strip()
             if value and value not in choices:
-                errors[name] = f"Choose one of: {', '.join(choices.values())}."
+                errors[name] = gettext(
+                    "Choose one of: %(choices)s.",
+                    choices=", ".join(str(label) for label in choices.values()),
+                )
             elif submit and not value:
-                named = f"“{template.label(name)}”" if renamed(template, name) else label
-                errors[name] = f"Choose {named} before submitting."
+                errors[name] = (
+                    gettext("Choose “%(label)s” before submitting.", label=template.label(name))
+                    if renamed(template, name)
+                    else str(missing)
+                )
             else:
                 setattr(clean, name, value or None)
     return clean, errors
@@ -188,7 +215,9 @@ def merge_json(
 def unknown_answers(template: Template, flat: Mapping[str, Any]) -> dict[str, str]:
     asked = sorted(q.key for q in template.questions)
     return {
-        name: f"This part asks {', '.join(asked)}." for name in flat if name.startswith("answer_")
+        name: str(gettext("This part asks %(keys)s.", keys=", ".join(asked)))
+        for name in flat
+        if name.startswith("answer_")
     }
 
 

@@ -10,12 +10,14 @@ from sqlalchemy import select, update
 from reviews.cycles.models import Assessment, Cycle, PartKind, PeerRequest, Review
 from reviews.cycles.reading import PartView, cycle_policy, read_review, written
 from reviews.extensions import db
+from reviews.languages import lazy_gettext
 from reviews.people.models import Person
 from reviews.privacy import ANONYMISED_TEXT, Forgetting, holding, iso
 from reviews.review_templates.definition import Template
 from reviews.review_templates.queries import template_of
 
-WITHHELD = "withheld: this cycle keeps peer authors from HR"
+# What the export says instead of such feedback (lazy: in the reader's language).
+WITHHELD = lazy_gettext("withheld: this cycle keeps peer authors from HR")
 SYNC: dict[str, Any] = {"synchronize_session": False}
 
 
@@ -113,7 +115,7 @@ def _written(person: Person) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for part, review, cycle in rows:
         if not cycle_policy(cycle).names_to_staff:
-            out.append({"cycle": cycle.name, "state": part.state.value, "content": WITHHELD})
+            out.append({"cycle": cycle.name, "state": part.state.value, "content": str(WITHHELD)})
             continue
         out.append(
             {

@@ -32,6 +32,7 @@ from reviews.cycles.models import (
 )
 from reviews.cycles.workflow import APPROVAL_OPEN, MANAGER_OPEN, PEER_OPEN, SELF_OPEN, CycleState
 from reviews.extensions import db
+from reviews.languages import gettext, ngettext
 from reviews.links import Link
 from reviews.people.models import Person
 
@@ -48,46 +49,56 @@ class Task:
         return self.due is not None and self.due < today
 
 
-# What each kind of task says and where it leads: {name} is a person's or a calibration
-# session's name, {n} a count and {s} its plural ending.
-TASK_TEXT: dict[str, tuple[str, str, str]] = {
-    "self": (
-        "Write your self-review",
-        "Rate yourself against your level and note what you achieved.",
-        "cycles.self_part",
-    ),
-    "nominate": ("Nominate peers", "Ask {n} more colleague{s} for feedback.", "cycles.nominations"),
-    "peer": (
-        "Give feedback to {name}",
-        "Peer feedback: strengths, growth areas and one concrete suggestion.",
-        "cycles.peer_request",
-    ),
-    "approve": (
-        "Approve {name}'s peers",
-        "{n} nomination{s} waiting for you.",
-        "cycles.nominations",
-    ),
-    "manager": (
-        "Write {name}'s review",
-        "Ratings, overall performance, potential and summary.",
-        "cycles.manager_part",
-    ),
-    "read": (
-        "Read your review",
-        "Your results are released; acknowledge that you have read them.",
-        "cycles.review",
-    ),
-    "calibrate": (
-        "Calibrate {name}",
-        "Review the proposed final ratings with HR.",
-        "calibration.session_page",
-    ),
-    "upward": (
-        "Give {name} upward feedback",
-        "Anonymous; they see only averages once enough of their reports answered.",
-        "upward.give",
-    ),
+# Where each kind of task leads.
+TASK_ENDPOINTS: dict[str, str] = {
+    "self": "cycles.self_part",
+    "nominate": "cycles.nominations",
+    "peer": "cycles.peer_request",
+    "approve": "cycles.nominations",
+    "manager": "cycles.manager_part",
+    "read": "cycles.review",
+    "calibrate": "calibration.session_page",
+    "upward": "upward.give",
 }
+
+
+def task_text(kind: str, name: str | None, n: int | None) -> tuple[str, str]:
+    """What a task of `kind` says, its title and its detail, in the reader's language:
+    `name` is a person's or a calibration session's name, `n` a count."""
+    count = n or 0
+    if kind == "self":
+        title = gettext("Write your self-review")
+        detail = gettext("Rate yourself against your level and note what you achieved.")
+    elif kind == "nominate":
+        title = gettext("Nominate peers")
+        detail = ngettext(
+            "Ask %(num)d more colleague for feedback.",
+            "Ask %(num)d more colleagues for feedback.",
+            count,
+        )
+    elif kind == "peer":
+        title = gettext("Give feedback to %(name)s", name=name)
+        detail = gettext("Peer feedback: strengths, growth areas and one concrete suggestion.")
+    elif kind == "approve":
+        title = gettext("Approve %(name)s's peers", name=name)
+        detail = ngettext(
+            "%(num)d nomination waiting for you.", "%(num)d nominations waiting for you.", count
+        )
+    elif kind == "manager":
+        title = gettext("Write %(name)s's review", name=name)
+        detail = gettext("Ratings, overall performance, potential and summary.")
+    elif kind == "read":
+        title = gettext("Read your review")
+        detail = gettext("Your results are released; acknowledge that you have read them.")
+    elif kind == "calibrate":
+        title = gettext("Calibrate %(name)s", name=name)
+        detail = gettext("Review the proposed final ratings with HR.")
+    elif kind == "upward":
+        title = gettext("Give %(name)s upward feedback", name=name)
+        detail = gettext("Anonymous; they see only averages once enough of their reports answered.")
+    else:
+        raise ValueError(f"no task of kind {kind!r}")
+    return str(title), str(detail)
 
 
 def tasks_for(person: Person) -> list[Task]:
@@ -95,17 +106,8 @@ def tasks_for(person: Person) -> list[Task]:
     tasks = []
     rows = db.session.execute(_task_rows(), {"person_id": person.id})
     for kind, link_id, name, cycle, due, n in rows:
-        title, detail, endpoint = TASK_TEXT[kind]
-        words = {"name": name, "n": n, "s": "" if n == 1 else "s"}
-        tasks.append(
-            Task(
-                title.format(**words),
-                detail.format(**words),
-                Link(endpoint, link_id),
-                due,
-                cycle,
-            )
-        )
+        title, detail = task_text(kind, name, n)
+        tasks.append(Task(title, detail, Link(TASK_ENDPOINTS[kind], link_id), due, cycle))
     return sorted(tasks, key=lambda t: (t.due or date.max, t.title))
 
 

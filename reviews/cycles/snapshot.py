@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reviews.languages import gettext
+
 
 @dataclass(frozen=True)
 class SnapshotCompetency:
@@ -50,7 +52,7 @@ class FrameworkSnapshot:
         for level in self.levels:
             if level["key"] == key:
                 return str(level["name"])
-        return "No level"
+        return str(gettext("No level"))
 
     def level_keys(self) -> list[str]:
         return [str(level["key"]) for level in self.levels]

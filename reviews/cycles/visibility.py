@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from reviews.languages import gettext, ngettext
+
 
 class Viewer(enum.StrEnum):
     SUBJECT = "subject"
@@ -88,19 +90,31 @@ def peer_figures_shown(viewer: Viewer, policy: CyclePolicy, ratings: int) -> boo
 def _withheld(viewer: Viewer, policy: CyclePolicy, submitted: int) -> str | None:
     """Why `viewer` sees no entry at all yet, or None."""
     if viewer == Viewer.SUBJECT and not policy.released:
-        return "Peer feedback is shared with you when the review is released."
+        return str(gettext("Peer feedback is shared with you when the review is released."))
     if policy.names_to(viewer):
         return None
     if viewer != Viewer.SUBJECT and not policy.collected:
-        return (
-            "Peer feedback in this cycle is anonymous to managers and HR too: it is shown "
-            "all at once when the peer-feedback phase ends, if at least "
-            f"{policy.threshold} peers responded."
+        # English says "peers" even for a threshold of 1; other languages choose a form
+        return str(
+            ngettext(
+                "Peer feedback in this cycle is anonymous to managers and HR too: it is shown "
+                "all at once when the peer-feedback phase ends, if at least "
+                "%(num)d peers responded.",
+                "Peer feedback in this cycle is anonymous to managers and HR too: it is shown "
+                "all at once when the peer-feedback phase ends, if at least "
+                "%(num)d peers responded.",
+                policy.threshold,
+            )
         )
     if submitted < policy.threshold:
-        return (
-            f"Too few peers responded to share their feedback anonymously "
-            f"(at least {policy.threshold} are needed)."
+        return str(
+            ngettext(
+                "Too few peers responded to share their feedback anonymously "
+                "(at least %(num)d are needed).",
+                "Too few peers responded to share their feedback anonymously "
+                "(at least %(num)d are needed).",
+                policy.threshold,
+            )
         )
     return None
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from reviews.languages import gettext, in_sentence, lazy_gettext, ngettext
 
 
 class CycleState(enum.StrEnum):
@@ -24,14 +27,15 @@ class CycleState(enum.StrEnum):
 
 ORDER = list(CycleState)
 
-LABELS = {
-    CycleState.DRAFT: "Draft",
-    CycleState.SELF_REVIEW: "Self-review",
-    CycleState.PEER_FEEDBACK: "Peer feedback",
-    CycleState.MANAGER_REVIEW: "Manager review",
-    CycleState.CALIBRATION: "Calibration",
-    CycleState.RELEASED: "Released",
-    CycleState.CLOSED: "Closed",
+# The name of each state as pages show it (lazy: written in the reader's language).
+LABELS: dict[CycleState, Any] = {
+    CycleState.DRAFT: lazy_gettext("Draft"),
+    CycleState.SELF_REVIEW: lazy_gettext("Self-review"),
+    CycleState.PEER_FEEDBACK: lazy_gettext("Peer feedback"),
+    CycleState.MANAGER_REVIEW: lazy_gettext("Manager review"),
+    CycleState.CALIBRATION: lazy_gettext("Calibration"),
+    CycleState.RELEASED: lazy_gettext("Released"),
+    CycleState.CLOSED: lazy_gettext("Closed"),
 }
 
 
@@ -49,17 +53,21 @@ class CycleFacts:
 class Transition:
     source: CycleState
     target: CycleState
-    action: str
+    action: Any  # the button's text (lazy)
     guard: Callable[[CycleFacts], str | None]
 
 
 def _launch_guard(f: CycleFacts) -> str | None:
     if not f.framework_ready:
-        return "the competency framework is empty; load or create it first"
+        return str(gettext("the competency framework is empty; load or create it first"))
     if f.participants == 0:
-        return "the cycle has no participants: choose people or departments with active people"
+        return str(
+            gettext(
+                "the cycle has no participants: choose people or departments with active people"
+            )
+        )
     if not f.has_deadlines:
-        return "set a deadline for every phase before launching"
+        return str(gettext("set a deadline for every phase before launching"))
     return None
 
 
@@ -69,29 +77,53 @@ def _always(_: CycleFacts) -> str | None:
 
 def _calibration_finished(f: CycleFacts) -> str | None:
     if f.open_calibration_sessions:
-        n = f.open_calibration_sessions
-        sessions = f"{n} calibration session{'s are' if n != 1 else ' is'}"
-        return f"{sessions} still open; finish them first"
+        return str(
+            ngettext(
+                "%(num)d calibration session is still open; finish them first",
+                "%(num)d calibration sessions are still open; finish them first",
+                f.open_calibration_sessions,
+            )
+        )
     if f.unfinalised_reviews:
-        n = f.unfinalised_reviews
-        return (
-            f"{n} review{'s have' if n != 1 else ' has'} no final rating yet; calibrate "
-            "them or finalise them with the manager's rating"
+        return str(
+            ngettext(
+                "%(num)d review has no final rating yet; calibrate them or finalise them "
+                "with the manager's rating",
+                "%(num)d reviews have no final rating yet; calibrate them or finalise them "
+                "with the manager's rating",
+                f.unfinalised_reviews,
+            )
         )
     return None
 
 
 TRANSITIONS = (
-    Transition(CycleState.DRAFT, CycleState.SELF_REVIEW, "Launch", _launch_guard),
-    Transition(CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK, "Start peer feedback", _always),
+    Transition(CycleState.DRAFT, CycleState.SELF_REVIEW, lazy_gettext("Launch"), _launch_guard),
     Transition(
-        CycleState.PEER_FEEDBACK, CycleState.MANAGER_REVIEW, "Start manager reviews", _always
+        CycleState.SELF_REVIEW,
+        CycleState.PEER_FEEDBACK,
+        lazy_gettext("Start peer feedback"),
+        _always,
     ),
-    Transition(CycleState.MANAGER_REVIEW, CycleState.CALIBRATION, "Start calibration", _always),
     Transition(
-        CycleState.CALIBRATION, CycleState.RELEASED, "Release results", _calibration_finished
+        CycleState.PEER_FEEDBACK,
+        CycleState.MANAGER_REVIEW,
+        lazy_gettext("Start manager reviews"),
+        _always,
     ),
-    Transition(CycleState.RELEASED, CycleState.CLOSED, "Close the cycle", _always),
+    Transition(
+        CycleState.MANAGER_REVIEW,
+        CycleState.CALIBRATION,
+        lazy_gettext("Start calibration"),
+        _always,
+    ),
+    Transition(
+        CycleState.CALIBRATION,
+        CycleState.RELEASED,
+        lazy_gettext("Release results"),
+        _calibration_finished,
+    ),
+    Transition(CycleState.RELEASED, CycleState.CLOSED, lazy_gettext("Close the cycle"), _always),
 )
 
 
@@ -108,7 +140,11 @@ def check_transition(state: CycleState, target: CycleState, facts: CycleFacts) -
     transition = next((t for t in TRANSITIONS if t.source == state and t.target == target), None)
     if transition is None:
         raise TransitionRefused(
-            f"a cycle in {LABELS[state].lower()} cannot move to {LABELS[target].lower()}"
+            gettext(
+                "a cycle in %(state)s cannot move to %(target)s",
+                state=in_sentence(LABELS[state]),
+                target=in_sentence(LABELS[target]),
+            )
         )
     reason = transition.guard(facts)
     if reason:

@@ -7,9 +7,11 @@ processes that are recycled (WeasyPrint's memory grows with each document).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -52,3 +54,23 @@ def render_pdf(html: str, stylesheet: str, fetcher: StaticOnlyFetcher | None = N
 
 def stylesheet() -> str:
     return (STATIC / "print.css").read_text(encoding="utf-8")
+
+
+def page_numbers_css() -> Markup:
+    """The page footer's "Page 2 of 5" in the document's language, as a CSS rule for the
+    document's own <style> (print.css, the same for every language, gives its look):
+    the message's placeholders become CSS page counters."""
+    from reviews.languages import gettext
+
+    marks = {"\x00page\x00": "counter(page)", "\x00pages\x00": "counter(pages)"}
+    text = str(gettext("Page %(page)s of %(pages)s", page="\x00page\x00", pages="\x00pages\x00"))
+    pieces = []
+    for piece in re.split("(\x00pages?\x00)", text):
+        if piece in marks:
+            pieces.append(marks[piece])
+        elif piece:
+            escaped = piece.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+            pieces.append(f'"{escaped}"')
+    rule = "@page { @bottom-right { content: " + " ".join(pieces) + "; } }"
+    # the catalogs are ours and every "<" is escaped for CSS: nothing can end the element
+    return Markup("<style>" + rule.replace("<", "\\3C ") + "</style>")  # noqa: S704

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from reviews.languages import gettext
+
 REF_KINDS = ("feedback", "goal", "checkin")
 MAX_URL = 500
 MAX_TITLE = 200
@@ -53,14 +55,16 @@ def parse_evidence(
         for prefix in ("evidence_url_", "evidence_title_", "evidence_"):
             if name.startswith(prefix):
                 if name[len(prefix) :] not in known:
-                    errors["form"] = f"unknown competency {name[len(prefix) :]!r} in this cycle"
+                    errors["form"] = gettext(
+                        "unknown competency %(key)s in this cycle", key=repr(name[len(prefix) :])
+                    )
                 break
     evidence: dict[str, list[Citation]] = {}
     for key in competency_keys:
         cited: list[Citation] = []
         for value in dict.fromkeys(form.getlist(f"evidence_{key}")):
             if value not in allowed:
-                errors[f"evidence_{key}"] = "Cite only evidence listed here."
+                errors[f"evidence_{key}"] = gettext("Cite only evidence listed here.")
                 continue
             kind, _, item_id = value.partition(":")
             cited.append({"kind": kind, "id": int(item_id)})
@@ -69,19 +73,25 @@ def parse_evidence(
         if url or title:
             parts = urlsplit(url)
             if not url:
-                errors[f"evidence_url_{key}"] = "Add the link's address, or clear its title."
+                errors[f"evidence_url_{key}"] = gettext(
+                    "Add the link's address, or clear its title."
+                )
             elif len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.netloc:
-                errors[f"evidence_url_{key}"] = (
+                errors[f"evidence_url_{key}"] = gettext(
                     "Give a web address starting with https:// (or http://)."
                 )
             elif not title:
-                errors[f"evidence_title_{key}"] = "Give the link a title."
+                errors[f"evidence_title_{key}"] = gettext("Give the link a title.")
             elif len(title) > MAX_TITLE:
-                errors[f"evidence_title_{key}"] = f"Keep the title under {MAX_TITLE} characters."
+                errors[f"evidence_title_{key}"] = gettext(
+                    "Keep the title under %(max)d characters.", max=MAX_TITLE
+                )
             else:
                 cited.append({"kind": "link", "url": url, "title": title})
         if len(cited) > MAX_PER_COMPETENCY:
-            errors[f"evidence_{key}"] = f"Cite at most {MAX_PER_COMPETENCY} items."
+            errors[f"evidence_{key}"] = gettext(
+                "Cite at most %(max)d items.", max=MAX_PER_COMPETENCY
+            )
         if cited:
             evidence[key] = cited
     return evidence, errors

@@ -15,6 +15,7 @@ from reviews.extensions import db
 from reviews.feedback.models import FeedbackNote
 from reviews.feedback.queries import timeline
 from reviews.goals.models import Goal, GoalCheckIn
+from reviews.languages import gettext, lazy_gettext
 from reviews.links import Link
 from reviews.people.models import Person
 
@@ -35,12 +36,23 @@ def _excerpt(text: str, n: int = 140) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+# A goal's status as the evidence line writes it ("40% · on track · ...").
+STATUS_WORDS = {
+    "not_started": lazy_gettext("not started"),
+    "on_track": lazy_gettext("on track"),
+    "at_risk": lazy_gettext("at risk"),
+    "done": lazy_gettext("done"),
+    "dropped": lazy_gettext("dropped"),
+}
+
+
 def _feedback_item(note: FeedbackNote) -> EvidenceItem:
-    word = "Praise" if note.kind.value == "praise" else "Feedback"
     return EvidenceItem(
         ref("feedback", note.id),
         "feedback",
-        f"{word} from {note.author.name}",
+        gettext("Praise from %(name)s", name=note.author.name)
+        if note.kind.value == "praise"
+        else gettext("Feedback from %(name)s", name=note.author.name),
         _excerpt(note.body),
         note.created_at.date(),
         Link("feedback.timeline", note.recipient_id),
@@ -52,8 +64,13 @@ def _goal_item(goal: Goal) -> EvidenceItem:
     return EvidenceItem(
         ref("goal", goal.id),
         "goal",
-        f"Goal: {goal.title}",
-        f"{goal.progress}% · {goal.status.value.replace('_', ' ')} · {_excerpt(goal.outcome, 90)}",
+        gettext("Goal: %(title)s", title=goal.title),
+        gettext(
+            "%(progress)s%% · %(status)s · %(outcome)s",
+            progress=goal.progress,
+            status=str(STATUS_WORDS.get(goal.status.value, goal.status.value.replace("_", " "))),
+            outcome=_excerpt(goal.outcome, 90),
+        ),
         goal.due_date,
         Link("goals.goal_page", goal.id),
         list(goal.competencies),
@@ -64,8 +81,13 @@ def _checkin_item(entry: GoalCheckIn) -> EvidenceItem:
     return EvidenceItem(
         ref("checkin", entry.id),
         "checkin",
-        f"Check-in on “{entry.goal.title}”",
-        f"{entry.progress}%, confidence {entry.confidence} of 5: {_excerpt(entry.note, 110)}",
+        gettext("Check-in on “%(title)s”", title=entry.goal.title),
+        gettext(
+            "%(progress)s%%, confidence %(confidence)s of 5: %(note)s",
+            progress=entry.progress,
+            confidence=entry.confidence,
+            note=_excerpt(entry.note, 110),
+        ),
         entry.created_at.date(),
         Link("goals.goal_page", entry.goal_id),
         list(entry.goal.competencies),

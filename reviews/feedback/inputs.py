@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from reviews.feedback.models import FeedbackKind, FeedbackVisibility
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.people.lookup import person_field
 from reviews.people.models import Person
 
@@ -23,7 +24,7 @@ class NewFeedback:
 
 def competency_problem(competencies: list[str], known: set[str]) -> str | None:
     if any(c not in known for c in competencies):
-        return "Choose competencies from the framework."
+        return str(gettext("Choose competencies from the framework."))
     return None
 
 
@@ -33,7 +34,7 @@ def parse_feedback(data: Fields, known_competencies: set[str]) -> NewFeedback:
         data.choice("visibility", [v.value for v in FeedbackVisibility])
         or FeedbackVisibility.MANAGERS.value
     )
-    body = data.text("body", max_length=MAX_BODY, required="Write your feedback.")
+    body = data.text("body", max_length=MAX_BODY, required=gettext("Write your feedback."))
     competencies = [str(c) for c in data.values("competencies")]
     if problem := competency_problem(competencies, known_competencies):
         data.error("competencies", problem)
@@ -46,4 +47,4 @@ def parse_feedback(data: Fields, known_competencies: set[str]) -> NewFeedback:
 def parse_recipient(data: Fields) -> Person | None:
     """The colleague a form names (a name or an email); None with the error recorded in
     `data`, to be reported with the rest by `parse_feedback`."""
-    return person_field(data, "email", required="Enter your colleague's name or email.")
+    return person_field(data, "email", required=gettext("Enter your colleague's name or email."))

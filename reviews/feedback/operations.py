@@ -8,6 +8,7 @@ from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.feedback.inputs import competency_problem
 from reviews.feedback.models import FeedbackKind, FeedbackNote, FeedbackVisibility
+from reviews.languages import gettext, lazy_gettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify
 from reviews.people.models import Person
@@ -24,12 +25,15 @@ def give_feedback(
     known_competencies: set[str],
 ) -> FeedbackNote:
     if recipient.id == author.id:
-        raise Invalid("Feedback goes to a colleague, not to yourself.", "email")
+        raise Invalid(gettext("Feedback goes to a colleague, not to yourself."), "email")
     if not access.can_give_feedback(author, recipient):
-        raise Invalid(f"{recipient.name} has left and no longer receives feedback.", "email")
+        raise Invalid(
+            gettext("%(name)s has left and no longer receives feedback.", name=recipient.name),
+            "email",
+        )
     body = body.strip()
     if not body:
-        raise Invalid("Write your feedback.", "body")
+        raise Invalid(gettext("Write your feedback."), "body")
     if problem := competency_problem(competencies, known_competencies):
         raise Invalid(problem, "competencies")
     note = FeedbackNote(
@@ -50,14 +54,16 @@ def give_feedback(
         kind=kind.value,
         visibility=visibility.value,
     )
-    word = "praise" if kind == FeedbackKind.PRAISE else "feedback"
-    notify(
-        Message(
-            recipient.id,
-            "feedback",
-            f"{author.name} gave you {word}",
-            f"{author.name} wrote you {word}. Read it on your feedback page.",
-            Link("feedback.mine"),
+    # Lazy: written in the recipient's language (notifications.operations).
+    if kind == FeedbackKind.PRAISE:
+        subject = lazy_gettext("%(name)s gave you praise", name=author.name)
+        text = lazy_gettext(
+            "%(name)s wrote you praise. Read it on your feedback page.", name=author.name
         )
-    )
+    else:
+        subject = lazy_gettext("%(name)s gave you feedback", name=author.name)
+        text = lazy_gettext(
+            "%(name)s wrote you feedback. Read it on your feedback page.", name=author.name
+        )
+    notify(Message(recipient.id, "feedback", subject, text, Link("feedback.mine")))
     return note

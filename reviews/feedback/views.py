@@ -15,6 +15,7 @@ from reviews.feedback.forms import GiveFeedbackForm
 from reviews.feedback.inputs import parse_feedback, parse_recipient
 from reviews.framework.queries import competency_names
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 bp = Blueprint("feedback", __name__)
@@ -55,7 +56,13 @@ def give() -> Any:
                 else:
                     form.form_errors.append(message)
         else:
-            flash(f"Your feedback to {recipient.name} is saved, with your name on it.", "success")
+            flash(
+                gettext(
+                    "Your feedback to %(name)s is saved, with your name on it.",
+                    name=recipient.name,
+                ),
+                "success",
+            )
             return redirect(url_for("feedback.mine"))
     if request.method == "POST":
         status = 400

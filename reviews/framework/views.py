@@ -15,11 +15,12 @@ from reviews.framework import operations as ops
 from reviews.framework.forms import LevelForm, OpportunityForm, competency_form
 from reviews.framework.models import Competency, Level, Opportunity, Scale, Track
 from reviews.framework.queries import ladder, scale
+from reviews.languages import gettext, lazy_gettext
 from reviews.people.forms import ConfirmForm
 
 bp = Blueprint("framework", __name__, url_prefix="/framework")
 
-CONFLICT = (
+CONFLICT = lazy_gettext(
     "Someone else saved this while you were editing. Their version is shown now; "
     "make your change again and save."
 )
@@ -96,11 +97,11 @@ def edit_level(key: str) -> Any:
     if form.validate_on_submit():
         if form.version.data != str(lv.version):
             form = LevelForm(formdata=None, obj=lv)
-            form.form_errors.append(CONFLICT)
+            form.form_errors.append(str(CONFLICT))
         elif db.session.scalar(
             select(Level.id).where(Level.name == form.name.data, Level.id != lv.id)
         ):
-            form.name.errors = ["Another level already has this name."]
+            form.name.errors = [gettext("Another level already has this name.")]
         else:
             try:
                 ops.update_level(
@@ -113,12 +114,12 @@ def edit_level(key: str) -> Any:
             except StaleDataError:
                 db.session.rollback()
                 form = LevelForm(formdata=None, obj=_level_or_404(key))
-                form.form_errors.append(CONFLICT)
+                form.form_errors.append(str(CONFLICT))
             else:
-                flash(f"{lv.name} is saved.", "success")
+                flash(gettext("%(name)s is saved.", name=lv.name), "success")
                 return redirect(url_for("framework.level", key=lv.key))
     return render_template("framework/edit_level.html", form=form, level=lv), (
-        409 if CONFLICT in form.form_errors else 400 if form.errors else 200
+        409 if str(CONFLICT) in form.form_errors else 400 if form.errors else 200
     )
 
 
@@ -156,7 +157,7 @@ def edit_competency(key: str) -> Any:
         if form.version.data != str(comp.version):
             conflict = True
         elif clash:
-            form.name.errors = ["Another competency already has this name."]
+            form.name.errors = [gettext("Another competency already has this name.")]
         else:
             expectations = {}
             for lv in lad.levels:
@@ -176,14 +177,14 @@ def edit_competency(key: str) -> Any:
                 db.session.rollback()
                 conflict = True
             else:
-                flash(f"{comp.name} is saved.", "success")
+                flash(gettext("%(name)s is saved.", name=comp.name), "success")
                 return redirect(url_for("framework.competency", key=comp.key))
     if conflict:
         comp = _competency_or_404(key)
         lad = ladder()
         form = form_class(formdata=None)
         _fill_competency_form(form, comp, lad)
-        form.form_errors.append(CONFLICT)
+        form.form_errors.append(str(CONFLICT))
     status = 409 if conflict else 400 if form.errors else 200
     return render_template(
         "framework/edit_competency.html", form=form, competency=comp, ladder=lad
@@ -232,7 +233,7 @@ def _save_opportunity(opportunity: Opportunity | None) -> Any:
     status = 200
     if form.validate_on_submit():
         if opportunity is not None and form.version.data != str(opportunity.version):
-            form.form_errors.append(CONFLICT)
+            form.form_errors.append(str(CONFLICT))
             status = 409
         else:
             comps = {c.id: c for c in lad.competencies()}
@@ -251,10 +252,10 @@ def _save_opportunity(opportunity: Opportunity | None) -> Any:
                 db.session.flush()
             except StaleDataError:
                 db.session.rollback()
-                form.form_errors.append(CONFLICT)
+                form.form_errors.append(str(CONFLICT))
                 status = 409
             else:
-                flash(f"“{saved.title}” is saved.", "success")
+                flash(gettext("“%(title)s” is saved.", title=saved.title), "success")
                 return redirect(url_for("framework.opportunities"))
     elif request.method == "POST":
         status = 400
@@ -292,8 +293,11 @@ def _set_active(opportunity_id: int, active: bool) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ops.set_opportunity_active(current_user, opportunity, active)
-    flash(
-        f"“{opportunity.title}” is {'back in' if active else 'retired from'} the catalogue.",
-        "success",
-    )
+    if active:
+        flash(gettext("“%(title)s” is back in the catalogue.", title=opportunity.title), "success")
+    else:
+        flash(
+            gettext("“%(title)s” is retired from the catalogue.", title=opportunity.title),
+            "success",
+        )
     return redirect(url_for("framework.opportunities"))

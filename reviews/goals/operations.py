@@ -11,11 +11,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from reviews import access
 from reviews.audit.operations import record
+from reviews.dates import LocalDate
 from reviews.db import utcnow
 from reviews.errors import Conflict, Forbidden, Invalid, NotFound, PhaseClosed, merge
 from reviews.extensions import db
 from reviews.goals.inputs import GoalFields, goal_problems
 from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource, GoalStatus
+from reviews.languages import gettext, lazy_gettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify_many
 from reviews.people.models import Person
@@ -23,7 +25,9 @@ from reviews.people.models import Person
 
 def _stale(current: Goal) -> Conflict:
     return Conflict(
-        "This goal was saved elsewhere after you opened it; it shows the saved version now.",
+        gettext(
+            "This goal was saved elsewhere after you opened it; it shows the saved version now."
+        ),
         current=current,
         current_version=current.version,
     )
@@ -45,7 +49,7 @@ def create_goal(
     growth_plan_id: int | None = None,
 ) -> Goal:
     if not access.can_set_goals(actor, owner):
-        raise Forbidden("You can set goals for yourself and your direct reports.")
+        raise Forbidden(gettext("You can set goals for yourself and your direct reports."))
     _check(fields, known_competencies)
     goal = Goal(
         owner_id=owner.id,
@@ -78,7 +82,7 @@ def update_goal(
 ) -> None:
     """Save over exactly the version the writer loaded; a stale save raises Conflict."""
     if not access.can_edit_goal(actor, goal):
-        raise Forbidden("Only the owner and their manager edit a goal.")
+        raise Forbidden(gettext("Only the owner and their manager edit a goal."))
     if goal.version != expected_version:
         raise _stale(goal)
     _check(fields, known_competencies)
@@ -118,13 +122,13 @@ def check_in(
     actor: Person, goal: Goal, *, note: str, confidence: int, progress: int
 ) -> GoalCheckIn:
     if not access.can_check_in(actor, goal):
-        raise Forbidden("Only the goal's owner checks in.")
+        raise Forbidden(gettext("Only the goal's owner checks in."))
     if goal.status in (GoalStatus.DONE, GoalStatus.DROPPED):
-        raise PhaseClosed("This goal is closed; reopen it by changing its status first.")
+        raise PhaseClosed(gettext("This goal is closed; reopen it by changing its status first."))
     if not note.strip():
-        raise Invalid("Write what moved since the last check-in.")
+        raise Invalid(gettext("Write what moved since the last check-in."))
     if not 1 <= confidence <= 5 or not 0 <= progress <= 100:
-        raise Invalid("Confidence is 1 to 5 and progress 0 to 100.")
+        raise Invalid(gettext("Confidence is 1 to 5 and progress 0 to 100."))
     entry = GoalCheckIn(
         goal_id=goal.id,
         author_id=actor.id,
@@ -153,8 +157,15 @@ def check_in(
                 Message(
                     goal.owner.manager_id,
                     "goal_checkin",
-                    f"{goal.owner.name} checked in on “{goal.title}”",
-                    f"Progress {progress}%, confidence {confidence} of 5. Comment if it helps.",
+                    lazy_gettext(
+                        "%(name)s checked in on “%(goal)s”", name=goal.owner.name, goal=goal.title
+                    ),
+                    lazy_gettext(
+                        "Progress %(progress)s%%, confidence %(confidence)s of 5. "
+                        "Comment if it helps.",
+                        progress=progress,
+                        confidence=confidence,
+                    ),
                     Link("goals.goal_page", goal.id),
                 )
             ]
@@ -166,11 +177,11 @@ def comment(
     actor: Person, goal: Goal, *, body: str, checkin: GoalCheckIn | None = None
 ) -> GoalComment:
     if not access.can_comment_on_goal(actor, goal):
-        raise Forbidden("Managers up the owner's line comment on goals.")
+        raise Forbidden(gettext("Managers up the owner's line comment on goals."))
     if checkin is not None and checkin.goal_id != goal.id:
-        raise NotFound("That check-in belongs to another goal.")
+        raise NotFound(gettext("That check-in belongs to another goal."))
     if not body.strip():
-        raise Invalid("Write a comment.")
+        raise Invalid(gettext("Write a comment."))
     entry = GoalComment(
         goal_id=goal.id,
         checkin_id=checkin.id if checkin else None,
@@ -185,8 +196,8 @@ def comment(
             Message(
                 goal.owner_id,
                 "goal_comment",
-                f"{actor.name} commented on “{goal.title}”",
-                "Read the comment on your goal's page.",
+                lazy_gettext("%(name)s commented on “%(goal)s”", name=actor.name, goal=goal.title),
+                lazy_gettext("Read the comment on your goal's page."),
                 Link("goals.goal_page", goal.id),
             )
         ]
@@ -260,14 +271,18 @@ def _due_checkins(*, by_owner: bool) -> Any:
 
 def remind_checkins(today: date) -> int:
     """Queue one reminder per goal and due date: running it again the same day, or the
-    next, queues nothing new until another check-in falls due."""
+    next, queues nothing new until another check-in falls due. Each is written in its
+    recipient's language (lazy texts, `notifications.operations.notify_many`)."""
     messages = [
         Message(
             due.owner_id,
             "goal_checkin_due",
-            f"Check in on “{due.title}”",
-            f"A check-in on your goal was due {due.when:%d %B %Y}: note your progress and "
-            "how confident you are.",
+            lazy_gettext("Check in on “%(goal)s”", goal=due.title),
+            lazy_gettext(
+                "A check-in on your goal was due %(date)s: note your progress and "
+                "how confident you are.",
+                date=LocalDate(due.when),
+            ),
             Link("goals.goal_page", due.goal_id),
             dedupe_key=f"goal-checkin:{due.goal_id}:{due.when.isoformat()}",
         )

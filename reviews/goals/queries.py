@@ -13,6 +13,7 @@ from reviews.extensions import db
 from reviews.goals.models import Goal, GoalCheckIn, GoalComment, GoalSource
 from reviews.goals.operations import next_checkin
 from reviews.growth.models import GrowthPlan
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 
@@ -94,7 +95,11 @@ def latest_plan(owner: Person) -> GrowthPlan | None:
 
 
 def seeds_for(owner: Person, names: dict[str, str]) -> list[Seed]:
-    """Goals the latest growth plan suggests, minus those already taken up as goals."""
+    """Goals the latest growth plan suggests, minus those already taken up as goals.
+
+    A focus competency's title is written in the reader's language, and a goal taken up
+    from it keeps the title it was saved with: one saved in another language is not
+    recognised here as taken (compared by title)."""
     plan = latest_plan(owner)
     if plan is None:
         return []
@@ -107,7 +112,8 @@ def seeds_for(owner: Person, names: dict[str, str]) -> list[Seed]:
         Seed(
             f"item:{item.id}",
             item.title,
-            item.description or f"Complete “{item.title}” and share what you learned.",
+            item.description
+            or gettext("Complete “%(title)s” and share what you learned.", title=item.title),
             [c for c in item.competencies if c in names],
             GoalSource.OPPORTUNITY,
             plan.id,
@@ -118,9 +124,12 @@ def seeds_for(owner: Person, names: dict[str, str]) -> list[Seed]:
     seeds += [
         Seed(
             f"focus:{key}",
-            f"Grow {names[key]}",
-            f"Show {names[key]} at the level your growth plan targets, with examples your "
-            "manager can point to.",
+            gettext("Grow %(competency)s", competency=names[key]),
+            gettext(
+                "Show %(competency)s at the level your growth plan targets, with examples your "
+                "manager can point to.",
+                competency=names[key],
+            ),
             [key],
             GoalSource.FOCUS,
             plan.id,

@@ -24,6 +24,7 @@ from reviews.goals.forms import (
 from reviews.goals.inputs import parse_checkin, parse_comment, parse_goal
 from reviews.goals.models import Goal, GoalCheckIn, GoalSource
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 bp = Blueprint("goals", __name__)
@@ -91,7 +92,9 @@ def new() -> Any:
     raw_owner = request.values.get("for")
     owner_id = _id(raw_owner)
     if raw_owner and owner_id is None:
-        raise BadParameter("The parameter “for” must be a person's id.", "for")
+        raise BadParameter(
+            gettext("The parameter “%(name)s” must be a person's id.", name="for"), "for"
+        )
     owner = db.session.get(Person, owner_id) if owner_id else current_user
     if owner is None:
         abort(404)
@@ -102,7 +105,10 @@ def new() -> Any:
     form = _goal_form(names)
     seed = seeds.get(request.values.get("seed", ""))
     if request.values.get("seed") and seed is None:
-        raise BadParameter("The parameter “seed” names no suggestion for this person.", "seed")
+        raise BadParameter(
+            gettext("The parameter “%(name)s” names no suggestion for this person.", name="seed"),
+            "seed",
+        )
     if request.method == "GET":
         today = date.today()
         form.period_start.data = today
@@ -131,7 +137,7 @@ def new() -> Any:
             _show(form, exc)
             status = 400 if exc.status == 422 else exc.status
         else:
-            flash("Goal added.", "success")
+            flash(gettext("Goal added."), "success")
             return redirect(url_for("goals.goal_page", goal_id=goal.id))
     return render_template("goals/new.html", form=form, owner=owner, seed=seed, names=names), status
 
@@ -199,16 +205,23 @@ def edit_goal(goal_id: int) -> Any:
         current = conflict.current
         form.version.data = str(current.version)
         form.form_errors.append(
-            f"Your changes were not saved: this goal was changed elsewhere after you opened "
-            f"it (it is now “{current.title}”, {current.progress}%, "
-            f"{STATUS_LABELS[current.status.value].lower()}). What you typed is kept below; "
-            "save again to replace the other change with it."
+            gettext(
+                "Your changes were not saved: this goal was changed elsewhere after you "
+                "opened it (it is now “%(title)s”, %(progress)s%%, %(status)s).",
+                title=current.title,
+                progress=current.progress,
+                status=str(STATUS_LABELS[current.status.value]).lower(),
+            )
+            + " "
+            + gettext(
+                "What you typed is kept below; save again to replace the other change with it."
+            )
         )
         return _page(current, form=form, status=409)
     except DomainError as exc:
         _show(form, exc)
         return _page(goal, form=form, status=400 if exc.status == 422 else exc.status)
-    flash("Goal saved.", "success")
+    flash(gettext("Goal saved."), "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))
 
 
@@ -229,12 +242,12 @@ def add_checkin(goal_id: int) -> Any:
             progress=given.progress,
         )
     except Conflict as conflict:
-        form.form_errors.append("The goal changed meanwhile; check in again.")
+        form.form_errors.append(gettext("The goal changed meanwhile; check in again."))
         return _page(conflict.current or goal, checkin_form=form, status=409)
     except DomainError as exc:
         _show(form, exc)
         return _page(goal, checkin_form=form, status=400 if exc.status == 422 else exc.status)
-    flash("Check-in saved.", "success")
+    flash(gettext("Check-in saved."), "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))
 
 
@@ -255,10 +268,10 @@ def add_comment(goal_id: int) -> Any:
                 )
             )
             if checkin is None:
-                raise Invalid("That check-in is not part of this goal.")
+                raise Invalid(gettext("That check-in is not part of this goal."))
         ops.comment(current_user, goal, body=body, checkin=checkin)
     except DomainError as exc:
         _show(form, exc)
         return _page(goal, comment_form=form, status=400)
-    flash("Comment added.", "success")
+    flash(gettext("Comment added."), "success")
     return redirect(url_for("goals.goal_page", goal_id=goal.id))

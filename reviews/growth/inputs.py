@@ -8,29 +8,44 @@ from dataclasses import dataclass
 from datetime import date
 
 from reviews.inputs import Fields
+from reviews.languages import gettext, lazy_gettext
 
 MAX_TEXT = 2000
 MAX_NOTES = 4000
 MAX_TITLE = 200
-NO_ITEM = "Choose an item of the plan."
+
+# What is wrong with a text, per field (a sentence each: the field's name is not glued in).
+NEEDED = {
+    "title": lazy_gettext("Title is needed."),
+    "description": lazy_gettext("Description is needed."),
+    "notes": lazy_gettext("Notes are needed."),
+    "comment": lazy_gettext("Comment is needed."),
+}
+TOO_LONG = {
+    "title": lazy_gettext("Keep the title to %(limit)s characters or fewer."),
+    "description": lazy_gettext("Keep the description to %(limit)s characters or fewer."),
+    "notes": lazy_gettext("Keep the notes to %(limit)s characters or fewer."),
+    "comment": lazy_gettext("Keep the comment to %(limit)s characters or fewer."),
+}
 
 
 def text_problem(
-    value: str, label: str, *, required: bool = False, limit: int = MAX_TEXT
+    value: str, field: str, *, required: bool = False, limit: int = MAX_TEXT
 ) -> str | None:
+    """What is wrong with the text of `field` (title, description, notes or comment)."""
     value = (value or "").strip()
     if required and not value:
-        return f"{label} is needed."
+        return str(NEEDED[field])
     if len(value) > limit:
-        return f"Keep the {label.lower()} to {limit} characters or fewer."
+        return str(TOO_LONG[field] % {"limit": limit})
     return None
 
 
 def dates_problem(start: date, end: date) -> str | None:
     if end < start:
-        return "The end date cannot be before the start date."
+        return str(gettext("The end date cannot be before the start date."))
     if (end - start).days > 366:
-        return "Keep an item within a year."
+        return str(gettext("Keep an item within a year."))
     return None
 
 
@@ -51,9 +66,9 @@ class ItemChange:
     notes: str
 
 
-def _text(data: Fields, name: str, label: str, *, required: bool = False, limit: int) -> str:
+def _text(data: Fields, name: str, *, required: bool = False, limit: int) -> str:
     value = data.text(name, max_length=limit * 4)
-    if problem := text_problem(value, label, required=required, limit=limit):
+    if problem := text_problem(value, name, required=required, limit=limit):
         data.error(name, problem)
     return value
 
@@ -64,34 +79,38 @@ def parse_new_item(data: Fields, today: date) -> NewItem:
     opportunity = data.text("opportunity", max_length=60) or None
     title = description = ""
     if opportunity is None:
-        title = _text(data, "title", "Title", required=True, limit=MAX_TITLE)
-        description = _text(data, "description", "Description", limit=MAX_TEXT)
+        title = _text(data, "title", required=True, limit=MAX_TITLE)
+        description = _text(data, "description", limit=MAX_TEXT)
     start = data.day("start") or today
-    weeks = data.integer(
-        "weeks", 1, 52, required="Choose a duration from 1 to 52 weeks.",
-        invalid="Choose a duration from 1 to 52 weeks.",
-    )  # fmt: skip
+    duration = gettext("Choose a duration from 1 to 52 weeks.")
+    weeks = data.integer("weeks", 1, 52, required=duration, invalid=duration)
     data.check()
     assert weeks is not None  # noqa: S101  (check() raised otherwise)
     return NewItem(opportunity, title, description, start, weeks)
 
 
-def parse_item_id(data: Fields) -> int:
-    item_id = data.integer(
-        "item_id", 1, 2**31 - 1, required=NO_ITEM, invalid="That item is not in this plan."
+def _item_id(data: Fields) -> int | None:
+    return data.integer(
+        "item_id",
+        1,
+        2**31 - 1,
+        required=gettext("Choose an item of the plan."),
+        invalid=gettext("That item is not in this plan."),
     )
+
+
+def parse_item_id(data: Fields) -> int:
+    item_id = _item_id(data)
     data.check()
     assert item_id is not None  # noqa: S101
     return item_id
 
 
 def parse_item_change(data: Fields) -> ItemChange:
-    item_id = data.integer(
-        "item_id", 1, 2**31 - 1, required=NO_ITEM, invalid="That item is not in this plan."
-    )
-    start = data.day("start", required="Enter the start date.")
-    end = data.day("end", required="Enter the end date.")
-    notes = _text(data, "notes", "Notes", limit=MAX_TEXT)
+    item_id = _item_id(data)
+    start = data.day("start", required=gettext("Enter the start date."))
+    end = data.day("end", required=gettext("Enter the end date."))
+    notes = _text(data, "notes", limit=MAX_TEXT)
     if start and end and (problem := dates_problem(start, end)):
         data.error("end", problem)
     data.check()
@@ -99,7 +118,8 @@ def parse_item_change(data: Fields) -> ItemChange:
     return ItemChange(item_id, start, end, notes)
 
 
-def parse_note(data: Fields, name: str, label: str) -> str:
-    value = _text(data, name, label, limit=MAX_NOTES)
+def parse_note(data: Fields, name: str) -> str:
+    """The plan's `notes` or the person's `comment`."""
+    value = _text(data, name, limit=MAX_NOTES)
     data.check()
     return value.strip()

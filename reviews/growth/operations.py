@@ -24,13 +24,16 @@ from reviews.growth.planner import (
     checkins_between,
     plan_growth,
 )
+from reviews.languages import force_locale, gettext, person_locale_of
 from reviews.people.models import Person
 
 
 def _stale(plan: GrowthPlan) -> Conflict:
     return Conflict(
-        "The plan changed after you opened it (someone else edited it); it shows the "
-        "current version now.",
+        gettext(
+            "The plan changed after you opened it (someone else edited it); it shows the "
+            "current version now."
+        ),
         current=plan,
         current_version=plan.version,
     )
@@ -96,7 +99,8 @@ def propose_plans(cycle: Cycle, start: date | None = None) -> int:
     opportunities = catalogue()
     start = start or date.today()
     rows = db.session.execute(
-        select(Review, Assessment.desired_level_key)
+        select(Review, Assessment.desired_level_key, Person.locale)
+        .join(Person, Person.id == Review.subject_id)
         .outerjoin(
             Assessment,
             (Assessment.review_id == Review.id)
@@ -112,10 +116,12 @@ def propose_plans(cycle: Cycle, start: date | None = None) -> int:
     ).all()
     now = utcnow()
     plans = []
-    for review, desired in rows:
-        plan = propose(
-            review, snapshot, dict(review.final_ratings or {}), desired, opportunities, start
-        )
+    for review, desired, chosen in rows:
+        # The planner's notes are kept as the plan's text: in the person's own language.
+        with force_locale(person_locale_of(chosen)):
+            plan = propose(
+                review, snapshot, dict(review.final_ratings or {}), desired, opportunities, start
+            )
         plans.append((review.id, plan))
     if not plans:
         return 0
@@ -182,9 +188,10 @@ def _touch(plan: GrowthPlan, *, reset_agreement: bool) -> None:
         raise _stale(current) from None
 
 
-def _text(value: str, label: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    if problem := text_problem(value, label, required=required, limit=limit):
-        raise Invalid(problem, label.lower().replace(" ", "_"))
+def _text(value: str, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    """The text of `field` (title, description, notes or comment), stripped, or Invalid."""
+    if problem := text_problem(value, field, required=required, limit=limit):
+        raise Invalid(problem, field)
     return (value or "").strip()
 
 
@@ -218,19 +225,21 @@ def add_item(
 ) -> GrowthPlanItem:
     _check(plan, version)
     if not 1 <= weeks <= 52:
-        raise Invalid("Choose a duration from 1 to 52 weeks.", "weeks")
+        raise Invalid(gettext("Choose a duration from 1 to 52 weeks."), "weeks")
     competencies: list[str] = []
     if opportunity_key:
         found = next((o for o in suitable_opportunities(plan) if o.key == opportunity_key), None)
         if found is None:
-            raise Invalid("Choose an opportunity from the catalogue for this level.", "opportunity")
+            raise Invalid(
+                gettext("Choose an opportunity from the catalogue for this level."), "opportunity"
+            )
         if any(i.opportunity_key == opportunity_key for i in plan.items):
-            raise Invalid("This opportunity is already in the plan.", "opportunity")
+            raise Invalid(gettext("This opportunity is already in the plan."), "opportunity")
         title, description = found.title, found.description
         competencies = [c.key for c in found.competencies]
     else:
-        title = _text(title, "Title", required=True, limit=200)
-        description = _text(description, "Description")
+        title = _text(title, "title", required=True, limit=200)
+        description = _text(description, "description")
     end = start + timedelta(weeks=weeks)
     item = GrowthPlanItem(
         plan=plan,
@@ -258,7 +267,7 @@ def add_item(
 def _item(plan: GrowthPlan, item_id: int) -> GrowthPlanItem:
     item = next((i for i in plan.items if i.id == item_id), None)
     if item is None:
-        raise NotFound("That item is not in this plan.")
+        raise NotFound(gettext("That item is not in this plan."))
     return item
 
 
@@ -285,7 +294,7 @@ def move_item(actor: Person, plan: GrowthPlan, version: int, item_id: int, step:
     i = items.index(item)
     j = i + step
     if not 0 <= j < len(items):
-        raise Invalid("That item cannot move further.")
+        raise Invalid(gettext("That item cannot move further."))
     items[i], items[j] = items[j], items[i]
     for n, other in enumerate(items):
         other.position = n
@@ -308,7 +317,7 @@ def update_item(
         raise Invalid(problem, "end")
     item.start_date, item.end_date = start, end
     item.checkins = [d.isoformat() for d in checkins_between(start, end)]
-    item.notes = _text(notes, "Notes")
+    item.notes = _text(notes, "notes")
     _touch(plan, reset_agreement=True)
     record(
         "growth.item_updated",
@@ -321,13 +330,13 @@ def update_item(
 
 def set_notes(actor: Person, plan: GrowthPlan, version: int, notes: str) -> None:
     _check(plan, version)
-    plan.notes = _text(notes, "Notes", limit=4000)
+    plan.notes = _text(notes, "notes", limit=4000)
     _touch(plan, reset_agreement=True)
 
 
 def comment(actor: Person, plan: GrowthPlan, version: int, text: str) -> None:
     _check(plan, version)
-    plan.employee_comment = _text(text, "Comment", limit=4000)
+    plan.employee_comment = _text(text, "comment", limit=4000)
     _touch(plan, reset_agreement=False)
     record(
         "growth.commented", actor=actor, subject=plan.review.subject, cycle_id=plan.review.cycle_id

@@ -1,6 +1,7 @@
 """Growth plans: final ratings against the target level -> gaps -> focus -> stretch work.
 
-Pure: the ladder, the ratings and the catalogue are passed in as plain data.
+Pure: the ladder, the ratings and the catalogue are passed in as plain data. The
+notes are in the current locale (`gettext`; the caller chooses it with `force_locale`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+from reviews.languages import gettext
 
 FOCUS_MAX = 3
 FOCUS_MIN = 2
@@ -127,16 +130,22 @@ def plan_growth(
             ]
     elif not any(g.rating is not None for g in gaps):
         notes.append(
-            "No final competency ratings are recorded; agree the focus areas with your manager."
+            gettext(
+                "No final competency ratings are recorded; agree the focus areas with your manager."
+            )
         )
         focus = []
     else:
         notes.append(
-            "At the top of the ladder the plan broadens impact: it deepens the competencies "
-            "with the most room to grow."
+            gettext(
+                "At the top of the ladder the plan broadens impact: it deepens the "
+                "competencies with the most room to grow."
+            )
             if mode == "broaden"
-            else "Every expectation of the target level is already met; the plan deepens the "
-            "competencies with the most room to grow."
+            else gettext(
+                "Every expectation of the target level is already met; the plan deepens the "
+                "competencies with the most room to grow."
+            )
         )
         # Every rated competency below 5, the most room to grow (weighted) first.
         rated = [g for g in gaps if g.rating is not None and g.rating < 5]
@@ -183,7 +192,9 @@ def plan_growth(
             cursor += timedelta(weeks=2)
     if focus and not items:
         notes.append(
-            "The catalogue has no stretch opportunity for these focus competencies "
-            "yet; agree one with your manager and add it to the plan."
+            gettext(
+                "The catalogue has no stretch opportunity for these focus competencies "
+                "yet; agree one with your manager and add it to the plan."
+            )
         )
     return Plan(mode, target_level or current_level, gaps, strengths, focus, items, notes)

@@ -22,6 +22,7 @@ from reviews.growth import operations as ops
 from reviews.growth.inputs import parse_item_change, parse_item_id, parse_new_item, parse_note
 from reviews.growth.models import GrowthPlan
 from reviews.inputs import Fields
+from reviews.languages import gettext
 
 bp = Blueprint("growth", __name__)
 
@@ -69,8 +70,11 @@ def plan_view_model(review: Review, plan: GrowthPlan) -> dict[str, Any]:
     names = {c.key: c.name for c in snapshot.competencies}
     chart = ratings_svg(
         [(r["name"], r["rating"], r["expected"]) for r in rows],
-        f"{review.subject.name}: final ratings against "
-        f"{snapshot.level_name(plan.target_level_key)}",
+        gettext(
+            "%(name)s: final ratings against %(level)s",
+            name=review.subject.name,
+            level=snapshot.level_name(plan.target_level_key),
+        ),
     )
     return {
         "snapshot": snapshot,
@@ -103,7 +107,7 @@ def plan_page(review_id: int) -> Any:
             if action == "agree" and (is_manager or is_subject):
                 ops.agree(current_user, plan, version_n, as_manager=is_manager)
             elif action == "comment" and is_subject:
-                comment = parse_note(data, "comment", "Comment")
+                comment = parse_note(data, "comment")
                 ops.comment(current_user, plan, version_n, comment)
             elif not is_manager:
                 abort(403)
@@ -136,13 +140,13 @@ def plan_page(review_id: int) -> Any:
                 step = -1 if action == "up" else 1
                 ops.move_item(current_user, plan, version_n, parse_item_id(data), step)
             elif action == "notes":
-                ops.set_notes(current_user, plan, version_n, parse_note(data, "notes", "Notes"))
+                ops.set_notes(current_user, plan, version_n, parse_note(data, "notes"))
             else:
                 abort(400)
         except Conflict:
             db.session.rollback()
             plan = ops.plan_for(review)  # type: ignore[assignment]
-            errors["form"] = (
+            errors["form"] = gettext(
                 "Not saved: the plan changed since you opened it (someone else "
                 "edited it). The page shows the current plan; what you typed is kept "
                 "in the form. Check it and save again."
@@ -154,7 +158,7 @@ def plan_page(review_id: int) -> Any:
             errors["form"] = exc.message
             status = 409 if exc.status == 409 else 400  # a form's refusal, whatever it was
         else:
-            flash("The plan is saved.", "success")
+            flash(gettext("The plan is saved."), "success")
             return redirect(url_for("growth.plan_page", review_id=review.id))
     catalogue = ops.suitable_opportunities(plan)
     return render_template(

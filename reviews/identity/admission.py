@@ -24,24 +24,51 @@ from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.identity.models import ExternalIdentity, SeenAssertion
 from reviews.identity.settings import Provider
+from reviews.languages import lazy_gettext
 from reviews.people.models import Person, Role, Source
 
+
+class _Texts(dict[str, Any]):
+    """Texts marked with lazy_gettext that come out as str, in the reader's language."""
+
+    def __getitem__(self, key: str) -> str:
+        return str(super().__getitem__(key))
+
+
 # What each refusal tells the person (never a token, never a stack trace).
-REASONS = {
-    "state_mismatch": "This sign-in did not start here, or it was already used. Start again.",
-    "provider_error": "The identity provider did not sign you in.",
-    "unreachable": "The identity provider could not be reached. Try again in a minute.",
-    "token_invalid": "The identity provider's answer could not be trusted (its signature, "
-    "audience or validity did not check out).",
-    "replayed": "This sign-in answer was already used. Start again.",
-    "email_missing": "The identity provider did not tell us your email address.",
-    "email_unverified": "Your email address is not verified at the identity provider.",
-    "domain_not_allowed": "Your email address's domain may not sign in here.",
-    "unknown_person": "There is no account for your email address in Reviews. Ask HR to add you.",
-    "deactivated": "Your account in Reviews is deactivated. Ask HR if this is a mistake.",
-    "identity_mismatch": "This identity-provider account is linked to someone else in Reviews.",
-    "passwords_off": "Passwords are turned off here: sign in with your identity provider.",
-}
+REASONS = _Texts(
+    {
+        "state_mismatch": lazy_gettext(
+            "This sign-in did not start here, or it was already used. Start again."
+        ),
+        "provider_error": lazy_gettext("The identity provider did not sign you in."),
+        "unreachable": lazy_gettext(
+            "The identity provider could not be reached. Try again in a minute."
+        ),
+        "token_invalid": lazy_gettext(
+            "The identity provider's answer could not be trusted (its signature, "
+            "audience or validity did not check out)."
+        ),
+        "replayed": lazy_gettext("This sign-in answer was already used. Start again."),
+        "email_missing": lazy_gettext("The identity provider did not tell us your email address."),
+        "email_unverified": lazy_gettext(
+            "Your email address is not verified at the identity provider."
+        ),
+        "domain_not_allowed": lazy_gettext("Your email address's domain may not sign in here."),
+        "unknown_person": lazy_gettext(
+            "There is no account for your email address in Reviews. Ask HR to add you."
+        ),
+        "deactivated": lazy_gettext(
+            "Your account in Reviews is deactivated. Ask HR if this is a mistake."
+        ),
+        "identity_mismatch": lazy_gettext(
+            "This identity-provider account is linked to someone else in Reviews."
+        ),
+        "passwords_off": lazy_gettext(
+            "Passwords are turned off here: sign in with your identity provider."
+        ),
+    }
+)
 
 
 class Refused(Exception):

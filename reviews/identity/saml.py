@@ -98,6 +98,7 @@ from reviews.identity.saml_sp import (
 )
 from reviews.identity.settings import Provider
 from reviews.identity.signin import complete, provider_or_404, refuse_now
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 bp = Blueprint("saml", __name__, url_prefix=PREFIX)
@@ -253,7 +254,13 @@ def logout(name: str) -> Any:
         )
     except Exception as exc:  # pysaml2 or xmlsec1: Reviews' session is over regardless
         log.error("SAML provider %s: no LogoutRequest: %r", provider.name, exc)
-        flash(f"Signing out of {provider.label} did not start. Sign out there yourself.", "error")
+        flash(
+            gettext(
+                "Signing out of %(provider)s did not start. Sign out there yourself.",
+                provider=provider.label,
+            ),
+            "error",
+        )
         return redirect(url_for("auth.login"))
     return redirect(dict(info["headers"])["Location"])
 
@@ -268,16 +275,20 @@ def sls(name: str) -> Any:
     binding = BINDING_HTTP_POST if request.method == "POST" else BINDING_HTTP_REDIRECT
     fields = request.form if request.method == "POST" else request.args
     message = {key: str(fields[key]) for key in fields}
-    not_confirmed = (
-        f"{provider.label} did not confirm that you are signed out there. You are signed "
-        f"out of Reviews; on a shared computer, sign out at {provider.label} yourself."
+    not_confirmed = gettext(
+        "%(provider)s did not confirm that you are signed out there. You are signed out of "
+        "Reviews; on a shared computer, sign out at %(provider)s yourself.",
+        provider=provider.label,
     )
     if "SAMLRequest" in message and "SAMLResponse" not in message:
         # A logout started at the IdP (or at another of its applications): not supported.
         log.info("SAML provider %s: LogoutRequest from the IdP ignored", provider.name)
         flash(
-            f"Reviews does not take part in signing out at {provider.label}: to end "
-            "your Reviews session, use Sign out in Reviews.",
+            gettext(
+                "Reviews does not take part in signing out at %(provider)s: to end your "
+                "Reviews session, use Sign out in Reviews.",
+                provider=provider.label,
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -322,5 +333,5 @@ def sls(name: str) -> Any:
         protocol="saml",
         signed=signed,
     )
-    flash(f"You are signed out of {provider.label} too.", "success")
+    flash(gettext("You are signed out of %(provider)s too.", provider=provider.label), "success")
     return redirect(url_for("auth.login"))

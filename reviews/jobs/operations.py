@@ -16,6 +16,7 @@ from reviews.errors import PhaseClosed
 from reviews.extensions import db
 from reviews.jobs.lifeline import dead_after
 from reviews.jobs.models import Job, JobShard, JobState
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 # A job no worker has taken for this long: the workers may be down; a retry is offered.
@@ -24,7 +25,7 @@ STALLED_AFTER = timedelta(minutes=10)
 
 def start_plans_zip(actor: Person, cycle: Cycle, scope_manager: Person | None) -> Job:
     if not reached(cycle.state, CycleState.RELEASED):
-        raise PhaseClosed("Growth plans exist once the cycle is released.")
+        raise PhaseClosed(gettext("Growth plans exist once the cycle is released."))
     job = Job(
         kind="growth_plans_zip",
         requester_id=actor.id,
@@ -80,6 +81,8 @@ def reap(job: Job) -> bool:
     silent_since = utcnow() - dead_after(every)
     if job.state != JobState.RUNNING or (job.heartbeat_at or job.created_at) >= silent_since:
         return False
+    # Stored with the job, in the language of the page's reader: its requester (views).
+    error = gettext("The worker running this job stopped (it was restarted or killed).")
     result = db.session.execute(
         update(Job)
         .where(
@@ -89,7 +92,7 @@ def reap(job: Job) -> bool:
         )
         .values(
             state=JobState.FAILED,
-            error="The worker running this job stopped (it was restarted or killed).",
+            error=error,
             finished_at=utcnow(),
         )
         .execution_options(synchronize_session=False)
@@ -101,7 +104,7 @@ def reap(job: Job) -> bool:
 def retry(actor: Person, job: Job) -> None:
     reap(job)  # a running job whose worker died is failed first
     if not (job.state == JobState.FAILED or stalled(job)):
-        raise PhaseClosed("Only a failed or stalled job can be retried.")
+        raise PhaseClosed(gettext("Only a failed or stalled job can be retried."))
     job.state, job.error, job.file_name = JobState.QUEUED, None, None
     job.heartbeat_at = utcnow()
     if job.shard_count == 0:  # not planned yet (or a job from before shards): afresh

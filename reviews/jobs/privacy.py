@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from reviews.cycles.models import Review
 from reviews.extensions import db
 from reviews.jobs.models import Job, JobShard, JobState
+from reviews.languages import force_locale, gettext, person_locale
 from reviews.privacy import Forgetting, holding
 
 
@@ -35,9 +36,12 @@ def _forget(f: Forgetting) -> None:
         job.shard_count = job.shards_done = job.done = 0
         job.file_name = None
         job.state = JobState.FAILED
-        job.error = (
-            "It held the growth plan of a person whose data was erased: retry to build it again."
-        )
+        # Stored with the job: in the language of the person who follows it.
+        with force_locale(person_locale(job.requester)):
+            job.error = gettext(
+                "It held the growth plan of a person whose data was erased: retry to build it "
+                "again."
+            )
 
 
 holding(

@@ -38,6 +38,7 @@ from reviews.extensions import db
 from reviews.growth.models import GrowthPlan
 from reviews.jobs.lifeline import Heartbeat, dead_after, die_with_parent
 from reviews.jobs.models import Job, JobShard, JobState
+from reviews.languages import force_locale, person_locale
 
 TASKS_PER_WORKER = 25
 PROGRESS_EVERY = 5
@@ -336,9 +337,15 @@ def _render_shard(app: Flask, shard: JobShard, attempt: int, workers: int) -> st
                     _progress(shard, attempt, pending)
                     pending = 0
 
+            # Each plan is written for its person, in their language (whoever asked for
+            # the archive hands the plans out).
+            def plan_html(review: Review, plan: GrowthPlan) -> str:
+                with force_locale(person_locale(review.subject)):
+                    return growth_plan_html(review, plan)
+
             _pdfs(
                 [
-                    (n, lambda r=r, p=p: growth_plan_html(r, p))
+                    (n, lambda r=r, p=p: plan_html(r, p))
                     for n, (r, p) in zip(names, pairs, strict=True)
                 ],
                 workers,

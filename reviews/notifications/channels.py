@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import orjson
 from markupsafe import escape
 
+from reviews.languages import gettext, lazy_gettext, ngettext, pgettext
 from reviews.notifications.models import Channel
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -76,19 +77,23 @@ class Envelope:
     email: str
     message_id: str  # unique per delivery (or digest), kept across retries
     settings_url: str  # where the person changes what they get
+    locale: str = "en"  # the recipient's language (reviews.languages.person_locale)
 
 
 def title_of(items: list[Item]) -> str:
     if len(items) == 1:
         return header_text(items[0].subject)
-    return f"Reviews: {len(items)} updates"
+    return header_text(
+        str(ngettext("Reviews: %(num)d update", "Reviews: %(num)d updates", len(items)))
+    )
 
 
 # --- e-mail --------------------------------------------------------------------------
 
 
 def compose_email(envelope: Envelope, items: list[Item], sender: str) -> EmailMessage:
-    """Plain text and HTML; a digest lists each item with its link."""
+    """Plain text and HTML; a digest lists each item with its link. Written in the
+    current locale: the recipient's (`delivery._Senders.send`)."""
     message = EmailMessage()
     message["From"] = header_text(sender)
     message["To"] = header_text(envelope.email, 254)
@@ -99,35 +104,40 @@ def compose_email(envelope: Envelope, items: list[Item], sender: str) -> EmailMe
     message["Auto-Submitted"] = "auto-generated"
     shown = items[:DIGEST_LIMIT]
     more = len(items) - len(shown)
-    footer = (
-        "Reviews sent this because of your part in a review or a goal. "
-        f"Choose what you get, and where: {envelope.settings_url}"
+    why = gettext("Reviews sent this because of your part in a review or a goal.")
+    footer = f"{why} " + gettext(
+        "Choose what you get, and where: %(url)s", url=envelope.settings_url
+    )
+    heading = gettext("Your updates from Reviews:")
+    rest = (
+        ngettext("and %(num)d more in the app", "and %(num)d more in the app", more) if more else ""
     )
     if len(items) == 1:
         plain = f"{items[0].body}\n\n{items[0].url}\n\n-- \n{footer}\n"
     else:
         lines = [f"- {i.subject}\n  {i.body}\n  {i.url}" for i in shown]
         if more:
-            lines.append(f"- and {more} more in the app")
-        plain = "Your updates from Reviews:\n\n" + "\n\n".join(lines) + f"\n\n-- \n{footer}\n"
+            lines.append(f"- {rest}")
+        plain = f"{heading}\n\n" + "\n\n".join(lines) + f"\n\n-- \n{footer}\n"
     message.set_content(plain)
     entries = "".join(
         f'<li><a href="{escape(i.url)}">{escape(i.subject)}</a><br>{escape(i.body)}</li>'
         for i in shown
     )
     if more:
-        entries += f"<li>and {more} more in the app</li>"
+        entries += f"<li>{escape(rest)}</li>"
     body = (
-        f'<p>{escape(items[0].body)}</p><p><a href="{escape(items[0].url)}">Open in Reviews</a></p>'
+        f'<p>{escape(items[0].body)}</p><p><a href="{escape(items[0].url)}">'
+        f"{escape(gettext('Open in Reviews'))}</a></p>"
         if len(items) == 1
-        else f"<p>Your updates from Reviews:</p><ul>{entries}</ul>"
+        else f"<p>{escape(heading)}</p><ul>{entries}</ul>"
     )
+    choose = escape(gettext("Choose what you get, and where"))
     message.add_alternative(
         '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">'
         f"{body}"
-        '<p style="color:#555;font-size:90%">Reviews sent this because of your part in a '
-        f'review or a goal. <a href="{escape(envelope.settings_url)}">Choose what you get, '
-        "and where</a></p></body></html>",
+        f'<p style="color:#555;font-size:90%">{escape(why)} '
+        f'<a href="{escape(envelope.settings_url)}">{choose}</a></p></body></html>',
         subtype="html",
     )
     return message
@@ -231,10 +241,16 @@ def slack_payload(items: list[Item]) -> dict[str, Any]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
     if len(items) > len(shown):
         more = len(items) - len(shown)
+        rest = ngettext("and %(num)d more", "and %(num)d more", more)
         blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"and {more} more"}]}
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(rest)}]}
         )
-    fallback = title_of(items) if len(items) > 1 else f"{items[0].subject}: {items[0].body}"
+    fallback = (
+        title_of(items)
+        if len(items) > 1
+        # the notification's text where Slack shows no blocks (a phone's alert)
+        else gettext("%(subject)s: %(body)s", subject=items[0].subject, body=items[0].body)
+    )
     return {"text": _slack_escape(fallback)[:3000], "blocks": blocks}
 
 
@@ -266,11 +282,20 @@ def teams_payload(items: list[Item]) -> dict[str, Any]:
             body.append(
                 {
                     "type": "ActionSet",
-                    "actions": [{"type": "Action.OpenUrl", "title": "Open", "url": item.url}],
+                    "actions": [
+                        {
+                            "type": "Action.OpenUrl",
+                            "title": pgettext("button", "Open"),
+                            "url": item.url,
+                        }
+                    ],
                 }
             )
     if len(items) > len(shown):
-        body.append({"type": "TextBlock", "text": f"and {len(items) - len(shown)} more"})
+        more = len(items) - len(shown)
+        body.append(
+            {"type": "TextBlock", "text": ngettext("and %(num)d more", "and %(num)d more", more)}
+        )
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -279,7 +304,7 @@ def teams_payload(items: list[Item]) -> dict[str, Any]:
     }
     if len(items) == 1:
         card["actions"] = [
-            {"type": "Action.OpenUrl", "title": "Open in Reviews", "url": items[0].url}
+            {"type": "Action.OpenUrl", "title": gettext("Open in Reviews"), "url": items[0].url}
         ]
     return {
         "type": "message",
@@ -386,7 +411,9 @@ def post_signed(url: str, secret: str, payload: dict[str, Any], event_id: str) -
 HOST_SETTINGS = {Channel.SLACK: "SLACK_WEBHOOK_HOSTS", Channel.TEAMS: "TEAMS_WEBHOOK_HOSTS"}
 EXAMPLES = {
     Channel.SLACK: "https://hooks.slack.com/services/…",
-    Channel.TEAMS: "https://….webhook.office.com/webhookb2/… or a Workflows address",
+    Channel.TEAMS: lazy_gettext(
+        "%(example)s or a Workflows address", example="https://….webhook.office.com/webhookb2/…"
+    ),
 }
 
 
@@ -397,25 +424,33 @@ def check_hook_url(channel: Channel, url: str, config: dict[str, Any]) -> str | 
     the vendors' own by default, a Mattermost server for Slack-compatible hooks),
     over HTTPS: Reviews must not be made to post to any address a person types."""
     if not url.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        return "The webhook's address holds spaces or characters an address cannot have"
+        return str(
+            gettext("The webhook's address holds spaces or characters an address cannot have")
+        )
     parts = urlsplit(url)
     try:
         host, port = (parts.hostname or "").lower(), parts.port
     except ValueError:
-        return "The webhook's address has a port that is not a number"
+        return str(gettext("The webhook's address has a port that is not a number"))
     allowed = [h.strip().lower() for h in str(config.get(HOST_SETTINGS[channel], "")).split(",")]
     if parts.scheme not in ("https", "http") or not host:
-        return f"Give the webhook's full address, like {EXAMPLES[channel]}"
+        return str(
+            gettext("Give the webhook's full address, like %(example)s", example=EXAMPLES[channel])
+        )
     if not any(h and fnmatch(host, h) for h in allowed):
-        return f"This server takes {channel.value.title()} webhooks only at " + ", ".join(
-            h for h in allowed if h
+        return str(
+            gettext(
+                "This server takes %(channel)s webhooks only at %(hosts)s",
+                channel=channel.value.title(),
+                hosts=", ".join(h for h in allowed if h),
+            )
         )
     if parts.scheme == "http" and not _loopback(host):
-        return "The webhook's address must start with https://"
+        return str(gettext("The webhook's address must start with %(scheme)s", scheme="https://"))
     if parts.username or parts.password:
-        return "The webhook's address must not hold a user name or password"
+        return str(gettext("The webhook's address must not hold a user name or password"))
     if port not in (None, 443) and not _loopback(host):
-        return "The webhook's address must use the usual HTTPS port"
+        return str(gettext("The webhook's address must use the usual HTTPS port"))
     return None
 
 

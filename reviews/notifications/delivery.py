@@ -31,6 +31,7 @@ from sqlalchemy import and_, or_, select, update
 
 from reviews.db import utcnow
 from reviews.extensions import db
+from reviews.languages import gettext, ngettext
 from reviews.links import Link, url_of
 from reviews.notifications.channels import (
     Envelope,
@@ -82,15 +83,28 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"Sent {self.sent} message{'s' if self.sent != 1 else ''}"]
+        """The CLI's line, in its language (the reasons stay as the channels gave them)."""
+        parts = [ngettext("Sent %(num)d message", "Sent %(num)d messages", self.sent)]
         if self.failed:
-            parts.append(f"{self.failed} failed for good")
+            parts.append(
+                ngettext("%(num)d failed for good", "%(num)d failed for good", self.failed)
+            )
         if self.retrying:
-            parts.append(f"{self.retrying} will be retried")
+            parts.append(
+                ngettext("%(num)d will be retried", "%(num)d will be retried", self.retrying)
+            )
         if self.skipped:
-            parts.append(f"{self.skipped} no longer relevant (kept in the app only)")
+            parts.append(
+                ngettext(
+                    "%(num)d no longer relevant (kept in the app only)",
+                    "%(num)d no longer relevant (kept in the app only)",
+                    self.skipped,
+                )
+            )
         line = "; ".join(parts) + "."
-        return line + (f" Stopped early: {self.stopped}." if self.stopped else "")
+        if self.stopped:
+            line += " " + gettext("Stopped early: %(reason)s.", reason=self.stopped)
+        return line
 
 
 def _config() -> dict[str, Any]:
@@ -134,6 +148,14 @@ class _Senders:
         return self.hooks[key]
 
     def send(self, channel: Channel, envelope: Envelope, items: list[Item]) -> None:
+        """Send in the recipient's language: the message's own words were written in it
+        when it was stored; this writes the rest (digest heading, footer, buttons)."""
+        from reviews.languages import force_locale
+
+        with force_locale(envelope.locale):
+            self._send(channel, envelope, items)
+
+    def _send(self, channel: Channel, envelope: Envelope, items: list[Item]) -> None:
         if channel == Channel.EMAIL:
             assert self.mailer is not None  # noqa: S101  # available() said so
             try:
@@ -180,9 +202,14 @@ def _items(notification_ids: list[int]) -> list[Item]:
 
 
 def _envelope(recipient_id: int, message_id: str) -> Envelope:
-    email = db.session.scalar(select(Person.email).where(Person.id == recipient_id)) or ""
+    from reviews.languages import person_locale_of
+
+    row = db.session.execute(
+        select(Person.email, Person.locale).where(Person.id == recipient_id)
+    ).first()
+    email, locale = (row[0], row[1]) if row else ("", None)
     settings = url_of(Link("notifications.settings"), external=True)
-    return Envelope(recipient_id, email, message_id, settings)
+    return Envelope(recipient_id, email, message_id, settings, person_locale_of(locale))
 
 
 def _mark(ids: list[int], **values: Any) -> None:

@@ -14,6 +14,7 @@ from reviews import access
 from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext
 from reviews.notifications.dispatch import max_age
 from reviews.notifications.kinds import KINDS
 from reviews.notifications.models import (
@@ -62,28 +63,32 @@ def outbox() -> Any:
 
 
 TIMING_CHOICES = [
-    SelectChoice(Timing.IMMEDIATELY.value, "Right away"),
-    SelectChoice(Timing.DAILY.value, "Daily digest"),
-    SelectChoice(Timing.APP_ONLY.value, "App only"),
+    SelectChoice(Timing.IMMEDIATELY.value, lazy_gettext("Right away")),
+    SelectChoice(Timing.DAILY.value, lazy_gettext("Daily digest")),
+    SelectChoice(Timing.APP_ONLY.value, lazy_gettext("App only")),
 ]
 
 
 class SettingsForm(FlaskForm):
-    mail = BooleanField("Email me")
+    mail = BooleanField(lazy_gettext("Email me"))
     slack_url = StringField(
-        "Slack incoming webhook",
+        lazy_gettext("Slack incoming webhook"),
         validators=[Optional(), Length(max=500)],
-        description="Create an incoming webhook to a channel or your own DMs in Slack, "
-        "and paste its address here. Leave empty to keep the one set.",
+        description=lazy_gettext(
+            "Create an incoming webhook to a channel or your own DMs in Slack, "
+            "and paste its address here. Leave empty to keep the one set."
+        ),
     )
-    remove_slack = BooleanField("Stop sending to Slack")
+    remove_slack = BooleanField(lazy_gettext("Stop sending to Slack"))
     teams_url = StringField(
-        "Microsoft Teams webhook",
+        lazy_gettext("Microsoft Teams webhook"),
         validators=[Optional(), Length(max=500)],
-        description="An incoming webhook or a Workflows address of a Teams channel or chat. "
-        "Leave empty to keep the one set.",
+        description=lazy_gettext(
+            "An incoming webhook or a Workflows address of a Teams channel or chat. "
+            "Leave empty to keep the one set."
+        ),
     )
-    remove_teams = BooleanField("Stop sending to Teams")
+    remove_teams = BooleanField(lazy_gettext("Stop sending to Teams"))
 
 
 for _kind in KINDS:
@@ -155,7 +160,7 @@ def save() -> Any:
             else:
                 form.form_errors.append(message)
         return _settings_page(form, 400)
-    flash("Your notification settings are saved.", "success")
+    flash(gettext("Your notification settings are saved."), "success")
     return redirect(url_for("notifications.settings"))
 
 

@@ -3,6 +3,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from reviews.languages import lazy_gettext
 from reviews.people.models import Role
 
 # A text field that chooses a colleague: typed as a name or an email (people.lookup),
@@ -15,51 +16,59 @@ PEOPLE_PICKER = {
 }
 
 ROLE_CHOICES = [
-    SelectChoice(Role.EMPLOYEE.value, "Employee"),
-    SelectChoice(Role.MANAGER.value, "Manager"),
-    SelectChoice(Role.HR.value, "HR admin"),
+    SelectChoice(Role.EMPLOYEE.value, lazy_gettext("Employee")),
+    SelectChoice(Role.MANAGER.value, lazy_gettext("Manager")),
+    SelectChoice(Role.HR.value, lazy_gettext("HR admin")),
 ]
 
 
 class PersonForm(FlaskForm):
     """HR's form for one person. Every field here is meant to be written."""
 
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(lazy_gettext("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(
-        "Work email",
+        lazy_gettext("Work email"),
         validators=[
             DataRequired(),
             Length(max=254),
-            Email("Enter an email address like name@company.com.", check_deliverability=False),
+            Email(
+                lazy_gettext("Enter an email address like name@company.com."),
+                check_deliverability=False,
+            ),
         ],
     )
     department = StringField(
-        "Department",
+        lazy_gettext("Department"),
         validators=[Optional(), Length(max=100)],
-        description="Type a new name to create a department.",
+        description=lazy_gettext("Type a new name to create a department."),
         render_kw={"list": "departments"},
     )
-    level = SelectField("Level", validators=[Optional()], choices=[])
+    level = SelectField(lazy_gettext("Level"), validators=[Optional()], choices=[])
     manager = StringField(
-        "Manager",
+        lazy_gettext("Manager"),
         validators=[Optional(), Length(max=254)],
-        description="A name or an email; leave empty for someone at the top of the org.",
+        description=lazy_gettext(
+            "A name or an email; leave empty for someone at the top of the org."
+        ),
         render_kw={**PEOPLE_PICKER, "required": False},
     )
     role = SelectField(
-        "Role",
+        lazy_gettext("Role"),
         choices=ROLE_CHOICES,
         default=Role.EMPLOYEE.value,
-        description="Managers see their reports' reviews; HR admins run cycles.",
+        description=lazy_gettext("Managers see their reports' reviews; HR admins run cycles."),
     )
 
 
 class ImportUploadForm(FlaskForm):
     file = FileField(
-        "Org chart CSV",
-        validators=[FileRequired("Choose a CSV file to upload.")],
-        description="Columns: email, name, manager_email, department, level, role. "
-        "UTF-8, up to 5 MB. People missing from the file are deactivated.",
+        lazy_gettext("Org chart CSV"),
+        validators=[FileRequired(lazy_gettext("Choose a CSV file to upload."))],
+        description=lazy_gettext(
+            "Columns: %(columns)s. UTF-8, up to 5 MB. People missing from the file are "
+            "deactivated.",
+            columns="email, name, manager_email, department, level, role",
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.people.models import Person
 
 SHOWN = 3  # emails listed when a name is shared
@@ -46,12 +47,23 @@ def find_person(text: str) -> tuple[Person | None, str | None]:
     if len(named) == 1:
         return named[0], None
     if "@" in wanted:
-        return None, f"Nobody has the email {wanted}."
+        return None, gettext("Nobody has the email %(email)s.", email=wanted)
     if named:
         emails = ", ".join(p.email for p in named[:SHOWN])
-        more = " and others" if len(named) > SHOWN else ""
-        return None, f"More than one person is called {wanted}: type the email ({emails}{more})."
-    return None, f"Nobody is called or has the email {wanted}. Type a name or an email."
+        if len(named) > SHOWN:
+            return None, gettext(
+                "More than one person is called %(name)s: type the email (%(emails)s and others).",
+                name=wanted,
+                emails=emails,
+            )
+        return None, gettext(
+            "More than one person is called %(name)s: type the email (%(emails)s).",
+            name=wanted,
+            emails=emails,
+        )
+    return None, gettext(
+        "Nobody is called or has the email %(text)s. Type a name or an email.", text=wanted
+    )
 
 
 def find_people(entries: list[str]) -> tuple[list[int], list[str]]:
@@ -67,11 +79,13 @@ def find_people(entries: list[str]) -> tuple[list[int], list[str]]:
         if len(named) == 1:
             ids.append(named[0].id)
         elif named:
-            problems.append(f"more than one person is called {entry} (type the email)")
+            problems.append(
+                gettext("more than one person is called %(name)s (type the email)", name=entry)
+            )
         elif "@" in entry:
-            problems.append(f"nobody has the email {entry}")
+            problems.append(gettext("nobody has the email %(email)s", email=entry))
         else:
-            problems.append(f"nobody is called {entry}")
+            problems.append(gettext("nobody is called %(name)s", name=entry))
     return list(dict.fromkeys(ids)), problems
 
 

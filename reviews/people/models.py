@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviews.db import Base, UTCDateTime, string_enum, utcnow
 from reviews.framework.models import Level
+from reviews.languages import lazy_gettext
 from reviews.people import headcount, paths
 
 
@@ -43,14 +44,14 @@ class Source(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return _SOURCE_LABELS[self]
+        return str(_SOURCE_LABELS[self])
 
 
 _SOURCE_LABELS = {
-    Source.LOCAL: "By hand in Reviews",
-    Source.CSV: "Org chart import (CSV)",
-    Source.SCIM: "Identity provider (SCIM)",
-    Source.SSO: "Single sign-on (first sign-in)",
+    Source.LOCAL: lazy_gettext("By hand in Reviews"),
+    Source.CSV: lazy_gettext("Org chart import (CSV)"),
+    Source.SCIM: lazy_gettext("Identity provider (SCIM)"),
+    Source.SSO: lazy_gettext("Single sign-on (first sign-in)"),
 }
 
 
@@ -130,6 +131,9 @@ class Person(UserMixin, Base):  # type: ignore[misc]  # flask_login is untyped
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language the person chose for pages, e-mails and PDFs (a locale code such as
+    # "de"); None follows the browser, then the deployment's default (reviews.languages).
+    locale: Mapped[str | None] = mapped_column(String(35))
     # Whether notifications are mailed to this person too, or kept in the app only.
     mail_notifications: Mapped[bool] = mapped_column(default=True, server_default=true())
     # What last provisioned this record, and when (None: never provisioned, only edited here).

@@ -12,6 +12,7 @@ from reviews.db import utcnow
 from reviews.errors import Invalid
 from reviews.extensions import db
 from reviews.framework.models import Level
+from reviews.languages import gettext, ngettext
 from reviews.people import headcount
 from reviews.people.models import Department, Person, Role, Source
 from reviews.people.orgimport import (
@@ -75,8 +76,11 @@ def check_org_file(data: bytes, actor: Person | None = None) -> ImportCheck:
         errors = [
             RowError(
                 1,
-                f"{actor.email} (you) is not in the file: importing it "
-                "would deactivate your own account",
+                gettext(
+                    "%(email)s (you) is not in the file: importing it would deactivate your "
+                    "own account",
+                    email=actor.email,
+                ),
             )
         ]
         return ImportCheck(rows, errors, None)
@@ -88,7 +92,12 @@ def check_org_file(data: bytes, actor: Person | None = None) -> ImportCheck:
                 [
                     RowError(
                         me.line,
-                        f"{actor.email} (you) would lose the HR role; keep role hr for yourself",
+                        gettext(
+                            "%(email)s (you) would lose the HR role; keep role %(role)s for "
+                            "yourself",
+                            email=actor.email,
+                            role=Role.HR.value,
+                        ),
                     )
                 ],
                 None,
@@ -99,7 +108,7 @@ def check_org_file(data: bytes, actor: Person | None = None) -> ImportCheck:
 def apply_import(check: ImportCheck, actor: Person | None) -> ImportPlan:
     """Apply a checked, error-free import. Flushes; the caller commits."""
     if check.errors or check.plan is None:
-        raise PeopleError("an org file with errors cannot be imported")
+        raise PeopleError(gettext("an org file with errors cannot be imported"))
     plan = check.plan
     now = utcnow()
 
@@ -209,7 +218,10 @@ def department_by_name(name: str | None) -> Department | None:
 def _check_email_free(email: str, person: Person | None) -> None:
     clash = db.session.scalar(select(Person).where(Person.email == email))
     if clash is not None and clash is not person:
-        raise PeopleError(f"{email} already belongs to {clash.name}", field="email")
+        raise PeopleError(
+            gettext("%(email)s already belongs to %(name)s", email=email, name=clash.name),
+            field="email",
+        )
 
 
 def check_manager(person: Person | None, manager: Person | None) -> None:
@@ -217,14 +229,20 @@ def check_manager(person: Person | None, manager: Person | None) -> None:
         return
     if not manager.active:
         raise PeopleError(
-            f"{manager.name} is deactivated and cannot manage anyone", field="manager"
+            gettext("%(name)s is deactivated and cannot manage anyone", name=manager.name),
+            field="manager",
         )
     if person is not None and person.id is not None:
         if manager.id == person.id:
-            raise PeopleError("nobody can be their own manager", field="manager")
+            raise PeopleError(gettext("nobody can be their own manager"), field="manager")
         if is_below(manager.id, person.id):
             raise PeopleError(
-                f"{manager.name} reports to {person.name}: that would make a loop", field="manager"
+                gettext(
+                    "%(manager)s reports to %(person)s: that would make a loop",
+                    manager=manager.name,
+                    person=person.name,
+                ),
+                field="manager",
             )
 
 
@@ -270,7 +288,7 @@ def update_person(
     _check_email_free(email, person)
     check_manager(person, manager)
     if person.id == actor.id and role != Role.HR:
-        raise PeopleError("you cannot take the HR role away from yourself", field="role")
+        raise PeopleError(gettext("you cannot take the HR role away from yourself"), field="role")
     new = {
         "email": email,
         "name": name.strip(),
@@ -303,17 +321,26 @@ def active_reports(person: Person) -> int:
 
 
 def still_manages(person: Person, reports: int) -> str:
+    """The refusal in English, for SCIM's `detail` (protocol text, not translated); the
+    person's page says it in the reader's language (`deactivate_person`)."""
     return f"{person.name} still manages {reports} active people: give them another manager first"
 
 
 def deactivate_person(actor: Person, person: Person) -> None:
     if person.id == actor.id:
-        raise PeopleError("you cannot deactivate your own account")
+        raise PeopleError(gettext("you cannot deactivate your own account"))
     if not person.active:
-        raise PeopleError(f"{person.name} is already deactivated")
+        raise PeopleError(gettext("%(name)s is already deactivated", name=person.name))
     reports = active_reports(person)
     if reports:
-        raise PeopleError(still_manages(person, reports))
+        raise PeopleError(
+            ngettext(
+                "%(name)s still manages %(num)d active person: give them another manager first",
+                "%(name)s still manages %(num)d active people: give them another manager first",
+                reports,
+                name=person.name,
+            )
+        )
     person.active = False
     person.deactivated_at = utcnow()
     person.session_version += 1
@@ -323,11 +350,14 @@ def deactivate_person(actor: Person, person: Person) -> None:
 
 def reactivate_person(actor: Person, person: Person) -> None:
     if person.active:
-        raise PeopleError(f"{person.name} is already active")
+        raise PeopleError(gettext("%(name)s is already active", name=person.name))
     if person.manager is not None and not person.manager.active:
         raise PeopleError(
-            f"{person.name}'s manager {person.manager.name} is deactivated: "
-            "choose another manager first"
+            gettext(
+                "%(name)s's manager %(manager)s is deactivated: choose another manager first",
+                name=person.name,
+                manager=person.manager.name,
+            )
         )
     person.active = True
     person.deactivated_at = None

@@ -1,7 +1,9 @@
 """Org chart CSV: parse, validate as a whole, and plan the changes.
 
-Pure: no Flask, no database.  The operations module applies a plan.
+Pure: no request, no database.  The operations module applies a plan.
 The file is the whole organisation: people missing from it are deactivated.
+Its problems are written in the reader's language (`gettext`: English outside a
+request or command).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from reviews.languages import gettext, ngettext
 
 REQUIRED_COLUMNS = ("email", "name", "manager_email", "department", "level", "role")
 ROLES = ("employee", "manager", "hr")
@@ -27,7 +31,7 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return str(gettext("line %(line)d: %(message)s", line=self.line, message=self.message))
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class ImportPlan:
         return len(self.create) + len(self.update) + len(self.deactivate)
 
     def summary(self) -> str:
+        """In English: the audit event's and the API's record of the import."""
         return (
             f"{len(self.create)} new, {len(self.update)} updated "
             f"({len(self.reactivate)} reactivated), {len(self.deactivate)} deactivated, "
@@ -74,7 +79,7 @@ class ImportPlan:
 
 def _decode(data: bytes) -> tuple[str | None, RowError | None]:
     if not data.strip():
-        return None, RowError(1, "the file is empty")
+        return None, RowError(1, gettext("the file is empty"))
     if data.startswith(b"\xef\xbb\xbf"):  # Excel's "CSV UTF-8" writes a BOM
         data = data[3:]
     try:
@@ -82,7 +87,7 @@ def _decode(data: bytes) -> tuple[str | None, RowError | None]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, RowError(
-            line, 'the file is not UTF-8 text; save it as "CSV UTF-8" and try again'
+            line, gettext('the file is not UTF-8 text; save it as "CSV UTF-8" and try again')
         )
 
 
@@ -93,26 +98,33 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
     """
     text, error = _decode(data)
     if error or text is None:
-        return [], [error or RowError(1, "the file is empty")]
+        return [], [error or RowError(1, gettext("the file is empty"))]
     reader = csv.reader(io.StringIO(text, newline=""))
     errors: list[RowError] = []
     try:
         header = next(reader)
     except (csv.Error, StopIteration) as exc:
-        return [], [RowError(1, f"the header cannot be read ({exc})")]
+        return [], [RowError(1, gettext("the header cannot be read (%(problem)s)", problem=exc))]
     columns = [c.strip().lower() for c in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         return [], [
             RowError(
                 1,
-                f"missing column(s): {', '.join(missing)}; "
-                f"the header must name {', '.join(REQUIRED_COLUMNS)}",
+                gettext(
+                    "missing column(s): %(missing)s; the header must name %(required)s",
+                    missing=", ".join(missing),
+                    required=", ".join(REQUIRED_COLUMNS),
+                ),
             )
         ]
     duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicated:
-        return [], [RowError(1, f"column(s) named twice: {', '.join(duplicated)}")]
+        return [], [
+            RowError(
+                1, gettext("column(s) named twice: %(columns)s", columns=", ".join(duplicated))
+            )
+        ]
     index = {c: columns.index(c) for c in REQUIRED_COLUMNS}
 
     rows: list[OrgRow] = []
@@ -124,7 +136,11 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(RowError(reader.line_num, f"cannot be read as CSV ({exc})"))
+            errors.append(
+                RowError(
+                    reader.line_num, gettext("cannot be read as CSV (%(problem)s)", problem=exc)
+                )
+            )
             break
         line = previous_end + 1
         previous_end = reader.line_num
@@ -132,20 +148,37 @@ def parse_org_csv(data: bytes, levels: Mapping[str, str]) -> tuple[list[OrgRow],
             continue
         if len(cells) != len(columns):
             errors.append(
-                RowError(line, f"has {len(cells)} fields where the header has {len(columns)}")
+                RowError(
+                    line,
+                    ngettext(
+                        "has %(num)d field where the header has %(columns)d",
+                        "has %(num)d fields where the header has %(columns)d",
+                        len(cells),
+                        columns=len(columns),
+                    ),
+                )
             )
             if len(cells) > index["email"]:
                 unreadable.add(cells[index["email"]].strip().lower())
             continue
         if len(rows) >= MAX_PEOPLE:
-            errors.append(RowError(line, f"the file has more than {MAX_PEOPLE} people"))
+            errors.append(
+                RowError(
+                    line,
+                    ngettext(
+                        "the file has more than %(num)d person",
+                        "the file has more than %(num)d people",
+                        MAX_PEOPLE,
+                    ),
+                )
+            )
             break
         row, row_errors = _parse_row(line, {c: cells[i].strip() for c, i in index.items()}, levels)
         errors.extend(row_errors)
         if row is not None:
             rows.append(row)
     if not rows and not errors:
-        errors.append(RowError(1, "the file lists no people"))
+        errors.append(RowError(1, gettext("the file lists no people")))
     errors.extend(_check_references(rows, unreadable))
     errors.sort(key=lambda e: e.line)
     return rows, errors
@@ -157,30 +190,59 @@ def _parse_row(
     errors: list[RowError] = []
     email = cell["email"].lower()
     if not email:
-        errors.append(RowError(line, "email is empty"))
+        errors.append(RowError(line, gettext("email is empty")))
     elif len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email):
-        errors.append(RowError(line, f"{cell['email']!r} is not an email address"))
+        errors.append(
+            RowError(line, gettext("%(email)s is not an email address", email=repr(cell["email"])))
+        )
     name = cell["name"]
     if not name:
-        errors.append(RowError(line, "name is empty"))
+        errors.append(RowError(line, gettext("name is empty")))
     elif len(name) > MAX_NAME:
-        errors.append(RowError(line, f"name is longer than {MAX_NAME} characters"))
+        errors.append(
+            RowError(
+                line,
+                ngettext(
+                    "name is longer than %(num)d character",
+                    "name is longer than %(num)d characters",
+                    MAX_NAME,
+                ),
+            )
+        )
     manager = cell["manager_email"].lower() or None
     department = cell["department"] or None
     if department and len(department) > MAX_DEPARTMENT:
-        errors.append(RowError(line, f"department is longer than {MAX_DEPARTMENT} characters"))
+        errors.append(
+            RowError(
+                line,
+                ngettext(
+                    "department is longer than %(num)d character",
+                    "department is longer than %(num)d characters",
+                    MAX_DEPARTMENT,
+                ),
+            )
+        )
     level_key = None
     if cell["level"]:
         level_key = levels.get(cell["level"].lower())
         if level_key is None:
-            errors.append(RowError(line, f"unknown level {cell['level']!r}"))
+            errors.append(
+                RowError(line, gettext("unknown level %(level)s", level=repr(cell["level"])))
+            )
     role = cell["role"].lower() or "employee"
     if role not in ROLES:
         errors.append(
-            RowError(line, f"unknown role {cell['role']!r}; use one of {', '.join(ROLES)}")
+            RowError(
+                line,
+                gettext(
+                    "unknown role %(role)s; use one of %(roles)s",
+                    role=repr(cell["role"]),
+                    roles=", ".join(ROLES),
+                ),
+            )
         )
     if email and manager == email:
-        errors.append(RowError(line, f"{email} cannot be their own manager"))
+        errors.append(RowError(line, gettext("%(email)s cannot be their own manager", email=email)))
     if errors:
         # Keep the manager so that loops and unknown managers are still reported.
         kept_manager = None if manager == email else manager
@@ -196,7 +258,14 @@ def _check_references(rows: list[OrgRow], unreadable: set[str]) -> list[RowError
         first = by_email.get(row.email)
         if first is not None:
             errors.append(
-                RowError(row.line, f"duplicate email {row.email} (first on line {first.line})")
+                RowError(
+                    row.line,
+                    gettext(
+                        "duplicate email %(email)s (first on line %(line)d)",
+                        email=row.email,
+                        line=first.line,
+                    ),
+                )
             )
         else:
             by_email[row.email] = row
@@ -207,7 +276,12 @@ def _check_references(rows: list[OrgRow], unreadable: set[str]) -> list[RowError
             and row.manager_email not in unreadable
         ):
             errors.append(
-                RowError(row.line, f"unknown manager {row.manager_email} (not in this file)")
+                RowError(
+                    row.line,
+                    gettext(
+                        "unknown manager %(email)s (not in this file)", email=row.manager_email
+                    ),
+                )
             )
     errors.extend(_manager_loops(by_email))
     return errors
@@ -229,7 +303,12 @@ def _manager_loops(by_email: dict[str, OrgRow]) -> list[RowError]:
             rows = sorted((by_email[e] for e in loop), key=lambda r: r.line)
             chain = " -> ".join([*loop, loop[0]])
             lines = ", ".join(str(r.line) for r in rows)
-            errors.append(RowError(rows[0].line, f"manager loop: {chain} (lines {lines})"))
+            errors.append(
+                RowError(
+                    rows[0].line,
+                    gettext("manager loop: %(chain)s (lines %(lines)s)", chain=chain, lines=lines),
+                )
+            )
         for e in path:
             state[e] = 2
     return errors

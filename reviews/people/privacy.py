@@ -20,6 +20,7 @@ def _export(person: Person) -> dict[str, Any]:
         "created_at": person.created_at.isoformat(),
         "deactivated_at": iso(person.deactivated_at),
         "mail_notifications": person.mail_notifications,
+        "language": person.locale,
     }
 
 

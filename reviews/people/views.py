@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -29,6 +30,7 @@ from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.identity.admission import passwords_allowed
 from reviews.identity.models import ExternalIdentity
+from reviews.languages import gettext
 from reviews.people import operations as ops
 from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm, PersonForm
 from reviews.people.lookup import find_person
@@ -63,7 +65,14 @@ def directory() -> Any:
     after = params.integer("after", low=1)
     before = params.integer("before", low=1)
     if after and before:
-        raise BadParameter("Give the parameter “after” or “before”, not both.", "before")
+        raise BadParameter(
+            gettext(
+                "Give the parameter “%(after)s” or “%(before)s”, not both.",
+                after="after",
+                before="before",
+            ),
+            "before",
+        )
     try:
         found = search_people(
             q,
@@ -77,7 +86,8 @@ def directory() -> Any:
     except NotListed:
         name = "after" if after else "before"
         raise BadParameter(
-            f"The parameter “{name}” must be a person this list shows.", name
+            gettext("The parameter “%(name)s” must be a person this list shows.", name=name),
+            name,
         ) from None
     return render_template(
         "people/directory.html",
@@ -212,7 +222,7 @@ def _levels() -> list[Level]:
 
 def _fill_choices(form: PersonForm) -> list[Level]:
     levels = _levels()
-    form.level.choices = [SelectChoice("", "No level")] + [
+    form.level.choices = [SelectChoice("", gettext("No level"))] + [
         SelectChoice(str(lv.id), lv.name) for lv in levels
     ]
     return levels
@@ -260,7 +270,13 @@ def create() -> Any:
     if form.validate_on_submit():
         person = _apply_person_form(form, None)
         if person is not None:
-            flash(f"{person.name} is added. Send them a sign-in link from their page.", "success")
+            flash(
+                gettext(
+                    "%(name)s is added. Send them a sign-in link from their page.",
+                    name=person.name,
+                ),
+                "success",
+            )
             return redirect(url_for("people.profile", person_id=person.id))
     return render_template(
         "people/edit.html", form=form, person=None, departments=departments()
@@ -279,7 +295,7 @@ def edit(person_id: int) -> Any:
         form.manager.data = person.manager.email if person.manager else ""
         form.role.data = person.role.value
     if form.validate_on_submit() and _apply_person_form(form, person) is not None:
-        flash(f"{person.name}'s details are saved.", "success")
+        flash(gettext("%(name)s's details are saved.", name=person.name), "success")
         return redirect(url_for("people.profile", person_id=person.id))
     return render_template(
         "people/edit.html", form=form, person=person, departments=departments()
@@ -309,16 +325,24 @@ def password_link(person_id: int) -> Any:
 @bp.post("/people/<int:person_id>/deactivate")
 @access.hr_only
 def deactivate(person_id: int) -> Any:
-    return _toggle_active(person_id, ops.deactivate_person, "{} is deactivated and signed out.")
+    return _toggle_active(
+        person_id,
+        ops.deactivate_person,
+        lambda name: gettext("%(name)s is deactivated and signed out.", name=name),
+    )
 
 
 @bp.post("/people/<int:person_id>/reactivate")
 @access.hr_only
 def reactivate(person_id: int) -> Any:
-    return _toggle_active(person_id, ops.reactivate_person, "{} is active again.")
+    return _toggle_active(
+        person_id,
+        ops.reactivate_person,
+        lambda name: gettext("%(name)s is active again.", name=name),
+    )
 
 
-def _toggle_active(person_id: int, operation: Any, message: str) -> Any:
+def _toggle_active(person_id: int, operation: Any, message: Callable[[str], str]) -> Any:
     person = _person_or_404(person_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -327,7 +351,7 @@ def _toggle_active(person_id: int, operation: Any, message: str) -> Any:
         operation(current_user, person)
     except DomainError as exc:
         return failure(exc, back)
-    flash(message.format(person.name), "success")
+    flash(message(person.name), "success")
     return redirect(back)
 
 
@@ -357,7 +381,7 @@ def import_org() -> Any:
 def import_apply() -> Any:
     form = ImportApplyForm()
     if not form.validate_on_submit():
-        flash("The import form was incomplete; upload the file again.", "error")
+        flash(gettext("The import form was incomplete; upload the file again."), "error")
         return redirect(url_for("people.import_org"))
     check = ops.check_org_file((form.content.data or "").encode("utf-8"), current_user)
     if check.errors:
@@ -366,7 +390,18 @@ def import_apply() -> Any:
             "people/import.html", form=ImportUploadForm(), check=check, apply_form=ImportApplyForm()
         ), 422
     plan = ops.apply_import(check, current_user)
-    flash(f"Org chart imported: {plan.summary()}.", "success")
+    flash(
+        gettext(
+            "Org chart imported: %(created)d new, %(updated)d updated (%(reactivated)d "
+            "reactivated), %(deactivated)d deactivated, %(unchanged)d unchanged.",
+            created=len(plan.create),
+            updated=len(plan.update),
+            reactivated=len(plan.reactivate),
+            deactivated=len(plan.deactivate),
+            unchanged=plan.unchanged,
+        ),
+        "success",
+    )
     return redirect(url_for("people.directory"))
 
 
@@ -444,8 +479,10 @@ def anonymise(person_id: int) -> Any:
     except DomainError as exc:
         return failure(exc, back)
     flash(
-        "The person is anonymised: their name, email and written text are removed; "
-        "ratings stay in the figures.",
+        gettext(
+            "The person is anonymised: their name, email and written text are removed; "
+            "ratings stay in the figures."
+        ),
         "success",
     )
     return redirect(back)

@@ -28,6 +28,7 @@ from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.visibility import CyclePolicy, Viewer, peer_figures_shown
 from reviews.db import json_loads
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext
 from reviews.people.models import Department, Person
 from reviews.reports import streaming
 from reviews.reports.queries import Scope
@@ -59,7 +60,13 @@ REPORT_TAIL = [
     Column("Promotion readiness", 14, LABEL),
     Column("Acknowledged on", 14, Kind.DAY),
 ]
-PART_STATES = {None: "Not started", "draft": "Draft", "submitted": "Submitted"}
+# The cells are as people read them, in the reader's language (the headings above stay
+# English: scripts read them).
+PART_STATES = {
+    None: lazy_gettext("Not started"),
+    "draft": lazy_gettext("Draft"),
+    "submitted": lazy_gettext("Submitted"),
+}
 
 
 def _snapshot(cycle: Cycle) -> FrameworkSnapshot | None:
@@ -106,9 +113,14 @@ def _postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _label(value: Any, labels: dict[str, str], otherwise: str = "") -> Any:
-    """A stored value as people read it (`otherwise` for NULL or an unknown value)."""
-    return case(labels, value=type_coerce(value, String), else_=literal(otherwise))
+def _label(value: Any, labels: dict[str, Any], otherwise: Any = "") -> Any:
+    """A stored value as people read it (`otherwise` for NULL or an unknown value); the
+    labels, lazy strings included, go to the database as the reader's text."""
+    return case(
+        {k: str(v) for k, v in labels.items()},
+        value=type_coerce(value, String),
+        else_=literal(str(otherwise)),
+    )
 
 
 def _utc_day(moment: Any) -> Any:
@@ -152,7 +164,8 @@ def report_select(
         names: dict[str, str] = {}
         for each in snapshot.levels:
             names.setdefault(each["key"], str(each["name"]))  # the first, as level_name
-        level = _label(Review.level_key, names, "No level") if names else literal("No level")
+        no_level = gettext("No level")
+        level = _label(Review.level_key, names, no_level) if names else literal(no_level)
     states = {k: v for k, v in PART_STATES.items() if k is not None}
     # The submitted peer parts' ratings, one JSON document after another; only where
     # HR may see their average (a part without ratings counts, and adds no value).
@@ -179,7 +192,7 @@ def report_select(
             Review.peers_approved,
             Review.peers_done,
             _label(boss.state, states, PART_STATES[None]),
-            case((Review.final_locked, "Yes"), else_="No"),
+            case((Review.final_locked, gettext("Yes")), else_=gettext("No")),
             # ratings as JSON text: Python decodes a document several times faster
             # than PostgreSQL's json functions take it apart
             case((own.state == PartState.SUBMITTED, cast(own.ratings, Text))),
@@ -333,32 +346,32 @@ LEDGER_HEADER = [
 ]
 
 
-def _field_label(field_name: str, snapshot: FrameworkSnapshot | None) -> str:
+def _field_labels(snapshot: FrameworkSnapshot | None) -> dict[str, str]:
     """The ledger's field keys as people read them: "overall" -> "Overall rating",
-    a competency's key -> "Rating: <competency>"."""
-    if field_name == "overall":
-        return "Overall rating"
-    if field_name == "potential":
-        return "Potential"
-    if snapshot is not None:
-        for competency in snapshot.competencies:
-            if competency.key == field_name:
-                return f"Rating: {competency.name}"
-    return field_name
+    a competency's key -> "Rating: <competency>" (any other key as it is)."""
+    labels = {
+        competency.key: gettext("Rating: %(competency)s", competency=competency.name)
+        for competency in (snapshot.competencies if snapshot is not None else [])
+    }
+    return {**labels, "overall": gettext("Overall rating"), "potential": gettext("Potential")}
 
 
-def _ledger_value(field_name: str, value: str | None) -> Any:
+def _ledger_value(field_name: str, value: str | None, potential: dict[str, str]) -> Any:
     if value is None or value == "":
         return None
     if field_name == "potential":
-        return POTENTIAL.get(value, value)
+        return potential.get(value, value)
     return int(value) if value.isdigit() else value
 
 
 def ledger_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[list[Any]]]:
     """Every calibration change of the cycle, oldest first, a batch at a time."""
     scope = scope or Scope()
-    snapshot = _snapshot(cycle)
+    fields = _field_labels(_snapshot(cycle))
+    potential = {k: str(v) for k, v in POTENTIAL.items()}
+    # the reader's words, read once (each batch is finished while the response streams)
+    unsessioned = gettext("Finalised without a session")
+    automatic = gettext("Reviews (automatic)")
     subject, actor = aliased(Person), aliased(Person)
     stmt = scope.apply(
         select(
@@ -386,11 +399,11 @@ def ledger_batches(cycle: Cycle, scope: Scope | None = None) -> Iterator[list[li
                 at.replace(tzinfo=None, microsecond=0),  # UTC, as the heading says
                 name,
                 email,
-                session or "Finalised without a session",
-                _field_label(field_name, snapshot),
-                _ledger_value(field_name, old),
-                _ledger_value(field_name, new),
-                by or "Reviews (automatic)",
+                session or unsessioned,
+                fields.get(field_name, field_name),
+                _ledger_value(field_name, old, potential),
+                _ledger_value(field_name, new, potential),
+                by or automatic,
                 why,
             ]
             for at, name, email, session, field_name, old, new, by, why in rows

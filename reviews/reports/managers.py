@@ -14,12 +14,15 @@ from sqlalchemy import Float, func, literal, literal_column, select, tuple_, uni
 from reviews.cycles.figures import FIGURES, SHARE_DONE
 from reviews.cycles.models import Cycle, cycle_manager_figures
 from reviews.extensions import db
+from reviews.languages import lazy_gettext
 from reviews.paging import bounded_count, window
 from reviews.people.models import Person
 from reviews.reports.queries import Completion
 
 COUNT_LIMIT = 1000
-NO_MANAGER = "No manager"  # the label of the reviews without a manager (key 0)
+# The label of the reviews without a manager (key 0), in the reader's language: it is
+# sorted among the names in SQL, so str() it where a statement is built.
+NO_MANAGER = lazy_gettext("No manager")
 m = cycle_manager_figures
 share_done = literal_column(SHARE_DONE, Float)  # the very text the index is on
 
@@ -49,6 +52,7 @@ def _by_name(cycle: Cycle, after: int | None, per_page: int) -> list[tuple[Any, 
     index and each one's figures fetched by key; the reviews without a manager (key
     0, "No manager") merged in at their place."""
     connection = db.session.connection()
+    no_manager = str(NO_MANAGER)
     people = (
         select(Person.name, m.c.manager_key, *_figures())
         .select_from(Person)
@@ -56,13 +60,13 @@ def _by_name(cycle: Cycle, after: int | None, per_page: int) -> list[tuple[Any, 
         .order_by(Person.name, Person.id)
         .limit(per_page + 1)
     )
-    none = select(literal(NO_MANAGER), m.c.manager_key, *_figures()).where(
+    none = select(literal(no_manager), m.c.manager_key, *_figures()).where(
         m.c.cycle_id == cycle.id, m.c.manager_key == 0
     )
     start: tuple[str, int] | None = None
     if after is not None:
         mark = connection.execute(
-            select(func.coalesce(Person.name, NO_MANAGER), m.c.manager_key)
+            select(func.coalesce(Person.name, no_manager), m.c.manager_key)
             .select_from(m)
             .outerjoin(Person, Person.id == m.c.manager_key)
             .where(m.c.cycle_id == cycle.id, m.c.manager_key == after)
@@ -71,7 +75,7 @@ def _by_name(cycle: Cycle, after: int | None, per_page: int) -> list[tuple[Any, 
             raise NotListed(after)
         start = (mark[0], mark[1])
         people = people.where(tuple_(Person.name, Person.id) > tuple_(*start))
-        none = none.where(tuple_(literal(NO_MANAGER), literal(0)) > tuple_(*start))
+        none = none.where(tuple_(literal(no_manager), literal(0)) > tuple_(*start))
     # the two ordered in SQL, in the database's collation
     both = union_all(people.subquery().select(), none).subquery()
     label, key = both.c[0], both.c[1]
@@ -118,7 +122,7 @@ def _behind(cycle: Cycle, after: int | None, per_page: int) -> list[tuple[Any, .
     name = select(Person.name).where(Person.id == found.c.manager_key).scalar_subquery()
     stmt = (
         select(
-            func.coalesce(name, NO_MANAGER),
+            func.coalesce(name, str(NO_MANAGER)),
             found.c.manager_key,
             *(found.c[f] for f in FIGURES),
         )

@@ -28,10 +28,11 @@ from reviews.cycles.reading import cycle_policy
 from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext, ngettext
 from reviews.people.models import Department, Person
 
 CHUNK = 1000
-NO_DEPARTMENT = "No department"
+NO_DEPARTMENT = lazy_gettext("No department")  # str() where used: a label and a dict key
 
 
 @dataclass
@@ -118,14 +119,14 @@ def _by_department(
             continue
         found = sums.get(department_key)
         sums[department_key] = figures if found is None else list(map(add, found, figures))
+    none = str(NO_DEPARTMENT)
     departments = sorted(
-        (
-            Completion(names.get(d, NO_DEPARTMENT) if d else NO_DEPARTMENT, *figures)
-            for d, figures in sums.items()
-        ),
+        (Completion(names.get(d, none) if d else none, *figures) for d, figures in sums.items()),
         key=lambda r: r.label,
     )
-    total = Completion("All", *(sum(column) for column in zip(*sums.values(), strict=True)))
+    total = Completion(
+        gettext("All"), *(sum(column) for column in zip(*sums.values(), strict=True))
+    )
     return total, departments
 
 
@@ -148,7 +149,7 @@ def manager_completion(
         connection.scalar(select(func.count()).select_from(m).where(m.c.cycle_id == cycle.id)) or 0
     )
     person = aliased(Person)
-    label = func.coalesce(person.name, "No manager")
+    label = func.coalesce(person.name, gettext("No manager"))
     ordering = (
         (label, m.c.manager_key)  # as the managers page (reports.managers) pages them
         if order == "name"
@@ -195,15 +196,16 @@ def department_figures(cycle: Cycle) -> tuple[Completion, list[Completion], Dist
     )
     figures_by_department = []
     dists = Distributions()
+    no_department, no_level = str(NO_DEPARTMENT), gettext("No level")
     for department_key, level, value, *figures in rows:
         figures_by_department.append((department_key, figures))
         if not value:
             continue
         n = figures[0]  # reviews
-        department = names.get(department_key, NO_DEPARTMENT) if department_key else NO_DEPARTMENT
+        department = names.get(department_key, no_department) if department_key else no_department
         dists.overall[value - 1] += n
         dists.by_department.setdefault(department, [0] * 5)[value - 1] += n
-        level_name = snapshot.level_name(level or None) if snapshot else (level or "No level")
+        level_name = snapshot.level_name(level or None) if snapshot else (level or no_level)
         dists.by_level.setdefault(level_name, [0] * 5)[value - 1] += n
     total, departments = _by_department(figures_by_department, names)
     return total, departments, dists
@@ -240,6 +242,7 @@ def calibration_changes(cycle: Cycle) -> CalibrationChanges:
         .group_by(session_name, CalibrationChange.old_value, CalibrationChange.new_value)
     ).all()
     result = CalibrationChanges()
+    unsessioned = gettext("Finalised")  # the changes no session made
     for session, old, new, count in rows:
         if not (old and new and old.isdigit() and new.isdigit()) or int(old) == int(new):
             continue
@@ -247,8 +250,8 @@ def calibration_changes(cycle: Cycle) -> CalibrationChanges:
         result.total += count
         result.up += count if up else 0
         result.down += 0 if up else count
-        u, d = result.by_session.get(session or "Finalised", (0, 0))
-        result.by_session[session or "Finalised"] = (
+        u, d = result.by_session.get(session or unsessioned, (0, 0))
+        result.by_session[session or unsessioned] = (
             u + (count if up else 0),
             d + (0 if up else count),
         )
@@ -307,7 +310,7 @@ def overdue(
                 )
             ).order_by(subject.name, Review.id)
         ):
-            late.append(Overdue(name, email, "self-review", due, rid))
+            late.append(Overdue(name, email, gettext("self-review"), due, rid))
     elif cycle.state == CycleState.PEER_FEEDBACK:
         reviewer = aliased(Person)
         requests = scope.apply(
@@ -329,14 +332,17 @@ def overdue(
                     reviewer.name, subject.name, PeerRequest.id
                 )
             ):
-                late.append(Overdue(name, email, f"peer feedback for {who}", due, None))
+                task = gettext("peer feedback for %(name)s", name=who)
+                late.append(Overdue(name, email, task, due, None))
         else:
             for name, email, n in first(
                 requests.with_only_columns(reviewer.name, reviewer.email, func.count())
                 .group_by(reviewer.id, reviewer.name, reviewer.email)
                 .order_by(reviewer.name, reviewer.id)
             ):
-                task = f"peer feedback ({n} request{'s' if n != 1 else ''})"
+                task = ngettext(
+                    "peer feedback (%(num)d request)", "peer feedback (%(num)d requests)", n
+                )
                 late.append(Overdue(name, email, task, due, None))
     elif cycle.state == CycleState.MANAGER_REVIEW:
         manager = aliased(Person)
@@ -353,5 +359,5 @@ def overdue(
                 )
             ).order_by(manager.name, subject.name, Review.id)
         ):
-            late.append(Overdue(name, email, f"review of {who}", due, rid))
+            late.append(Overdue(name, email, gettext("review of %(name)s", name=who), due, rid))
     return late

@@ -28,6 +28,7 @@ from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.errors import BadParameter
 from reviews.extensions import db
+from reviews.languages import gettext, ngettext
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department
 from reviews.reports import exports
@@ -88,12 +89,18 @@ def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
     total, by_department, dists = q.department_figures(cycle)
     changes = q.calibration_changes(cycle)
     phases = [
-        ("Self-reviews", total.self_done, total.reviews),
-        (f"At least {cycle.peer_min} peers approved", total.nominated, total.reviews),
-        ("Peer feedback", total.peer_done, total.peer_total),
-        ("Manager reviews", total.manager_done, total.manager_total),
-        ("Calibrated (final locked)", total.calibrated, total.manager_total),
-        ("Acknowledged", total.acknowledged, total.reviews),
+        (gettext("Self-reviews"), total.self_done, total.reviews),
+        (
+            ngettext(
+                "At least %(num)d peer approved", "At least %(num)d peers approved", cycle.peer_min
+            ),
+            total.nominated,
+            total.reviews,
+        ),
+        (gettext("Peer feedback"), total.peer_done, total.peer_total),
+        (gettext("Manager reviews"), total.manager_done, total.manager_total),
+        (gettext("Calibrated (final locked)"), total.calibrated, total.manager_total),
+        (gettext("Acknowledged"), total.acknowledged, total.reviews),
     ]
     buckets = distribution_of_counts(dists.overall, cycle.guidance, cycle.guidance_tolerance / 100)
     return {
@@ -103,9 +110,13 @@ def _dashboard_data(cycle: Cycle) -> dict[str, Any]:
         "changes": changes,
         "phases": phases,
         "buckets": buckets,
-        "completion_chart": completion_svg(phases, f"Completion of {cycle.name}"),
+        "completion_chart": completion_svg(
+            phases, gettext("Completion of %(name)s", name=cycle.name)
+        ),
         "distribution_chart": distribution_svg(
-            buckets, [str(v) for v in range(1, 6)], f"Ratings in {cycle.name} against the guidance"
+            buckets,
+            [str(v) for v in range(1, 6)],
+            gettext("Ratings in %(name)s against the guidance", name=cycle.name),
         ),
     }
 
@@ -145,7 +156,8 @@ def manager_completion(cycle_id: int) -> Any:
         found = managers_page(cycle, order, MANAGERS_PAGE, after=after)
     except ManagerNotListed:
         raise BadParameter(
-            "The parameter “after” must be a manager this list shows.", "after"
+            gettext("The parameter “%(name)s” must be a manager this list shows.", name="after"),
+            "after",
         ) from None
     return render_template(
         "reports/managers.html",
@@ -166,8 +178,11 @@ def remind(cycle_id: int) -> Any:
     queued = remind_due(date.today(), cycle_id=cycle.id)
     record("cycle.reminded", actor=current_user, cycle_id=cycle.id, queued=queued)
     flash(
-        f"{queued} reminder{'s' if queued != 1 else ''} sent (at most one per person and "
-        "task a day).",
+        ngettext(
+            "%(num)d reminder sent (at most one per person and task a day).",
+            "%(num)d reminders sent (at most one per person and task a day).",
+            queued,
+        ),
         "success",
     )
     return redirect(url_for("reports.dashboard", cycle_id=cycle.id))
@@ -278,7 +293,8 @@ def feedback_quality(cycle_id: int) -> Any:
         found = writers_page(cycle, QUALITY_PAGE, after=after)
     except ManagerNotListed:
         raise BadParameter(
-            "The parameter “after” must be a manager this report shows.", "after"
+            gettext("The parameter “%(name)s” must be a manager this report shows.", name="after"),
+            "after",
         ) from None
     figures = quality_by_author(
         select(Review.id).where(Review.cycle_id == cycle.id), [pid for pid, _ in found.people]

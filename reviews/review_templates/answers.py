@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reviews.languages import gettext, lazy_gettext
 from reviews.review_templates.definition import (
     AUDIENCES,
     CANT_JUDGE,
@@ -24,12 +25,12 @@ from reviews.review_templates.definition import (
 
 # What an answer of each kind is in the API's JSON, for its error message.
 SHAPES = {
-    "text": "text",
-    "scale": "a step number",
-    "choice": "an option key",
-    "choices": "a list of option keys",
-    "yes_no": "true or false",
-    "competencies": "ratings",
+    "text": lazy_gettext("text"),
+    "scale": lazy_gettext("a step number"),
+    "choice": lazy_gettext("an option key"),
+    "choices": lazy_gettext("a list of option keys"),
+    "yes_no": lazy_gettext("true or false"),
+    "competencies": lazy_gettext("ratings"),
 }
 NOT_AN_ANSWER = "\x00not-an-answer"
 
@@ -63,18 +64,20 @@ def parse_answers(
         values = _values(form, q.key)
         if not values:
             if submit and q.required:
-                errors[q.key] = f"{q.label} is needed before submitting."
+                errors[q.key] = gettext(
+                    "%(question)s is needed before submitting.", question=q.label
+                )
             continue
         if NOT_AN_ANSWER in values:
-            errors[q.key] = f"Answer with {SHAPES[q.kind]}."
+            errors[q.key] = gettext("Answer with %(shape)s.", shape=str(SHAPES[q.kind]))
             continue
         if q.kind != "choices" and len(values) > 1:
-            errors[q.key] = "Give one answer."
+            errors[q.key] = gettext("Give one answer.")
             continue
         value = values[0]
         if q.kind == "text":
             if len(value) > q.max_length:
-                errors[q.key] = f"Keep this under {q.max_length} characters."
+                errors[q.key] = gettext("Keep this under %(max)d characters.", max=q.max_length)
             else:
                 answers[q.key] = value
         elif q.kind == "yes_no":
@@ -83,7 +86,7 @@ def parse_answers(
             elif value.lower() in ("no", "false"):
                 answers[q.key] = False
             else:
-                errors[q.key] = "Answer yes or no."
+                errors[q.key] = gettext("Answer yes or no.")
         elif q.kind == "scale":
             steps = [o.key for o in q.options]
             if value in steps:
@@ -91,19 +94,25 @@ def parse_answers(
             elif value == CANT_JUDGE and q.cant_judge:
                 answers[q.key] = CANT_JUDGE
             else:
-                cant = " or can't judge" if q.cant_judge else ""
-                errors[q.key] = f"Choose a step from 1 to {len(steps)}{cant}."
+                errors[q.key] = (
+                    gettext("Choose a step from 1 to %(steps)d or can't judge.", steps=len(steps))
+                    if q.cant_judge
+                    else gettext("Choose a step from 1 to %(steps)d.", steps=len(steps))
+                )
         elif q.kind == "choice":
             if value in {o.key for o in q.options}:
                 answers[q.key] = value
             else:
-                errors[q.key] = f"Choose one of: {', '.join(o.label for o in q.options)}."
+                errors[q.key] = gettext(
+                    "Choose one of: %(choices)s.", choices=", ".join(o.label for o in q.options)
+                )
         else:  # choices
             known = {o.key for o in q.options}
             if unknown := [v for v in values if v not in known]:
-                errors[q.key] = (
-                    f"{', '.join(map(repr, unknown))} is not an option; choose from: "
-                    f"{', '.join(o.label for o in q.options)}."
+                errors[q.key] = gettext(
+                    "%(values)s is not an option; choose from: %(choices)s.",
+                    values=", ".join(map(repr, unknown)),
+                    choices=", ".join(o.label for o in q.options),
                 )
             else:
                 answers[q.key] = [o.key for o in q.options if o.key in values]

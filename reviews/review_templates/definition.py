@@ -5,6 +5,14 @@ stored definition) into a typed `Template`, or raises `TemplateError` listing ev
 problem at once; `answers` reads and shows what people answer to it. `DEFAULTS`
 are the questions Reviews has always asked, kept exactly (keys, labels, required),
 so every part written before templates reads as it did.
+
+Languages: the names of parts, kinds and audiences are only shown, so they are lazy
+(written in the reader's language). The built-in questions and the fixed fields'
+default labels are data: a new template copies them, every manager template keeps the
+labels, and a launching cycle freezes the questions it asks (`queries.freeze`), so
+they stay English here and are only marked (`N_`) for the catalog. A template's
+problems (`TemplateError.details`) are in the reader's language, and say where they
+are in numbers too (the editor puts each beside its row).
 """
 
 from __future__ import annotations
@@ -14,25 +22,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reviews.languages import gettext, lazy_gettext
+
 PARTS = ("self", "peer", "manager", "upward")
 # The parts of a review itself (upward feedback is about a manager, beside it).
 REVIEW_PARTS = ("self", "peer", "manager")
 PART_NAMES = {
-    "self": "Self-review",
-    "peer": "Peer feedback",
-    "manager": "Manager review",
-    "upward": "Upward feedback",
+    "self": lazy_gettext("Self-review"),
+    "peer": lazy_gettext("Peer feedback"),
+    "manager": lazy_gettext("Manager review"),
+    "upward": lazy_gettext("Upward feedback"),
 }
 # Parts that rate competencies only where the author can judge them: their block is
 # never required. Upward feedback rates the manager's management competencies.
 OPTIONAL_RATINGS = ("peer", "upward")
 KINDS = {
-    "text": "Free text",
-    "scale": "Rating on a scale",
-    "choice": "Single choice",
-    "choices": "Multiple choice",
-    "yes_no": "Yes or no",
-    "competencies": "Competency ratings (the framework's scale and anchors)",
+    "text": lazy_gettext("Free text"),
+    "scale": lazy_gettext("Rating on a scale"),
+    "choice": lazy_gettext("Single choice"),
+    "choices": lazy_gettext("Multiple choice"),
+    "yes_no": lazy_gettext("Yes or no"),
+    "competencies": lazy_gettext("Competency ratings (the framework's scale and anchors)"),
 }
 # The competency block: where the part rates the cycle's competencies, if it does. Its
 # key is always this one; the manager review must have it (calibration, the 9-box and
@@ -41,9 +51,9 @@ KINDS = {
 COMPETENCIES = "competencies"
 # Who reads an answer besides its author, widest first.
 AUDIENCES = {
-    "part": "Everyone who reads this part",
-    "line": "The manager line and HR only",
-    "hr": "HR only (a private note)",
+    "part": lazy_gettext("Everyone who reads this part"),
+    "line": lazy_gettext("The manager line and HR only"),
+    "hr": lazy_gettext("HR only (a private note)"),
 }
 CANT_JUDGE = "cant_judge"
 MAX_TEXT = 5000
@@ -65,19 +75,44 @@ RESERVED = frozenset(
     }
 )
 RESERVED_PREFIXES = ("rating_", "comment_", "evidence", "answer_")
+
+
+def N_(text: str) -> str:
+    """Marks built-in text for the catalog (the extractor knows the name `N_`) and keeps
+    it as it is: it is data, copied into templates and frozen into cycles in English."""
+    return text
+
+
 # The manager part's fixed fields (calibration, the 9-box and plans read them):
-# a template may rename them, not drop them.
+# a template may rename them, not drop them. English: every manager template keeps
+# its labels, these by default.
 FIXED_LABELS = {
-    "overall": "Overall performance",
-    "potential": "Potential",
-    "readiness": "Promotion readiness",
+    "overall": N_("Overall performance"),
+    "potential": N_("Potential"),
+    "readiness": N_("Promotion readiness"),
 }
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a template document: `text` says where and what, `said` only what
+    (both in the reader's language); `section` and `question` (from 1) place it, and
+    `about` names what a problem of the whole template concerns: "name", "keys" (the
+    duplicated `keys`) or "ratings" (the competency block)."""
+
+    text: str
+    said: str
+    section: int | None = None
+    question: int | None = None
+    about: str = ""
+    keys: tuple[str, ...] = ()
+
+
 class TemplateError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    def __init__(self, problems: list[Problem]) -> None:
+        self.details = problems
+        self.problems = [p.text for p in problems]
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -100,15 +135,15 @@ class Question:
 
     def option_label(self, key: Any) -> str:
         if self.kind == "yes_no":
-            return {True: "Yes", False: "No"}.get(key, "")
+            return {True: gettext("Yes"), False: gettext("No")}.get(key, "")
         if key == CANT_JUDGE and self.kind == "scale":
-            return "Can't judge"
+            return gettext("Can't judge")
         return next((o.label for o in self.options if o.key == str(key)), str(key))
 
     def label_of(self, text: str) -> str:
         """One answer in the form's text (a tally's key) as people read it."""
         if self.kind == "yes_no":
-            return "Yes" if text == "yes" else "No"
+            return gettext("Yes") if text == "yes" else gettext("No")
         if self.kind == "scale" and text != CANT_JUDGE:
             return f"{text} · {self.option_label(text)}"
         return self.option_label(text)
@@ -205,53 +240,107 @@ class Template:
 # Parsing a template document ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where in a document a problem is: the template (no section), a section, one of its
+    questions, or an option or a step of a question; `labels` for the fixed fields'."""
+
+    section: int | None = None
+    question: int | None = None
+    option: int | None = None
+    step: int | None = None
+    labels: bool = False
+
+    def __str__(self) -> str:
+        s, q = self.section, self.question
+        if s is None:
+            return gettext("Template labels") if self.labels else gettext("Template")
+        if q is None:
+            return gettext("Section %(section)d", section=s)
+        if self.option is not None:
+            return gettext(
+                "Section %(section)d, question %(question)d, option %(option)d",
+                section=s,
+                question=q,
+                option=self.option,
+            )
+        if self.step is not None:
+            return gettext(
+                "Section %(section)d, question %(question)d, step %(step)d",
+                section=s,
+                question=q,
+                step=self.step,
+            )
+        return gettext("Section %(section)d, question %(question)d", section=s, question=q)
+
+
+TEMPLATE = Place()
+
+
 class _Reader:
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
+
+    def add(self, place: Place, said: str, *, about: str = "", keys: tuple[str, ...] = ()) -> None:
+        """A problem at `place`; `said` is what is wrong, in the reader's language."""
+        text = gettext("%(place)s: %(problem)s", place=str(place), problem=said)
+        self.problems.append(Problem(text, said, place.section, place.question, about, keys))
 
     def text(
-        self, item: Mapping[str, Any], key: str, where: str, limit: int, *, needed: bool
+        self, item: Mapping[str, Any], key: str, where: Place, limit: int, *, needed: bool
     ) -> str:
         value = item.get(key, "")
         if value is None:
             value = ""
+        about = "name" if where == TEMPLATE and key == "name" else ""
         if not isinstance(value, str):
-            self.problems.append(f"{where}: {key} must be text.")
+            self.add(where, gettext("%(field)s must be text.", field=key), about=about)
             return ""
         value = value.strip()
         if needed and not value:
-            self.problems.append(f"{where}: {key} is needed.")
+            self.add(where, gettext("%(field)s is needed.", field=key), about=about)
         elif len(value) > limit:
-            self.problems.append(f"{where}: {key} must be at most {limit} characters.")
+            self.add(
+                where,
+                gettext("%(field)s must be at most %(max)d characters.", field=key, max=limit),
+                about=about,
+            )
         return value
 
-    def flag(self, item: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    def flag(self, item: Mapping[str, Any], key: str, where: Place, default: bool) -> bool:
         value = item.get(key, default)
         if not isinstance(value, bool):
-            self.problems.append(f"{where}: {key} must be true or false.")
+            self.add(where, gettext("%(field)s must be true or false.", field=key))
             return default
         return value
 
-    def key(self, value: Any, where: str, what: str) -> str:
+    def key(self, value: Any, where: Place, what: str) -> str:
         if not isinstance(value, str) or not KEY.fullmatch(value):
-            self.problems.append(
-                f"{where}: {what} must be lower-case letters, digits and _ , starting with a "
-                "letter, at most 40 characters."
+            self.add(
+                where,
+                gettext(
+                    "%(field)s must be lower-case letters, digits and _ , starting with a "
+                    "letter, at most 40 characters.",
+                    field=what,
+                ),
             )
             return ""
         return value
 
 
-def _options(r: _Reader, item: Mapping[str, Any], where: str) -> tuple[Option, ...]:
+def _options(r: _Reader, item: Mapping[str, Any], where: Place) -> tuple[Option, ...]:
     raw = item.get("options")
     if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_OPTIONS:
-        r.problems.append(f"{where}: options must be a list of 2 to {MAX_OPTIONS} choices.")
+        r.add(
+            where,
+            gettext("options must be a list of 2 to %(max)d choices.", max=MAX_OPTIONS),
+        )
         return ()
     options = []
     for n, option in enumerate(raw, 1):
-        at = f"{where}, option {n}"
+        at = replace(where, option=n)
         if not isinstance(option, dict):
-            r.problems.append(f"{at}: must be an object with key and label.")
+            r.add(at, gettext("must be an object with key and label."))
             continue
         options.append(
             Option(
@@ -261,27 +350,27 @@ def _options(r: _Reader, item: Mapping[str, Any], where: str) -> tuple[Option, .
         )
     keys = [o.key for o in options if o.key]
     if len(set(keys)) != len(keys):
-        r.problems.append(f"{where}: option keys must differ.")
+        r.add(where, gettext("option keys must differ."))
     return tuple(options)
 
 
-def _steps(r: _Reader, item: Mapping[str, Any], where: str) -> tuple[Option, ...]:
+def _steps(r: _Reader, item: Mapping[str, Any], where: Place) -> tuple[Option, ...]:
     raw = item.get("steps")
     if not isinstance(raw, list) or not 2 <= len(raw) <= 10:
-        r.problems.append(f"{where}: steps must be a list of 2 to 10 labels, lowest first.")
+        r.add(where, gettext("steps must be a list of 2 to 10 labels, lowest first."))
         return ()
     steps = []
     for n, label in enumerate(raw, 1):
         if not isinstance(label, str) or not label.strip() or len(label.strip()) > 60:
-            r.problems.append(f"{where}, step {n}: a label of 1 to 60 characters is needed.")
+            r.add(replace(where, step=n), gettext("a label of 1 to 60 characters is needed."))
         else:
             steps.append(Option(str(n), label.strip()))
     return tuple(steps)
 
 
-def _question(r: _Reader, item: Any, where: str) -> Question | None:
+def _question(r: _Reader, item: Any, where: Place) -> Question | None:
     if not isinstance(item, dict):
-        r.problems.append(f"{where}: must be an object.")
+        r.add(where, gettext("must be an object."))
         return None
     kind = item.get("kind")
     if not isinstance(kind, str):
@@ -290,15 +379,21 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         item = {"key": COMPETENCIES, **item}
     key = r.key(item.get("key"), where, "key")
     if kind == COMPETENCIES and key != COMPETENCIES:
-        r.problems.append(f"{where}: the competency block's key is {COMPETENCIES!r}.")
+        r.add(
+            where,
+            gettext("the competency block's key is %(key)s.", key=repr(COMPETENCIES)),
+        )
     elif key and kind != COMPETENCIES and (key in RESERVED or key.startswith(RESERVED_PREFIXES)):
-        r.problems.append(f"{where}: key {key!r} is a name the form already uses.")
+        r.add(where, gettext("key %(key)s is a name the form already uses.", key=repr(key)))
     if kind not in KINDS:
-        r.problems.append(f"{where}: kind must be one of {', '.join(KINDS)}.")
+        r.add(where, gettext("kind must be one of %(kinds)s.", kinds=", ".join(KINDS)))
         return None
     audience = item.get("audience", "part")
     if not isinstance(audience, str) or audience not in AUDIENCES:
-        r.problems.append(f"{where}: audience must be one of {', '.join(AUDIENCES)}.")
+        r.add(
+            where,
+            gettext("audience must be one of %(audiences)s.", audiences=", ".join(AUDIENCES)),
+        )
     question = Question(
         key=key,
         kind=kind,
@@ -308,11 +403,14 @@ def _question(r: _Reader, item: Any, where: str) -> Question | None:
         audience=audience if isinstance(audience, str) and audience in AUDIENCES else "part",
     )
     if kind == COMPETENCIES and question.audience != "part":
-        r.problems.append(f"{where}: every reader of the part reads its competency ratings.")
+        r.add(where, gettext("every reader of the part reads its competency ratings."))
     if kind == "text":
         limit = item.get("max_length", MAX_TEXT)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TEXT:
-            r.problems.append(f"{where}: max_length must be a whole number from 1 to {MAX_TEXT}.")
+            r.add(
+                where,
+                gettext("max_length must be a whole number from 1 to %(max)d.", max=MAX_TEXT),
+            )
             limit = MAX_TEXT
         return replace(question, max_length=limit)
     if kind in ("choice", "choices"):
@@ -332,59 +430,78 @@ def parse_template(doc: Any, *, part: str | None = None) -> Template:
     `part`, when given, is the part the template must be for (an edit cannot move a
     template from one part to another)."""
     if not isinstance(doc, dict):
-        raise TemplateError(["The template must be a JSON object."])
+        said = gettext("The template must be a JSON object.")
+        raise TemplateError([Problem(said, said)])
     r = _Reader()
-    name = r.text(doc, "name", "Template", 120, needed=True)
+    name = r.text(doc, "name", TEMPLATE, 120, needed=True)
     kind = doc.get("part")
     if not isinstance(kind, str) or kind not in PARTS:
-        r.problems.append(f"Template: part must be one of {', '.join(PARTS)}.")
+        r.add(TEMPLATE, gettext("part must be one of %(parts)s.", parts=", ".join(PARTS)))
     elif part is not None and kind != part:
-        r.problems.append(f"Template: part must stay {part!r}.")
+        r.add(TEMPLATE, gettext("part must stay %(part)s.", part=repr(part)))
     raw_sections = doc.get("sections")
     sections: list[Section] = []
     if not isinstance(raw_sections, list) or not raw_sections:
-        r.problems.append("Template: sections must be a list with at least one section.")
+        r.add(TEMPLATE, gettext("sections must be a list with at least one section."))
         raw_sections = []
     for s, raw in enumerate(raw_sections, 1):
-        where = f"Section {s}"
+        where = Place(section=s)
         if not isinstance(raw, dict):
-            r.problems.append(f"{where}: must be an object with title and questions.")
+            r.add(where, gettext("must be an object with title and questions."))
             continue
         title = r.text(raw, "title", where, 120, needed=True)
         items = raw.get("questions")
         if not isinstance(items, list) or not items:
-            r.problems.append(f"{where}: questions must be a list with at least one question.")
+            r.add(where, gettext("questions must be a list with at least one question."))
             items = []
         questions = [
-            _question(r, item, f"{where}, question {n}") for n, item in enumerate(items, 1)
+            _question(r, item, replace(where, question=n)) for n, item in enumerate(items, 1)
         ]
         sections.append(Section(title, tuple(q for q in questions if q is not None)))
     keys = [q.key for s in sections for q in s.questions if q.key]
     blocks = [q for s in sections for q in s.questions if q.kind == COMPETENCIES]
     if kind == "manager" and (not blocks or not all(q.required for q in blocks)):
-        r.problems.append(
-            "Template: the manager review rates the competencies (calibration, the 9-box and "
-            "growth plans read them): keep the competency block, needed to submit."
+        r.add(
+            TEMPLATE,
+            gettext(
+                "the manager review rates the competencies (calibration, the 9-box and "
+                "growth plans read them): keep the competency block, needed to submit."
+            ),
+            about="ratings",
         )
     if kind in OPTIONAL_RATINGS and any(q.required for q in blocks):
-        who = "peers" if kind == "peer" else "reports"
-        r.problems.append(f"Template: {who} rate competencies only if they can: not required.")
+        r.add(
+            TEMPLATE,
+            gettext("peers rate competencies only if they can: not required.")
+            if kind == "peer"
+            else gettext("reports rate competencies only if they can: not required."),
+            about="ratings",
+        )
     if duplicated := sorted({k for k in keys if keys.count(k) > 1}):
-        r.problems.append(f"Template: question keys must differ ({', '.join(duplicated)}).")
+        r.add(
+            TEMPLATE,
+            gettext("question keys must differ (%(keys)s).", keys=", ".join(duplicated)),
+            about="keys",
+            keys=tuple(duplicated),
+        )
     if len(keys) > MAX_QUESTIONS:
-        r.problems.append(f"Template: at most {MAX_QUESTIONS} questions.")
+        r.add(TEMPLATE, gettext("at most %(max)d questions.", max=MAX_QUESTIONS))
     labels: dict[str, str] = {}
     raw_labels = doc.get("labels") or {}
     if not isinstance(raw_labels, dict) or (raw_labels and kind != "manager"):
-        r.problems.append("Template: labels name the manager part's fixed fields only.")
+        r.add(TEMPLATE, gettext("labels name the manager part's fixed fields only."))
     else:
         for name_ in raw_labels:
             if name_ not in FIXED_LABELS:
-                r.problems.append(
-                    f"Template: labels: {name_!r} is not one of overall, potential, readiness."
+                r.add(
+                    TEMPLATE,
+                    gettext(
+                        "labels: %(name)s is not one of overall, potential, readiness.",
+                        name=repr(name_),
+                    ),
                 )
         labels = {
-            k: r.text(raw_labels, k, "Template labels", 60, needed=True)
+            k: r.text(raw_labels, k, Place(labels=True), 60, needed=True)
             for k in FIXED_LABELS
             if k in raw_labels
         }
@@ -402,51 +519,51 @@ def _text(key: str, label: str) -> dict[str, Any]:
     return {"key": key, "kind": "text", "label": label, "required": True}
 
 
-def _ratings(required: bool = True, label: str = "Competencies") -> dict[str, Any]:
+def _ratings(required: bool = True, label: str = N_("Competencies")) -> dict[str, Any]:
     return {"key": COMPETENCIES, "kind": COMPETENCIES, "label": label, "required": required}
 
 
 DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
     "self": {
-        "name": "Self-review",
+        "name": N_("Self-review"),
         "part": "self",
         "sections": [
-            {"title": "Competencies", "questions": [_ratings()]},
+            {"title": N_("Competencies"), "questions": [_ratings()]},
             {
-                "title": "Looking back and ahead",
+                "title": N_("Looking back and ahead"),
                 "questions": [
-                    _text("accomplishments", "Accomplishments this period"),
-                    _text("growth", "What you want to grow next"),
+                    _text("accomplishments", N_("Accomplishments this period")),
+                    _text("growth", N_("What you want to grow next")),
                 ],
             },
         ],
     },
     "peer": {
-        "name": "Peer feedback",
+        "name": N_("Peer feedback"),
         "part": "peer",
         "sections": [
             {
-                "title": "Your feedback",
+                "title": N_("Your feedback"),
                 "questions": [
-                    _text("strengths", "Strengths"),
-                    _text("growth_areas", "Growth areas"),
-                    _text("suggestion", "One concrete suggestion"),
+                    _text("strengths", N_("Strengths")),
+                    _text("growth_areas", N_("Growth areas")),
+                    _text("suggestion", N_("One concrete suggestion")),
                 ],
             },
-            {"title": "Competencies", "questions": [_ratings(required=False)]},
+            {"title": N_("Competencies"), "questions": [_ratings(required=False)]},
         ],
     },
     "manager": {
-        "name": "Manager review",
+        "name": N_("Manager review"),
         "part": "manager",
         "sections": [
-            {"title": "Competencies", "questions": [_ratings()]},
+            {"title": N_("Competencies"), "questions": [_ratings()]},
             {
-                "title": "Summary",
+                "title": N_("Summary"),
                 "questions": [
-                    _text("summary", "Summary"),
-                    _text("strengths", "Strengths"),
-                    _text("growth_areas", "Growth areas"),
+                    _text("summary", N_("Summary")),
+                    _text("strengths", N_("Strengths")),
+                    _text("growth_areas", N_("Growth areas")),
                 ],
             },
         ],
@@ -454,17 +571,17 @@ DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
     # What upward feedback asked before templates: the management competencies, each
     # rated or skipped, and an optional comment.
     "upward": {
-        "name": "Upward feedback",
+        "name": N_("Upward feedback"),
         "part": "upward",
         "sections": [
             {
-                "title": "How your manager supports you",
+                "title": N_("How your manager supports you"),
                 "questions": [
-                    _ratings(required=False, label="Management competencies"),
+                    _ratings(required=False, label=N_("Management competencies")),
                     {
                         "key": "comment",
                         "kind": "text",
-                        "label": "What should your manager keep doing, or do differently?",
+                        "label": N_("What should your manager keep doing, or do differently?"),
                         "required": False,
                         "max_length": 2000,
                     },

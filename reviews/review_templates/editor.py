@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reviews.review_templates.definition import FIXED_LABELS, MAX_TEXT, TemplateError
+from reviews.review_templates.definition import FIXED_LABELS, MAX_TEXT, Problem, TemplateError
 
 ROW_FIELDS = (
     "section",
@@ -34,7 +34,6 @@ ROW_FIELDS = (
 )
 SPARE_ROWS = 2
 MAX_ROWS = 60
-WHERE = re.compile(r"^Section (\d+)(?:, question (\d+))?(?:, (?:option|step) \d+)?: ")
 
 
 @dataclass
@@ -217,26 +216,6 @@ def with_spares(editor: EditorForm, spares: int = SPARE_ROWS) -> list[Row]:
 NAME = -2  # row_errors' key of the template name's problems
 
 
-# Problems of the template as a whole that are about some of its questions: the rows
-# they belong beside, given the rows' keys and kinds.
-DUPLICATED = re.compile(r"^Template: question keys must differ \((.*)\)\.$")
-ABOUT_RATINGS = (
-    "Template: the manager review rates",
-    "Template: peers rate",
-    "Template: reports rate",
-)
-
-
-def _about(problem: str, rows: list[Row]) -> list[int]:
-    """The rows a template-wide problem is about (none: it stays in the summary)."""
-    if match := DUPLICATED.match(problem):
-        keys = set(match.group(1).split(", "))
-        return [i for i, r in enumerate(rows) if r.key in keys]
-    if problem.startswith(ABOUT_RATINGS):
-        return [i for i, r in enumerate(rows) if r.kind == "competencies"]
-    return []
-
-
 def row_errors(
     error: TemplateError, origin: list[tuple[int, int]], rows: list[Row] | None = None
 ) -> dict[int, list[str]]:
@@ -244,24 +223,35 @@ def row_errors(
     under NAME, other problems of the template as a whole under -1, or beside each of
     the `rows` they name (a duplicated key, the competency block)."""
     found: dict[int, list[str]] = {}
-    for problem in error.problems:
+    for problem in error.details:
         if about := _about(problem, rows or []):
-            text = problem.removeprefix("Template: ")
             for i in about:
-                found.setdefault(i, []).append(text[:1].upper() + text[1:])
+                found.setdefault(i, []).append(_capital(problem.said))
             continue
-        match = WHERE.match(problem)
-        row = NAME if problem.startswith("Template: name") else -1
-        if match:
-            section, question = int(match.group(1)), match.group(2)
+        row, text = -1, problem.text
+        if problem.section is not None:
             candidates = [
                 i
                 for i, (s, n) in enumerate(origin)
-                if s == section and (question is None or n == int(question))
+                if s == problem.section and (problem.question is None or n == problem.question)
             ]
             row = candidates[0] if candidates else -1
-            problem = problem[match.end() :]
-        if row == NAME:
-            problem = problem.removeprefix("Template: ")
-        found.setdefault(row, []).append(problem[:1].upper() + problem[1:])
+            text = problem.said
+        elif problem.about == "name":
+            row, text = NAME, problem.said
+        found.setdefault(row, []).append(_capital(text))
     return found
+
+
+def _about(problem: Problem, rows: list[Row]) -> list[int]:
+    """The rows a problem of the template as a whole is about (none: it stays in the
+    summary): those with a duplicated key, or the competency block."""
+    if problem.about == "keys":
+        return [i for i, r in enumerate(rows) if r.key in problem.keys]
+    if problem.about == "ratings":
+        return [i for i, r in enumerate(rows) if r.kind == "competencies"]
+    return []
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -12,6 +12,7 @@ from reviews.audit.operations import record
 from reviews.db import utcnow
 from reviews.errors import Conflict, Invalid, PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.people.models import Person
 from reviews.review_templates.definition import DEFAULTS, Template, TemplateError, parse_template
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate, TemplatePart
@@ -22,7 +23,7 @@ def _checked(document: Any, part: str | None = None) -> Template:
         return parse_template(document, part=part)
     except TemplateError as exc:
         raise Invalid(
-            "The template has problems: " + " ".join(exc.problems),
+            gettext("The template has problems: %(problems)s", problems=" ".join(exc.problems)),
             fields={"definition": "; ".join(exc.problems)},
         ) from exc
 
@@ -67,7 +68,7 @@ def update_template(
 
 def _stale(current: ReviewTemplate | None) -> Conflict:
     return Conflict(
-        "Someone else saved this template while you were editing it.",
+        gettext("Someone else saved this template while you were editing it."),
         current=current,
         current_version=current.version if current else None,
     )
@@ -91,7 +92,7 @@ def in_use(row: ReviewTemplate) -> bool:
 
 def delete_template(actor: Person, row: ReviewTemplate) -> None:
     if in_use(row):
-        raise PhaseClosed("A cycle asks this template: archive it instead of deleting it.")
+        raise PhaseClosed(gettext("A cycle asks this template: archive it instead of deleting it."))
     record("template.deleted", actor=actor, template_id=row.id, name=row.name)
     db.session.delete(row)
     db.session.flush()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from reviews import access
 from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext
 from reviews.people.forms import ConfirmForm
 from reviews.review_templates import editor
 from reviews.review_templates import operations as ops
@@ -39,8 +40,16 @@ _SUBJECT = audiences_for(author=False, line=False, hr=False)
 _LINE = audiences_for(author=False, line=True, hr=False)
 _HR = audiences_for(author=False, line=True, hr=True)
 READERS = {
-    "review": [("The person reviewed", _SUBJECT), ("Their manager line", _LINE), ("HR", _HR)],
-    "upward": [("The manager rated", _SUBJECT), ("Their managers", _LINE), ("HR", _HR)],
+    "review": [
+        (lazy_gettext("The person reviewed"), _SUBJECT),
+        (lazy_gettext("Their manager line"), _LINE),
+        (lazy_gettext("HR"), _HR),
+    ],
+    "upward": [
+        (lazy_gettext("The manager rated"), _SUBJECT),
+        (lazy_gettext("Their managers"), _LINE),
+        (lazy_gettext("HR"), _HR),
+    ],
 }
 MAX_IMPORT = 200_000
 
@@ -89,7 +98,10 @@ def template_list() -> Any:
 def new_template(part: str) -> Any:
     """A new template starts as a copy of the built-in questions of its part."""
     row = ops.copy_template(current_user, _part_or_404(part))
-    flash("A new template, copied from the built-in questions. Change it and save.", "success")
+    flash(
+        gettext("A new template, copied from the built-in questions. Change it and save."),
+        "success",
+    )
     return redirect(url_for("templates.edit_template", template_id=row.id))
 
 
@@ -97,7 +109,7 @@ def new_template(part: str) -> Any:
 @access.hr_only
 def copy_template(template_id: int) -> Any:
     row = ops.copy_template(current_user, _template_or_404(template_id))
-    flash(f"Copied as “{row.name}”.", "success")
+    flash(gettext("Copied as “%(name)s”.", name=row.name), "success")
     return redirect(url_for("templates.edit_template", template_id=row.id))
 
 
@@ -140,8 +152,12 @@ def edit_template(template_id: int) -> Any:
             row = _template_or_404(template_id)
             errors = {
                 -1: [
-                    f"{conflict.message} What you typed is below; the saved version "
-                    f"({row.version}) is in the preview. Save again to replace it."
+                    gettext(
+                        "%(conflict)s What you typed is below; the saved version "
+                        "(%(version)s) is in the preview. Save again to replace it.",
+                        conflict=conflict.message,
+                        version=row.version,
+                    )
                 ]
             }
             status = 409
@@ -150,7 +166,8 @@ def edit_template(template_id: int) -> Any:
             status = 400
         else:
             flash(
-                "Template saved. Cycles already launched keep the questions they froze.", "success"
+                gettext("Template saved. Cycles already launched keep the questions they froze."),
+                "success",
             )
             return redirect(url_for("templates.edit_template", template_id=row.id))
     return render_template(
@@ -206,26 +223,36 @@ def import_template() -> Any:
         raw = upload.read(MAX_IMPORT + 1) if upload and upload.filename else b""
         text = raw.decode("utf-8", "replace") if raw else request.form.get("document", "")
         if len(raw or text.encode()) > MAX_IMPORT:
-            problems = [f"The document is larger than {MAX_IMPORT // 1000} kB."]
+            problems = [
+                gettext("The document is larger than %(size)d kB.", size=MAX_IMPORT // 1000)
+            ]
             text = ""
         elif not text.strip():
-            problems = ["Choose a JSON file or paste a template document."]
+            problems = [gettext("Choose a JSON file or paste a template document.")]
         else:
             try:
                 document = json.loads(text)
                 parse_template(document)
             except json.JSONDecodeError as exc:
-                problems = [f"This is not JSON: {exc.msg} at line {exc.lineno}."]
+                problems = [
+                    gettext(
+                        "This is not JSON: %(problem)s at line %(line)d.",
+                        problem=exc.msg,
+                        line=exc.lineno,
+                    )
+                ]
             except TemplateError as exc:  # a ValueError too: caught first
                 problems = exc.problems
             except (ValueError, RecursionError):
                 problems = [
-                    "This JSON cannot be read: it nests too deeply or holds a number "
-                    "too long to be one."
+                    gettext(
+                        "This JSON cannot be read: it nests too deeply or holds a number "
+                        "too long to be one."
+                    )
                 ]
             else:
                 row = ops.create_template(current_user, document)
-                flash(f"Imported “{row.name}”.", "success")
+                flash(gettext("Imported “%(name)s”.", name=row.name), "success")
                 return redirect(url_for("templates.edit_template", template_id=row.id))
     return render_template("review_templates/import.html", problems=problems, text=text), (
         400 if problems else 200
@@ -250,9 +277,9 @@ def _set_archived(template_id: int, *, archived: bool) -> Any:
         abort(400)
     ops.set_archived(current_user, row, archived)
     flash(
-        f"“{row.name}” is archived: new cycles cannot choose it."
+        gettext("“%(name)s” is archived: new cycles cannot choose it.", name=row.name)
         if archived
-        else f"“{row.name}” is back in the list for new cycles.",
+        else gettext("“%(name)s” is back in the list for new cycles.", name=row.name),
         "success",
     )
     return redirect(url_for("templates.template_list"))
@@ -270,7 +297,7 @@ def delete_template(template_id: int) -> Any:
         ops.delete_template(current_user, row)
     except DomainError as exc:
         return failure(exc, back)
-    flash(f"Deleted “{name}”.", "success")
+    flash(gettext("Deleted “%(name)s”.", name=name), "success")
     return redirect(back)
 
 
@@ -285,4 +312,4 @@ def choices_for(part: str, keep: int | None = None) -> list[tuple[str, str]]:
         )
         .order_by(ReviewTemplate.name)
     )
-    return [("", "Built-in questions"), *((str(r.id), r.name) for r in rows)]
+    return [("", gettext("Built-in questions")), *((str(r.id), r.name) for r in rows)]

@@ -1,4 +1,15 @@
 // Progressive enhancement only: every page works without this file.
+
+// The page's texts for this file, in the reader's language (reviews.languages,
+// script_messages, in a <meta> of base.html): t("key", {name: value}) fills %(name)s.
+const MESSAGES = (() => {
+  const meta = document.querySelector('meta[name="script-messages"]');
+  try { return meta ? JSON.parse(meta.content) : {}; } catch (error) { return {}; }
+})();
+const t = (key, values = {}) => (MESSAGES[key] || key).replace(
+  /%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+// Dates and times formatted as the server formats them for this page (en-GB for English).
+const FORMAT_LOCALE = document.documentElement.dataset.formatLocale || undefined;
 document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.dataset.confirm)) {
@@ -47,17 +58,17 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
       const body = await response.json();
       if (response.ok) {
         version.value = body.version;
-        say("Draft saved at " + new Date(body.saved_at).toLocaleTimeString());
+        say(t("draft_saved", { time: new Date(body.saved_at).toLocaleTimeString(FORMAT_LOCALE) }));
       } else if (response.status === 409) {
         stopped = true;
         say(body.error.message);
       } else if (response.status === 422) {
-        say("Not saved yet: " + Object.values(body.error.fields)[0]);
+        say(t("not_saved_yet", { problem: Object.values(body.error.fields)[0] }));
       } else {
-        say("Not saved: " + body.error.message);
+        say(t("not_saved", { problem: body.error.message }));
       }
     } catch (error) {
-      say("Not saved: the connection failed. Your text is still here; try again.");
+      say(t("connection_failed"));
     }
   };
   // Submitting while a draft save is on its way would carry the old version and
@@ -70,7 +81,7 @@ document.querySelectorAll("form[data-autosave]").forEach((form) => {
     saving.then(() => form.requestSubmit(submitter));
   });
   form.addEventListener("input", () => {
-    say("Unsaved changes…");
+    say(t("unsaved"));
     clearTimeout(timer);
     timer = setTimeout(save, 1500);
   });
@@ -123,30 +134,29 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
   });
 });
 
-// Dates in the reader's own time zone and language. The server wrote them in
-// UTC: deadlines as "due in 3 days", moments as "25 Nov 2026, 14:05 UTC".
+// Dates in the reader's own time zone. The server wrote them in UTC, in the page's
+// language: deadlines as "due in 3 days" (with the phrases for a day either side,
+// as the reader's day may differ from UTC's), moments as "25 Nov 2026, 14:05 UTC".
 (() => {
   const dayMs = 24 * 60 * 60 * 1000;
   const localDay = (d) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
   const longDate = { day: "numeric", month: "short", year: "numeric" };
+  const utcToday = new Date(Date.UTC(
+    new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()));
   document.querySelectorAll("time[data-due]").forEach((el) => {
     const [y, m, d] = el.getAttribute("datetime").split("-").map(Number);
     const due = new Date(y, m - 1, d);
     const days = Math.round((localDay(due) - localDay(new Date())) / dayMs);
-    let phrase;
-    if (days === 0) phrase = "due today";
-    else if (days === 1) phrase = "due tomorrow";
-    else if (days === -1) phrase = "overdue by 1 day";
-    else if (days < 0) phrase = "overdue by " + -days + " days";
-    else phrase = "due in " + days + " days";
-    el.textContent = phrase;
-    el.title = due.toLocaleDateString(undefined, longDate);
+    const utcDays = Math.round((Date.UTC(y, m - 1, d) - utcToday.getTime()) / dayMs);
+    if (days === utcDays - 1 && el.dataset.dayLater) el.textContent = el.dataset.dayLater;
+    else if (days === utcDays + 1 && el.dataset.dayEarlier) el.textContent = el.dataset.dayEarlier;
+    el.title = due.toLocaleDateString(FORMAT_LOCALE, longDate);
   });
   document.querySelectorAll("time[data-local]").forEach((el) => {
     const at = new Date(el.getAttribute("datetime"));
     if (Number.isNaN(at.getTime())) return;
     el.title = el.textContent;  // the UTC original stays on hover
-    el.textContent = at.toLocaleString(undefined, {
+    el.textContent = at.toLocaleString(FORMAT_LOCALE, {
       ...longDate, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
     });
   });
@@ -164,7 +174,7 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
   document.querySelectorAll("textarea[data-people-list]").forEach((area) => {
     const label = document.createElement("label");
     label.htmlFor = area.id + "-add";
-    label.textContent = "Add a person to the list";
+    label.textContent = t("add_person");
     const adder = document.createElement("input");
     adder.type = "text";
     adder.id = area.id + "-add";
@@ -180,7 +190,7 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
     list.id = "people-picker-" + counter;
     list.className = "picker-list";
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", "Matching people");
+    list.setAttribute("aria-label", t("matching_people"));
     list.hidden = true;
     const status = document.createElement("span");
     status.className = "visually-hidden";
@@ -253,8 +263,8 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
       input.setAttribute("aria-expanded", String(open));
       active = -1;
       status.textContent = open
-        ? people.length + (people.length === 1 ? " person matches" : " people match") + "; use the arrow keys to choose."
-        : "Nobody matches.";
+        ? t(people.length === 1 ? "one_matches" : "many_match", { count: people.length })
+        : t("nobody_matches");
     };
     const ask = async () => {
       const q = input.value.trim();
@@ -342,7 +352,7 @@ document.querySelectorAll("form.part-form").forEach((form) => {
       const sets = form.querySelectorAll(`fieldset.competency[data-group="${group}"]`);
       const done = Array.from(sets).filter((f) =>
         f.querySelector("input[type=radio]:checked:not([value='skip'])")).length;
-      el.textContent = done + " of " + sets.length;
+      el.textContent = t("rated_of", { rated: done, total: sets.length });
     });
   });
 });

@@ -13,6 +13,7 @@ from reviews.cycles.models import Cycle, Review
 from reviews.cycles.workflow import CycleState
 from reviews.errors import Forbidden, NotFound, PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.people.models import Person
 from reviews.review_templates.answers import parse_answers
 from reviews.review_templates.definition import Template
@@ -55,34 +56,34 @@ def parse_answer(
         given = form.getlist(name) if hasattr(form, "getlist") else [form.get(name)]
         given = [g for g in given if g is not None]
         if len(given) > 1:
-            errors[name] = "Give one rating."
+            errors[name] = gettext("Give one rating.")
             continue
         raw = str(given[0]).strip() if given else ""
         if raw in {"1", "2", "3", "4", "5"}:
             ratings[key] = int(raw)
         elif raw not in ("", "skip"):
-            errors[f"rating_{key}"] = "Choose a rating from 1 to 5, or skip."
+            errors[f"rating_{key}"] = gettext("Choose a rating from 1 to 5, or skip.")
     answers, problems = parse_answers(template.questions, form, submit=True)
     errors.update(problems)
     if not ratings and not answers and not errors:
         errors["form"] = (
-            "Rate at least one competency or answer a question."
+            gettext("Rate at least one competency or answer a question.")
             if keys
-            else "Answer at least one question."
+            else gettext("Answer at least one question.")
         )
     return ratings, answers, errors
 
 
 def submit(author: Person, cycle: Cycle, ratings: dict[str, int], answers: dict[str, Any]) -> None:
     if not cycle.upward_feedback:
-        raise NotFound("This cycle does not ask for upward feedback.")
+        raise NotFound(gettext("This cycle does not ask for upward feedback."))
     if cycle.state not in UPWARD_OPEN:
-        raise PhaseClosed("Upward feedback is closed for this cycle.")
+        raise PhaseClosed(gettext("Upward feedback is closed for this cycle."))
     review = own_review(author, cycle)
     if review is None or review.manager_id is None:
-        raise Forbidden("You have no manager to give feedback to in this cycle.")
+        raise Forbidden(gettext("You have no manager to give feedback to in this cycle."))
     if has_answered(author, cycle, review.manager_id):
-        raise PhaseClosed("You already gave your manager feedback in this cycle.")
+        raise PhaseClosed(gettext("You already gave your manager feedback in this cycle."))
     db.session.add(
         UpwardParticipation(
             cycle_id=cycle.id,

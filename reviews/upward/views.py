@@ -13,6 +13,7 @@ from reviews.cycles.workflow import LABELS, CycleState
 from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
 from reviews.extensions import db
+from reviews.languages import gettext, ngettext
 from reviews.people.models import Person
 from reviews.reports.spreadsheets import csv_stream
 from reviews.upward import operations as ops
@@ -53,7 +54,7 @@ def give(cycle_id: int) -> Any:
                 errors["form"] = exc.message
                 status = exc.status
             else:
-                flash("Thank you. Your answer is kept without your name.", "success")
+                flash(gettext("Thank you. Your answer is kept without your name."), "success")
                 return redirect(url_for("home.index"))
         status = status if status != 200 else 400
     labels = {f"rating_{k}": name for k, name in keys} | {
@@ -105,7 +106,7 @@ def _figure(q: QuestionAggregate) -> Any:
     counts = "; ".join(f"{label}: {n}" for label, n in q.tallies or ())
     if q.kind == "scale" and q.mean is not None:
         return f"{q.mean} ({counts})"
-    return counts or f"{q.responses} answers"
+    return counts or ngettext("%(num)d answer", "%(num)d answers", q.responses)
 
 
 @bp.get("/cycles/<int:cycle_id>/upward.csv")
@@ -133,7 +134,11 @@ def summary_csv(cycle_id: int) -> Any:
         if summary.shown:
             responses: Any = summary.responses
         else:
-            responses = f"fewer than {summary.threshold}" if summary.closed else "collecting"
+            responses = (
+                gettext("fewer than %(threshold)s", threshold=summary.threshold)
+                if summary.closed
+                else gettext("collecting")
+            )
         lines.append(
             [
                 manager.name,

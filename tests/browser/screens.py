@@ -80,13 +80,17 @@ def follow(page: Any, base: str, start: str, pattern: str) -> str:
     raise LookupError(f"no link matching {pattern} within reach of {start}")
 
 
-def screens(browser: Any, base: str) -> Iterator[tuple[str, Any]]:
-    """Yield (name, page) with each main page loaded; the page's viewport is for the caller."""
+def screens(browser: Any, base: str, language: str | None = None) -> Iterator[tuple[str, Any]]:
+    """Yield (name, page) with each main page loaded; the page's viewport is for the caller.
+    With `language` (a locale code), the browser asks for pages in that language."""
     by_account: dict[str | None, list[tuple[str, str, str | None]]] = {}
     for account, name, start, pattern in SCREENS:
         by_account.setdefault(account, []).append((name, start, pattern))
+    headers = {"Accept-Language": language.replace("_", "-")} if language else {}
     for account, items in by_account.items():
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, extra_http_headers=headers
+        )
         page = context.new_page()
         try:
             if account:

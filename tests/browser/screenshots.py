@@ -4,6 +4,9 @@ python -m tests.browser.screenshots DIR serves the demo organisation from a
 temporary SQLite database and writes NAME-375.png and NAME-1280.png into DIR,
 and for the pages in screens.DARK NAME-dark-375.png and NAME-dark-1280.png too,
 with the system's colour scheme set to dark.
+
+python -m tests.browser.screenshots DIR --language de takes the same pages with
+the browser asking for German (light theme only): docs/screenshots/de/.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from .conftest import CHROMIUM, LAUNCH_ARGS
 from .screens import DARK, WIDTHS, screens
 
 
-def main(out: Path) -> None:
+def main(out: Path, language: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,8 +58,9 @@ def main(out: Path) -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-                for name, page in screens(browser, base):
-                    for scheme in ("light", "dark") if name in DARK else ("light",):
+                for name, page in screens(browser, base, language):
+                    dark = name in DARK and not language
+                    for scheme in ("light", "dark") if dark else ("light",):
                         page.emulate_media(color_scheme=scheme)
                         prefix = f"{name}-dark" if scheme == "dark" else name
                         for width in WIDTHS:
@@ -74,4 +78,10 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"))
+    arguments = sys.argv[1:]
+    chosen = None
+    if "--language" in arguments:
+        at = arguments.index("--language")
+        chosen = arguments[at + 1]
+        del arguments[at : at + 2]
+    main(Path(arguments[0] if arguments else "docs/screenshots"), chosen)

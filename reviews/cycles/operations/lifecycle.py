@@ -38,6 +38,7 @@ from reviews.cycles.models import (
     cycle_department,
     cycle_participant,
 )
+from reviews.cycles.operations.reminders import due_day
 from reviews.cycles.snapshot import take_snapshot
 from reviews.cycles.workflow import (
     LABELS,
@@ -51,6 +52,7 @@ from reviews.errors import Conflict, PhaseClosed, merge
 from reviews.extensions import db
 from reviews.framework.models import Level, Scale
 from reviews.framework.queries import ladder, scale
+from reviews.languages import gettext, in_sentence, lazy_gettext, lazy_ngettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify_each, notify_many
 from reviews.people.models import Department, Person
@@ -101,7 +103,7 @@ def create_cycle(actor: Person, f: CycleFields) -> Cycle:
 
 def update_cycle(actor: Person, cycle: Cycle, expected_version: int, f: CycleFields) -> None:
     if cycle.state != CycleState.DRAFT:
-        raise PhaseClosed("Only a draft cycle can be edited; this one is running.")
+        raise PhaseClosed(gettext("Only a draft cycle can be edited; this one is running."))
     if cycle.version != expected_version:
         raise _stale(cycle)
     _apply_fields(cycle, f)
@@ -118,7 +120,7 @@ def update_cycle(actor: Person, cycle: Cycle, expected_version: int, f: CycleFie
 
 def _stale(current: Cycle | None) -> Conflict:
     return Conflict(
-        "Someone else changed this cycle meanwhile; reload and edit again.",
+        gettext("Someone else changed this cycle meanwhile; reload and edit again."),
         current=current,
         current_version=current.version if current else None,
     )
@@ -126,7 +128,9 @@ def _stale(current: Cycle | None) -> Conflict:
 
 def delete_cycle(actor: Person, cycle: Cycle) -> None:
     if cycle.state != CycleState.DRAFT:
-        raise PhaseClosed("Only a draft cycle can be deleted; a launched cycle holds reviews.")
+        raise PhaseClosed(
+            gettext("Only a draft cycle can be deleted; a launched cycle holds reviews.")
+        )
     record("cycle.deleted", actor=actor, name=cycle.name)
     db.session.delete(cycle)
     db.session.flush()
@@ -236,7 +240,13 @@ def advance_cycle(actor: Person, cycle: Cycle, target: CycleState) -> None:
     try:
         check_transition(source, target, cycle_facts(cycle))
     except TransitionRefused as exc:
-        raise PhaseClosed(f"Cannot move to {LABELS[target].lower()}: {exc}.") from exc
+        raise PhaseClosed(
+            gettext(
+                "Cannot move to %(phase)s: %(reason)s.",
+                phase=in_sentence(LABELS[target]),
+                reason=str(exc),
+            )
+        ) from exc
     if target == CycleState.SELF_REVIEW:
         _launch(cycle)
     cycle.state = target
@@ -369,22 +379,27 @@ def _refresh_statistics(*tables: str) -> None:
 
 
 def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
-    """Tell everyone the phase asks something of, in one statement whatever their number."""
+    """Tell everyone the phase asks something of, in one statement whatever their number;
+    each message in its recipient's language (lazy texts, `notifications.operations`)."""
     due = cycle.due(state)
-    due_text = f" by {due:%-d %B %Y}" if due else ""
+    day = due_day(due) if due else None
     if state == CycleState.SELF_REVIEW:
         notify_each(
             "self_review_open",
-            f"{cycle.name}: your self-review is open",
-            f"Write your self-review and nominate peers{due_text}.",
+            lazy_gettext("%(cycle)s: your self-review is open", cycle=cycle.name),
+            lazy_gettext("Write your self-review and nominate peers by %(date)s.", date=day)
+            if due
+            else lazy_gettext("Write your self-review and nominate peers."),
             "cycles.self_part",
             select(Review.subject_id, Review.id).where(Review.cycle_id == cycle.id),
         )
     elif state == CycleState.PEER_FEEDBACK:
         notify_each(
             "peer_feedback_open",
-            f"{cycle.name}: peer feedback is due",
-            f"Colleagues are waiting for your feedback{due_text}.",
+            lazy_gettext("%(cycle)s: peer feedback is due", cycle=cycle.name),
+            lazy_gettext("Colleagues are waiting for your feedback by %(date)s.", date=day)
+            if due
+            else lazy_gettext("Colleagues are waiting for your feedback."),
             "cycles.peer_request",
             select(PeerRequest.reviewer_id, PeerRequest.id)
             .join(Review)
@@ -398,8 +413,8 @@ def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
     elif state == CycleState.RELEASED:
         notify_each(
             "review_released",
-            f"{cycle.name}: your review is released",
-            "Read your review and acknowledge that you have read it.",
+            lazy_gettext("%(cycle)s: your review is released", cycle=cycle.name),
+            lazy_gettext("Read your review and acknowledge that you have read it."),
             "cycles.review",
             select(Review.subject_id, Review.id).where(Review.cycle_id == cycle.id),
         )
@@ -413,8 +428,15 @@ def _phase_notifications(cycle: Cycle, state: CycleState) -> None:
             Message(
                 manager_id,
                 "manager_review_open",
-                f"{cycle.name}: write your team's reviews",
-                f"{n} review{'s' if n != 1 else ''} to write{due_text}.",
+                lazy_gettext("%(cycle)s: write your team's reviews", cycle=cycle.name),
+                lazy_ngettext(
+                    "%(num)d review to write by %(date)s.",
+                    "%(num)d reviews to write by %(date)s.",
+                    n,
+                    date=day,
+                )
+                if due
+                else lazy_ngettext("%(num)d review to write.", "%(num)d reviews to write.", n),
                 Link("cycles.team", cycle.id),
             )
             for manager_id, n in rows

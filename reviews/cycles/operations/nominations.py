@@ -13,6 +13,7 @@ from reviews.cycles.workflow import APPROVAL_OPEN, NOMINATION_OPEN, PEER_OPEN
 from reviews.db import utcnow
 from reviews.errors import Forbidden, Invalid, PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext, ngettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify
 from reviews.people.models import Person
@@ -43,19 +44,34 @@ def _add_request(
     actor: Person, review: Review, reviewer: Person, state: RequestState
 ) -> PeerRequest:
     if reviewer.id == review.subject_id:
-        raise Invalid("Nobody can give peer feedback on their own review.", "email")
+        raise Invalid(gettext("Nobody can give peer feedback on their own review."), "email")
     if not reviewer.active:
-        raise Invalid(f"{reviewer.name} is deactivated.", "email")
+        raise Invalid(gettext("%(name)s is deactivated.", name=reviewer.name), "email")
     live = [
         r for r in _requests_of(review) if r.state in (RequestState.PROPOSED, RequestState.APPROVED)
     ]
     existing = next((r for r in _requests_of(review) if r.reviewer_id == reviewer.id), None)
     if existing is not None and existing.state in (RequestState.PROPOSED, RequestState.APPROVED):
-        raise Invalid(f"{reviewer.name} is already asked.", "email")
+        raise Invalid(gettext("%(name)s is already asked.", name=reviewer.name), "email")
     if existing is not None and existing.state == RequestState.DECLINED:
-        raise Invalid(f"{reviewer.name} declined: {existing.decline_reason}", "email")
+        raise Invalid(
+            gettext(
+                "%(name)s declined: %(reason)s",
+                name=reviewer.name,
+                reason=existing.decline_reason,
+            ),
+            "email",
+        )
     if len(live) >= review.cycle.peer_max:
-        raise Invalid(f"This cycle allows at most {review.cycle.peer_max} peers.", "email")
+        # English says "peers" even for one; other languages choose a form
+        raise Invalid(
+            ngettext(
+                "This cycle allows at most %(num)d peers.",
+                "This cycle allows at most %(num)d peers.",
+                review.cycle.peer_max,
+            ),
+            "email",
+        )
     now = utcnow()
     if existing is not None:  # a removed request comes back
         request = existing
@@ -78,7 +94,7 @@ def _add_request(
 
 def propose_peer(actor: Person, review: Review, reviewer: Person) -> PeerRequest:
     if review.cycle.state not in NOMINATION_OPEN:
-        raise PhaseClosed("Peers are nominated during the self-review phase.")
+        raise PhaseClosed(gettext("Peers are nominated during the self-review phase."))
     request = _add_request(actor, review, reviewer, RequestState.PROPOSED)
     record(
         "peer.proposed",
@@ -92,8 +108,16 @@ def propose_peer(actor: Person, review: Review, reviewer: Person) -> PeerRequest
             Message(
                 review.manager_id,
                 "nomination_to_approve",
-                f"{review.cycle.name}: approve {review.subject.name}'s peers",
-                f"{review.subject.name} nominated {reviewer.name} for peer feedback.",
+                lazy_gettext(
+                    "%(cycle)s: approve %(name)s's peers",
+                    cycle=review.cycle.name,
+                    name=review.subject.name,
+                ),
+                lazy_gettext(
+                    "%(name)s nominated %(peer)s for peer feedback.",
+                    name=review.subject.name,
+                    peer=reviewer.name,
+                ),
                 Link("cycles.nominations", review.id),
             )
         )
@@ -106,8 +130,12 @@ def _notify_reviewer(request: PeerRequest) -> None:
         Message(
             request.reviewer_id,
             "peer_request",
-            f"{review.cycle.name}: feedback for {review.subject.name}",
-            f"You are asked for peer feedback on {review.subject.name}.",
+            lazy_gettext(
+                "%(cycle)s: feedback for %(name)s",
+                cycle=review.cycle.name,
+                name=review.subject.name,
+            ),
+            lazy_gettext("You are asked for peer feedback on %(name)s.", name=review.subject.name),
             Link("cycles.peer_request", request.id),
         )
     )
@@ -116,7 +144,7 @@ def _notify_reviewer(request: PeerRequest) -> None:
 def add_peer(actor: Person, review: Review, reviewer: Person) -> PeerRequest:
     """The manager (or HR) adds a peer, approved at once."""
     if review.cycle.state not in APPROVAL_OPEN:
-        raise PhaseClosed("Peers can be added until the peer-feedback phase ends.")
+        raise PhaseClosed(gettext("Peers can be added until the peer-feedback phase ends."))
     request = _add_request(actor, review, reviewer, RequestState.APPROVED)
     record(
         "peer.added",
@@ -140,12 +168,14 @@ def removal_refusal(request: PeerRequest, *, submitted: bool) -> str | None:
     if request.state == RequestState.PROPOSED:
         return None
     if not cycle_policy(request.review.cycle).names_to_staff:
-        return (
-            "In this cycle peer names are kept from managers and HR, so an approved peer "
-            "stays: removing some and not others would tell who responded."
+        return str(
+            gettext(
+                "In this cycle peer names are kept from managers and HR, so an approved peer "
+                "stays: removing some and not others would tell who responded."
+            )
         )
     if submitted:
-        return "This peer already submitted feedback; it stays part of the review."
+        return str(gettext("This peer already submitted feedback; it stays part of the review."))
     return None
 
 
@@ -185,9 +215,9 @@ def approve_all(actor: Person, reviews: list[Review]) -> int:
 def decide_request(actor: Person, request: PeerRequest, approve: bool) -> None:
     review = request.review
     if review.cycle.state not in APPROVAL_OPEN:
-        raise PhaseClosed("Nominations are decided until the peer-feedback phase ends.")
+        raise PhaseClosed(gettext("Nominations are decided until the peer-feedback phase ends."))
     if request.state not in (RequestState.PROPOSED, RequestState.APPROVED):
-        raise PhaseClosed("This request is no longer open.")
+        raise PhaseClosed(gettext("This request is no longer open."))
     if not approve and (
         refusal := removal_refusal(request, submitted=_submitted_feedback(request))
     ):
@@ -212,11 +242,11 @@ def decide_request(actor: Person, request: PeerRequest, approve: bool) -> None:
 
 def withdraw_proposal(actor: Person, request: PeerRequest) -> None:
     if request.review.subject_id != actor.id:
-        raise Forbidden("Only the person reviewed withdraws their own nominations.")
+        raise Forbidden(gettext("Only the person reviewed withdraws their own nominations."))
     if request.state != RequestState.PROPOSED:
-        raise PhaseClosed("Only nominations that are not yet approved can be withdrawn.")
+        raise PhaseClosed(gettext("Only nominations that are not yet approved can be withdrawn."))
     if request.review.cycle.state not in NOMINATION_OPEN:
-        raise PhaseClosed("Nominations are closed.")
+        raise PhaseClosed(gettext("Nominations are closed."))
     request.state = RequestState.REMOVED
     db.session.flush()
     record(
@@ -230,14 +260,16 @@ def withdraw_proposal(actor: Person, request: PeerRequest) -> None:
 
 def decline_request(actor: Person, request: PeerRequest, reason: str) -> None:
     if request.reviewer_id != actor.id:
-        raise Forbidden("Only the person asked can decline.")
+        raise Forbidden(gettext("Only the person asked can decline."))
     if request.state != RequestState.APPROVED or _submitted_feedback(request):
-        raise PhaseClosed("This request can no longer be declined.")
+        raise PhaseClosed(gettext("This request can no longer be declined."))
     if request.review.cycle.state not in PEER_OPEN:
-        raise PhaseClosed("Peer feedback is closed for this cycle.")
+        raise PhaseClosed(gettext("Peer feedback is closed for this cycle."))
     reason = reason.strip()
     if not reason:
-        raise Invalid("Say briefly why you decline, so that a replacement can be found.", "reason")
+        raise Invalid(
+            gettext("Say briefly why you decline, so that a replacement can be found."), "reason"
+        )
     request.state = RequestState.DECLINED
     request.decline_reason = reason[:1000]
     request.decided_at = utcnow()
@@ -254,8 +286,12 @@ def decline_request(actor: Person, request: PeerRequest, reason: str) -> None:
             Message(
                 request.review.manager_id,
                 "peer_declined",
-                f"{request.review.cycle.name}: a peer declined",
-                f"{actor.name} declined to give feedback on {request.review.subject.name}.",
+                lazy_gettext("%(cycle)s: a peer declined", cycle=request.review.cycle.name),
+                lazy_gettext(
+                    "%(peer)s declined to give feedback on %(name)s.",
+                    peer=actor.name,
+                    name=request.review.subject.name,
+                ),
                 Link("cycles.nominations", request.review_id),
             )
         )

@@ -24,6 +24,7 @@ from reviews.cycles.workflow import MANAGER_OPEN, PEER_OPEN, SELF_OPEN, CycleSta
 from reviews.db import utcnow
 from reviews.errors import Conflict, Forbidden, NotFound, PhaseClosed
 from reviews.extensions import db
+from reviews.languages import gettext, lazy_gettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify
 from reviews.people.models import Person
@@ -35,7 +36,13 @@ def part_for(review: Review, kind: PartKind) -> Assessment:
         select(Assessment).where(Assessment.review_id == review.id, Assessment.kind == kind)
     )
     if found is None:
-        raise NotFound(f"This review has no {kind.value} part.")
+        raise NotFound(
+            {
+                PartKind.SELF: gettext("This review has no self part."),
+                PartKind.PEER: gettext("This review has no peer part."),
+                PartKind.MANAGER: gettext("This review has no manager part."),
+            }[kind]
+        )
     return found
 
 
@@ -70,25 +77,29 @@ def peer_assessment(request: PeerRequest) -> Assessment:
 def part_lock_reason(part: Assessment, actor: Person) -> str | None:
     """Why `actor` may not write `part` now, or None."""
     if part.author_id != actor.id:
-        return "Only its author can write this part."
+        return str(gettext("Only its author can write this part."))
     if part.state == PartState.SUBMITTED:
-        return "This part is submitted and can no longer be changed."
+        return str(gettext("This part is submitted and can no longer be changed."))
     state = part.review.cycle.state
     if part.reopened:
         return None
     if part.kind == PartKind.PEER:
         request = part.peer_request
         if request is None or request.state != RequestState.APPROVED:
-            return "This peer request is no longer open."
+            return str(gettext("This peer request is no longer open."))
         if state not in PEER_OPEN:
-            return "Peer feedback for this cycle is closed."
+            return str(gettext("Peer feedback for this cycle is closed."))
     elif part.kind == PartKind.SELF and state not in SELF_OPEN:
-        return "The self-review phase is over; ask HR to reopen your self-review if needed."
+        return str(
+            gettext("The self-review phase is over; ask HR to reopen your self-review if needed.")
+        )
     elif part.kind == PartKind.MANAGER and state not in MANAGER_OPEN:
-        return (
-            "Manager reviews are written in the manager-review phase."
+        return str(
+            gettext("Manager reviews are written in the manager-review phase.")
             if state in (CycleState.SELF_REVIEW, CycleState.PEER_FEEDBACK)
-            else "The manager-review phase is over; ask HR to reopen this review if needed."
+            else gettext(
+                "The manager-review phase is over; ask HR to reopen this review if needed."
+            )
         )
     return None
 
@@ -98,7 +109,7 @@ def save_part(
 ) -> None:
     """Save a draft (or submit it) over exactly the version the writer loaded."""
     if part.author_id != actor.id:
-        raise Forbidden("Only its author can write this part.")
+        raise Forbidden(gettext("Only its author can write this part."))
     reason = part_lock_reason(part, actor)
     if reason:
         raise PhaseClosed(reason)
@@ -148,8 +159,10 @@ def _audited_one_by_one(part: Assessment) -> bool:
 
 def _stale_part(current: Assessment) -> Conflict:
     return Conflict(
-        "Your changes were not saved: this part was saved elsewhere (another tab or "
-        "device) after you opened it.",
+        gettext(
+            "Your changes were not saved: this part was saved elsewhere (another tab or "
+            "device) after you opened it."
+        ),
         current=current,
         current_version=current.version,
     )
@@ -157,15 +170,17 @@ def _stale_part(current: Assessment) -> Conflict:
 
 def reopen_part(actor: Person, part: Assessment) -> None:
     if part.review.subject_id == actor.id:
-        raise Forbidden("Parts of your own review are reopened by another HR admin.")
+        raise Forbidden(gettext("Parts of your own review are reopened by another HR admin."))
     if part.state != PartState.SUBMITTED:
-        raise PhaseClosed("Only a submitted part can be reopened.")
+        raise PhaseClosed(gettext("Only a submitted part can be reopened."))
     if part.review.cycle.state in (CycleState.RELEASED, CycleState.CLOSED):
-        raise PhaseClosed("Results are released; parts can no longer be reopened.")
+        raise PhaseClosed(gettext("Results are released; parts can no longer be reopened."))
     if not _audited_one_by_one(part):
         raise PhaseClosed(
-            "This cycle keeps peer authors from managers and HR: one peer's feedback "
-            "cannot be reopened on its own."
+            gettext(
+                "This cycle keeps peer authors from managers and HR: one peer's feedback "
+                "cannot be reopened on its own."
+            )
         )
     part.state = PartState.DRAFT
     part.submitted_at = None
@@ -183,8 +198,10 @@ def reopen_part(actor: Person, part: Assessment) -> None:
         Message(
             part.author_id,
             "part_reopened",
-            f"{part.review.cycle.name}: a review part was reopened for you",
-            "HR reopened a part you had submitted; you can edit and submit it again.",
+            lazy_gettext(
+                "%(cycle)s: a review part was reopened for you", cycle=part.review.cycle.name
+            ),
+            lazy_gettext("HR reopened a part you had submitted; you can edit and submit it again."),
             Link("cycles.review", part.review_id),
         )
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import func, or_, select
 
 from reviews.cycles.models import (
@@ -17,10 +19,21 @@ from reviews.cycles.models import (
 )
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
+from reviews.languages import LazyString, formatting_locale, lazy_gettext, lazy_ngettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify_many
 
 REMIND_DAYS_BEFORE = 3
+
+
+def _long_day(day: date) -> str:
+    return str(format_date(day, "long", locale=formatting_locale()))
+
+
+def due_day(day: date) -> Any:
+    """`day` as a message says it ("8 November 2026" in English), lazily: written in the
+    language the message is written in, its recipient's (notifications.operations)."""
+    return LazyString(_long_day, day)
 
 
 def remind_due(today: date, cycle_id: int | None = None) -> int:
@@ -28,6 +41,7 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
 
     Returns how many new reminders were queued (a second run the same day queues none).
     With `cycle_id`, only that cycle (HR's one-click reminder on the dashboard).
+    Each reminder is written in its recipient's language (lazy texts, `notify_many`).
     """
     from reviews.notifications.models import Notification
 
@@ -45,8 +59,8 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
         due = cycle.due(cycle.state)
         if due is None or (due - today).days > REMIND_DAYS_BEFORE:
             continue
-        when = "was due" if due < today else "is due"
-        text = f"{when} on {due:%-d %B %Y}"
+        late = due < today
+        day = due_day(due)
         if cycle.state == CycleState.SELF_REVIEW:
             rows = db.session.execute(
                 select(Review.id, Review.subject_id)
@@ -57,12 +71,22 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
                     Assessment.state == PartState.DRAFT,
                 )
             ).all()
+            if late:
+                subject = lazy_gettext(
+                    "%(cycle)s: your self-review was due on %(date)s", cycle=cycle.name, date=day
+                )
+                body = lazy_gettext("Your self-review was due on %(date)s.", date=day)
+            else:
+                subject = lazy_gettext(
+                    "%(cycle)s: your self-review is due on %(date)s", cycle=cycle.name, date=day
+                )
+                body = lazy_gettext("Your self-review is due on %(date)s.", date=day)
             messages += [
                 Message(
                     pid,
                     "reminder",
-                    f"{cycle.name}: your self-review {text}",
-                    f"Your self-review {text}.",
+                    subject,
+                    body,
                     Link("cycles.self_part", rid),
                     f"remind:{cycle.id}:self:{pid}:{today}",
                 )
@@ -80,12 +104,24 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
                 )
             ).all()
             if cycle.state == CycleState.PEER_FEEDBACK:
+                if late:
+                    subject = lazy_gettext(
+                        "%(cycle)s: peer feedback was due on %(date)s", cycle=cycle.name, date=day
+                    )
+                    body = lazy_gettext(
+                        "Feedback you were asked for was due on %(date)s.", date=day
+                    )
+                else:
+                    subject = lazy_gettext(
+                        "%(cycle)s: peer feedback is due on %(date)s", cycle=cycle.name, date=day
+                    )
+                    body = lazy_gettext("Feedback you were asked for is due on %(date)s.", date=day)
                 messages += [
                     Message(
                         pid,
                         "reminder",
-                        f"{cycle.name}: peer feedback {text}",
-                        f"Feedback you were asked for {text}.",
+                        subject,
+                        body,
                         Link("cycles.peer_request", rid),
                         f"remind:{cycle.id}:peer:{rid}:{today}",
                     )
@@ -102,12 +138,18 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
                 )
                 .group_by(Review.manager_id)
             ).all()
+            # ("Your team's reviews is due" is the English the reminders have always said)
+            body = (
+                lazy_gettext("Your team's reviews was due on %(date)s.", date=day)
+                if late
+                else lazy_gettext("Your team's reviews is due on %(date)s.", date=day)
+            )
             messages += [
                 Message(
                     mid,
                     "reminder",
-                    f"{cycle.name}: {n} review{'s' if n != 1 else ''} to write ({text})",
-                    f"Your team's reviews {text}.",
+                    _reviews_to_write(cycle.name, n, day, late),
+                    body,
                     Link("cycles.team", cycle.id),
                     f"remind:{cycle.id}:manager:{mid}:{today}",
                 )
@@ -118,3 +160,21 @@ def remind_due(today: date, cycle_id: int | None = None) -> int:
     db.session.flush()
     after = db.session.scalar(select(func.count()).select_from(Notification)) or 0
     return after - before
+
+
+def _reviews_to_write(cycle: str, n: int, day: Any, late: bool) -> Any:
+    if late:
+        return lazy_ngettext(
+            "%(cycle)s: %(num)d review to write (was due on %(date)s)",
+            "%(cycle)s: %(num)d reviews to write (was due on %(date)s)",
+            n,
+            cycle=cycle,
+            date=day,
+        )
+    return lazy_ngettext(
+        "%(cycle)s: %(num)d review to write (is due on %(date)s)",
+        "%(cycle)s: %(num)d reviews to write (is due on %(date)s)",
+        n,
+        cycle=cycle,
+        date=day,
+    )

@@ -24,6 +24,7 @@ from reviews.cycles.workflow import APPROVAL_OPEN, LABELS, CycleState, next_tran
 from reviews.errors import BadParameter, DomainError, Invalid
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext, ngettext
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department
 from reviews.web import failure
@@ -157,7 +158,7 @@ def _save_cycle(cycle: Cycle | None) -> Any:
             if cycle is not None:
                 warnings = []
         else:
-            flash(f"“{cycle.name}” is saved.", "success")
+            flash(gettext("“%(name)s” is saved.", name=cycle.name), "success")
             for _name, message in cycle_warnings(cycle):
                 flash(message, "warning")
             return redirect(url_for("cycles.cycle_detail", cycle_id=cycle.id))
@@ -186,7 +187,9 @@ def _save_cycle(cycle: Cycle | None) -> Any:
 
 def _version(raw: str) -> int:
     if not raw.isdigit() or len(raw) > 9:
-        raise Invalid("The form was incomplete; reload the page and edit again.", "version")
+        raise Invalid(
+            gettext("The form was incomplete; reload the page and edit again."), "version"
+        )
     return int(raw)
 
 
@@ -201,7 +204,7 @@ def cycle_new() -> Any:
 def cycle_edit(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     if cycle.state != CycleState.DRAFT:
-        flash("A launched cycle cannot be edited.", "error")
+        flash(gettext("A launched cycle cannot be edited."), "error")
         return redirect(url_for("cycles.cycle_detail", cycle_id=cycle.id))
     return _save_cycle(cycle)
 
@@ -244,7 +247,12 @@ def cycle_advance(cycle_id: int) -> Any:
         ops.advance_cycle(current_user, cycle, CycleState(target_value))
     except DomainError as exc:
         return failure(exc, back)
-    flash(f"“{cycle.name}” moved to the {LABELS[cycle.state]} phase.", "success")
+    flash(
+        gettext(
+            "“%(name)s” moved to the %(phase)s phase.", name=cycle.name, phase=LABELS[cycle.state]
+        ),
+        "success",
+    )
     return redirect(back)
 
 
@@ -256,7 +264,7 @@ def cycle_delete(cycle_id: int) -> Any:
         ops.delete_cycle(current_user, cycle)
     except DomainError as exc:
         return failure(exc, url_for("cycles.cycle_detail", cycle_id=cycle_id))
-    flash("The draft cycle is deleted.", "success")
+    flash(gettext("The draft cycle is deleted."), "success")
     return redirect(url_for("cycles.cycle_list"))
 
 
@@ -271,7 +279,10 @@ def team(cycle_id: int) -> Any:
         found = org_reviews(cycle, current_user, after)
     except NotInOrg:
         raise BadParameter(
-            "The parameter “after” must be a review in your org in this cycle.", "after"
+            gettext(
+                "The parameter “%(name)s” must be a review in your org in this cycle.", name="after"
+            ),
+            "after",
         ) from None
     policy = cycle_policy(cycle)
     return render_template(
@@ -315,9 +326,13 @@ def approve_team_nominations(cycle_id: int) -> Any:
     except DomainError as exc:
         return failure(exc, url_for("cycles.team", cycle_id=cycle.id))
     flash(
-        f"{approved} nomination{'s' if approved != 1 else ''} approved; the peers are asked now."
+        ngettext(
+            "%(num)d nomination approved; the peers are asked now.",
+            "%(num)d nominations approved; the peers are asked now.",
+            approved,
+        )
         if approved
-        else "No nomination was waiting for approval.",
+        else gettext("No nomination was waiting for approval."),
         "success",
     )
     return redirect(url_for("cycles.team", cycle_id=cycle.id))

@@ -22,6 +22,7 @@ from reviews.cycles.workflow import APPROVAL_OPEN, LABELS, NOMINATION_OPEN
 from reviews.errors import DomainError, Forbidden
 from reviews.extensions import db
 from reviews.inputs import Fields
+from reviews.languages import gettext
 from reviews.web import failure
 
 ACTIONS = ("approve", "approve_all", "remove", "withdraw", "add")
@@ -36,11 +37,11 @@ def _decide(review: Any, action: str, can_nominate: bool, can_decide: bool) -> N
         elif can_nominate:
             ops.propose_peer(current_user, review, nomination.peer)
         else:
-            raise Forbidden("Only the person, their manager or HR nominate peers.")
+            raise Forbidden(gettext("Only the person, their manager or HR nominate peers."))
         return
     if action == "approve_all":
         if not can_decide:
-            raise Forbidden("Only the manager or HR approve peers.")
+            raise Forbidden(gettext("Only the manager or HR approve peers."))
         ops.approve_all(current_user, [review])
         return
     raw = request.form.get("request_id", "")
@@ -57,7 +58,7 @@ def _decide(review: Any, action: str, can_nominate: bool, can_decide: bool) -> N
     elif can_decide:
         ops.decide_request(current_user, req, approve=action == "approve")
     else:
-        raise Forbidden("Only the manager or HR approve or remove peers.")
+        raise Forbidden(gettext("Only the manager or HR approve or remove peers."))
 
 
 @bp.route("/reviews/<int:review_id>/nominations", methods=["GET", "POST"])
@@ -85,7 +86,7 @@ def nominations(review_id: int) -> Any:
                 form.form_errors.append(exc.message)
             status = 400 if exc.status == 422 else exc.status
         else:
-            flash("Nominations updated.", "success")
+            flash(gettext("Nominations updated."), "success")
             return redirect(url_for("cycles.nominations", review_id=review.id))
     requests = requests_of(review)
     live = [r for r in requests if r.state in (RequestState.PROPOSED, RequestState.APPROVED)]
@@ -128,6 +129,9 @@ def peer_decline(request_id: int) -> Any:
         reason = parse_decline(Fields.of_form(request.form))
         ops.decline_request(current_user, req, reason)
     except DomainError as exc:
-        return failure(exc, back, "Not declined: ")
-    flash(f"You declined to give feedback to {req.review.subject.name}.", "success")
+        return failure(exc, back, gettext("Not declined: "))
+    flash(
+        gettext("You declined to give feedback to %(name)s.", name=req.review.subject.name),
+        "success",
+    )
     return redirect(url_for("cycles.inbox"))

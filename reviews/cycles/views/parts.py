@@ -24,6 +24,7 @@ from reviews.errors import Conflict, DomainError
 from reviews.evidence.citations import coverage
 from reviews.evidence.queries import citable_refs, resolve
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.review_templates.definition import Template
 from reviews.review_templates.queries import template_of
 
@@ -77,7 +78,7 @@ def _labels(template: Template) -> dict[str, str]:
     """The label of every field that is not a competency's."""
     labels = {q.key: q.label for q in template.questions}
     labels.update({k: template.label(k) for k in ("overall", "potential", "readiness")})
-    labels["desired_level"] = "Level you want to grow towards"
+    labels["desired_level"] = gettext("Level you want to grow towards")
     return labels
 
 
@@ -102,9 +103,10 @@ def _summary(errors: dict[str, str], snapshot: FrameworkSnapshot, template: Temp
 
 def _label(name: str, snapshot: FrameworkSnapshot, template: Template) -> str:
     names = {c.key: c.name for c in snapshot.competencies}
-    for prefix, what in (("rating_", "rating"), ("comment_", "comment")):
-        if name.startswith(prefix):
-            return f"{names.get(name.removeprefix(prefix), name)} ({what})"
+    if name.startswith("rating_"):
+        return gettext("%(name)s (rating)", name=names.get(name.removeprefix("rating_"), name))
+    if name.startswith("comment_"):
+        return gettext("%(name)s (comment)", name=names.get(name.removeprefix("comment_"), name))
     return _labels(template).get(name, name.replace("_", " ").capitalize())
 
 
@@ -115,8 +117,8 @@ def _shown(name: str, value: Any, template: Template) -> str:
         from reviews.review_templates.answers import parse_answers
 
         answers, _errors = parse_answers([question], {name: value}, submit=False)
-        return question.as_text(answers.get(name)) or "(empty)"
-    return str(value or "") or "(empty)"
+        return question.as_text(answers.get(name)) or gettext("(empty)")
+    return str(value or "") or gettext("(empty)")
 
 
 def _differences(
@@ -173,9 +175,10 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
                 values = part_values(part, template_)  # the saved draft, at its new version
         except Conflict as conflict:  # the edge rolls the request back: status >= 400
             part = conflict.current or part
-            errors["form"] = (
-                f"{conflict.message} What you typed is still in the form below; what is saved "
-                "now differs as listed here. Check it and save again."
+            errors["form"] = gettext(
+                "%(problem)s What you typed is still in the form below; what is saved "
+                "now differs as listed here. Check it and save again.",
+                problem=conflict.message,
             )
             saved_now = _differences(part_values(part, template_), values, snapshot, template_)
             status = 409
@@ -183,14 +186,17 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
             errors = dict(exc.fields) or {"form": exc.message}
             if exc.fields and "form" not in errors:
                 errors["form"] = (
-                    "Not submitted yet: fix what is marked below."
+                    gettext("Not submitted yet: fix what is marked below.")
                     if submit
-                    else "Not saved: fix what is marked below."
+                    else gettext("Not saved: fix what is marked below.")
                 )
             status = 400 if exc.status == 422 else exc.status
         else:
             if not confirming:
-                flash("Submitted. Thank you." if submit else "Draft saved.", "success")
+                flash(
+                    gettext("Submitted. Thank you.") if submit else gettext("Draft saved."),
+                    "success",
+                )
                 return redirect(back if submit else request.path)
     return render_template(
         template,

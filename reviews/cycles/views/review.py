@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from reviews import access
 from reviews.audit.operations import record
 from reviews.cycles import operations as ops
-from reviews.cycles.models import Assessment, Review
+from reviews.cycles.models import Assessment, PartKind, Review
 from reviews.cycles.parts import POTENTIAL, READINESS
 from reviews.cycles.reading import ReviewReading, read_review
 from reviews.cycles.snapshot import FrameworkSnapshot
@@ -22,6 +22,7 @@ from reviews.cycles.workflow import LABELS
 from reviews.errors import DomainError
 from reviews.evidence.queries import resolve
 from reviews.extensions import db
+from reviews.languages import gettext
 from reviews.people.forms import ConfirmForm
 from reviews.web import failure
 
@@ -111,5 +112,16 @@ def reopen(review_id: int, part_id: int) -> Any:
         ops.reopen_part(current_user, part)
     except DomainError as exc:
         return failure(exc, back)
-    flash(f"The {part.kind.value} part by {part.author.name} is open for editing again.", "success")
+    reopened = {
+        PartKind.SELF: gettext(
+            "The self part by %(name)s is open for editing again.", name=part.author.name
+        ),
+        PartKind.PEER: gettext(
+            "The peer part by %(name)s is open for editing again.", name=part.author.name
+        ),
+        PartKind.MANAGER: gettext(
+            "The manager part by %(name)s is open for editing again.", name=part.author.name
+        ),
+    }
+    flash(reopened[part.kind], "success")
     return redirect(back)
