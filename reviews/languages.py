@@ -53,6 +53,7 @@ __all__ = [
     "lazy_gettext",
     "lazy_ngettext",
     "ngettext",
+    "number",
     "offered",
     "person_locale",
     "person_locale_of",
@@ -214,6 +215,14 @@ def page_language() -> dict[str, str]:
     }
 
 
+def number(value: Any, pattern: str = "#,##0.###") -> str:
+    """A number as the reader's locale writes it, to a Babel pattern: "0.0" one decimal
+    (3.5 / 3,5), "+0.00;-0.00" a signed one, "0" a whole number. The `num` filter."""
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, format=pattern, locale=formatting_locale()))
+
+
 # languages that write nouns with a capital inside a sentence too
 CAPITALISED_NOUNS = {"de", "lb"}
 
@@ -239,3 +248,4 @@ def init_app(app: Any) -> None:
     app.add_template_global(language_names)
     app.add_template_global(script_messages)
     app.add_template_filter(in_sentence)
+    app.add_template_filter(number, "num")

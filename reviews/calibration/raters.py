@@ -51,7 +51,7 @@ from scipy import sparse
 from scipy.sparse.linalg import splu
 from scipy.stats import norm
 
-from reviews.languages import gettext, lazy_gettext, ngettext
+from reviews.languages import gettext, lazy_gettext, ngettext, number
 
 MIN_RATINGS = 3  # fewer ratings from one manager: too few to tell anything
 MIN_LINKS = 3  # fewer linking ratings: leniency and team strength cannot be told apart
@@ -152,9 +152,9 @@ class RaterModel:
             )
         value = clip(round_half_up(rating - found.estimate))
         figures = {
-            "points": f"{abs(found.estimate):.1f}",
-            "low": f"{found.ci_low:+.1f}",
-            "high": f"{found.ci_high:+.1f}",
+            "points": number(abs(found.estimate), "0.0"),
+            "low": number(found.ci_low, "+0.0;-0.0"),
+            "high": number(found.ci_high, "+0.0;-0.0"),
             "people": found.ratings,
             "links": found.links,
         }
