@@ -29,12 +29,12 @@ $(I18N)/en_Dsrt/LC_MESSAGES/messages.mo: $(POT) $(STAMP)
 catalogs: $(MO_FILES)
 
 # After marking or changing text: extract the template, carry it into every language's
-# catalog (new strings untranslated, changed ones fuzzy), compile. Then translate what
+# catalog (new and changed strings untranslated, never guessed), compile. Then translate what
 # tests/test_translations.py lists as missing.
 translations: $(STAMP)
 	$(BIN)/python -m reviews.catalogs extract
 	@for po in $(PO_FILES); do \
-		$(BIN)/pybabel -q update --ignore-obsolete -i $(POT) -o $$po \
+		$(BIN)/pybabel -q update --ignore-obsolete --no-fuzzy-matching -i $(POT) -o $$po \
 			-l $$(basename $$(dirname $$(dirname $$po))) || exit 1; \
 	done
 	$(MAKE) --no-print-directory catalogs

@@ -137,12 +137,13 @@ def after_commit(callback: Callable[[], None]) -> None:
     g.setdefault("after_commit", []).append(callback)
 
 
-def failure(exc: DomainError, back: str, lead: str = "") -> Any:
+def failure(exc: DomainError, back: str) -> Any:
     """A refused form post on a page: nothing it did is kept, the reason is shown
-    on the page it came from (`back`), after `lead` ("Not finished: ")."""
+    on the page it came from (`back`). A reason that needs a lead ("Not declined:
+    ...") is one message of its own, so a translation can order it."""
     db.session.rollback()
     g.refused = True
-    flash(f"{lead}{exc.message}", "error")
+    flash(exc.message, "error")
     return redirect(back)
 
 

@@ -101,7 +101,11 @@ class Outcome:
                     self.skipped,
                 )
             )
-        line = "; ".join(parts) + "."
+        # the clauses joined and closed as the language does ("; " and "." in English)
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = gettext("%(first)s; %(next)s", first=joined, next=part)
+        line = str(gettext("%(summary)s.", summary=joined))
         if self.stopped:
             line += " " + gettext("Stopped early: %(reason)s.", reason=self.stopped)
         return line

@@ -129,7 +129,8 @@ def peer_decline(request_id: int) -> Any:
         reason = parse_decline(Fields.of_form(request.form))
         ops.decline_request(current_user, req, reason)
     except DomainError as exc:
-        return failure(exc, back, gettext("Not declined: "))
+        reason = gettext("Not declined: %(reason)s", reason=exc.message)
+        return failure(DomainError(reason), back)
     flash(
         gettext("You declined to give feedback to %(name)s.", name=req.review.subject.name),
         "success",
