@@ -326,7 +326,7 @@ def world(app, make_person):
     request = approved_peer(boss, review, peer)
     self_part = part(review, PartKind.SELF)
     with app.test_request_context():
-        from reviews.review_templates.definition import DEFAULTS
+        from reviews.review_templates.builtin import DEFAULTS
         from reviews.review_templates.operations import create_template
 
         template = create_template(hr, DEFAULTS["peer"].as_json())

@@ -39,7 +39,7 @@ from reviews.cycles.workflow import (
     next_transition,
     reached,
 )
-from reviews.review_templates.definition import DEFAULTS
+from reviews.review_templates.builtin import DEFAULTS
 
 FRAMEWORK = json.loads(
     (Path(__file__).parents[1] / "reviews" / "framework" / "default_framework.json").read_text()

@@ -156,15 +156,16 @@ def test_a_failure_anywhere_in_release_changes_nothing(app, client_as, make_pers
 
 def _run_slow_job(config: dict, job_id: int) -> None:
     """In a child process: run the job with a renderer slow enough to be killed."""
+    import reviews.jobs.pdfs as pdfs
     import reviews.jobs.tasks as tasks
 
-    real = tasks._render
+    real = pdfs._render
 
     def slow(args):
         time.sleep(0.5)
         return real(args)
 
-    tasks._render = slow
+    pdfs._render = slow
     app = create_app(config)
     with app.app_context():
         tasks.run_job(job_id, workers=1)

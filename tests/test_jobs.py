@@ -87,7 +87,7 @@ def _zip_of(client, cycle: Cycle) -> tuple[Job, zipfile.ZipFile]:
 
 
 def test_bulk_zip_of_every_plan_of_a_cycle(app):
-    """60 plans: more than TASKS_PER_WORKER for each of the two workers, so workers are
+    """60 plans: more than pdfs.TASKS_PER_WORKER for each of the two workers, so workers are
     replaced mid-job; the benchmark builds the ZIP of a whole large cycle."""
     cycle = _released_org(62)  # HR (no level) and the director (no manager) get no plan
     plans = db.session.scalar(select(func.count()).select_from(GrowthPlan))
@@ -153,7 +153,7 @@ def test_a_failed_job_leaves_no_archive_and_can_be_retried(app, monkeypatch):
     def broken(_args):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("reviews.jobs.tasks._render", broken)
+    monkeypatch.setattr("reviews.jobs.pdfs._render", broken)
     with pytest.raises(RuntimeError):
         run_job(job.id, workers=1)
     db.session.refresh(job)

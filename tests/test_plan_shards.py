@@ -24,7 +24,7 @@ from reviews.db import utcnow
 from reviews.extensions import db
 from reviews.growth.models import GrowthPlan
 from reviews.jobs import operations as jobs_ops
-from reviews.jobs import tasks
+from reviews.jobs import pdfs, tasks
 from reviews.jobs.models import Job, JobShard, JobState
 from reviews.people.models import Person
 from reviews.privacy import anonymise
@@ -53,7 +53,7 @@ def _shards(job_id: int) -> list[JobShard]:
 def _counting_renders(monkeypatch, fails=lambda call: False):
     """The PDFs rendered, in order; render call number `call` (from 0) fails where
     `fails(call)` says so."""
-    real = tasks._render
+    real = pdfs._render
     rendered: list[int] = []
     calls = {"n": 0}
 
@@ -65,7 +65,7 @@ def _counting_renders(monkeypatch, fails=lambda call: False):
         rendered.append(call)
         return real(args)
 
-    monkeypatch.setattr(tasks, "_render", render)
+    monkeypatch.setattr(pdfs, "_render", render)
     return rendered
 
 

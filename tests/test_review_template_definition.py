@@ -14,7 +14,8 @@ from reviews.review_templates.answers import (
     parse_answers,
     readable_answers,
 )
-from reviews.review_templates.definition import DEFAULTS, TemplateError, parse_template
+from reviews.review_templates.builtin import DEFAULTS
+from reviews.review_templates.definition import TemplateError, parse_template
 
 # The questions Reviews asked before templates (reviews.cycles.parts.ANSWERS, removed):
 # (key, label, required on submit).

@@ -12,7 +12,7 @@ from test_review_template_definition import ANSWERS
 
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
-from reviews.review_templates.definition import DEFAULTS
+from reviews.review_templates.builtin import DEFAULTS
 from reviews.review_templates.queries import template_of
 
 BEFORE = "a7d3e9f1c5b2"

@@ -15,7 +15,7 @@ from reviews.audit.models import AuditEvent
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
 from reviews.people.models import Role
-from reviews.review_templates.definition import DEFAULTS
+from reviews.review_templates.builtin import DEFAULTS
 from reviews.upward.aggregate import SPREAD_MINIMUM, summarise
 from reviews.upward.models import UpwardAnswer, UpwardParticipation
 

@@ -15,14 +15,12 @@ a retry runs again only the shards that did not finish.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import secrets
 import shutil
 import socket
 import zipfile
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -33,16 +31,14 @@ from sqlalchemy.exc import IntegrityError
 
 from reviews.cycles.models import Review
 from reviews.db import utcnow
-from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.extensions import db
 from reviews.growth.models import GrowthPlan
-from reviews.jobs.lifeline import Heartbeat, dead_after, die_with_parent
+from reviews.jobs.lifeline import Heartbeat, dead_after
 from reviews.jobs.models import Job, JobShard, JobState
+from reviews.jobs.pdfs import render_all
 from reviews.languages import force_locale, person_locale
 
-TASKS_PER_WORKER = 25
 PROGRESS_EVERY = 5
-IN_FLIGHT_PER_WORKER = 4
 SHARD_ATTEMPTS = 3  # a shard that fails is run again this many times in all, then the job fails
 SHARD_TIMEOUT = 3600  # seconds RQ lets one shard run
 
@@ -54,22 +50,6 @@ def export_dir(app: Flask) -> Path:
     path = Path(configured) if configured else Path(app.instance_path) / "exports"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _render(args: tuple[str, str]) -> bytes:
-    html, css = args
-    return render_pdf(html, css)
-
-
-def _pool(workers: int) -> Any:
-    """Worker processes forked from a warm forkserver (see `reviews.jobs.renderer`).
-
-    multiprocessing.Pool rather than ProcessPoolExecutor: the latter's
-    max_tasks_per_child hangs when it replaces workers on Python 3.11.  Workers
-    are replaced every few documents, since WeasyPrint's memory grows with each."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["reviews.jobs.renderer"])
-    return context.Pool(workers, initializer=die_with_parent, maxtasksperchild=TASKS_PER_WORKER)
 
 
 def _in_scope(job: Job, *columns: Any) -> Select[Any]:
@@ -343,7 +323,7 @@ def _render_shard(app: Flask, shard: JobShard, attempt: int, workers: int) -> st
                 with force_locale(person_locale(review.subject)):
                     return growth_plan_html(review, plan)
 
-            _pdfs(
+            render_all(
                 [
                     (n, lambda r=r, p=p: plan_html(r, p))
                     for n, (r, p) in zip(names, pairs, strict=True)
@@ -358,38 +338,6 @@ def _render_shard(app: Flask, shard: JobShard, attempt: int, workers: int) -> st
         temporary.unlink(missing_ok=True)
         raise
     return finished.name
-
-
-def _pdfs(
-    documents: list[tuple[str, Callable[[], str]]],
-    workers: int,
-    write: Callable[[str, bytes], None],
-) -> None:
-    """Each (name, HTML maker) as a PDF handed to `write`, in order."""
-    css = stylesheet()
-    if workers <= 1:
-        for name, html in documents:
-            write(name, _render((html(), css)))
-        return
-    # A pipeline: this process renders each plan's HTML (it needs the database)
-    # while the workers turn earlier ones into PDFs; at most a few documents per
-    # worker wait in memory.
-    from reviews.jobs.renderer import render
-
-    pool = _pool(workers)
-    waiting: deque[tuple[str, Any]] = deque()
-    try:
-        for name, html in documents:
-            waiting.append((name, pool.apply_async(render, ((html(), css),))))
-            while len(waiting) > IN_FLIGHT_PER_WORKER * workers:
-                done_name, result = waiting.popleft()
-                write(done_name, result.get())
-        while waiting:
-            done_name, result = waiting.popleft()
-            write(done_name, result.get())
-    finally:
-        pool.terminate()
-        pool.join()
 
 
 def _finish(shard: JobShard, attempt: int, name: str) -> bool:

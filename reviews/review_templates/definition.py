@@ -2,9 +2,8 @@
 
 Pure. `parse_template` validates a decoded JSON document (an import, an edit, a
 stored definition) into a typed `Template`, or raises `TemplateError` listing every
-problem at once; `answers` reads and shows what people answer to it. `DEFAULTS`
-are the questions Reviews has always asked, kept exactly (keys, labels, required),
-so every part written before templates reads as it did.
+problem at once; `answers` reads and shows what people answer to it; `builtin`
+holds the questions Reviews has always asked (`DEFAULTS`).
 
 Languages: the names of parts, kinds and audiences are only shown, so they are lazy
 (written in the reader's language). The built-in questions and the fixed fields'
@@ -510,84 +509,3 @@ def parse_template(doc: Any, *, part: str | None = None) -> Template:
     if kind == "manager":
         labels = {k: labels.get(k) or default for k, default in FIXED_LABELS.items()}
     return Template(name=name, part=kind, sections=tuple(sections), labels=labels)
-
-
-# The questions Reviews has always asked ------------------------------------------
-
-
-def _text(key: str, label: str) -> dict[str, Any]:
-    return {"key": key, "kind": "text", "label": label, "required": True}
-
-
-def _ratings(required: bool = True, label: str = N_("Competencies")) -> dict[str, Any]:
-    return {"key": COMPETENCIES, "kind": COMPETENCIES, "label": label, "required": required}
-
-
-DEFAULT_DOCUMENTS: dict[str, dict[str, Any]] = {
-    "self": {
-        "name": N_("Self-review"),
-        "part": "self",
-        "sections": [
-            {"title": N_("Competencies"), "questions": [_ratings()]},
-            {
-                "title": N_("Looking back and ahead"),
-                "questions": [
-                    _text("accomplishments", N_("Accomplishments this period")),
-                    _text("growth", N_("What you want to grow next")),
-                ],
-            },
-        ],
-    },
-    "peer": {
-        "name": N_("Peer feedback"),
-        "part": "peer",
-        "sections": [
-            {
-                "title": N_("Your feedback"),
-                "questions": [
-                    _text("strengths", N_("Strengths")),
-                    _text("growth_areas", N_("Growth areas")),
-                    _text("suggestion", N_("One concrete suggestion")),
-                ],
-            },
-            {"title": N_("Competencies"), "questions": [_ratings(required=False)]},
-        ],
-    },
-    "manager": {
-        "name": N_("Manager review"),
-        "part": "manager",
-        "sections": [
-            {"title": N_("Competencies"), "questions": [_ratings()]},
-            {
-                "title": N_("Summary"),
-                "questions": [
-                    _text("summary", N_("Summary")),
-                    _text("strengths", N_("Strengths")),
-                    _text("growth_areas", N_("Growth areas")),
-                ],
-            },
-        ],
-    },
-    # What upward feedback asked before templates: the management competencies, each
-    # rated or skipped, and an optional comment.
-    "upward": {
-        "name": N_("Upward feedback"),
-        "part": "upward",
-        "sections": [
-            {
-                "title": N_("How your manager supports you"),
-                "questions": [
-                    _ratings(required=False, label=N_("Management competencies")),
-                    {
-                        "key": "comment",
-                        "kind": "text",
-                        "label": N_("What should your manager keep doing, or do differently?"),
-                        "required": False,
-                        "max_length": 2000,
-                    },
-                ],
-            },
-        ],
-    },
-}
-DEFAULTS: dict[str, Template] = {p: parse_template(d) for p, d in DEFAULT_DOCUMENTS.items()}

@@ -14,7 +14,8 @@ from reviews.errors import Conflict, Invalid, PhaseClosed
 from reviews.extensions import db
 from reviews.languages import gettext
 from reviews.people.models import Person
-from reviews.review_templates.definition import DEFAULTS, Template, TemplateError, parse_template
+from reviews.review_templates.builtin import DEFAULTS
+from reviews.review_templates.definition import Template, TemplateError, parse_template
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate, TemplatePart
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
-from reviews.review_templates.definition import DEFAULTS, PARTS, Template, parse_template
+from reviews.review_templates.builtin import DEFAULTS
+from reviews.review_templates.definition import PARTS, Template, parse_template
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate
 
 

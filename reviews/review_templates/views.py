@@ -18,9 +18,9 @@ from reviews.people.forms import ConfirmForm
 from reviews.review_templates import editor
 from reviews.review_templates import operations as ops
 from reviews.review_templates.answers import audiences_for
+from reviews.review_templates.builtin import DEFAULTS
 from reviews.review_templates.definition import (
     AUDIENCES,
-    DEFAULTS,
     FIXED_LABELS,
     KINDS,
     PART_NAMES,
