@@ -130,9 +130,12 @@ class _Finder(HTMLParser):
             self._text(data)
 
 
-def bare_text(source: str, env: Environment | None = None) -> list[tuple[int, str]]:
-    env = env or Environment(extensions=["jinja2.ext.i18n"])  # noqa: S701  # lexing only
-    pieces = _flatten(source, env)
+# Jinja's lexer, with the i18n extension's tags (lexing only: nothing is rendered)
+LEXER = Environment(extensions=["jinja2.ext.i18n"])  # noqa: S701
+
+
+def bare_text(source: str) -> list[tuple[int, str]]:
+    pieces = _flatten(source, LEXER)
     text, at = "", 1
     for line, piece in pieces:  # padded so that the parser's lines are the template's
         if line > at:

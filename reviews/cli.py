@@ -8,7 +8,7 @@ a refusal (`reviews.errors`) is one line on stderr and exit status 1.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -293,19 +293,28 @@ cycles_cli = AppGroup("cycles", help="Review cycles.")
 def cycles_remind(today: datetime | None) -> None:
     """Queue reminders for due and overdue work; safe to run many times a day."""
     from reviews.cycles.operations import remind_due
-    from reviews.notifications.operations import deliver_pending
 
     day = today.date() if today else date.today()
-    with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
-        queued = remind_due(day)
-    outcome = deliver_pending()  # each message in its own transaction
-    queued_line = ngettext(
-        "Queued %(num)d reminder for %(day)s.",
-        "Queued %(num)d reminders for %(day)s.",
-        queued,
-        day=day.isoformat(),
+    _queue_then_send(
+        lambda: remind_due(day),
+        lambda queued: ngettext(
+            "Queued %(num)d reminder for %(day)s.",
+            "Queued %(num)d reminders for %(day)s.",
+            queued,
+            day=day.isoformat(),
+        ),
     )
-    click.echo(f"{queued_line} {outcome.summary()}")
+
+
+def _queue_then_send(queue: Callable[[], int], said: Callable[[int], str]) -> None:
+    """Queue reminders (kept, whatever happens to the mailing), send what is due, each
+    message in its own transaction, and say both in one line."""
+    from reviews.notifications.operations import deliver_pending
+
+    with unit_of_work():
+        queued = queue()
+    outcome = deliver_pending()
+    click.echo(f"{said(queued)} {outcome.summary()}")
 
 
 goals_cli = AppGroup("goals", help="Personal goals and their check-ins.")
@@ -321,19 +330,17 @@ goals_cli = AppGroup("goals", help="Personal goals and their check-ins.")
 def goals_remind(today: datetime | None) -> None:
     """Queue a reminder for every goal whose check-in is due; safe to run many times."""
     from reviews.goals.operations import remind_checkins
-    from reviews.notifications.operations import deliver_pending
 
     day = today.date() if today else date.today()
-    with unit_of_work():  # the queued reminders stay, whatever happens to the mailing
-        queued = remind_checkins(day)
-    outcome = deliver_pending()  # each message in its own transaction
-    queued_line = ngettext(
-        "Queued %(num)d check-in reminder for %(day)s.",
-        "Queued %(num)d check-in reminders for %(day)s.",
-        queued,
-        day=day.isoformat(),
+    _queue_then_send(
+        lambda: remind_checkins(day),
+        lambda queued: ngettext(
+            "Queued %(num)d check-in reminder for %(day)s.",
+            "Queued %(num)d check-in reminders for %(day)s.",
+            queued,
+            day=day.isoformat(),
+        ),
     )
-    click.echo(f"{queued_line} {outcome.summary()}")
 
 
 notifications_cli = AppGroup("notifications", help="The outbox.")

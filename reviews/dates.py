@@ -25,13 +25,15 @@ def long_date(value: date) -> str:
 class LocalDate:
     """A date that writes itself in the language of wherever it is read: a value for a
     lazy message (`lazy_gettext("... by %(date)s", date=LocalDate(due))`) written out
-    later in its recipient's language (reviews.notifications.operations)."""
+    later in its recipient's language (reviews.notifications.operations). `length`
+    is Babel's: "medium" (28 Nov 2026), "long" (28 November 2026)."""
 
-    def __init__(self, value: date) -> None:
+    def __init__(self, value: date, length: str = "medium") -> None:
         self.value = value
+        self.length = length
 
     def __str__(self) -> str:
-        return long_date(self.value)
+        return str(format_date(self.value, self.length, locale=formatting_locale()))
 
 
 def short_time(value: datetime) -> str:

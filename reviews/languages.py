@@ -30,7 +30,7 @@ from typing import Any
 
 import flask_babel
 from babel import Locale, UnknownLocaleError
-from flask import current_app, has_app_context, has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import (
     Babel,
     LazyString,
@@ -64,8 +64,6 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 DEFAULT = "en"
 PSEUDO = "en_Dsrt"  # English in the Deseret alphabet: Babel's data, our catalog
 PSEUDO_NAME = "⟦Ƥšéûđö-ļöçåļé ~~~~⟧"  # its name written in itself
-# scripts written right to left (the `dir` of the page)
-RIGHT_TO_LEFT = {"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg"}
 
 babel = Babel()
 
@@ -131,15 +129,24 @@ FORMATS = {DEFAULT: "en_GB"}
 
 def formatting_locale() -> Locale:
     """The locale Babel formats dates and numbers in for this request (or job)."""
-    locale = get_locale()
-    if locale is None:  # no request: a job's or the CLI's own default, else English
-        locale = current_app.config["LANGUAGE"] if has_app_context() else DEFAULT
-    return Locale.parse(FORMATS.get(str(locale), str(locale)))
+    # outside any app (a unit test of a formatter) get_locale() has nothing to read
+    locale = str(get_locale() or DEFAULT)
+    return Locale.parse(FORMATS.get(locale, locale))
+
+
+_SCRIPT_MESSAGES: dict[str, dict[str, str]] = {}
 
 
 def script_messages() -> dict[str, str]:
     """The texts static/app.js shows, in the page's language (base.html puts them in a
-    JSON block the script reads)."""
+    <meta> the script reads); made once per language."""
+    locale = str(get_locale())
+    if locale not in _SCRIPT_MESSAGES:
+        _SCRIPT_MESSAGES[locale] = _script_messages()
+    return _SCRIPT_MESSAGES[locale]
+
+
+def _script_messages() -> dict[str, str]:
     return {
         "draft_saved": gettext("Draft saved at %(time)s", time="%(time)s"),
         "not_saved_yet": gettext("Not saved yet: %(problem)s", problem="%(problem)s"),
@@ -202,15 +209,10 @@ def select_locale() -> str:
 def page_language() -> dict[str, str]:
     """`lang` and `dir` for the page's <html>, and the locale its dates are formatted in
     (for app.js)."""
-    locale = get_locale() or Locale.parse(DEFAULT)
-    direction = (
-        "rtl"
-        if locale.script in RIGHT_TO_LEFT or locale.character_order == ("right-to-left")
-        else "ltr"
-    )
+    locale = get_locale()
     return {
         "page_lang": str(locale).replace("_", "-"),
-        "page_dir": direction,
+        "page_dir": locale.text_direction,
         "format_locale": str(formatting_locale()).replace("_", "-"),
     }
 
@@ -246,6 +248,7 @@ def init_app(app: Any) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.context_processor(page_language)
     app.add_template_global(language_names)
+    app.add_template_global(offered)
     app.add_template_global(script_messages)
     app.add_template_filter(in_sentence)
     app.add_template_filter(number, "num")

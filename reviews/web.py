@@ -19,7 +19,6 @@ from flask import (
     render_template,
     request,
 )
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -29,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from reviews import access
 from reviews.errors import DomainError
 from reviews.extensions import db
-from reviews.languages import force_locale, gettext, lazy_gettext
+from reviews.languages import force_locale, get_locale, gettext, lazy_gettext
 
 CSP = "; ".join(
     [
@@ -284,15 +283,12 @@ def register(app: Flask) -> None:
     @app.template_filter("upto")
     def up_to_the_limit(count: int) -> str:
         """A count made up to COUNT_LIMIT + 1 (reviews.paging): "more than 1,000" above."""
-        from babel.numbers import format_decimal
-
-        from reviews.languages import formatting_locale, gettext
+        from reviews.languages import number
         from reviews.paging import COUNT_LIMIT
 
-        locale = formatting_locale()
         if count > COUNT_LIMIT:
-            return str(gettext("more than %(n)s", n=format_decimal(COUNT_LIMIT, locale=locale)))
-        return str(format_decimal(count, locale=locale))
+            return str(gettext("more than %(n)s", n=number(COUNT_LIMIT)))
+        return number(count)
 
     @app.template_filter("date")
     def format_date(value: Any) -> str:

@@ -14,46 +14,47 @@ class Kind(NamedTuple):
     who: Any  # who gets it, so a person sees which rows concern them
 
 
+# who gets each kind
+EVERYONE = lazy_gettext("everyone")
+IN_A_CYCLE = lazy_gettext("everyone in a cycle")
+PEERS = lazy_gettext("peers")
+MANAGERS = lazy_gettext("managers")
+AUTHORS = lazy_gettext("authors")
+
 KINDS = (
     Kind(
         "self_review_open",
         lazy_gettext("Your self-review opens"),
-        lazy_gettext("everyone in a cycle"),
+        IN_A_CYCLE,
     ),
-    Kind("peer_request", lazy_gettext("Someone asks for your feedback"), lazy_gettext("peers")),
-    Kind("peer_feedback_open", lazy_gettext("Peer feedback is due"), lazy_gettext("peers")),
-    Kind(
-        "reminder", lazy_gettext("Reminders of work due soon or overdue"), lazy_gettext("everyone")
-    ),
+    Kind("peer_request", lazy_gettext("Someone asks for your feedback"), PEERS),
+    Kind("peer_feedback_open", lazy_gettext("Peer feedback is due"), PEERS),
+    Kind("reminder", lazy_gettext("Reminders of work due soon or overdue"), EVERYONE),
     Kind(
         "nomination_to_approve",
         lazy_gettext("Peer nominations to approve"),
-        lazy_gettext("managers"),
+        MANAGERS,
     ),
-    Kind(
-        "peer_declined", lazy_gettext("A peer declined to give feedback"), lazy_gettext("managers")
-    ),
+    Kind("peer_declined", lazy_gettext("A peer declined to give feedback"), MANAGERS),
     Kind(
         "manager_review_open",
         lazy_gettext("Reviews of your reports to write"),
-        lazy_gettext("managers"),
+        MANAGERS,
     ),
-    Kind("part_reopened", lazy_gettext("A review part is reopened"), lazy_gettext("authors")),
+    Kind("part_reopened", lazy_gettext("A review part is reopened"), AUTHORS),
     Kind(
         "review_released",
         lazy_gettext("Your review is released"),
-        lazy_gettext("everyone in a cycle"),
+        IN_A_CYCLE,
     ),
     Kind(
         "review_acknowledged",
         lazy_gettext("A report acknowledged their review"),
-        lazy_gettext("managers"),
+        MANAGERS,
     ),
-    Kind("feedback", lazy_gettext("Feedback given to you"), lazy_gettext("everyone")),
-    Kind("goal_comment", lazy_gettext("Comments on your goals"), lazy_gettext("everyone")),
-    Kind(
-        "goal_checkin", lazy_gettext("Check-ins on goals of your reports"), lazy_gettext("managers")
-    ),
-    Kind("goal_checkin_due", lazy_gettext("A goal check-in is due"), lazy_gettext("everyone")),
+    Kind("feedback", lazy_gettext("Feedback given to you"), EVERYONE),
+    Kind("goal_comment", lazy_gettext("Comments on your goals"), EVERYONE),
+    Kind("goal_checkin", lazy_gettext("Check-ins on goals of your reports"), MANAGERS),
+    Kind("goal_checkin_due", lazy_gettext("A goal check-in is due"), EVERYONE),
 )
 KEYS = frozenset(k.key for k in KINDS)

@@ -75,24 +75,28 @@ def notify_many(messages: Iterable[Message]) -> None:
     messages = list(messages)
     if not messages:
         return
+    from reviews.languages import force_locale
+
     locale_of = _locales(m.recipient_id for m in messages)
-    rows = []
-    for locale in sorted(set(locale_of.values())):  # one switch of language per language
-        for m in messages:
-            if locale_of.get(m.recipient_id) != locale:
-                continue
-            subject, body = written_in(locale, m.subject, m.body)
-            rows.append(
+    default = current_app.config["LANGUAGE"]  # a recipient not found is the key's to refuse
+    by_locale: dict[str, list[Message]] = {}
+    for m in messages:
+        by_locale.setdefault(locale_of.get(m.recipient_id, default), []).append(m)
+    rows: list[dict[str, Any]] = []
+    for locale, group in by_locale.items():
+        with force_locale(locale):  # one switch of language per language
+            rows.extend(
                 {
                     "recipient_id": m.recipient_id,
                     "kind": _known(m.kind),
-                    "subject": header_text(subject),
-                    "body": body,
+                    "subject": header_text(str(m.subject)),
+                    "body": str(m.body),
                     "target": m.link.endpoint,
                     "target_id": m.link.id,
                     "dedupe_key": m.dedupe_key,
                     "created_at": utcnow(),
                 }
+                for m in group
             )
     if not rows:
         return

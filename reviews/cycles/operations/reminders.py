@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
 from sqlalchemy import func, or_, select
 
 from reviews.cycles.models import (
@@ -18,22 +17,19 @@ from reviews.cycles.models import (
     Review,
 )
 from reviews.cycles.workflow import CycleState
+from reviews.dates import LocalDate
 from reviews.extensions import db
-from reviews.languages import LazyString, formatting_locale, lazy_gettext, lazy_ngettext
+from reviews.languages import lazy_gettext, lazy_ngettext
 from reviews.links import Link
 from reviews.notifications.operations import Message, notify_many
 
 REMIND_DAYS_BEFORE = 3
 
 
-def _long_day(day: date) -> str:
-    return str(format_date(day, "long", locale=formatting_locale()))
-
-
-def due_day(day: date) -> Any:
+def due_day(day: date) -> LocalDate:
     """`day` as a message says it ("8 November 2026" in English), lazily: written in the
     language the message is written in, its recipient's (notifications.operations)."""
-    return LazyString(_long_day, day)
+    return LocalDate(day, "long")
 
 
 def remind_due(today: date, cycle_id: int | None = None) -> int:
