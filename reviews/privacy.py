@@ -42,6 +42,7 @@ DOMAINS = (
     "goals",
     "notifications",
     "jobs",
+    "framework",
     "audit",
 )
 ANONYMISED_TEXT = "[removed]"

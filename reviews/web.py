@@ -280,6 +280,12 @@ def register(app: Flask) -> None:
 
     app.add_template_global(url_of)
 
+    from reviews.framework.wording import say
+
+    # a text HR wrote (the live framework, the catalogue, a plan's item) in the reader's
+    # language; a cycle's frozen framework and questions come translated already
+    app.add_template_filter(say, "wording")
+
     @app.template_filter("upto")
     def up_to_the_limit(count: int) -> str:
         """A count made up to COUNT_LIMIT + 1 (reviews.paging): "more than 1,000" above."""

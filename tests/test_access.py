@@ -103,6 +103,7 @@ EXPECTED: dict[str, set[str]] = {
     "framework.edit_opportunity": HR,
     "framework.retire_opportunity": HR,
     "framework.restore_opportunity": HR,
+    "framework.translations": HR,
     "cycles.cycle_list": HR,
     "cycles.cycle_new": HR,
     "cycles.cycle_edit": HR,

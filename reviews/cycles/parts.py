@@ -162,7 +162,9 @@ def parse_part(
 
 def renamed(template: Template, fixed: str) -> bool:
     """Whether the template gave a fixed field of the manager review a label of its own."""
-    return template.label(fixed) != FIXED_LABELS[fixed]
+    from reviews.framework.wording import say
+
+    return template.label(fixed) != say(FIXED_LABELS[fixed])
 
 
 SCALARS = ("desired_level", "overall", "potential", "readiness")

@@ -1,12 +1,14 @@
 """The framework as a cycle froze it at launch: read-only, plain data.
 
-Pure: `FrameworkSnapshot` wraps the JSON kept on the cycle; `take_snapshot`
-builds that JSON from the live framework (the only function here that reads
-the database, through the `ladder` it is given).
+`FrameworkSnapshot` wraps the JSON kept on the cycle and shows its texts in the
+reader's language (`reviews.framework.wording`, which reads HR's translations
+once a request); `take_snapshot` builds that JSON from the live framework,
+through the `ladder` it is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,23 +32,43 @@ class SnapshotExpectation:
 
 
 class FrameworkSnapshot:
+    """A cycle's frozen framework as the reader reads it: names, descriptions, anchors and
+    scale labels in the locale of the request or job at the time of each call
+    (`reviews.framework.wording.say`), the keys, ranks and figures as frozen."""
+
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.levels: list[dict[str, Any]] = data["levels"]
-        self.groups: list[dict[str, Any]] = data["groups"]
-        self.competencies = [
-            SnapshotCompetency(
-                key=c["key"],
-                name=c["name"],
-                group=c["group"],
-                description=c["description"],
-                anchors={int(k): v for k, v in c["anchors"].items()},
-            )
-            for c in data["competencies"]
-        ]
-        self.keys = [c.key for c in self.competencies]
-        self.proficiency: list[dict[str, Any]] = data["proficiency"]
-        self.performance: list[dict[str, Any]] = data["performance"]
+        self.keys = [c["key"] for c in data.get("competencies", [])]
+        self._views: dict[str | None, _View] = {}
+
+    def _view(self) -> _View:
+        from reviews.framework.wording import reading_language, say
+
+        language = reading_language()
+        view = self._views.get(language)
+        if view is None:
+            view = self._views[language] = _View(self.data, say if language else str)
+        return view
+
+    @property
+    def levels(self) -> list[dict[str, Any]]:
+        return self._view().levels
+
+    @property
+    def groups(self) -> list[dict[str, Any]]:
+        return self._view().groups
+
+    @property
+    def competencies(self) -> list[SnapshotCompetency]:
+        return self._view().competencies
+
+    @property
+    def proficiency(self) -> list[dict[str, Any]]:
+        return self._view().proficiency
+
+    @property
+    def performance(self) -> list[dict[str, Any]]:
+        return self._view().performance
 
     def level_name(self, key: str | None) -> str:
         for level in self.levels:
@@ -99,13 +121,38 @@ class FrameworkSnapshot:
         if found is None:
             return None
         return SnapshotExpectation(
-            int(found["expected"]), float(found["weight"]), str(found["description"])
+            int(found["expected"]), float(found["weight"]), self._view().say(found["description"])
         )
 
     def grouped(self) -> list[tuple[str, list[SnapshotCompetency]]]:
         return [
             (g["name"], [c for c in self.competencies if c.group == g["key"]]) for g in self.groups
         ]
+
+
+class _View:
+    """The snapshot's texts in one language (`say`)."""
+
+    def __init__(self, data: dict[str, Any], say: Callable[[str], str]) -> None:
+        self.say = say
+        self.levels = [{**lv, "name": say(lv["name"])} for lv in data.get("levels", [])]
+        self.groups = [{**gr, "name": say(gr["name"])} for gr in data.get("groups", [])]
+        self.competencies = [
+            SnapshotCompetency(
+                key=c["key"],
+                name=say(c["name"]),
+                group=c["group"],
+                description=say(c["description"]),
+                anchors={int(k): say(v) for k, v in c["anchors"].items()},
+            )
+            for c in data.get("competencies", [])
+        ]
+        self.proficiency = [_step(s, say) for s in data.get("proficiency", [])]
+        self.performance = [_step(s, say) for s in data.get("performance", [])]
+
+
+def _step(step: dict[str, Any], say: Callable[[str], str]) -> dict[str, Any]:
+    return {**step, "label": say(step["label"]), "description": say(step["description"])}
 
 
 def take_snapshot(ladder: Any, proficiency: list[Any], performance: list[Any]) -> dict[str, Any]:

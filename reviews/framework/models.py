@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from reviews.db import Base, string_enum
+from reviews.db import Base, UTCDateTime, string_enum, utcnow
 
 
 class Track(enum.StrEnum):
@@ -171,5 +172,31 @@ class Opportunity(Base):
         secondary=opportunity_competency, order_by="Competency.position"
     )
     levels: Mapped[list[Level]] = relationship(secondary=opportunity_level, order_by="Level.rank")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ContentTranslation(Base):
+    """HR's translation of one text of the framework, the ladder, the catalogue or a
+    review template into one language (reviews/framework/wording.py). It is keyed by
+    the text it translates, as a catalog is: wherever that text is shown (the live
+    framework, a cycle's frozen copy, a plan's item), the reader sees the translation;
+    once HR rewrites the text, the old translation no longer matches and the reader sees
+    the new text until it is translated too."""
+
+    __tablename__ = "content_translation"
+    __table_args__ = (UniqueConstraint("language", "source_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(35))
+    source: Mapped[str] = mapped_column(Text)
+    # sha256 of `source`, hex: the unique key (a Text column is not indexed whole)
+    source_hash: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -98,7 +98,10 @@ def ensure_default_framework() -> bool:
     """Load the shipped framework on first run; True when it was loaded now."""
     if framework_loaded():
         return False
+    from reviews.framework.translations import load_shipped
+
     load_framework(load_default())
+    load_shipped()
     record("framework.loaded", actor=None, source="default")
     return True
 

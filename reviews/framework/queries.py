@@ -135,10 +135,14 @@ def scale(which: Scale) -> list[ScaleStep]:
 
 
 def competency_names() -> dict[str, str]:
-    """Key -> name of the live framework's competencies, in framework order (1 statement)."""
+    """Key -> name of the live framework's competencies, in framework order, in the
+    reader's language (1 statement, and the translations once a request)."""
+    from reviews.framework.wording import sayer
+
+    say = sayer()
     rows = db.session.execute(
         select(Competency.key, Competency.name)
         .join(CompetencyGroup, Competency.group_id == CompetencyGroup.id)
         .order_by(CompetencyGroup.position, Competency.position)
     )
-    return {str(key): str(name) for key, name in rows}
+    return {str(key): say(str(name)) for key, name in rows}

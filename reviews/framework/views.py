@@ -5,6 +5,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
@@ -15,7 +16,7 @@ from reviews.framework import operations as ops
 from reviews.framework.forms import LevelForm, OpportunityForm, competency_form
 from reviews.framework.models import Competency, Level, Opportunity, Scale, Track
 from reviews.framework.queries import ladder, scale
-from reviews.languages import gettext, lazy_gettext
+from reviews.languages import gettext, lazy_gettext, ngettext
 from reviews.people.forms import ConfirmForm
 
 bp = Blueprint("framework", __name__, url_prefix="/framework")
@@ -301,3 +302,96 @@ def _set_active(opportunity_id: int, active: bool) -> Any:
             "success",
         )
     return redirect(url_for("framework.opportunities"))
+
+
+@bp.route("/translations", methods=["GET", "POST"])
+@access.hr_only
+def translations() -> Any:
+    """HR translating the framework's, the catalogue's and the templates' texts into one
+    offered language, a section at a time (reviews/framework/translations.py)."""
+    from reviews.framework import translations as tr
+    from reviews.framework.wording import content_language
+    from reviews.languages import name_of
+
+    params.only("language", "section", "show")
+    languages = tr.languages()
+    if not languages:
+        return render_template(
+            "framework/translations.html", listing=None, languages=[], own=content_language()
+        )
+    language = params.choice("language", languages, languages[0]) or languages[0]
+    section = params.choice("section", list(tr.SECTIONS), "ladder") or "ladder"
+    missing_only = params.choice("show", ["all", "missing"], "all") == "missing"
+    typed: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = ConfirmForm()
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("action") == "shipped":
+            added = tr.load_shipped_into(language)
+            db.session.commit()
+            flash(
+                ngettext(
+                    "%(num)d translation from Reviews added.",
+                    "%(num)d translations from Reviews added.",
+                    added,
+                )
+                if added
+                else gettext("Reviews has no further translations of these texts."),
+                "success",
+            )
+            return redirect(url_for(".translations", language=language, section=section))
+        posted = {
+            name.removeprefix("text-"): (value, request.form.get("version-" + name[5:], ""))
+            for name, value in request.form.items()
+            if name.startswith("text-")
+        }
+        try:
+            changed, found = tr.save(current_user, language, section, posted)
+        except (StaleDataError, IntegrityError):
+            db.session.rollback()
+            changed = 0
+            found = [tr.Problem(key, str(CONFLICT), conflict=True) for key in posted]
+        if not found:
+            db.session.commit()
+            flash(
+                ngettext("%(num)d translation saved.", "%(num)d translations saved.", changed)
+                if changed
+                else gettext("Nothing changed."),
+                "success",
+            )
+            return redirect(
+                url_for(
+                    ".translations",
+                    language=language,
+                    section=section,
+                    show="missing" if missing_only else None,
+                )
+            )
+        db.session.rollback()
+        typed = {key: text for key, (text, _version) in posted.items()}
+        problems = {p.key: p.message for p in found}
+        status = 409 if any(p.conflict for p in found) else 400
+    listing = tr.listing(language, section)
+    items = [
+        i
+        for i in listing.items
+        if not missing_only or (not i.text and not i.shipped) or i.key in problems
+    ]
+    shown = {i.key for i in items}
+    return render_template(
+        "framework/translations.html",
+        listing=listing,
+        items=items,
+        unplaced=[message for key, message in problems.items() if key not in shown],
+        languages=[(code, name_of(code)) for code in languages],
+        language_name=name_of(language),
+        sections=tr.SECTIONS,
+        missing_only=missing_only,
+        typed=typed,
+        problems=problems,
+        own=content_language(),
+        confirm=ConfirmForm(),
+    ), status

@@ -17,7 +17,7 @@ are in numbers too (the editor puts each beside its row).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -221,6 +221,40 @@ class Template:
 
     def label(self, fixed: str) -> str:
         return self.labels.get(fixed) or FIXED_LABELS[fixed]
+
+    def texts(self) -> list[str]:
+        """Every text a reader sees (the translations page lists them), in order."""
+        out = [self.name]
+        for s in self.sections:
+            out.append(s.title)
+            for q in s.questions:
+                out += [q.label, q.help, *(o.label for o in q.options)]
+        out += [self.labels[k] for k in FIXED_LABELS if k in self.labels]
+        return [t for t in out if t]
+
+    def translated(self, say: Callable[[str], str]) -> Template:
+        """The same questions, keys and rules with every text through `say`
+        (reviews.framework.wording); answers are stored by key, so nothing else moves."""
+        return Template(
+            name=say(self.name),
+            part=self.part,
+            sections=tuple(
+                Section(
+                    say(s.title),
+                    tuple(
+                        replace(
+                            q,
+                            label=say(q.label),
+                            help=say(q.help),
+                            options=tuple(Option(o.key, say(o.label)) for o in q.options),
+                        )
+                        for q in s.questions
+                    ),
+                )
+                for s in self.sections
+            ),
+            labels={k: say(v) for k, v in self.labels.items()},
+        )
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

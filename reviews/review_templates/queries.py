@@ -12,6 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
+from reviews.framework.wording import as_written as _identity
+from reviews.framework.wording import sayer
 from reviews.review_templates.builtin import DEFAULTS
 from reviews.review_templates.definition import PARTS, Template, parse_template
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate
@@ -40,8 +42,15 @@ def chosen(cycle: Cycle) -> dict[str, ReviewTemplate]:
 
 
 def templates_of(cycle: Cycle, parts: Sequence[str] = PARTS) -> dict[str, Template]:
-    """What each of `parts` asks in `cycle`: the frozen documents once launched, else the
-    templates chosen for it (a preview), else the built-in questions."""
+    """What each of `parts` asks in `cycle`, in the reader's language
+    (reviews.framework.wording): the frozen documents once launched, else the templates
+    chosen for it (a preview), else the built-in questions."""
+    say = sayer()
+    found = _as_written(cycle, parts)
+    return found if say is _identity else {p: t.translated(say) for p, t in found.items()}
+
+
+def _as_written(cycle: Cycle, parts: Sequence[str]) -> dict[str, Template]:
     if cycle.templates is not None:
         return {
             part: parsed(cycle.templates[part]) if part in cycle.templates else DEFAULTS[part]
@@ -54,12 +63,15 @@ def templates_of(cycle: Cycle, parts: Sequence[str] = PARTS) -> dict[str, Templa
 
 
 def template_of(cycle: Cycle, part: str) -> Template:
+    """What `part` asks in `cycle`, in the reader's language (as `templates_of`)."""
     if cycle.templates is not None:
         frozen = cycle.templates.get(part)
-        return parsed(frozen) if frozen is not None else DEFAULTS[part]
+        found = parsed(frozen) if frozen is not None else DEFAULTS[part]
+        say = sayer()
+        return found if say is _identity else found.translated(say)
     return templates_of(cycle, (part,))[part]
 
 
 def freeze(cycle: Cycle) -> dict[str, Any]:
-    """The documents a launching cycle keeps, part by part."""
-    return {part: t.as_json() for part, t in templates_of(cycle).items()}
+    """The documents a launching cycle keeps, part by part, as written."""
+    return {part: t.as_json() for part, t in _as_written(cycle, PARTS).items()}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from reviews import access
 from reviews.errors import Conflict, DomainError
 from reviews.extensions import db
+from reviews.framework.wording import sayer
 from reviews.languages import gettext, lazy_gettext
 from reviews.people.forms import ConfirmForm
 from reviews.review_templates import editor
@@ -192,13 +193,13 @@ def _preview(template: Template, row: ReviewTemplate | None) -> Any:
 @access.hr_only
 def preview_template(template_id: int) -> Any:
     row = _template_or_404(template_id)
-    return _preview(parsed(row.definition), row)
+    return _preview(parsed(row.definition).translated(sayer()), row)
 
 
 @bp.get("/built-in/<part>/preview")
 @access.hr_only
 def preview_default(part: str) -> Any:
-    return _preview(DEFAULTS[_part_or_404(part)], None)
+    return _preview(DEFAULTS[_part_or_404(part)].translated(sayer()), None)
 
 
 @bp.get("/<int:template_id>.json")
