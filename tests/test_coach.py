@@ -9,7 +9,15 @@ from conftest import post
 from cycle_helpers import launched_cycle, review_of
 
 from bench import coach as bench_coach
-from reviews.coach.analysis import CATEGORIES, analyse, has_evidence, lexicon
+from reviews.coach.analysis import (
+    CATEGORIES,
+    analyse,
+    has_evidence,
+    language_of,
+    lexicon,
+    text_quality,
+)
+from reviews.coach.lexicon import read
 from reviews.people.models import Role
 
 # (sentence, rating or None, expected categories in order of position)
@@ -111,14 +119,23 @@ def test_spans_point_at_the_words():
     assert spans == {"personality": "abrasive", "absolute": "always"}
 
 
-def test_every_research_term_names_its_source():
-    lex = lexicon()
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_research_term_names_its_source(language):
+    lex = lexicon(language)
     for term in lex.terms:
         if term.category in ("vague", "personality", "gendered", "age"):
             assert term.source, term.text
             assert term.source in lex.sources.values(), term.text
     assert "Snyder" in lex.sources["snyder-2014"]
     assert "Gaucher" in lex.sources["gaucher-2011"]
+
+
+def test_the_german_lexicon_cites_its_german_sources():
+    sources = lexicon("de").sources
+    assert "Hentschel" in sources["gaucher-2011"]
+    assert "übersetzt" in sources["gaucher-2011"]  # the English word lists, translated
+    assert "8 AZR 406/14" in sources["agg-alter"]
+    assert "AGG" in sources["agg-alter"]
 
 
 def test_the_endpoint_answers_as_the_person_writes(app, make_person, login_as):
@@ -203,6 +220,103 @@ def test_the_evaluation_corpora_meet_the_targets(corpus):
 )
 def test_words_not_strings(text, expected):
     assert [f.category for f in analyse(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # inflected adjectives are the same word
+        ("Eine sehr emotionale Kollegin.", ["personality"]),
+        ("Er ist ein sturer Typ.", ["gendered"]),
+        ("Sie ist eine echte Teamplayerin.", ["vague"]),
+        # verb second: the copula before the subject, or after the descriptor
+        ("In Meetings ist sie oft aggressiv.", ["personality"]),
+        ("Wenn der Plan sich ändert, kann sie ziemlich stur sein.", ["gendered"]),
+        ("Ich erlebe sie als sehr dominant.", ["gendered"]),
+        # the person, not the action or the thing
+        ("Sie hat aggressiv verhandelt.", []),
+        ("Das aggressive Caching halbierte die Datenbanklast.", []),
+        ("Die Migration war schwierig.", []),
+        # a capitalised word after an article or a possessive is a noun, not a name
+        ("Die Ziele für das Quartal waren sehr ehrgeizig.", []),
+        ("Seine Schätzungen waren ehrgeizig.", []),
+        ("Jonas ist sehr ehrgeizig.", ["gendered"]),
+        # an ordinal date and an abbreviation do not end the sentence: the example counts
+        ("Gute Arbeit am 3. Mai beim Release.", []),
+        ("Gute Arbeit, z. B. im März-Release.", []),
+        ("Gute Arbeit.", ["vague"]),
+        # "immer wieder" (again and again) is no absolute
+        ("Die Tests liefen immer wieder rot, bis sie im August die Ursache fand.", []),
+        ("Er kommt immer zu spät.", ["absolute"]),
+        # a list with a comma inside an any-order phrase
+        ("Sie passt gut in unser junges, dynamisches Team.", ["age"]),
+    ],
+)
+def test_german_words_not_strings(text, expected):
+    assert [f.category for f in analyse(text, language="de")] == expected
+
+
+def test_german_sentences_and_apostrophes():
+    lex = lexicon("de")
+    tokens = read("Sie hat am 3. Mai z. B. die Tests bzw. die Doku geschrieben. Danach nicht.", lex)
+    assert [t.kind for t in tokens].count("stop") == 2
+    assert [t.low for t in read("So geht's nicht.", lex) if t.kind == "word"] == [
+        "so",
+        "geht",
+        "es",
+        "nicht",
+    ]
+
+
+def test_german_contradiction_resolves_at_the_end_of_the_clause():
+    assert analyse("Er hat die instabilen Tests behoben.", 4, "de") == []
+    assert (
+        analyse("Kein einziger verpasster Termin und keine Ausfälle in diesem Halbjahr.", 4) == []
+    )
+    found = [f.category for f in analyse("Die Tests waren instabil und die Deploys langsam.", 4)]
+    assert found == ["mismatch"]
+
+
+@pytest.mark.parametrize(
+    ("text", "preferred", "expected"),
+    [
+        ("Sie ist in Meetings sehr still und hat die Tests behoben.", "en", "de"),
+        ("Sie ist in Meetings sehr still und hat die Tests behoben.", None, "de"),
+        ("She is very quiet in meetings and fixed the tests.", "de", "en"),
+        ("She is very quiet in meetings and fixed the tests.", "de_DE", "en"),
+        ("Top!", "de_DE", "de"),  # undecidable: the writer's language
+        ("Top!", "de-AT", "de"),
+        ("Top!", "en", "en"),
+        ("Top!", "fr", "en"),  # no French lexicon: English
+        ("Top!", None, "en"),
+        ("Il a fait du bon travail dans la migration.", "fr", "en"),
+    ],
+)
+def test_the_language_of_a_text(text, preferred, expected):
+    assert language_of(text, preferred) == expected
+
+
+def test_each_text_is_read_in_its_own_language():
+    assert [f.category for f in analyse("Sie ist sehr emotional.", language="en")] == [
+        "personality"
+    ]
+    assert [f.category for f in analyse("She is very emotional.", language="de")] == ["personality"]
+    written, evidence, personal = text_quality(
+        ["Sie ist sehr emotional.", "She is very emotional.", "Gute Arbeit im März-Release.", ""]
+    )
+    assert (written, evidence, personal) == (3, 1, 2)
+
+
+def test_labels_and_rating_messages_are_plain_english_outside_a_request():
+    finding = analyse("Super.", 5, "de")[-1].as_dict()
+    assert finding["category"] == "too_short"
+    assert type(finding["label"]) is str
+    assert finding["label"] == "Too short for the rating"
+    assert finding["explanation"] == (
+        "A rating of 5 is the edge of the scale; 1 word cannot explain it."
+    )
+    german = analyse("Sie ist sehr emotional.", language="de")[0]
+    assert "Person" in german.explanation  # the lexicon's own (German) texts
 
 
 def test_contradiction_understands_negation_and_fixes():

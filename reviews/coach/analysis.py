@@ -26,6 +26,18 @@ school".  On top of that:
 * **Rating and text disagree** counts praise and problems with negation scope
   ("not a single missed deadline" is praise) and resolution ("fixed the paging
   problem", "turned around the failing service" are praise too).
+
+Each text is read with the lexicon of its own language (`language_of`: English or
+German, by the function words it uses; the writer's language when that does not
+decide).  German needs more grammar than English, switched on by its lexicon:
+single words are matched on stems (emotional, emotionale, emotionalen); the copula
+may come before the subject ("In Meetings ist sie oft aggressiv") or after the
+descriptor ("kann sie ziemlich stur sein"); a capitalised word after an article,
+a possessive or an adjective is a noun, not a name ("Die Ziele waren ehrgeizig");
+a compound is read by its last part ("Kundeneskalation" is an escalation); and
+a problem fixed at the end of the clause counts as praise ("hat die instabilen
+Tests behoben").  The findings' texts come from the lexicon; the labels and the
+rating messages are translated for the reader (outside a request: English).
 """
 
 from __future__ import annotations
@@ -40,32 +52,35 @@ from reviews.coach.lexicon import (
     Term,
     Token,
     at,
+    language_of,
     lexicon,
     phrase_at,
     read,
 )
+from reviews.languages import gettext, lazy_gettext, ngettext
 
-__all__ = ["CATEGORIES", "Finding", "analyse", "has_evidence", "lexicon", "text_quality"]
+__all__ = [
+    "CATEGORIES",
+    "Finding",
+    "analyse",
+    "has_evidence",
+    "language_of",
+    "lexicon",
+    "text_quality",
+]
 
 CATEGORIES = {
-    "vague": "Vague",
-    "personality": "Personality, not behaviour",
-    "gendered": "Gender-coded",
-    "age": "Age-coded",
-    "absolute": "Absolute",
-    "hedging": "Hedging",
-    "mismatch": "Rating and text disagree",
-    "too_short": "Too short for the rating",
+    "vague": lazy_gettext("Vague"),
+    "personality": lazy_gettext("Personality, not behaviour"),
+    "gendered": lazy_gettext("Gender-coded"),
+    "age": lazy_gettext("Age-coded"),
+    "absolute": lazy_gettext("Absolute"),
+    "hedging": lazy_gettext("Hedging"),
+    "mismatch": lazy_gettext("Rating and text disagree"),
+    "too_short": lazy_gettext("Too short for the rating"),
 }
 SHORT_WORDS = 12  # an extreme rating needs more than this to explain it
-NEGATION_REACH = 4  # words a negator flips
 RESOLUTION_REACH = 12  # words after "fixed", "removed", ... (in the clause) count as solved
-ANY_ORDER_SLACK = 3  # extra words allowed between the words of an any-order phrase
-
-# words between two descriptors of one list ("kind and unfailingly polite")
-INTENSIFIERS = frozenset(
-    ("very", "really", "so", "too", "quite", "extremely", "overly", "rather", "pretty", "truly")
-)
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,7 @@ class Finding:
             "start": self.start,
             "end": self.end,
             "category": self.category,
-            "label": CATEGORIES[self.category],
+            "label": str(CATEGORIES[self.category]),
             "explanation": self.explanation,
             "suggestion": self.suggestion,
             "source": self.source,
@@ -114,7 +129,7 @@ def _exampleat(tokens: Sequence[Token], i: int, lex: Lexicon) -> bool:
         return (
             (nxt is not None and _quantity_follows(tokens, i, lex))  # 9 minutes, 40 to 9
             or (value.isdigit() and len(value) == 4 and value[:2] in ("19", "20"))  # a year
-            or (prev is not None and prev.kind == "word" and prev.low in ("q", "h", "week", "day"))
+            or (prev is not None and prev.kind == "word" and prev.low in lex.number_labels)
             or (nxt is not None and nxt.low in lex.months)  # 3 May
         )
     if t.kind != "word":
@@ -127,6 +142,7 @@ def _exampleat(tokens: Sequence[Token], i: int, lex: Lexicon) -> bool:
         or (t.low == "may" and _is_the_month(tokens, i))
         or phrase_at(tokens, i, lex.artefacts) is not None
         or phrase_at(tokens, i, lex.markers) is not None
+        or (bool(lex.artefact_heads) and t.stem.endswith(lex.artefact_heads))  # Kundeneskalation
     )
 
 
@@ -140,7 +156,7 @@ def _quantity_follows(tokens: Sequence[Token], i: int, lex: Lexicon) -> bool:
         t = tokens[j]
         if t.kind == "pct" or (t.kind == "word" and t.stem in lex.units):
             return True
-        if t.kind == "word" and t.low == "to" and j + 1 < len(tokens):
+        if t.kind == "word" and t.low in lex.range_words and j + 1 < len(tokens):
             return tokens[j + 1].kind == "num" or tokens[j + 1].low in lex.number_words
         if t.kind != "word" or t.low in lex.function_words:
             return False
@@ -167,23 +183,26 @@ def _is_the_month(tokens: Sequence[Token], i: int) -> bool:
     return after is not None and after.kind == "num" and t.capital
 
 
-def has_evidence(text: str, lex: Lexicon | None = None) -> bool:
+def has_evidence(text: str, lex: Lexicon | None = None, language: str | None = None) -> bool:
     """Whether the text gives a concrete example: an artefact, a specific time, or a
-    quantified effect."""
-    lex = lex or lexicon()
+    quantified effect (read in its own language unless a lexicon is given)."""
+    lex = lex or lexicon(language_of(text, language))
     return bool(_sentence_evidence(read(text, lex), lex))
 
 
 PERSONAL = ("personality", "gendered", "age")
 
 
-def text_quality(texts: Iterable[str]) -> tuple[int, int, int]:
+def text_quality(texts: Iterable[str], language: str | None = None) -> tuple[int, int, int]:
     """(non-empty texts, texts giving a concrete example, personality-type findings) of
-    a part's written texts: the figures calibration shows per manager."""
-    lex = lexicon()
+    a part's written texts: the figures calibration shows per manager.  Each text is
+    read in its own language (`language`, the writer's, only decides the undecidable)."""
     written = [t for t in texts if t and t.strip()]
-    evidence = sum(1 for t in written if has_evidence(t, lex))
-    personal = sum(1 for t in written for f in analyse(t) if f.category in PERSONAL)
+    evidence = personal = 0
+    for text in written:
+        lex = lexicon(language_of(text, language))
+        evidence += has_evidence(text, lex)
+        personal += sum(1 for f in _findings(text, lex) if f.category in PERSONAL)
     return len(written), evidence, personal
 
 
@@ -194,7 +213,8 @@ def _describes_person(tokens: Sequence[Token], i: int, j: int, term: Term, lex: 
     """Whether the descriptor at tokens i..j describes a person rather than an action
     or a thing."""
     first = tokens[i]
-    if first.low.endswith("ly") and not term.keys[-1].endswith("ly"):
+    suffix = lex.adverb_suffix
+    if suffix and first.low.endswith(suffix) and not term.keys[-1].endswith(suffix):
         return False  # an adverb: it describes how something was done
     sentence = first.sentence
     k = j + 1
@@ -203,24 +223,29 @@ def _describes_person(tokens: Sequence[Token], i: int, j: int, term: Term, lex: 
         k < len(tokens)
         and tokens[k].sentence == sentence
         and (
-            tokens[k].low in ("and", "or", ",")
-            or tokens[k].low in lex.descriptor_words
-            or tokens[k].low in INTENSIFIERS
-            or _adverb(tokens[k])
+            tokens[k].low in lex.list_words
+            or _descriptor(tokens[k], lex)
+            or tokens[k].low in lex.intensifiers
+            or _adverb(tokens[k], lex)
         )
     ):
         k += 1
-    while k - 1 > j and (tokens[k - 1].low in ("and", "or", ",") or _adverb(tokens[k - 1])):
+    while k - 1 > j and (tokens[k - 1].low in lex.list_words or _adverb(tokens[k - 1], lex)):
         k -= 1  # "self-reliant and rarely asks": the list ended before "and"
     after = tokens[k] if k < len(tokens) and tokens[k].sentence == sentence else None
+    if lex.verb_second and after is not None and after.low in lex.copulas:
+        # the copula after the descriptor: "kann sie ziemlich stur sein", "weil er stur ist"
+        return _german_subject(tokens, _clause_start(tokens, i), i - 1, lex) != "thing"
     if (
         after is not None
         and after.kind == "word"
         and after.low not in lex.function_words
-        and (k == j + 1 or tokens[k - 1].low in lex.descriptor_words)
+        and (k == j + 1 or _descriptor(tokens[k - 1], lex))
     ):
         # attributive: "a warm presence" is about a person, "aggressive caching" is not
-        return after.low in lex.person_nouns
+        return _person_noun(after, lex)
+    if lex.verb_second:
+        return _german_predicate(tokens, i, lex)
     # walk back over intensifiers and other descriptors to a copula or the clause start
     k = i - 1
     while k >= 0 and tokens[k].sentence == sentence and tokens[k].kind == "word":
@@ -230,14 +255,126 @@ def _describes_person(tokens: Sequence[Token], i: int, j: int, term: Term, lex: 
         if low == "as" and k >= 2 and tokens[k - 2].low in lex.regard_verbs:
             # "described them as warm", "sees Ana as stubborn"
             return tokens[k - 1].stem == PRONOUN or tokens[k - 1].capital
-        if low not in lex.skippable and low not in lex.descriptor_words and not _adverb(tokens[k]):
+        if (
+            low not in lex.skippable
+            and not _descriptor(tokens[k], lex)
+            and not _adverb(tokens[k], lex)
+        ):
             return False
         k -= 1
     return True  # opens a sentence or clause: the subject is left out ("Too aggressive ...")
 
 
-def _adverb(token: Token) -> bool:
-    return token.kind == "word" and len(token.low) > 4 and token.low.endswith("ly")
+def _descriptor(token: Token, lex: Lexicon) -> bool:
+    return token.low in lex.descriptor_words or token.stem in lex.descriptor_stems
+
+
+def _adverb(token: Token, lex: Lexicon) -> bool:
+    suffix = lex.adverb_suffix
+    return (
+        bool(suffix) and token.kind == "word" and len(token.low) > 4 and token.low.endswith(suffix)
+    )
+
+
+def _person_noun(token: Token, lex: Lexicon) -> bool:
+    """A word for a person ("colleague"; German also inflected or closing a compound:
+    "Kolleginnen", "Ansprechpartnerin")."""
+    return (
+        token.low in lex.person_nouns
+        or token.stem in lex.person_stems
+        or (bool(lex.person_heads) and token.low.endswith(lex.person_heads))
+    )
+
+
+# German word order --------------------------------------------------------------------
+
+
+def _clause_start(tokens: Sequence[Token], i: int) -> int:
+    sentence = tokens[i].sentence
+    k = i
+    while (
+        k > 0
+        and tokens[k - 1].sentence == sentence
+        and tokens[k - 1].kind
+        not in (
+            "stop",
+            "pause",
+        )
+    ):
+        k -= 1
+    return k
+
+
+def _name(tokens: Sequence[Token], m: int, lex: Lexicon) -> bool:
+    """Whether the capitalised word at m is a name: German capitalises every noun, so
+    not after an article, a possessive, a preposition or an adjective ("die Migration",
+    "seine Schätzungen", "bei Deadlines", "die schwierige Migration")."""
+    t = tokens[m]
+    if not t.capital or t.low in lex.function_words or t.stem == PRONOUN:
+        return False
+    if m == 0 or tokens[m - 1].sentence != t.sentence or tokens[m - 1].kind != "word":
+        return True
+    prev = tokens[m - 1]
+    if prev.stem == PRONOUN or prev.low in lex.determiners or prev.low in lex.prepositions:
+        return False
+    return prev.capital or prev.low in lex.function_words or prev.low in lex.copulas
+
+
+def _german_predicate(tokens: Sequence[Token], i: int, lex: Lexicon) -> bool:
+    """The descriptor at i closes its clause's middle field: it describes a person when a
+    copula earlier in the clause has a person (or nobody written) as its subject, which
+    comes after the copula (verb second: "In Meetings ist sie oft aggressiv") or before
+    it ("Die Ziele waren ehrgeizig"); with no copula, only when it opens the clause
+    ("Manchmal weinerlich, ..."): "Sie verhandelt aggressiv" is about an action."""
+    start = _clause_start(tokens, i)
+    copula = next((k for k in range(i - 1, start - 1, -1) if tokens[k].low in lex.copulas), None)
+    if copula is None:
+        return all(
+            t.low in lex.skippable or _descriptor(t, lex) or t.low in lex.intensifiers
+            for t in tokens[start:i]
+        )
+    found = _german_subject(tokens, copula + 1, i - 1, lex)
+    if found is None:
+        found = _german_subject(tokens, start, copula - 1, lex)
+    return found != "thing"  # nobody written: "Kann bei Deadlines irrational sein"
+
+
+def _german_subject(tokens: Sequence[Token], lo: int, hi: int, lex: Lexicon) -> str | None:
+    """ "person", "thing" or None (no subject) for the words lo..hi, nearest first;
+    nouns inside a prepositional phrase ("bei seinen Schätzungen") are no subject."""
+    m = hi
+    while m >= lo:
+        t = tokens[m]
+        if t.kind != "word":
+            m -= 1
+            continue
+        if t.stem == PRONOUN or t.low in ("ich", "wir", "man", "jemand", "wer"):
+            return "person"
+        if t.low in lex.impersonal:
+            return "thing"
+        if t.capital and t.low not in lex.function_words and t.low not in lex.skippable:
+            if _name(tokens, m, lex):
+                return "person"
+            # the start of its noun phrase: articles, possessives, adjectives, numbers
+            s = m - 1
+            while s >= lo and (
+                tokens[s].low in lex.determiners
+                or tokens[s].stem == PRONOUN
+                or tokens[s].kind == "num"
+                or (
+                    tokens[s].kind == "word"
+                    and not tokens[s].capital
+                    and tokens[s].low not in lex.function_words
+                    and tokens[s].low not in lex.copulas
+                )
+            ):
+                s -= 1
+            if s >= lo and tokens[s].low in lex.prepositions:
+                m = s - 1
+                continue
+            return "person" if _person_noun(t, lex) else "thing"
+        m -= 1
+    return None
 
 
 def _person_subject(tokens: Sequence[Token], k: int, lex: Lexicon) -> bool:
@@ -250,7 +387,7 @@ def _person_subject(tokens: Sequence[Token], k: int, lex: Lexicon) -> bool:
             t.low in lex.skippable
             or t.low in lex.as_copula_after
             or t.stem in ("come", "came")
-            or _adverb(t)
+            or _adverb(t, lex)
         ):
             m -= 1
             continue
@@ -272,11 +409,13 @@ def sentiment(tokens: Sequence[Token], lex: Lexicon) -> tuple[int, int]:
     turned around counts as praise."""
     positive = negative = 0
     flip_until = resolve_until = -1
+    unresolved = 0  # problems so far in the clause (German fixes them at its end)
     i = 0
     while i < len(tokens):
         t = tokens[i]
         if t.kind in ("stop", "pause") or t.low in lex.scope_breakers:
             flip_until = resolve_until = -1
+            unresolved = 0
             i += 1
             continue
         if t.kind != "word":
@@ -295,22 +434,27 @@ def sentiment(tokens: Sequence[Token], lex: Lexicon) -> tuple[int, int]:
                 negative += 1  # something missing: "no tests", "without a rollback plan"
                 i += 2
                 continue
-            flip_until = i + NEGATION_REACH
+            flip_until = i + lex.negation_reach
             i += 1
             continue
         if (seq := phrase_at(tokens, i, lex.resolvers, exact=True)) is not None:
             resolve_until = i + len(seq) + RESOLUTION_REACH - 1
+            if lex.resolve_backwards:  # "hat die instabilen Tests behoben"
+                positive += unresolved
+                negative -= unresolved
+                unresolved = 0
             i += len(seq)
             continue
         flipped = i <= flip_until
-        if (seq := phrase_at(tokens, i, lex.negative)) is not None:
+        if (seq := _sentiment_at(tokens, i, lex.negative, lex.negative_heads)) is not None:
             if i <= resolve_until or flipped:
                 positive += 1
             else:
                 negative += 1
+                unresolved += 1
             i += len(seq)
             continue
-        if (seq := phrase_at(tokens, i, lex.positive)) is not None:
+        if (seq := _sentiment_at(tokens, i, lex.positive, lex.positive_heads)) is not None:
             if flipped:
                 negative += 1
             else:
@@ -319,6 +463,17 @@ def sentiment(tokens: Sequence[Token], lex: Lexicon) -> tuple[int, int]:
             continue
         i += 1
     return positive, negative
+
+
+def _sentiment_at(
+    tokens: Sequence[Token], i: int, index: dict[str, list[tuple[str, ...]]], heads: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """A praise or problem phrase at token i, or a compound closing with one
+    ("Speicherprobleme")."""
+    seq = phrase_at(tokens, i, index)
+    if seq is None and heads and tokens[i].stem.endswith(heads):
+        return (tokens[i].stem,)
+    return seq
 
 
 # The analysis ---------------------------------------------------------------------------
@@ -346,14 +501,18 @@ def _matches(tokens: Sequence[Token], lex: Lexicon) -> list[tuple[int, int, Term
                 found.append((i, j, term))
                 taken.update(range(i, j + 1))
                 break
-    # phrases whose words may come in any order ("communication needs improvement")
+    # phrases whose words may come in any order ("communication needs improvement"); a
+    # lone descriptor of the person may be part of one ("junges, dynamisches Team")
+    soft = {i for i, j, term in found if i == j and term.frame == "person"}
+    where: dict[str, list[int]] = {}
+    for i, t in enumerate(tokens):
+        if t.kind == "word" and (i not in taken or i in soft):
+            where.setdefault(t.stem, []).append(i)
     for term in lex.any_order:
-        wanted = set(term.keys)
-        positions: dict[str, list[int]] = {}
-        for i, t in enumerate(tokens):
-            if t.kind == "word" and t.stem in wanted and i not in taken:
-                positions.setdefault(t.stem, []).append(i)
-        if len(positions) < len(wanted):
+        positions = {
+            k: [p for p in where[k] if p not in taken or p in soft] for k in term.keys if k in where
+        }
+        if len(positions) < len(set(term.keys)) or not all(positions.values()):
             continue
         for i in positions[term.keys[0]]:
             sentence = tokens[i].sentence
@@ -362,31 +521,38 @@ def _matches(tokens: Sequence[Token], lex: Lexicon) -> list[tuple[int, int, Term
                 continue
             picked = [min(ps, key=lambda p, i=i: abs(p - i)) for ps in near]
             lo, hi = min(picked), max(picked)
-            if hi - lo + 1 <= len(term.keys) + ANY_ORDER_SLACK and not taken & set(
-                range(lo, hi + 1)
-            ):
+            span = set(range(lo, hi + 1))
+            if hi - lo + 1 <= len(term.keys) + lex.any_order_slack and not (taken - soft) & span:
+                found = [f for f in found if f[0] not in span]
+                soft -= span
                 found.append((lo, hi, term))
-                taken.update(range(lo, hi + 1))
+                taken.update(span)
     return found
 
 
 def _excepted(tokens: Sequence[Token], i: int, j: int, lex: Lexicon) -> bool:
-    for seq in lex.exceptions:
-        for start in range(max(0, j - len(seq) + 1), i + 1):
-            if start + len(seq) - 1 >= j and at(tokens, start, seq):
-                return True
+    """Whether an exception ("emotional intelligence") covers tokens i..j."""
+    for seq, offset in lex.exceptions.get(tokens[i].stem, ()):
+        start = i - offset
+        if start >= 0 and start + len(seq) - 1 >= j and at(tokens, start, seq):
+            return True
     return False
 
 
-def analyse(text: str, rating: int | None = None, language: str = "en") -> list[Finding]:
-    lex = lexicon(language)
+def analyse(text: str, rating: int | None = None, language: str | None = None) -> list[Finding]:
+    """Findings on one text, read in its own language; `language` (the writer's
+    interface language, e.g. "de_DE") decides only when the text does not."""
     text = text or ""
+    return _findings(text, lexicon(language_of(text, language)), rating)
+
+
+def _findings(text: str, lex: Lexicon, rating: int | None = None) -> list[Finding]:
     tokens = read(text, lex)
     findings: list[Finding] = []
     examples: set[int] | None = None
     for i, j, term in _matches(tokens, lex):
-        if term.frame == "person" and (
-            _excepted(tokens, i, j, lex) or not _describes_person(tokens, i, j, term, lex)
+        if _excepted(tokens, i, j, lex) or (
+            term.frame == "person" and not _describes_person(tokens, i, j, term, lex)
         ):
             continue
         if term.needs_example:
@@ -412,9 +578,15 @@ def analyse(text: str, rating: int | None = None, language: str = "en") -> list[
                 0,
                 len(text),
                 "too_short",
-                f"A rating of {rating} is the edge of the scale; {words} word"
-                f"{'s' if words != 1 else ''} cannot explain it.",
-                "Give the situation, what the person did and its effect, with an example.",
+                ngettext(
+                    "A rating of %(rating)s is the edge of the scale; %(num)d word cannot "
+                    "explain it.",
+                    "A rating of %(rating)s is the edge of the scale; %(num)d words cannot "
+                    "explain it.",
+                    words,
+                    rating=rating,
+                ),
+                gettext("Give the situation, what the person did and its effect, with an example."),
             )
         )
     if rating is not None and words:
@@ -425,8 +597,11 @@ def analyse(text: str, rating: int | None = None, language: str = "en") -> list[
                     0,
                     len(text),
                     "mismatch",
-                    f"The rating is {rating} but the text names only problems.",
-                    "Either explain what earned the high rating or revisit it.",
+                    gettext(
+                        "The rating is %(rating)s but the text names only problems.",
+                        rating=rating,
+                    ),
+                    gettext("Either explain what earned the high rating or revisit it."),
                 )
             )
         elif rating <= 2 and positive and not negative:
@@ -435,8 +610,8 @@ def analyse(text: str, rating: int | None = None, language: str = "en") -> list[
                     0,
                     len(text),
                     "mismatch",
-                    f"The rating is {rating} but the text is only praise.",
-                    "Name what fell short, or revisit the rating.",
+                    gettext("The rating is %(rating)s but the text is only praise.", rating=rating),
+                    gettext("Name what fell short, or revisit the rating."),
                 )
             )
     findings.sort(key=lambda f: (f.start, f.end))

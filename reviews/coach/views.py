@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from reviews import access
 from reviews.coach.analysis import analyse
+from reviews.languages import get_locale
 
 bp = Blueprint("coach", __name__)
 MAX_TEXT = 20_000
@@ -26,4 +27,6 @@ def analyse_text() -> Any:
         ), 413
     raw = request.form.get("rating", "")
     rating = int(raw) if raw in {"1", "2", "3", "4", "5"} else None
-    return jsonify(findings=[f.as_dict() for f in analyse(text, rating)])
+    # the text's own language decides; the writer's decides when the text does not
+    findings = analyse(text, rating, str(get_locale() or ""))
+    return jsonify(findings=[f.as_dict() for f in findings])

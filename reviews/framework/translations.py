@@ -32,7 +32,7 @@ from reviews.framework.models import (
 )
 from reviews.framework.queries import ladder
 from reviews.framework.wording import content_language, digest, forget, shipped
-from reviews.languages import force_locale, gettext, lazy_gettext, offered
+from reviews.languages import PSEUDO, force_locale, gettext, lazy_gettext, offered
 from reviews.people.models import Person
 from reviews.review_templates.builtin import DEFAULTS
 from reviews.review_templates.definition import TemplateError, parse_template
@@ -73,9 +73,10 @@ class Listing:
 
 
 def languages() -> list[str]:
-    """The languages HR may translate into: every offered one but the texts' own."""
+    """The languages HR may translate into: every offered one but the texts' own (and
+    the pseudo-locale, which is for finding untranslated interface text)."""
     own = content_language()
-    return [code for code in offered() if code != own]
+    return [code for code in offered() if code not in (own, PSEUDO)]
 
 
 def listing(language: str, section: str) -> Listing:

@@ -39,6 +39,7 @@ SCREENS: list[tuple[str | None, str, str, str | None]] = [
     ("hr@example.com", "hr-templates", "/templates/", None),
     ("hr@example.com", "hr-template-editor", "/templates/", r"^/templates/\d+/edit$"),
     ("hr@example.com", "hr-template-preview", "/templates/", r"^/templates/\d+/preview$"),
+    ("hr@example.com", "hr-translations", "/framework/translations?section=competencies", None),
 ]
 # Also taken in the dark theme (NAME-dark-375.png ...): a page of each kind, the charts among them.
 DARK = frozenset(

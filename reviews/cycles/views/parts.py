@@ -224,6 +224,7 @@ def _handle_part(part: Assessment, template: str, back: str, **context: Any) -> 
 def coach_findings(template: Template, values: dict[str, Any]) -> dict[str, list[Any]]:
     """Findings for every written field, shown beside it (the no-JavaScript path)."""
     from reviews.coach.analysis import analyse
+    from reviews.languages import get_locale
 
     written = {q.key for q in template.questions if q.kind == "text"}
     found: dict[str, list[Any]] = {}
@@ -238,7 +239,9 @@ def coach_findings(template: Template, values: dict[str, Any]) -> dict[str, list
             else ("rating_" + name.removeprefix("comment_") if name.startswith("comment_") else "")
         )
         raw = values.get(rating_field, "")
-        findings = analyse(text, int(raw) if raw in {"1", "2", "3", "4", "5"} else None)
+        findings = analyse(
+            text, int(raw) if raw in {"1", "2", "3", "4", "5"} else None, str(get_locale())
+        )
         if findings:
             found[name] = findings
     return found
