@@ -20,7 +20,7 @@ from html import escape
 from markupsafe import Markup
 
 from reviews.calibration.scoring import Bucket
-from reviews.languages import gettext, ngettext
+from reviews.languages import gettext, ngettext, percent
 
 BRAND = "#2454b3"
 INK = "#1d2330"
@@ -76,8 +76,8 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
                     "%(label)s: %(num)d people, %(share)s against a target of %(target)s",
                     b.count,
                     label=labels[i],
-                    share=format(b.share, ".0%"),
-                    target=format(b.target, ".0%"),
+                    share=percent(b.share),
+                    target=percent(b.target),
                 )
                 for i, b in enumerate(buckets)
             )
@@ -95,7 +95,7 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
         )
         parts.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{MUTED}" class="c-muted tick">{tick:.0%}</text>'
+            f'fill="{MUTED}" class="c-muted tick">{percent(tick)}</text>'
         )
     for i, b in enumerate(buckets):
         x = left + i * slot + (slot - bar_w) / 2
@@ -123,7 +123,7 @@ def distribution_svg(buckets: Sequence[Bucket], labels: Sequence[str], title: st
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{label_y:.1f}" '
             f'text-anchor="middle" font-size="12" font-weight="700" fill="{INK}" '
-            f'class="c-ink count">{b.count} ({b.share:.0%})</text>'
+            f'class="c-ink count">{b.count} ({percent(b.share)})</text>'
         )
         parts.append(
             f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 18}" '
@@ -238,7 +238,7 @@ def completion_svg(rows: Sequence[tuple[str, int, int]], title: str) -> Markup:
     row_h, plot_w, top, bar_h = 40, 220, 4, 14
     shares = [done / total if total else 0.0 for _, done, total in rows]
     figures = [
-        f"{done}/{total} ({share:.0%})"
+        f"{done}/{total} ({percent(share)})"
         for (_, done, total), share in zip(rows, shares, strict=True)
     ]
     figure_w = 16 + max((_text_width(text) for text in figures), default=0)  # "(100%)" never cut

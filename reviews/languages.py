@@ -55,6 +55,7 @@ __all__ = [
     "ngettext",
     "number",
     "offered",
+    "percent",
     "person_locale",
     "person_locale_of",
     "pgettext",
@@ -225,6 +226,14 @@ def number(value: Any, pattern: str = "#,##0.###") -> str:
     return str(format_decimal(value, format=pattern, locale=formatting_locale()))
 
 
+def percent(share: Any) -> str:
+    """A share (0.91) as the reader's locale writes a percentage: "91%", "91 %", "91 %".
+    The `percent` filter."""
+    from babel.numbers import format_percent
+
+    return str(format_percent(share, locale=formatting_locale()))
+
+
 # languages that write nouns with a capital inside a sentence too
 CAPITALISED_NOUNS = {"de", "lb"}
 
@@ -252,3 +261,4 @@ def init_app(app: Any) -> None:
     app.add_template_global(script_messages)
     app.add_template_filter(in_sentence)
     app.add_template_filter(number, "num")
+    app.add_template_filter(percent)

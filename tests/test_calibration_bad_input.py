@@ -229,7 +229,7 @@ def test_a_valid_change_records_one_ledger_row_per_changed_field(calibrating: Ca
     assert "potential medium → high" in person_page
     assert "Led the storage migration." in person_page
     session_page = text(calibrating.hr_client.get(f"/calibration/{calibrating.session.id}"))
-    assert "overall: 3 → 4" in session_page
+    assert "Overall performance: 3 → 4" in session_page
     assert "Elena Manager" in session_page
 
 

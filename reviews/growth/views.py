@@ -22,7 +22,7 @@ from reviews.growth import operations as ops
 from reviews.growth.inputs import parse_item_change, parse_item_id, parse_new_item, parse_note
 from reviews.growth.models import GrowthPlan
 from reviews.inputs import Fields
-from reviews.languages import gettext
+from reviews.languages import gettext, pgettext
 
 bp = Blueprint("growth", __name__)
 
@@ -198,5 +198,7 @@ def plan_pdf(review_id: int) -> Any:
         subject=review.subject,
         cycle_id=review.cycle_id,
     )
-    name = filename(review.subject.name, review.cycle.name, "growth plan", ext="pdf")
+    name = filename(
+        review.subject.name, review.cycle.name, pgettext("file name", "growth plan"), ext="pdf"
+    )
     return Response(pdf, mimetype="application/pdf", headers=disposition(name, inline=True))

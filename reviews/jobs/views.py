@@ -21,6 +21,7 @@ from reviews.extensions import db
 from reviews.jobs import operations as ops
 from reviews.jobs.models import Job, JobState
 from reviews.jobs.tasks import export_dir
+from reviews.languages import pgettext
 from reviews.people.forms import ConfirmForm
 from reviews.web import after_commit, failure
 
@@ -72,7 +73,7 @@ def download(job_id: int) -> Any:
         export_dir(current_app),
         job.file_name,
         as_attachment=True,
-        download_name=filename(job.cycle.name, "growth plans", ext="zip"),
+        download_name=filename(job.cycle.name, pgettext("file name", "growth plans"), ext="zip"),
         mimetype="application/zip",
     )
 

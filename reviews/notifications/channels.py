@@ -12,6 +12,7 @@ One message carries one notification, or several gathered into a daily digest.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import hashlib
 import hmac
 import http.client
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit
 import orjson
 from markupsafe import escape
 
-from reviews.languages import gettext, lazy_gettext, ngettext, pgettext
+from reviews.languages import get_locale, gettext, lazy_gettext, ngettext, pgettext
 from reviews.notifications.models import Channel
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -91,10 +92,17 @@ def title_of(items: list[Item]) -> str:
 # --- e-mail --------------------------------------------------------------------------
 
 
+# Headers are not folded below the hard limit: the standard policy folds a long subject
+# before a non-ASCII word and leaves the space before the fold, so a reader sees two
+# ("Kollegen  für", CPython's email folding); subjects are far shorter than 998.
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def compose_email(envelope: Envelope, items: list[Item], sender: str) -> EmailMessage:
     """Plain text and HTML; a digest lists each item with its link. Written in the
     current locale: the recipient's (`delivery._Senders.send`)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
+    language = str(get_locale() or "en").replace("_", "-")
     message["From"] = header_text(sender)
     message["To"] = header_text(envelope.email, 254)
     message["Subject"] = title_of(items)
@@ -134,12 +142,14 @@ def compose_email(envelope: Envelope, items: list[Item], sender: str) -> EmailMe
     )
     choose = escape(gettext("Choose what you get, and where"))
     message.add_alternative(
-        '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">'
+        f'<!doctype html><html lang="{escape(language)}">'
+        '<body style="font-family:sans-serif;line-height:1.5">'
         f"{body}"
         f'<p style="color:#555;font-size:90%">{escape(why)} '
         f'<a href="{escape(envelope.settings_url)}">{choose}</a></p></body></html>',
         subtype="html",
     )
+    message["Content-Language"] = language  # after the parts: set_content clears it
     return message
 
 

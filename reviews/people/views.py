@@ -30,7 +30,7 @@ from reviews.extensions import db
 from reviews.framework.models import Level
 from reviews.identity.admission import passwords_allowed
 from reviews.identity.models import ExternalIdentity
-from reviews.languages import gettext
+from reviews.languages import gettext, pgettext
 from reviews.people import operations as ops
 from reviews.people.forms import ConfirmForm, ImportApplyForm, ImportUploadForm, PersonForm
 from reviews.people.lookup import find_person
@@ -431,7 +431,9 @@ def personal_data_json(person_id: int) -> Any:
     return Response(
         body,
         mimetype="application/json",
-        headers=disposition(filename(person.name, "personal data", ext="json")),
+        headers=disposition(
+            filename(person.name, pgettext("file name", "personal data"), ext="json")
+        ),
     )
 
 
@@ -461,7 +463,9 @@ def personal_data_pdf(person_id: int) -> Any:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers=disposition(filename(person.name, "personal data", ext="pdf")),
+        headers=disposition(
+            filename(person.name, pgettext("file name", "personal data"), ext="pdf")
+        ),
     )
 
 

@@ -28,7 +28,7 @@ from reviews.documents.filenames import disposition, filename
 from reviews.documents.pdf import render_pdf, stylesheet
 from reviews.errors import BadParameter
 from reviews.extensions import db
-from reviews.languages import gettext, ngettext
+from reviews.languages import gettext, ngettext, pgettext
 from reviews.people.forms import ConfirmForm
 from reviews.people.models import Department
 from reviews.reports import exports
@@ -208,7 +208,7 @@ def report_csv(cycle_id: int) -> Any:
             csv_batches(header, exports.report_batches(cycle, scope, readers, current_user.id))
         ),
         mimetype="text/csv; charset=utf-8",
-        headers=_attachment(cycle, "report", "csv"),
+        headers=_attachment(cycle, pgettext("file name", "report"), "csv"),
     )
 
 
@@ -234,7 +234,7 @@ def report_xlsx(cycle_id: int) -> Any:
     return send_file(
         handle,
         as_attachment=True,
-        download_name=_filename(cycle, "report", "xlsx"),
+        download_name=_filename(cycle, pgettext("file name", "report"), "xlsx"),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
@@ -250,7 +250,7 @@ def ledger_csv(cycle_id: int) -> Any:
             csv_batches(exports.LEDGER_HEADER, exports.ledger_batches(cycle, scope))
         ),
         mimetype="text/csv; charset=utf-8",
-        headers=_attachment(cycle, "calibration", "csv"),
+        headers=_attachment(cycle, pgettext("file name", "calibration"), "csv"),
     )
 
 
@@ -271,7 +271,7 @@ def summary_pdf(cycle_id: int) -> Any:
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers=_attachment(cycle, "summary", "pdf", inline=True),
+        headers=_attachment(cycle, pgettext("file name", "summary"), "pdf", inline=True),
     )
 
 

@@ -13,7 +13,7 @@ from reviews.cycles.workflow import LABELS, CycleState
 from reviews.documents.filenames import disposition, filename
 from reviews.errors import DomainError
 from reviews.extensions import db
-from reviews.languages import gettext, ngettext
+from reviews.languages import gettext, ngettext, pgettext
 from reviews.people.models import Person
 from reviews.reports.spreadsheets import csv_stream
 from reviews.upward import operations as ops
@@ -152,5 +152,7 @@ def summary_csv(cycle_id: int) -> Any:
     return Response(
         csv_stream(header, lines),
         mimetype="text/csv; charset=utf-8",
-        headers=disposition(filename(cycle.name, "upward feedback", ext="csv")),
+        headers=disposition(
+            filename(cycle.name, pgettext("file name", "upward feedback"), ext="csv")
+        ),
     )

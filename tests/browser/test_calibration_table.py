@@ -3,6 +3,7 @@ and long level names, and still no sideways scroll; every Adjust link in view.""
 
 from __future__ import annotations
 
+import pytest
 from conftest import PASSWORD
 from cycle_helpers import calibrate_org, launched_cycle, part, review_of
 from test_calibration_ux import _in_department, _keys
@@ -15,12 +16,26 @@ from reviews.cycles.models import PartKind
 from reviews.cycles.parts import PartInput
 from reviews.cycles.workflow import CycleState
 from reviews.extensions import db
+from reviews.languages import force_locale, gettext, ngettext
 from reviews.people.models import Role
 
 
-def test_the_people_table_fits_1280_px_with_change_badges(app, app_config, make_person, chromium):
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_people_table_fits_1280_px_with_change_badges(
+    app, app_config, make_person, chromium, language
+):
     """Change badges, two-word readiness and long level names: the table does not scroll
-    sideways in a 1280 px window, and every row's Adjust link is in view."""
+    sideways in a 1280 px window, and every row's Adjust link is in view; in German too,
+    whose headings and readiness ("Innerhalb eines Jahres") are longer."""
+
+    def say(text: str, **values: object) -> str:
+        with served.test_request_context(), force_locale(language):
+            return str(gettext(text, **values))
+
+    def say_n(one: str, many: str, n: int) -> str:
+        with served.test_request_context(), force_locale(language):
+            return str(ngettext(one, many, n, count=n))
+
     hr = make_person("Hana HR", email="hr@example.com", role=Role.HR, level_key=None)
     director = make_person(
         "Marcus Lindqvist", role=Role.MANAGER, level_key="senior-engineering-manager"
@@ -68,20 +83,30 @@ def test_the_people_table_fits_1280_px_with_change_badges(app, app_config, make_
 
     served = create_app(app_config)
     with serving(served) as base:
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        context = chromium.new_context(
+            viewport={"width": 1280, "height": 900},
+            locale="de-DE" if language == "de" else "en-GB",
+            extra_http_headers={"Accept-Language": language},
+        )
         try:
             page = context.new_page()
             page.goto(f"{base}/auth/login")
-            page.get_by_label("Email").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
+            page.get_by_label(say("Email")).fill(email)
+            page.get_by_label(say("Password")).fill(PASSWORD)
+            page.get_by_role("button", name=say("Sign in")).click()
             page.goto(f"{base}/calibration/{session_id}#people-h")
-            assert page.locator(".calibration-table .badge", has_text="22 changes").count() == 1
-            region = page.get_by_role("region", name="People in this session")
+            assert page.locator("html").get_attribute("lang") == language
+            badge = say_n("%(count)s change", "%(count)s changes", 22)
+            assert page.locator(".calibration-table .badge", has_text=badge).count() == 1
+            region = page.get_by_role("region", name=say("People in this session"))
             scroll, client = region.evaluate("e => [e.scrollWidth, e.clientWidth]")
-            assert scroll <= client, (scroll, client)
+            widths = page.evaluate(
+                "[...document.querySelectorAll('.calibration-table thead th')]"
+                ".map(t => [t.innerText, Math.round(t.getBoundingClientRect().width)])"
+            )
+            assert scroll <= client, f"{scroll} > {client}: {widths}"
             edge = region.bounding_box()
-            for link in page.locator(".calibration-table tbody a", has_text="Adjust").all():
+            for link in page.locator(".calibration-table tbody a", has_text=say("Adjust")).all():
                 box = link.bounding_box()
                 assert box["x"] + box["width"] <= edge["x"] + edge["width"], (box, edge)
             assert page.evaluate("document.documentElement.scrollWidth") <= 1280

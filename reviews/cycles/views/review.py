@@ -22,7 +22,7 @@ from reviews.cycles.workflow import LABELS
 from reviews.errors import DomainError
 from reviews.evidence.queries import resolve
 from reviews.extensions import db
-from reviews.languages import gettext
+from reviews.languages import gettext, pgettext
 from reviews.people.forms import ConfirmForm
 from reviews.web import failure
 
@@ -94,7 +94,13 @@ def summary_pdf(review_id: int) -> Any:
         pdf,
         mimetype="application/pdf",
         headers=disposition(
-            filename(review.subject.name, review.cycle.name, "review", ext="pdf"), inline=True
+            filename(
+                review.subject.name,
+                review.cycle.name,
+                pgettext("file name", "review"),
+                ext="pdf",
+            ),
+            inline=True,
         ),
     )
 
