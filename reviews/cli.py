@@ -181,11 +181,11 @@ def org_import(file: Path, dry_run: bool) -> None:
     assert check.plan is not None  # noqa: S101
     if dry_run:
         db.session.rollback()
-        click.echo(gettext("Dry run, nothing written: %(summary)s", summary=check.plan.summary()))
+        click.echo(gettext("Dry run, nothing written: %(summary)s", summary=check.plan.said()))
         return
     with unit_of_work():
         plan = people_ops.apply_import(check, None)
-    click.echo(gettext("Imported %(file)s: %(summary)s", file=file, summary=plan.summary()))
+    click.echo(gettext("Imported %(file)s: %(summary)s", file=file, summary=plan.said()))
 
 
 users_cli = AppGroup("users", help="People's accounts.")

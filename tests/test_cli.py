@@ -90,6 +90,16 @@ def test_org_import_writes_the_org_and_reimport_is_idempotent(runner, org_file):
     assert snapshot() == before
 
 
+def test_org_import_speaks_the_deployment_s_language(app, runner, org_file):
+    """The CLI writes its lines in the deployment's language, the import's counts too."""
+    app.config["LANGUAGE"] = "de"
+    result = invoke(runner, "org", "import", str(org_file))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        f"{org_file} importiert: 5 neu, 0 geändert (0 reaktiviert), 0 deaktiviert, 0 unverändert"
+    )
+
+
 def test_org_import_deactivates_people_left_out(runner, org_file, tmp_path):
     assert invoke(runner, "org", "import", str(org_file)).exit_code == 0
     smaller = tmp_path / "smaller.csv"

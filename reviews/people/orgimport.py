@@ -68,6 +68,18 @@ class ImportPlan:
     def changes(self) -> int:
         return len(self.create) + len(self.update) + len(self.deactivate)
 
+    def said(self) -> str:
+        """The summary in the reader's language (the CLI's lines)."""
+        return gettext(
+            "%(new)s new, %(updated)s updated (%(reactivated)s reactivated), "
+            "%(deactivated)s deactivated, %(unchanged)s unchanged",
+            new=len(self.create),
+            updated=len(self.update),
+            reactivated=len(self.reactivate),
+            deactivated=len(self.deactivate),
+            unchanged=self.unchanged,
+        )
+
     def summary(self) -> str:
         """In English: the audit event's and the API's record of the import."""
         return (
