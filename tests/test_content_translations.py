@@ -302,3 +302,56 @@ def test_a_german_growth_plan_pdf_names_the_competencies_in_german(app):
     )
     shown = [german[n] for n in names if german.get(n) and german[n].split()[0] in text]
     assert shown, "no competency is named in German"
+
+
+def test_hr_s_wording_of_a_built_in_question_wins_over_the_catalog(
+    app, client, make_person, login_as
+):
+    """The templates section lists the questions Reviews ships with its own translation as
+    a hint; HR's translation, once saved, is what German readers see instead."""
+    hr = make_person(role=Role.HR, email="hr-t@example.com")
+    german = make_person("Greta", manager=hr)
+    german.locale = "de"
+    db.session.commit()
+    label = DEFAULTS["self"].questions[0].label
+    listing = tr.listing("de", "templates")
+    item = next(i for i in listing.items if i.source == label)
+    with force_locale("de"):
+        assert item.shipped == str(gettext(label))
+    assert not item.text
+    page = _page(_as(app, hr), "/framework/translations?language=de&section=templates")
+    assert f'id="hint-{item.key}"' in page
+    _translate("de", label, "Was ist Ihnen in diesem Zeitraum gelungen?")
+    cycle = launched_cycle(hr)
+    login_as(german)
+    form = _page(client, f"/reviews/{review_of(cycle, german).id}/self")
+    assert "Was ist Ihnen in diesem Zeitraum gelungen?" in form
+
+
+def test_the_api_answers_in_its_caller_s_language(app, client, make_person):
+    """The API's framework and a review's competencies follow the same language choice as
+    its messages: German for a German caller, as written for an English one."""
+    from test_api import _bearer
+
+    from reviews.api.operations import create_token
+
+    comp = _competency()
+    _translate("de", comp.name, "Technische Sicherheit")
+    german = make_person("Greta")
+    german.locale = "de"
+    english = make_person("Ed")
+    db.session.commit()
+    tokens = {}
+    for person in (german, english):
+        tokens[person.name] = create_token(None, person, "test")[1]
+        db.session.commit()
+    answers = {
+        name: client.get("/api/v1/framework", headers=_bearer(token)).get_json()
+        for name, token in tokens.items()
+    }
+    names = {
+        name: {c["key"]: c["name"] for c in doc["competencies"]} for name, doc in answers.items()
+    }
+    assert names["Greta"][comp.key] == "Technische Sicherheit"
+    assert names["Ed"][comp.key] == comp.name
+    assert answers["Greta"]["levels"][0]["key"] == answers["Ed"]["levels"][0]["key"]

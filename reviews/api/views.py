@@ -15,10 +15,11 @@ from sqlalchemy.orm import joinedload
 
 from reviews import access, params
 from reviews.api.core import PAGE_PARAMETERS, ApiError, bp, build_openapi, operation, page_of, paged
-from reviews.cycles.snapshot import take_snapshot
+from reviews.cycles.snapshot import take_snapshot, translated
 from reviews.extensions import db
 from reviews.framework.models import Opportunity, Scale
 from reviews.framework.queries import ladder, scale
+from reviews.framework.wording import sayer
 from reviews.languages import gettext, ngettext
 from reviews.people import operations as people_ops
 from reviews.people.models import Person, Source
@@ -216,7 +217,10 @@ def org_import() -> Any:
     FRAMEWORK,
 )
 def framework() -> Any:
-    doc = take_snapshot(ladder(), scale(Scale.PROFICIENCY), scale(Scale.PERFORMANCE))
+    say = sayer()  # in the caller's language, as every message of the API
+    doc = translated(
+        take_snapshot(ladder(), scale(Scale.PROFICIENCY), scale(Scale.PERFORMANCE)), say
+    )
     opportunities = db.session.scalars(
         select(Opportunity)
         .where(Opportunity.active.is_(True))
@@ -226,8 +230,8 @@ def framework() -> Any:
     doc["opportunities"] = [
         {
             "key": o.key,
-            "title": o.title,
-            "description": o.description,
+            "title": say(o.title),
+            "description": say(o.description),
             "duration_weeks": o.duration_weeks,
             "source": o.source,
             "competencies": [c.key for c in o.competencies],

@@ -117,11 +117,11 @@ class FrameworkSnapshot:
         return {str(lv["key"]) for lv in self.levels if low <= int(lv["rank"]) <= high}
 
     def expectation(self, level_key: str | None, competency_key: str) -> SnapshotExpectation | None:
-        found = self.data["expectations"].get(level_key or "", {}).get(competency_key)
+        found = self._view().data["expectations"].get(level_key or "", {}).get(competency_key)
         if found is None:
             return None
         return SnapshotExpectation(
-            int(found["expected"]), float(found["weight"]), self._view().say(found["description"])
+            int(found["expected"]), float(found["weight"]), str(found["description"])
         )
 
     def grouped(self) -> list[tuple[str, list[SnapshotCompetency]]]:
@@ -135,24 +135,51 @@ class _View:
 
     def __init__(self, data: dict[str, Any], say: Callable[[str], str]) -> None:
         self.say = say
-        self.levels = [{**lv, "name": say(lv["name"])} for lv in data.get("levels", [])]
-        self.groups = [{**gr, "name": say(gr["name"])} for gr in data.get("groups", [])]
+        self.data = translated(data, say)
+        self.levels: list[dict[str, Any]] = self.data.get("levels", [])
+        self.groups: list[dict[str, Any]] = self.data.get("groups", [])
         self.competencies = [
             SnapshotCompetency(
                 key=c["key"],
-                name=say(c["name"]),
+                name=c["name"],
                 group=c["group"],
-                description=say(c["description"]),
-                anchors={int(k): say(v) for k, v in c["anchors"].items()},
+                description=c["description"],
+                anchors={int(k): v for k, v in c["anchors"].items()},
             )
-            for c in data.get("competencies", [])
+            for c in self.data.get("competencies", [])
         ]
-        self.proficiency = [_step(s, say) for s in data.get("proficiency", [])]
-        self.performance = [_step(s, say) for s in data.get("performance", [])]
+        self.proficiency: list[dict[str, Any]] = self.data.get("proficiency", [])
+        self.performance: list[dict[str, Any]] = self.data.get("performance", [])
 
 
-def _step(step: dict[str, Any], say: Callable[[str], str]) -> dict[str, Any]:
-    return {**step, "label": say(step["label"]), "description": say(step["description"])}
+def translated(data: dict[str, Any], say: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of a framework document (`take_snapshot`'s shape) with every text through
+    `say`: names, descriptions, anchors, expectations and scale steps; keys and figures
+    as they are."""
+
+    def step(item: dict[str, Any]) -> dict[str, Any]:
+        return {**item, "label": say(item["label"]), "description": say(item["description"])}
+
+    return {
+        **data,
+        "levels": [{**lv, "name": say(lv["name"])} for lv in data.get("levels", [])],
+        "groups": [{**gr, "name": say(gr["name"])} for gr in data.get("groups", [])],
+        "competencies": [
+            {
+                **c,
+                "name": say(c["name"]),
+                "description": say(c["description"]),
+                "anchors": {k: say(v) for k, v in c["anchors"].items()},
+            }
+            for c in data.get("competencies", [])
+        ],
+        "expectations": {
+            level: {key: {**e, "description": say(e["description"])} for key, e in found.items()}
+            for level, found in data.get("expectations", {}).items()
+        },
+        "proficiency": [step(item) for item in data.get("proficiency", [])],
+        "performance": [step(item) for item in data.get("performance", [])],
+    }
 
 
 def take_snapshot(ladder: Any, proficiency: list[Any], performance: list[Any]) -> dict[str, Any]:

@@ -70,14 +70,16 @@ class ImportPlan:
 
     def said(self) -> str:
         """The summary in the reader's language (the CLI's lines)."""
-        return gettext(
-            "%(new)s new, %(updated)s updated (%(reactivated)s reactivated), "
-            "%(deactivated)s deactivated, %(unchanged)s unchanged",
-            new=len(self.create),
-            updated=len(self.update),
-            reactivated=len(self.reactivate),
-            deactivated=len(self.deactivate),
-            unchanged=self.unchanged,
+        return str(
+            gettext(
+                "%(new)s new, %(updated)s updated (%(reactivated)s reactivated), "
+                "%(deactivated)s deactivated, %(unchanged)s unchanged",
+                new=len(self.create),
+                updated=len(self.update),
+                reactivated=len(self.reactivate),
+                deactivated=len(self.deactivate),
+                unchanged=self.unchanged,
+            )
         )
 
     def summary(self) -> str:
