@@ -11,12 +11,13 @@ from cycle_helpers import launched_cycle, review_of
 from sqlalchemy import delete, func, select
 
 from reviews.audit.models import AuditEvent
+from reviews.cycles.models import Cycle
 from reviews.extensions import db
 from reviews.framework import translations as tr
-from reviews.framework.models import Competency, ContentTranslation, Opportunity
+from reviews.framework.models import Competency, ContentTranslation, Level, Opportunity
 from reviews.framework.wording import digest
 from reviews.languages import force_locale, gettext
-from reviews.people.models import Role
+from reviews.people.models import Person, Role
 from reviews.review_templates.builtin import DEFAULTS
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
@@ -355,3 +356,93 @@ def test_the_api_answers_in_its_caller_s_language(app, client, make_person):
     assert names["Greta"][comp.key] == "Technische Sicherheit"
     assert names["Ed"][comp.key] == comp.name
     assert answers["Greta"]["levels"][0]["key"] == answers["Ed"]["levels"][0]["key"]
+
+
+def test_a_text_posted_back_as_shown_leaves_someone_else_s_save_alone(
+    app, client, make_person, login_as
+):
+    """The page posts every text; one the person did not touch is not theirs to save, even
+    when someone else saved it since the page was opened."""
+    hr = make_person(role=Role.HR, email="hr-t@example.com")
+    login_as(hr)
+    url = "/framework/translations?language=de&section=ladder"
+    mine, theirs = tr.listing("de", "ladder").items[:2]  # as both people's pages show them
+    other = _as(app, make_person(role=Role.HR, email="hr-other@example.com"))
+    assert (
+        post(
+            other,
+            url,
+            {
+                f"text-{theirs.key}": "Ihre Fassung",
+                f"version-{theirs.key}": str(theirs.version),
+                f"was-{theirs.key}": theirs.shown,
+            },
+        ).status_code
+        == 302
+    )
+    answer = post(
+        client,
+        url,
+        {
+            f"text-{mine.key}": "Meine Fassung",
+            f"version-{mine.key}": str(mine.version),
+            f"was-{mine.key}": mine.shown,
+            f"text-{theirs.key}": theirs.text,  # untouched: what the page showed
+            f"version-{theirs.key}": str(theirs.version),
+            f"was-{theirs.key}": theirs.shown,
+        },
+    )
+    assert answer.status_code == 302
+    now = {i.key: i.text for i in tr.listing("de", "ladder").items}
+    assert now[mine.key] == "Meine Fassung"
+    assert now[theirs.key] == "Ihre Fassung"
+
+
+def test_a_german_deployment_reads_reviews_texts_in_german(app, client, make_person, login_as):
+    """With German as the deployment's language, the texts Reviews ships (English) are
+    read in German, and HR may translate into German."""
+    app.config["LANGUAGE"] = "de"
+    comp = _competency()
+    german_name = db.session.scalar(
+        select(ContentTranslation.text).where(
+            ContentTranslation.language == "de", ContentTranslation.source == comp.name
+        )
+    )
+    reader = make_person("Greta")  # no choice of her own, a browser asking for nothing
+    login_as(reader)
+    page = client.get("/framework/", headers={"Accept-Language": ""}).get_data(as_text=True)
+    assert 'lang="de"' in page
+    assert german_name in page
+    with app.test_request_context():
+        assert "de" in tr.languages()
+
+
+def test_report_headings_stay_as_written_for_a_german_reader(app, make_person):
+    """The report's column headings are read by scripts: the competency names in them are
+    as written, whoever downloads; German readers get German cells."""
+    from test_jobs import _client, _released_org
+
+    _released_org(10)
+    hr = db.session.scalar(select(Person).where(Person.email == "hr@example.com"))
+    hr.locale = "de"
+    db.session.commit()
+    comp = _competency()
+    cycle_id = db.session.scalar(select(func.max(Cycle.id)))
+    csv = _client(app, "hr@example.com").get(f"/cycles/{cycle_id}/report.csv")
+    assert csv.status_code == 200
+    heading = csv.get_data(as_text=True).splitlines()[0]
+    assert f"Final: {comp.name}" in heading
+
+
+def test_a_stray_space_in_a_text_does_not_lose_its_translation(app, client, make_person):
+    """An edit form stores what was typed ("Engineer "); the translation of the text still
+    reaches its readers."""
+    level = db.session.scalars(select(Level).order_by(Level.rank)).first()
+    _translate("de", level.name, "Einstiegsstufe")
+    level.name = level.name + " "
+    db.session.commit()
+    greta = make_person("Greta")
+    greta.locale = "de"
+    db.session.commit()
+    page = _page(_as(app, greta), "/framework/")
+    assert "Einstiegsstufe" in page

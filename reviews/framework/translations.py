@@ -38,6 +38,7 @@ from reviews.review_templates.builtin import DEFAULTS
 from reviews.review_templates.definition import TemplateError, parse_template
 from reviews.review_templates.models import ReviewTemplate
 
+SHIPPED_IN = "en"  # the language of default_framework.json and the built-in questions
 MAX_TEXT = 4000  # the longest text HR writes (a description) is shorter
 
 SECTIONS = {
@@ -60,6 +61,12 @@ class Item:
     def __post_init__(self) -> None:
         self.key = digest(self.source)
 
+    @property
+    def shown(self) -> str:
+        """The digest of the saved translation as the page shows it: a text posted back
+        unchanged was not edited, whatever someone else saved since."""
+        return digest(self.text)
+
 
 @dataclass
 class Listing:
@@ -73,10 +80,14 @@ class Listing:
 
 
 def languages() -> list[str]:
-    """The languages HR may translate into: every offered one but the texts' own (and
-    the pseudo-locale, which is for finding untranslated interface text)."""
+    """The languages HR may translate into: every offered one but the pseudo-locale
+    (for finding untranslated interface text) and the language HR writes in, unless that
+    is not English, the language of the texts Reviews ships (a German deployment
+    translates the default framework into German)."""
     own = content_language()
-    return [code for code in offered() if code not in (own, PSEUDO)]
+    return [
+        code for code in offered() if code != PSEUDO and not (code == own and code == SHIPPED_IN)
+    ]
 
 
 def listing(language: str, section: str) -> Listing:
@@ -169,35 +180,37 @@ def save(
     actor: Person,
     language: str,
     section: str,
-    posted: Mapping[str, tuple[str, str]],
+    posted: Mapping[str, tuple[str, str, str]],
 ) -> tuple[int, list[Problem]]:
-    """Write the translations `posted` (key -> (text, version the page showed)) of the
-    texts of `section`; an empty text removes one. Returns (texts changed, problems);
-    with any problem nothing is written."""
+    """Write the translations `posted` (key -> (text, version and `Item.shown` of what the
+    page showed)) of the texts of `section`; an empty text removes one. A text posted as
+    it was shown is left alone. Returns (texts changed, problems); with any problem
+    nothing is written."""
     shown = {item.key: item for item in listing(language, section).items}
-    problems: list[Problem] = []
+    problems = [
+        Problem(key, gettext("This text is no longer in the framework or the templates."))
+        for key in posted
+        if key not in shown
+    ]
+    keys = [key for key in posted if key in shown]
     rows = {
         row.source_hash: row
         for row in db.session.scalars(
             select(ContentTranslation).where(
                 ContentTranslation.language == language,
-                ContentTranslation.source_hash.in_(list(posted)),
+                ContentTranslation.source_hash.in_(keys),
             )
         )
     }
     changes: list[tuple[Item, str, ContentTranslation | None]] = []
-    for key, (text, version) in posted.items():
-        item = shown.get(key)
-        if item is None:
-            problems.append(
-                Problem(key, gettext("This text is no longer in the framework or the templates."))
-            )
-            continue
+    for key in keys:
+        text, version, was = posted[key]
+        item = shown[key]
         text = text.strip()
         row = rows.get(key)
-        current = row.text if row is not None and row.source == item.source else ""
-        if text == current:
-            continue
+        current = row.text if row is not None else ""
+        if text == current or digest(text) == was:
+            continue  # not edited here (someone else's save, if any, stands)
         if len(text) > MAX_TEXT:
             problems.append(
                 Problem(key, gettext("At most %(max)s characters.", max=f"{MAX_TEXT:,}"))

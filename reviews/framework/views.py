@@ -330,8 +330,12 @@ def translations() -> Any:
         if not form.validate_on_submit():
             abort(400)
         if request.form.get("action") == "shipped":
-            added = tr.load_shipped_into(language)
-            db.session.commit()
+            try:
+                added = tr.load_shipped_into(language)
+                db.session.commit()
+            except IntegrityError:  # someone pressed it at the same moment: theirs stands
+                db.session.rollback()
+                added = 0
             flash(
                 ngettext(
                     "%(num)d translation from Reviews added.",
@@ -344,9 +348,9 @@ def translations() -> Any:
             )
             return redirect(url_for(".translations", language=language, section=section))
         posted = {
-            name.removeprefix("text-"): (value, request.form.get("version-" + name[5:], ""))
+            key: (value, request.form.get("version-" + key, ""), request.form.get("was-" + key, ""))
             for name, value in request.form.items()
-            if name.startswith("text-")
+            if name.startswith("text-") and (key := name.removeprefix("text-"))
         }
         try:
             changed, found = tr.save(current_user, language, section, posted)
@@ -371,7 +375,7 @@ def translations() -> Any:
                 )
             )
         db.session.rollback()
-        typed = {key: text for key, (text, _version) in posted.items()}
+        typed = {key: text for key, (text, _version, _was) in posted.items()}
         problems = {p.key: p.message for p in found}
         status = 409 if any(p.conflict for p in found) else 400
     listing = tr.listing(language, section)
@@ -385,7 +389,7 @@ def translations() -> Any:
         "framework/translations.html",
         listing=listing,
         items=items,
-        unplaced=[message for key, message in problems.items() if key not in shown],
+        unplaced=sorted({message for key, message in problems.items() if key not in shown}),
         languages=[(code, name_of(code)) for code in languages],
         language_name=name_of(language),
         sections=tr.SECTIONS,

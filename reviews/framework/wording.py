@@ -22,7 +22,8 @@ whole into a dict the first time a text is asked for.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
@@ -41,19 +42,34 @@ def digest(source: str) -> str:
 
 
 def content_language() -> str:
-    """The language HR writes the texts in: the deployment's default."""
+    """The language HR writes its texts in: the deployment's default."""
     return str(current_app.config["LANGUAGE"])
 
 
 def reading_language() -> str | None:
-    """The locale texts are shown in now, or None when they are shown as written (the
-    content's own language, or no app to ask)."""
+    """The locale texts are shown in now, or None when they are shown as written (no app
+    to ask, or inside `written()`). The deployment's own language is looked up too: the
+    texts Reviews ships are English whatever the default, and HR may write in German and
+    translate into English."""
     if not has_app_context():
         return None
-    locale = get_locale()
-    if locale is None or str(locale) == content_language():
+    if getattr(_holder(), "_as_written", False):
         return None
-    return str(locale)
+    locale = get_locale()
+    return str(locale) if locale is not None else None
+
+
+@contextmanager
+def written() -> Iterator[None]:
+    """Texts as written inside the block, whoever reads (a report's column headings,
+    which scripts read)."""
+    holder = _holder()
+    before = getattr(holder, "_as_written", False)
+    holder._as_written = True
+    try:
+        yield
+    finally:
+        holder._as_written = before
 
 
 def _holder() -> Any:
@@ -94,7 +110,8 @@ def say(text: str) -> str:
     language = reading_language()
     if language is None:
         return text
-    found = table(language).get(text)
+    known = table(language)
+    found = known.get(text) or known.get(text.strip())  # an edit form keeps a stray space
     if found:
         return found
     return shipped(text)

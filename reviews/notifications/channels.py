@@ -92,16 +92,18 @@ def title_of(items: list[Item]) -> str:
 # --- e-mail --------------------------------------------------------------------------
 
 
-# Headers are not folded below the hard limit: the standard policy folds a long subject
-# before a non-ASCII word and leaves the space before the fold, so a reader sees two
-# ("Kollegen  für", CPython's email folding); subjects are far shorter than 998.
+# The message's own headers are not folded below the hard limit: the standard policy
+# folds a long subject before a non-ASCII word and leaves the space before the fold, so
+# a reader sees two ("Kollegen  für", CPython's email folding); subjects are far shorter
+# than 998. The parts are made under the standard policy, so their bodies keep
+# 76-character quoted-printable lines (set_content encodes them then).
 MAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 def compose_email(envelope: Envelope, items: list[Item], sender: str) -> EmailMessage:
     """Plain text and HTML; a digest lists each item with its link. Written in the
     current locale: the recipient's (`delivery._Senders.send`)."""
-    message = EmailMessage(policy=MAIL_POLICY)
+    message = EmailMessage()
     language = str(get_locale() or "en").replace("_", "-")
     message["From"] = header_text(sender)
     message["To"] = header_text(envelope.email, 254)
@@ -150,6 +152,7 @@ def compose_email(envelope: Envelope, items: list[Item], sender: str) -> EmailMe
         subtype="html",
     )
     message["Content-Language"] = language  # after the parts: set_content clears it
+    message.policy = MAIL_POLICY  # for the headers only, when it is written out
     return message
 
 

@@ -28,6 +28,7 @@ from reviews.cycles.snapshot import FrameworkSnapshot
 from reviews.cycles.visibility import CyclePolicy, Viewer, peer_figures_shown
 from reviews.db import json_loads
 from reviews.extensions import db
+from reviews.framework.wording import written
 from reviews.languages import gettext, lazy_gettext
 from reviews.people.models import Department, Person
 from reviews.reports import streaming
@@ -97,15 +98,17 @@ def report_header(cycle: Cycle, audiences: frozenset[str] = LINE_READS) -> list[
     """The fixed columns, one "Final: <competency>" per competency of the cycle's
     framework, then potential, readiness and acknowledgement, then one per question of
     the self-review and manager review that the reader may read."""
-    snapshot = _snapshot(cycle)
-    competencies = snapshot.competencies if snapshot else []
-    finals = [
-        Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8)), NUMBER) for c in competencies
-    ]
-    asked = [
-        Column(f"{'Self' if part == 'self' else 'Manager'}: {q.label}", 30, TEXT)
-        for part, q in report_questions(cycle, audiences)
-    ]
+    with written():  # the headings name the texts as written, whoever downloads
+        snapshot = _snapshot(cycle)
+        competencies = snapshot.competencies if snapshot else []
+        finals = [
+            Column(f"Final: {c.name}", max(12, min(28, len(c.name) + 8)), NUMBER)
+            for c in competencies
+        ]
+        asked = [
+            Column(f"{'Self' if part == 'self' else 'Manager'}: {q.label}", 30, TEXT)
+            for part, q in report_questions(cycle, audiences)
+        ]
     return REPORT_FIXED + finals + REPORT_TAIL + asked
 
 
