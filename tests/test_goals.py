@@ -232,7 +232,11 @@ def test_goals_are_seeded_from_the_growth_plan(line, app, make_person):
     goal = db.session.scalar(select(Goal))
     assert goal.source == GoalSource.FOCUS
     assert goal.growth_plan_id == plan.id
-    # A taken-up suggestion is no longer suggested.
+    # A taken-up suggestion is no longer suggested, in another language either (its
+    # title there is German, the goal's English).
+    assert f"seed=focus:{focus_key}" not in client.get("/goals").get_data(as_text=True)
+    sam.locale = "de"
+    db.session.commit()
     assert f"seed=focus:{focus_key}" not in client.get("/goals").get_data(as_text=True)
 
 

@@ -97,17 +97,22 @@ def latest_plan(owner: Person) -> GrowthPlan | None:
 def seeds_for(owner: Person, names: dict[str, str]) -> list[Seed]:
     """Goals the latest growth plan suggests, minus those already taken up as goals.
 
-    A focus competency's title is written in the reader's language, and a goal taken up
-    from it keeps the title it was saved with: one saved in another language is not
-    recognised here as taken (compared by title)."""
+    A plan's item is taken when a goal of the plan has its title; a focus competency when
+    a goal of the plan grows that competency from its focus, whatever language either
+    title was written in (a focus title is written in the reader's language, its
+    competency's name through HR's translations)."""
     plan = latest_plan(owner)
     if plan is None:
         return []
-    taken = set(
-        db.session.scalars(
-            select(Goal.title).where(Goal.owner_id == owner.id, Goal.growth_plan_id == plan.id)
+    goals = db.session.execute(
+        select(Goal.title, Goal.source, Goal.competencies).where(
+            Goal.owner_id == owner.id, Goal.growth_plan_id == plan.id
         )
-    )
+    ).all()
+    taken = {title for title, _source, _keys in goals}
+    focused = {
+        key for _title, source, keys in goals if source == GoalSource.FOCUS for key in keys or []
+    }
     seeds = [
         Seed(
             f"item:{item.id}",
@@ -136,6 +141,6 @@ def seeds_for(owner: Person, names: dict[str, str]) -> list[Seed]:
             None,
         )
         for key in plan.focus
-        if key in names
+        if key in names and key not in focused
     ]
     return [s for s in seeds if s.title not in taken]
