@@ -15,7 +15,8 @@ from reviews.review_templates.answers import (
     readable_answers,
 )
 from reviews.review_templates.builtin import DEFAULTS
-from reviews.review_templates.definition import TemplateError, parse_template
+from reviews.review_templates.definition import TemplateError
+from reviews.review_templates.parsing import parse_template
 
 # The questions Reviews asked before templates (reviews.cycles.parts.ANSWERS, removed):
 # (key, label, required on submit).

@@ -548,7 +548,7 @@ def test_an_import_lists_every_problem_and_imports_nothing(app, make_person):
 
 
 def template_of_doc(document: dict[str, Any]) -> dict[str, Any]:
-    from reviews.review_templates.definition import parse_template
+    from reviews.review_templates.parsing import parse_template
 
     return parse_template(document).as_json()
 

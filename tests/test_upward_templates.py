@@ -24,7 +24,8 @@ from reviews.extensions import db
 from reviews.people.models import Role
 from reviews.privacy import export_person
 from reviews.review_templates import operations as template_ops
-from reviews.review_templates.definition import TemplateError, parse_template
+from reviews.review_templates.definition import TemplateError
+from reviews.review_templates.parsing import parse_template
 from reviews.upward import queries
 from reviews.upward.aggregate import summarise
 from reviews.upward.models import UpwardAnswer, UpwardParticipation

@@ -35,8 +35,9 @@ from reviews.framework.wording import content_language, digest, forget, shipped
 from reviews.languages import PSEUDO, force_locale, gettext, lazy_gettext, offered
 from reviews.people.models import Person
 from reviews.review_templates.builtin import DEFAULTS
-from reviews.review_templates.definition import TemplateError, parse_template
+from reviews.review_templates.definition import TemplateError
 from reviews.review_templates.models import ReviewTemplate
+from reviews.review_templates.parsing import parse_template
 
 SHIPPED_IN = "en"  # the language of default_framework.json and the built-in questions
 MAX_TEXT = 4000  # the longest text HR writes (a description) is shorter

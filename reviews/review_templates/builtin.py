@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviews.review_templates.definition import COMPETENCIES, N_, Template, parse_template
+from reviews.review_templates.definition import COMPETENCIES, N_, Template
+from reviews.review_templates.parsing import parse_template
 
 
 def _text(key: str, label: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The template editor's form: one row of fields per question, read into the template
-document that `definition.parse_template` judges, and a document back into rows.
+document that `parsing.parse_template` judges, and a document back into rows.
 
 Pure. A row names its section (a row that leaves it empty continues the section
 above), its position (rows are ordered by it), and may be removed; blank rows are

@@ -28,7 +28,7 @@ class ReviewTemplate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     part: Mapped[TemplatePart] = mapped_column(string_enum(TemplatePart, "template_part"))
-    # The document `definition.parse_template` reads (sections, questions, labels).
+    # The document `parsing.parse_template` reads (sections, questions, labels).
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,8 +15,9 @@ from reviews.extensions import db
 from reviews.languages import gettext
 from reviews.people.models import Person
 from reviews.review_templates.builtin import DEFAULTS
-from reviews.review_templates.definition import Template, TemplateError, parse_template
+from reviews.review_templates.definition import Template, TemplateError
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate, TemplatePart
+from reviews.review_templates.parsing import parse_template
 
 
 def _checked(document: Any, part: str | None = None) -> Template:

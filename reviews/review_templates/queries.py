@@ -15,8 +15,9 @@ from reviews.extensions import db
 from reviews.framework.wording import as_written as _identity
 from reviews.framework.wording import sayer
 from reviews.review_templates.builtin import DEFAULTS
-from reviews.review_templates.definition import PARTS, Template, parse_template
+from reviews.review_templates.definition import PARTS, Template
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate
+from reviews.review_templates.parsing import parse_template
 
 
 @lru_cache(maxsize=256)

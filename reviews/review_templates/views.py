@@ -28,9 +28,9 @@ from reviews.review_templates.definition import (
     PARTS,
     Template,
     TemplateError,
-    parse_template,
 )
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate, TemplatePart
+from reviews.review_templates.parsing import parse_template
 from reviews.review_templates.queries import parsed
 from reviews.web import failure
 
