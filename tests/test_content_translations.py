@@ -38,6 +38,14 @@ def _translate(language: str, source: str, text: str) -> None:
     db.session.commit()
 
 
+def _german(make_person, **fields):
+    """Greta, who reads German (her own choice)."""
+    person = make_person("Greta", **fields)
+    person.locale = "de"
+    db.session.commit()
+    return person
+
+
 def _as(app, person):
     """A client of its own, signed in as `person`."""
     client = app.test_client()
@@ -74,9 +82,7 @@ def test_a_translation_shows_wherever_its_text_does(app, client, make_person, lo
     """The live framework, a running cycle's form and the catalogue speak the reader's
     language; someone reading English sees the texts as written."""
     hr = make_person(role=Role.HR, email="hr-t@example.com")
-    german = make_person("Greta", manager=hr)
-    german.locale = "de"
-    db.session.commit()
+    german = _german(make_person, manager=hr)
     comp = _competency()
     _translate("de", comp.name, "Technische Sicherheit")
     cycle = launched_cycle(hr)
@@ -103,9 +109,7 @@ def test_a_rewritten_text_is_shown_as_written_until_translated_again(
     the live framework see the new English until it is translated, while the running
     cycle, which froze the old text, keeps its translation."""
     hr = make_person(role=Role.HR, email="hr-t@example.com")
-    german = make_person("Greta", manager=hr)
-    german.locale = "de"
-    db.session.commit()
+    german = _german(make_person, manager=hr)
     comp = _competency()
     _translate("de", comp.name, "Technische Sicherheit")
     cycle = launched_cycle(hr)
@@ -263,9 +267,7 @@ def test_translated_pages_read_the_translations_once(app, client, make_person, l
     """A German page costs one more statement than an English one, however many texts it
     shows."""
     hr = make_person(role=Role.HR, email="hr-t@example.com")
-    german = make_person("Greta", manager=hr)
-    german.locale = "de"
-    db.session.commit()
+    german = _german(make_person, manager=hr)
     counts = {}
     for who in (hr, german):
         reader = _as(app, who)
@@ -311,9 +313,7 @@ def test_hr_s_wording_of_a_built_in_question_wins_over_the_catalog(
     """The templates section lists the questions Reviews ships with its own translation as
     a hint; HR's translation, once saved, is what German readers see instead."""
     hr = make_person(role=Role.HR, email="hr-t@example.com")
-    german = make_person("Greta", manager=hr)
-    german.locale = "de"
-    db.session.commit()
+    german = _german(make_person, manager=hr)
     label = DEFAULTS["self"].questions[0].label
     listing = tr.listing("de", "templates")
     item = next(i for i in listing.items if i.source == label)
@@ -338,10 +338,8 @@ def test_the_api_answers_in_its_caller_s_language(app, client, make_person):
 
     comp = _competency()
     _translate("de", comp.name, "Technische Sicherheit")
-    german = make_person("Greta")
-    german.locale = "de"
+    german = _german(make_person)
     english = make_person("Ed")
-    db.session.commit()
     tokens = {}
     for person in (german, english):
         tokens[person.name] = create_token(None, person, "test")[1]
@@ -441,8 +439,5 @@ def test_a_stray_space_in_a_text_does_not_lose_its_translation(app, client, make
     _translate("de", level.name, "Einstiegsstufe")
     level.name = level.name + " "
     db.session.commit()
-    greta = make_person("Greta")
-    greta.locale = "de"
-    db.session.commit()
-    page = _page(_as(app, greta), "/framework/")
+    page = _page(_as(app, _german(make_person)), "/framework/")
     assert "Einstiegsstufe" in page

@@ -134,7 +134,6 @@ class _View:
     """The snapshot's texts in one language (`say`)."""
 
     def __init__(self, data: dict[str, Any], say: Callable[[str], str]) -> None:
-        self.say = say
         self.data = translated(data, say)
         self.levels: list[dict[str, Any]] = self.data.get("levels", [])
         self.groups: list[dict[str, Any]] = self.data.get("groups", [])

@@ -108,7 +108,7 @@ def listing(language: str, section: str) -> Listing:
     with force_locale(language):
         for item in items:
             row = rows.get(item.key)
-            if row is not None and row.source == item.source:
+            if row is not None:
                 item.text, item.version = row.text, row.version
             translated = shipped(item.source)
             item.shipped = translated if translated != item.source else ""

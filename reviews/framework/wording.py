@@ -22,7 +22,7 @@ whole into a dict the first time a text is asked for.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -121,10 +121,6 @@ def shipped(text: str) -> str:
     """The catalog's translation of a text Reviews ships (a built-in question, a fixed
     label), else the text."""
     return str(gettext(text)) if text else text
-
-
-def say_all(texts: Iterable[str]) -> list[str]:
-    return [say(t) for t in texts]
 
 
 def sayer() -> Say:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from reviews.languages import gettext, ngettext
+from reviews.languages import force_locale, gettext, ngettext
 
 REQUIRED_COLUMNS = ("email", "name", "manager_email", "department", "level", "role")
 ROLES = ("employee", "manager", "hr")
@@ -84,11 +84,8 @@ class ImportPlan:
 
     def summary(self) -> str:
         """In English: the audit event's and the API's record of the import."""
-        return (
-            f"{len(self.create)} new, {len(self.update)} updated "
-            f"({len(self.reactivate)} reactivated), {len(self.deactivate)} deactivated, "
-            f"{self.unchanged} unchanged"
-        )
+        with force_locale("en"):
+            return self.said()
 
 
 def _decode(data: bytes) -> tuple[str | None, RowError | None]:

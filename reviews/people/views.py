@@ -391,15 +391,7 @@ def import_apply() -> Any:
         ), 422
     plan = ops.apply_import(check, current_user)
     flash(
-        gettext(
-            "Org chart imported: %(created)d new, %(updated)d updated (%(reactivated)d "
-            "reactivated), %(deactivated)d deactivated, %(unchanged)d unchanged.",
-            created=len(plan.create),
-            updated=len(plan.update),
-            reactivated=len(plan.reactivate),
-            deactivated=len(plan.deactivate),
-            unchanged=plan.unchanged,
-        ),
+        gettext("Org chart imported: %(summary)s.", summary=plan.said()),
         "success",
     )
     return redirect(url_for("people.directory"))

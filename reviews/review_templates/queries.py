@@ -12,8 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from reviews.cycles.models import Cycle
 from reviews.extensions import db
-from reviews.framework.wording import as_written as _identity
-from reviews.framework.wording import sayer
+from reviews.framework.wording import reading_language, say
 from reviews.review_templates.builtin import DEFAULTS
 from reviews.review_templates.definition import PARTS, Template
 from reviews.review_templates.models import CycleTemplate, ReviewTemplate
@@ -46,9 +45,10 @@ def templates_of(cycle: Cycle, parts: Sequence[str] = PARTS) -> dict[str, Templa
     """What each of `parts` asks in `cycle`, in the reader's language
     (reviews.framework.wording): the frozen documents once launched, else the templates
     chosen for it (a preview), else the built-in questions."""
-    say = sayer()
     found = _as_written(cycle, parts)
-    return found if say is _identity else {p: t.translated(say) for p, t in found.items()}
+    if reading_language() is None:
+        return found
+    return {p: t.translated(say) for p, t in found.items()}
 
 
 def _as_written(cycle: Cycle, parts: Sequence[str]) -> dict[str, Template]:
@@ -65,11 +65,6 @@ def _as_written(cycle: Cycle, parts: Sequence[str]) -> dict[str, Template]:
 
 def template_of(cycle: Cycle, part: str) -> Template:
     """What `part` asks in `cycle`, in the reader's language (as `templates_of`)."""
-    if cycle.templates is not None:
-        frozen = cycle.templates.get(part)
-        found = parsed(frozen) if frozen is not None else DEFAULTS[part]
-        say = sayer()
-        return found if say is _identity else found.translated(say)
     return templates_of(cycle, (part,))[part]
 
 
