@@ -164,6 +164,8 @@ def _script_messages() -> dict[str, str]:
         ),
         "nobody_matches": gettext("Nobody matches."),
         "rated_of": gettext("%(rated)s of %(total)s", rated="%(rated)s", total="%(total)s"),
+        # a quotation inside a sentence, in the language's quotation marks
+        "quoted": gettext("“%(text)s”", text="%(text)s"),
     }
 
 

@@ -104,7 +104,7 @@ document.querySelectorAll("form[data-coach-url]").forEach((form) => {
         label.textContent = f.label;
         item.append(label);
         const quoted = f.category === "too_short" || f.category === "mismatch"
-          ? "" : " \u201c" + area.value.slice(f.start, f.end) + "\u201d";
+          ? "" : " " + t("quoted", { text: area.value.slice(f.start, f.end) });
         item.append(quoted + ": " + f.explanation + " ");
         const hint = document.createElement("span");
         hint.className = "muted";
